@@ -1,0 +1,73 @@
+/**
+ * Golden inference: executes an ExecPlan on one NHWC image, returning logits and, on request, per-step taps
+ * (integer accumulators of xnor steps, packed bits of sign steps, fp32 outputs). This is the numeric spec
+ * that the simulator and every fast kernel must match bit for bit.
+ */
+import { packSigns, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
+import type { KernelSet } from '../kernels/types.ts';
+import { referenceKernels } from '../kernels/reference.ts';
+import type { ExecPlan, ExecStep } from './plan.ts';
+import { stepOutput } from './plan.ts';
+import { actScaleApply, addApply, bnApply, clipApply, gapApply, poolApply, reluApply, xnorOutputTransform } from './ops.ts';
+
+export interface Tap { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }
+export interface RunResult { logits: Float32Array; taps: Map<string, Tap> }
+export interface RunOptions { kernels?: KernelSet; taps?: boolean }
+
+type Value = Tensor | PackedTensor;
+const isPacked = (v: Value): v is PackedTensor => 'words' in v;
+
+/** Executes one step given its input values; returns the output value and the accumulators if any. */
+export function executeStep(step: ExecStep, ins: Value[], kernels: KernelSet): { out: Value; acc?: Int32Array } {
+  const x = ins[0];
+  const real = (v: Value): Tensor => { if (isPacked(v)) throw new Error(`${step.id}: expected a real tensor`); return v; };
+  const o = step.out;
+  switch (step.kind) {
+    case 'xnor': {
+      if (!isPacked(x)) throw new Error(`${step.id}: expected packed input`);
+      const acc = kernels.binaryConv({ input: x, weightBits: step.weightBits, cout: step.cout, kernel: step.kernel, stride: step.stride, pad: step.pad, padMode: step.padMode, outH: o.h, outW: o.w });
+      return { out: xnorOutputTransform(acc, step.mul, step.bias, o.h, o.w, o.c), acc };
+    }
+    case 'conv':
+      return { out: tensor(o.h, o.w, o.c, kernels.realConv({ input: real(x), weight: step.weight, bias: step.bias, cout: step.cout, kernel: step.kernel, stride: step.stride, pad: step.pad, outH: o.h, outW: o.w })) };
+    case 'fc':
+      return { out: tensor(1, 1, step.outFeatures, kernels.fc({ input: real(x).data, weight: step.weight, bias: step.bias, outFeatures: step.outFeatures })) };
+    case 'bn': return { out: bnApply(real(x), step.scale, step.shift) };
+    case 'sign': return { out: packSigns(real(x)) };
+    case 'add': return { out: addApply(real(x), real(ins[1])) };
+    case 'avgpool': case 'maxpool': return { out: poolApply(real(x), step.kind, step.kernel, step.stride, step.pad) };
+    case 'gap': return { out: gapApply(real(x)) };
+    case 'actscale': return { out: actScaleApply(real(x), real(ins[1]), step.kernel, step.stride, step.pad) };
+    case 'relu': return { out: reluApply(real(x)) };
+    case 'clip': return { out: clipApply(real(x)) };
+  }
+}
+
+/** Runs the plan on one image (h x w x c fp32, NHWC). */
+export function runPlan(plan: ExecPlan, input: Tensor, opts: RunOptions = {}): RunResult {
+  const kernels = opts.kernels ?? referenceKernels;
+  const i0 = plan.input;
+  if (input.h !== i0.h || input.w !== i0.w || input.c !== i0.c) throw new Error(`runPlan: input ${input.h}x${input.w}x${input.c}, plan expects ${i0.h}x${i0.w}x${i0.c}`);
+  // last step index that reads each tensor, so intermediate tensors can be dropped when taps are off
+  const lastUse = new Map<string, number>();
+  plan.steps.forEach((s, i) => s.inputs.forEach((n) => lastUse.set(n, i)));
+  const values = new Map<string, Value>([['input', input]]);
+  const taps = new Map<string, Tap>();
+  let last: Value = input;
+  plan.steps.forEach((step, i) => {
+    const ins = step.inputs.map((n) => {
+      const v = values.get(n);
+      if (!v) throw new Error(`runPlan: tensor ${n} not available for ${step.id}`);
+      return v;
+    });
+    const { out, acc } = executeStep(step, ins, kernels);
+    const name = stepOutput(step);
+    values.set(name, out);
+    if (opts.taps) taps.set(step.id, isPacked(out) ? { bits: out, acc } : { real: out, acc });
+    else for (const n of step.inputs) if (lastUse.get(n) === i && n !== plan.output) values.delete(n);
+    last = out;
+  });
+  const outV = values.get(plan.output) ?? last;
+  if (isPacked(outV)) throw new Error('runPlan: output is packed');
+  return { logits: outV.data, taps };
+}
