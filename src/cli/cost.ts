@@ -1,0 +1,101 @@
+/** `birealsim cost`: memory and operation counts under a named convention, beside the paper's printed values. */
+import type { Argv, ArgumentsCamelCase } from 'yargs';
+import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
+import { CONVENTIONS, describeConvention, type CostConvention } from '../cost/conventions.ts';
+import { countPlan, type NetworkCost } from '../cost/count.ts';
+import { PAPER_TABLE } from '../cost/paper.ts';
+import { lower } from '../golden/plan.ts';
+import { randomModel } from '../ir/model.ts';
+import { renderCsv, renderMarkdown, renderText, fmtInt, fmtSciTrunc, fmtSci, fmtFixed, type Table } from '../report/table.ts';
+import { loadNetwork } from './load.ts';
+import { emit, formatOf, formatOptions, toJson, TOOL_VERSION } from './io.ts';
+
+export const PAPER_WORKLOADS = ['bireal18-imagenet', 'xnornet18-imagenet', 'resnet18-imagenet', 'bireal34-imagenet', 'resnet34-imagenet'];
+
+interface CostArgs { workloads?: string[]; convention: string; bnParams?: number; fcBias?: boolean; alpha?: boolean; layers?: boolean; json?: boolean; csv?: boolean; markdown?: boolean; out?: string }
+
+export function resolveConvention(a: { convention: string; bnParams?: number; fcBias?: boolean; alpha?: boolean }): CostConvention {
+  const base = CONVENTIONS[a.convention];
+  if (!base) throw new UserError('E_ARG', `unknown convention '${a.convention}'`, { path: '--convention', hint: didYouMeanHint(a.convention, Object.keys(CONVENTIONS)) });
+  const c = { ...base };
+  const custom = a.bnParams !== undefined || a.fcBias !== undefined || a.alpha !== undefined;
+  if (a.bnParams !== undefined) {
+    if (![0, 2, 4].includes(a.bnParams)) throw new UserError('E_ARG', `--bn-params must be 0, 2 or 4, got ${a.bnParams}`, { path: '--bn-params' });
+    c.bnParams = a.bnParams as 0 | 2 | 4;
+  }
+  if (a.fcBias !== undefined) c.fcBias = a.fcBias;
+  if (a.alpha !== undefined) c.alpha = a.alpha;
+  if (custom) c.name = `${base.name}+custom(bn=${c.bnParams},fcBias=${c.fcBias},alpha=${c.alpha})`;
+  return c;
+}
+
+export function costOf(target: string, c: CostConvention): NetworkCost {
+  const { net } = loadNetwork(target);
+  // weights do not affect counts; lowering needs some, so use seeded random ones
+  return countPlan(lower(randomModel(net, 0)), c);
+}
+
+/** How the paper's 3-significant-digit OPs relates to the exact count: 'rounded', 'truncated' (both when equal), or 'differs'. */
+export function paperOpsCheck(exact: number, printed: string): string {
+  const r = fmtSci(exact, 2), tr = fmtSciTrunc(exact, 2);
+  if (printed === r && printed === tr) return 'exact (3 s.f.)';
+  if (printed === tr) return 'exact, truncated';
+  if (printed === r) return 'exact, rounded';
+  return 'DIFFERS';
+}
+
+export function summaryTable(costs: NetworkCost[]): Table {
+  const rows = costs.map((k) => {
+    const p = PAPER_TABLE[k.name];
+    const t = k.totals;
+    const binary = t.bops > 0;
+    return [
+      k.name, fmtInt(t.binaryWeights), fmtInt(t.realParams), fmtFixed(t.memoryMbit, 2), p ? fmtFixed(p.memoryMbit, 1) : '-',
+      binary ? fmtFixed(t.memorySaving, 2) + 'x' : '-', p?.saving ? fmtFixed(p.saving, 2) + 'x' : '-',
+      fmtInt(t.bops), fmtInt(t.realMacs), fmtInt(t.ops), p ? p.printedOps : '-', p ? paperOpsCheck(t.ops, p.printedOps) : '-',
+      binary ? fmtFixed(t.speedup, 2) + 'x' : '-', p?.speedup ? fmtFixed(p.speedup, 2) + 'x' : '-',
+    ];
+  });
+  return {
+    title: `Memory and operations (convention '${costs[0]?.convention.name}')`,
+    headers: ['network', 'binary weights [bit]', 'real params [#]', 'memory [Mbit]', 'paper memory [Mbit]', 'saving', 'paper saving',
+      'BOPs [1-bit MAC]', 'real MACs', 'OPs', 'paper OPs', 'paper OPs is', 'speed-up', 'paper speed-up'],
+    rows,
+    notes: ['paper = Liu et al. ECCV 2018 Table 5 as printed; saving and speed-up are against the same topology in full precision (32-bit weights, all MACs real)'],
+  };
+}
+
+export function layerTable(k: NetworkCost): Table {
+  return {
+    title: `${k.name}: per layer`,
+    headers: ['step', 'layers', 'executes as', 'binary weights [bit]', 'real params [#]', 'memory [bit]', 'BOPs', 'real MACs'],
+    rows: k.layers.filter((l) => l.memoryBits || l.bops || l.realMacs).map((l) => [l.step, l.layers.join('+'), l.executesAs, fmtInt(l.binaryWeights), fmtInt(l.realParams), fmtInt(l.memoryBits), fmtInt(l.bops), fmtInt(l.realMacs)]),
+  };
+}
+
+export const costCommand = {
+  command: 'cost [workloads..]',
+  describe: 'memory and operation counts (the paper\'s table) under a named counting convention',
+  builder: (y: Argv) => y
+    .positional('workloads', { type: 'string', array: true, describe: `built-in names or workload files (default: ${PAPER_WORKLOADS.join(' ')})` })
+    .option('convention', { type: 'string', default: 'paper', describe: `counting convention: ${Object.keys(CONVENTIONS).join(' | ')}` })
+    .option('bn-params', { type: 'number', describe: 'override: BN parameters counted per channel (0, 2 or 4)' })
+    .option('fc-bias', { type: 'boolean', describe: 'override: count the FC bias' })
+    .option('alpha', { type: 'boolean', describe: 'override: count one alpha per binary output channel' })
+    .option('layers', { type: 'boolean', describe: 'also print per-layer rows' })
+    .options(formatOptions),
+  handler: (argv: ArgumentsCamelCase<CostArgs>) => {
+    const c = resolveConvention(argv);
+    const targets = argv.workloads?.length ? argv.workloads : PAPER_WORKLOADS;
+    const costs = targets.map((t) => costOf(t, c));
+    const fmt = formatOf(argv);
+    if (fmt === 'json') {
+      emit(toJson({ tool: 'birealsim', version: TOOL_VERSION, kind: 'cost', convention: c, conventionText: describeConvention(c), paper: PAPER_TABLE, networks: costs.map((k) => ({ name: k.name, totals: k.totals, layers: argv.layers ? k.layers : undefined })) }), argv.out);
+      return;
+    }
+    const tables = [summaryTable(costs), ...(argv.layers ? costs.map(layerTable) : [])];
+    if (fmt === 'csv') { emit(tables.map(renderCsv).join('\n'), argv.out); return; }
+    if (fmt === 'markdown') { emit([...tables.map(renderMarkdown), '```', ...describeConvention(c), '```'].join('\n'), argv.out); return; }
+    emit([tables.map(renderText).join('\n\n'), '', ...describeConvention(c)].join('\n'), argv.out);
+  },
+};
