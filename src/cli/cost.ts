@@ -5,7 +5,7 @@ import { CONVENTIONS, describeConvention, type CostConvention } from '../cost/co
 import { countPlan, type NetworkCost } from '../cost/count.ts';
 import { PAPER_TABLE } from '../cost/paper.ts';
 import { lower } from '../golden/plan.ts';
-import { randomModel } from '../ir/model.ts';
+import { shapeOnlyModel } from '../ir/model.ts';
 import { renderCsv, renderMarkdown, renderText, fmtInt, fmtSciTrunc, fmtSci, fmtFixed, type Table } from '../report/table.ts';
 import { loadNetwork } from './load.ts';
 import { emit, formatOf, formatOptions, toJson, TOOL_VERSION } from './io.ts';
@@ -31,8 +31,8 @@ export function resolveConvention(a: { convention: string; bnParams?: number; fc
 
 export function costOf(target: string, c: CostConvention): NetworkCost {
   const { net } = loadNetwork(target);
-  // weights do not affect counts; lowering needs some, so use seeded random ones
-  return countPlan(lower(randomModel(net, 0)), c);
+  // weights do not affect counts; lowering needs tensors, so use zero placeholders
+  return countPlan(lower(shapeOnlyModel(net)), c);
 }
 
 /** How the paper's 3-significant-digit OPs relates to the exact count: 'rounded', 'truncated' (both when equal), or 'differs'. */

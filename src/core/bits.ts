@@ -16,6 +16,9 @@
 
 export const WORD_BITS = 32;
 
+/** Spatial padding of a binary conv: 'zero' = padded taps contribute nothing; 'one' = padded taps are +1. */
+export type PadMode = 'zero' | 'one';
+
 /** Bit value for a real number under sign(0)=+1: 1 means -1. */
 export function signBit(x: number): 0 | 1 {
   return x < 0 ? 1 : 0;

@@ -76,7 +76,7 @@ export function decodeSafetensors(buf: Uint8Array, file?: string): StFile {
     if (!(Number.isInteger(b) && Number.isInteger(en) && b >= 0 && en >= b)) throw fail('bad data_offsets', `${p}.data_offsets`);
     if (en > dataLen) throw fail(`tensor data ends at byte ${en} but only ${dataLen} data bytes are present`, `${p}.data_offsets`, 'the file is truncated');
     if (en - b !== count * BYTES[dt]) throw fail(`shape ${JSON.stringify(e.shape)} needs ${count * BYTES[dt]} bytes, offsets give ${en - b}`, `${p}.shape`);
-    const bytes = buf.slice(dataStart + b, dataStart + en); // copy: aligned and owned
+    const bytes = new Uint8Array(buf.subarray(dataStart + b, dataStart + en)); // a copy: aligned and owned (Buffer#slice would alias the pool)
     const data = dt === 'F32' ? new Float32Array(bytes.buffer) : dt === 'U8' ? bytes : dt === 'I32' ? new Int32Array(bytes.buffer) : new Uint32Array(bytes.buffer);
     tensors.set(name, { dtype: dt, shape: e.shape, data });
   }

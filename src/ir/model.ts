@@ -147,4 +147,20 @@ export function randomModel(net: ResolvedNetwork, seed: number): Model {
   return { kind: 'latent', net, params, meta: { 'weights': `random, seed ${seed}` } };
 }
 
+/**
+ * A latent model whose tensors are zeros (running variance 1): for consumers that need only shapes (cost
+ * accounting, timing-only simulation). Cheap: no random numbers are drawn.
+ */
+export function shapeOnlyModel(net: ResolvedNetwork): Model {
+  const params = new Map<string, ParamArray>();
+  for (const rl of net.layers) {
+    for (const [p, shape] of Object.entries(paramShapes(rl))) {
+      const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+      if (p === 'running_var' || p === 'gamma') a.fill(1);
+      params.set(`${rl.layer.id}.${p}`, a);
+    }
+  }
+  return { kind: 'latent', net, params, meta: { weights: 'none (shape-only placeholder)' } };
+}
+
 export type { ResolvedLayer };

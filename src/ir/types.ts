@@ -24,7 +24,8 @@
 
 export const SCHEMA_ID = 'birealsim.workload/1';
 
-export type PadMode = 'zero' | 'one';
+import type { PadMode } from '../core/bits.ts';
+export type { PadMode };
 export type Dtype = 'real' | 'bits';
 
 interface Base { id: string; in?: string }

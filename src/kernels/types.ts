@@ -4,7 +4,7 @@
  * bit-identical results (tested in test/kernels).
  */
 import type { PackedTensor, Tensor } from '../core/tensor.ts';
-import type { PadMode } from '../ir/types.ts';
+import type { PadMode } from '../core/bits.ts';
 
 export interface BinaryConvArgs {
   input: PackedTensor;

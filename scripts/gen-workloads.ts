@@ -1,0 +1,7 @@
+/** Regenerates workloads/*.json from the built-in builders: `npm run workloads`. */
+import { BUILTIN_WORKLOADS } from '../src/ir/builders.ts';
+import { writeFileAtomic } from '../src/core/atomic.ts';
+for (const [name, build] of Object.entries(BUILTIN_WORKLOADS)) {
+  writeFileAtomic(`workloads/${name}.json`, JSON.stringify(build(), null, 1) + '\n');
+  console.log(`workloads/${name}.json`);
+}

@@ -1,0 +1,108 @@
+/**
+ * Malformed-input corpus: every case must give exit code 2 and ONE line on stderr naming the file (when
+ * there is one) and a JSON path, with no stack trace.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { main } from '../../src/cli/main.ts';
+import { birealSmall } from '../../src/ir/builders.ts';
+import { resolveNetwork } from '../../src/ir/validate.ts';
+import { encodeModel, randomModel } from '../../src/ir/model.ts';
+import { toDeployable } from '../../src/ir/deploy.ts';
+import { encodeSafetensors } from '../../src/core/safetensors.ts';
+
+let dir = '';
+const P = (name: string) => join(dir, name);
+const wl = () => JSON.parse(JSON.stringify(birealSmall('tiny', [8, 16, 16], [1, 1, 1])));
+
+async function runCli(args: string[]): Promise<{ code: number; err: string; out: string }> {
+  let err = '', out = '';
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
+  try { return { code: await main(args), err, out }; } finally { e.mockRestore(); o.mockRestore(); }
+}
+
+type Case = { name: string; args: () => string[]; expect: RegExp[] };
+const cases: Case[] = [];
+function workloadCase(name: string, mutate: (w: any) => unknown, expectRe: RegExp[]) {
+  const file = `${name.replace(/\W+/g, '_')}.json`;
+  cases.push({ name, args: () => { writeFileSync(P(file), JSON.stringify(mutate(wl()))); return ['inspect', P(file)]; }, expect: [new RegExp(file.replace('.', '\\.')), ...expectRe] });
+}
+function rawCase(name: string, text: string, expectRe: RegExp[]) {
+  const file = `${name.replace(/\W+/g, '_')}.json`;
+  cases.push({ name, args: () => { writeFileSync(P(file), text); return ['cost', P(file)]; }, expect: [new RegExp(file), ...expectRe] });
+}
+function modelCase(name: string, bytes: () => Uint8Array, expectRe: RegExp[]) {
+  const file = `${name.replace(/\W+/g, '_')}.safetensors`;
+  cases.push({ name, args: () => { writeFileSync(P(file), bytes()); return ['run', P(file)]; }, expect: [new RegExp(file), ...expectRe] });
+}
+
+rawCase('trailing comma', '{"schema": "birealsim.workload/1", "name": "x",}', [/E_JSON/, /line 1/, /\$/]);
+rawCase('truncated json', JSON.stringify(wl()).slice(0, 120), [/E_JSON/]);
+rawCase('top-level array', '[1,2,3]', [/\$: expected a JSON object/]);
+workloadCase('unknown op', (w) => { w.layers[3].op = 'bconvv'; return w; }, [/\$\.layers\[3\]\.op/, /did you mean 'bconv'/]);
+workloadCase('unknown key', (w) => { w.layers[0].kernal = 3; return w; }, [/\$\.layers\[0\]\.kernal/, /did you mean 'kernel'/]);
+workloadCase('unknown top key', (w) => { w.layyers = []; return w; }, [/\$\.layyers/, /did you mean 'layers'/]);
+workloadCase('missing outChannels', (w) => { delete w.layers[0].outChannels; return w; }, [/\$\.layers\[0\]\.outChannels/, /missing required/]);
+workloadCase('wrong schema', (w) => { w.schema = 'birealsim.workload/9'; return w; }, [/\$\.schema/]);
+workloadCase('negative stride', (w) => { w.layers[0].stride = -1; return w; }, [/\$\.layers\[0\]\.stride/, /integer >= 1/]);
+workloadCase('bad pad mode', (w) => { w.layers[3].padMode = 'zeros'; return w; }, [/\$\.layers\[3\]\.padMode/, /did you mean 'zero'/]);
+workloadCase('duplicate id', (w) => { w.layers[1].id = w.layers[0].id; return w; }, [/\$\.layers\[1\]\.id/, /duplicate/]);
+workloadCase('unknown input ref', (w) => { w.layers[1].in = 'stem.cnv'; return w; }, [/\$\.layers\[1\]\.in/, /did you mean 'stem\.conv'/]);
+workloadCase('bconv without sign', (w) => { w.layers.splice(2, 1); w.layers[2].in = 'stem.bn'; return w; }, [/\$\.layers\[2\]/, /needs a bits input/, /sign/]);
+workloadCase('add shape mismatch', (w) => { w.layers[0].outChannels = 12; return w; }, [/\$\.layers\[\d+\]\.inputs/, /shape mismatch/]);
+workloadCase('kernel larger than input', (w) => { w.input = { h: 2, w: 2, c: 1 }; w.layers[0].kernel = 7; return w; }, [/\$\.layers\[0\]/, /kernel 7/]);
+workloadCase('missing input channels', (w) => { delete w.input.c; return w; }, [/\$\.input\.c/]);
+workloadCase('empty layers', (w) => { w.layers = []; return w; }, [/\$\.layers/, /non-empty/]);
+workloadCase('bits output', (w) => { w.output = w.layers[2].id; return w; }, [/\$\.output/, /bit tensor/]);
+workloadCase('bad bias type', (w) => { w.layers.at(-1).bias = 'yes'; return w; }, [/\.bias/, /true or false/]);
+
+const net = () => resolveNetwork(birealSmall('tiny', [8, 16, 16], [1, 1, 1]));
+modelCase('truncated safetensors', () => encodeModel(randomModel(net(), 1)).slice(0, 300), [/E_SAFETENSORS|E_JSON/, /truncated|not valid JSON/]);
+modelCase('truncated data', () => { const b = encodeModel(randomModel(net(), 1)); return b.slice(0, b.length - 10); }, [/E_SAFETENSORS/, /truncated/, /\$\["/]);
+modelCase('nan weight', () => { const m = randomModel(net(), 1); (m.params.get('s1.b0.conv.weight') as Float32Array)[5] = NaN; return encodeModel(m); }, [/E_MODEL/, /\$\["s1\.b0\.conv\.weight"\]\[5\]/, /non-finite/]);
+modelCase('negative variance', () => { const m = randomModel(net(), 1); (m.params.get('stem.bn.running_var') as Float32Array)[2] = -1; return encodeModel(m); }, [/running_var"\]\[2\]/]);
+modelCase('tiny file', () => new Uint8Array([1, 2, 3]), [/E_SAFETENSORS/, /too short/]);
+modelCase('not a birealsim model', () => encodeSafetensors(new Map([['w', { shape: [2], data: new Float32Array(2) }]]), {}), [/E_MODEL/, /birealsim\.format/]);
+modelCase('wrong tensor shape', () => {
+  const m = toDeployable(randomModel(net(), 1));
+  const bytes = encodeModel(m);
+  // rewrite the header: claim a different shape for the stem weight, keeping byte length equal
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const hdr = JSON.parse(Buffer.from(bytes.slice(8, 8 + n)).toString());
+  hdr['stem.conv.weight'].shape = [8, 1, 9, 1];
+  let js = JSON.stringify(hdr); while (js.length < n) js += ' ';
+  const out = new Uint8Array(bytes); out.set(Buffer.from(js), 8); return out;
+}, [/E_MODEL/, /\$\["stem\.conv\.weight"\]\.shape/, /expected shape \[8,3,3,1\]/]);
+cases.push({ name: 'missing file', args: () => ['run', P('nope.safetensors')], expect: [/E_TARGET/, /nope\.safetensors/, /built-ins/] });
+cases.push({ name: 'builtin typo', args: () => ['cost', 'bireal18-imagenett'], expect: [/did you mean 'bireal18-imagenet'/] });
+cases.push({ name: 'convention typo', args: () => ['cost', 'bireal18-imagenet', '--convention', 'papr'], expect: [/--convention/, /did you mean 'paper'/] });
+cases.push({ name: 'input wrong length', args: () => { writeFileSync(P('in.json'), '[1,2,3]'); return ['run', 'bireal-mnist', '--input', P('in.json')]; }, expect: [/E_INPUT/, /in\.json/, /784/] });
+cases.push({ name: 'input not numbers', args: () => { writeFileSync(P('in2.json'), JSON.stringify({ data: [1, 'x'] })); return ['run', 'bireal-mnist', '--input', P('in2.json')]; }, expect: [/E_INPUT/, /\$\.data\[1\]/] });
+cases.push({ name: 'unknown flag', args: () => ['cost', '--frobnicate'], expect: [/E_USAGE/, /frobnicate/] });
+
+describe('malformed inputs: exit 2 with a one-line located error', () => {
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'birealsim-bad-')); });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('has at least 20 cases', () => expect(cases.length).toBeGreaterThanOrEqual(20));
+  for (const c of cases) {
+    it(c.name, async () => {
+      const r = await runCli(c.args());
+      expect(r.code).toBe(2);
+      const lines = r.err.trim().split('\n');
+      expect(lines.length, r.err).toBe(1);
+      expect(r.err).not.toMatch(/\n\s+at /);
+      for (const re of c.expect) expect(r.err).toMatch(re);
+    });
+  }
+  it('the real binary exits 2 without a stack trace', () => {
+    writeFileSync(P('bad.json'), '{');
+    const r = spawnSync(process.execPath, ['bin/birealsim.mjs', 'inspect', P('bad.json')], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    expect(r.stderr).toMatch(/bad\.json: \$: invalid JSON/);
+  });
+});
