@@ -1,0 +1,224 @@
+/**
+ * The ONE float matrix-multiply entry point of the trainer: every conv (via im2col) and FC goes through
+ * `sgemm`. Row-major, C[M,N] (+)= op(A)[M,K] * op(B)[K,N], op = optional transpose of the stored matrix.
+ *
+ * Two back ends with the same packing and the same per-element summation order (k ascending, one fp32
+ * accumulator per output), so they produce bit-identical results:
+ *  - 'wasm-simd': a WebAssembly SIMD (f32x4) micro-kernel on a 4x8 register tile, written as WAT below and
+ *    assembled at start-up by `wabt` (devDependency). f32x4.mul + f32x4.add round exactly like the scalar
+ *    fp32 multiply then add, so the WASM and JS kernels agree bit for bit.
+ *  - 'js': the same 4x8 tile in plain JavaScript with Math.fround (the fallback, and the spec of the kernel).
+ * When src/kernels/ provides a faster float GEMM it can be plugged in with `setGemmBackend`.
+ *
+ * Staging (see below): A and B are copied into the kernel heap as stored; only a transposed B is repacked.
+ */
+
+export type GemmBackendName = 'js' | 'wasm-simd';
+
+const WAT = `
+(module
+  (memory (export "mem") 1)
+  ;; For each 4-row panel i and 8-column panel j: tile = sum_k A[4i+r, k] * B[k, 8j+c].
+  ;; A(i,k) at pa0 + i*sai + k*sak (bytes); B(k, 8j..8j+7) at pb0 + k*sbk + 32j; tiles stored contiguously.
+  (func (export "gemm") (param $mb i32) (param $nb i32) (param $K i32) (param $pa0 i32) (param $sai i32)
+        (param $sak i32) (param $pb0 i32) (param $sbk i32) (param $cp i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $pa i32) (local $pb i32) (local $pc i32)
+    (local $a1 i32) (local $a2 i32) (local $a3 i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $a v128)
+    (local.set $pc (local.get $cp))
+    (local.set $a1 (local.get $sai))
+    (local.set $a2 (i32.mul (local.get $sai) (i32.const 2)))
+    (local.set $a3 (i32.mul (local.get $sai) (i32.const 3)))
+    (local.set $i (i32.const 0))
+    (block $iend (loop $iloop
+      (br_if $iend (i32.ge_u (local.get $i) (local.get $mb)))
+      (local.set $j (i32.const 0))
+      (block $jend (loop $jloop
+        (br_if $jend (i32.ge_u (local.get $j) (local.get $nb)))
+        (local.set $pa (i32.add (local.get $pa0) (i32.mul (i32.mul (local.get $i) (i32.const 4)) (local.get $sai))))
+        (local.set $pb (i32.add (local.get $pb0) (i32.mul (local.get $j) (i32.const 32))))
+        (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+        (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+        (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
+        (local.set $k (local.get $K))
+        (block $kend (loop $kloop
+          (br_if $kend (i32.eqz (local.get $k)))
+          (local.set $b0 (v128.load (local.get $pb)))
+          (local.set $b1 (v128.load offset=16 (local.get $pb)))
+          (local.set $a (f32x4.splat (f32.load (local.get $pa))))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a1)))))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a2)))))
+          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a3)))))
+          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $pa (i32.add (local.get $pa) (local.get $sak)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $sbk)))
+          (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+          (br $kloop)))
+        (v128.store (local.get $pc) (local.get $c00))
+        (v128.store offset=16 (local.get $pc) (local.get $c01))
+        (v128.store offset=32 (local.get $pc) (local.get $c10))
+        (v128.store offset=48 (local.get $pc) (local.get $c11))
+        (v128.store offset=64 (local.get $pc) (local.get $c20))
+        (v128.store offset=80 (local.get $pc) (local.get $c21))
+        (v128.store offset=96 (local.get $pc) (local.get $c30))
+        (v128.store offset=112 (local.get $pc) (local.get $c31))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 128)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jloop)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $iloop)))
+  )
+)`;
+
+interface WasmGemm { mem: WebAssembly.Memory; gemm: (mb: number, nb: number, K: number, ap: number, bp: number, cp: number) => void }
+
+let wasm: WasmGemm | null = null;
+let backend: GemmBackendName = 'js';
+let external: ((M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, transA: boolean, transB: boolean, accumulate: boolean) => void) | null = null;
+
+/** Assembles the WASM kernel (idempotent). Falls back to JS (and says why) when wabt or SIMD is missing. */
+export async function initGemm(prefer: GemmBackendName = 'wasm-simd'): Promise<{ backend: GemmBackendName; reason?: string }> {
+  if (prefer === 'js') { backend = 'js'; return { backend }; }
+  if (wasm) { backend = 'wasm-simd'; return { backend }; }
+  try {
+    const wabtMod = (await import('wabt')).default as unknown as () => Promise<{ parseWat: (f: string, t: string, feat?: Record<string, boolean>) => { toBinary: (o: object) => { buffer: Uint8Array }; destroy: () => void } }>;
+    const w = await wabtMod();
+    const m = w.parseWat('gemm.wat', WAT, { simd: true });
+    const bin = m.toBinary({}).buffer;
+    m.destroy();
+    const inst = await WebAssembly.instantiate(bin);
+    const ex = (inst as unknown as { instance: WebAssembly.Instance }).instance.exports as unknown as { mem: WebAssembly.Memory; gemm: WasmGemm['gemm'] };
+    wasm = { mem: ex.mem, gemm: ex.gemm };
+    backend = 'wasm-simd';
+    return { backend };
+  } catch (e) {
+    backend = 'js';
+    return { backend, reason: (e as Error).message };
+  }
+}
+
+export function gemmBackend(): string { return external ? 'external' : backend; }
+export function setGemmBackend(name: GemmBackendName): void {
+  if (name === 'wasm-simd' && !wasm) throw new Error('wasm gemm not initialised: await initGemm() first');
+  backend = name;
+}
+/** Plug in an external sgemm with the same contract (e.g. from src/kernels); null restores the built-in one. */
+export function setExternalGemm(f: typeof external): void { external = f; }
+
+// ---- staging -------------------------------------------------------------------------------------------
+// A is copied as stored (no repacking): A(i,k) = heap[aOff + i*sai + k*sak] with (sai, sak) = (K, 1), or
+// (1, M) when transposed. Rows i in [M, 4*mb) of the last panel read zero slack or neighbouring values; they
+// only feed tile rows that are never copied back. B, when not transposed, is also copied as stored
+// (row stride N; columns >= N of the last panel read slack and are discarded); a transposed B (small in
+// practice: the weights) is repacked into [K][8*nb] with zero padding.
+
+function round4(n: number): number { return (n + 3) & ~3; }
+
+interface Layout { aOff: number; sai: number; sak: number; bOff: number; sbk: number; cOff: number; total: number }
+
+function stage(M: number, N: number, K: number, A: Float32Array, B: Float32Array, transA: boolean, transB: boolean,
+  heapFor: (floats: number) => Float32Array): { heap: Float32Array; lay: Layout } {
+  const mb = (M + 3) >> 2, nb = (N + 7) >> 3;
+  const aLen = round4(Math.max(M, 4 * mb) * K + 8);
+  const bLen = round4(transB ? K * nb * 8 : K * N + 8);
+  const cLen = mb * nb * 32;
+  const aOff = 0, bOff = aLen, cOff = aLen + bLen;
+  const heap = heapFor(aLen + bLen + cLen);
+  heap.set(A.subarray(0, M * K), aOff);
+  heap.fill(0, aOff + M * K, aOff + aLen);
+  let sbk: number;
+  if (!transB) {
+    heap.set(B.subarray(0, K * N), bOff);
+    heap.fill(0, bOff + K * N, bOff + bLen);
+    sbk = N;
+  } else {
+    const w = nb * 8;
+    for (let k = 0; k < K; k++) {
+      const dst = bOff + k * w;
+      for (let j = 0; j < N; j++) heap[dst + j] = B[j * K + k];
+      for (let j = N; j < w; j++) heap[dst + j] = 0;
+    }
+    sbk = w;
+  }
+  const [sai, sak] = transA ? [1, M] : [K, 1];
+  return { heap, lay: { aOff, sai, sak, bOff, sbk, cOff, total: aLen + bLen + cLen } };
+}
+
+function unpackC(M: number, N: number, tiles: Float32Array, off: number, C: Float32Array, accumulate: boolean): void {
+  const nb = (N + 7) >> 3;
+  for (let i = 0; i < M; i++) {
+    const ib = i >> 2, r = i & 3;
+    const row = i * N;
+    for (let jb = 0; jb < nb; jb++) {
+      const t = off + ((ib * nb + jb) * 4 + r) * 8;
+      const j0 = jb * 8, w = Math.min(8, N - j0);
+      if (accumulate) for (let c = 0; c < w; c++) C[row + j0 + c] += tiles[t + c];
+      else for (let c = 0; c < w; c++) C[row + j0 + c] = tiles[t + c];
+    }
+  }
+}
+
+/** The JS micro-kernel: the same tiles, reads and rounding (k ascending, fp32 mul then add) as the WAT one. */
+function jsTiles(mb: number, nb: number, K: number, h: Float32Array, lay: Layout): void {
+  const f = Math.fround;
+  const { aOff, sai, sak, bOff, sbk } = lay;
+  let pc = lay.cOff;
+  for (let i = 0; i < mb; i++) {
+    for (let j = 0; j < nb; j++) {
+      for (let r = 0; r < 4; r++) {
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        let qa = aOff + (4 * i + r) * sai, qb = bOff + 8 * j;
+        for (let k = 0; k < K; k++) {
+          const a = h[qa];
+          s0 = f(s0 + f(a * h[qb])); s1 = f(s1 + f(a * h[qb + 1])); s2 = f(s2 + f(a * h[qb + 2])); s3 = f(s3 + f(a * h[qb + 3]));
+          s4 = f(s4 + f(a * h[qb + 4])); s5 = f(s5 + f(a * h[qb + 5])); s6 = f(s6 + f(a * h[qb + 6])); s7 = f(s7 + f(a * h[qb + 7]));
+          qa += sak; qb += sbk;
+        }
+        const o = pc + r * 8;
+        h[o] = s0; h[o + 1] = s1; h[o + 2] = s2; h[o + 3] = s3; h[o + 4] = s4; h[o + 5] = s5; h[o + 6] = s6; h[o + 7] = s7;
+      }
+      pc += 32;
+    }
+  }
+}
+
+let jsHeap = new Float32Array(0);
+
+/**
+ * C (+)= op(A) * op(B). A is M x K (or K x M stored when transA), B is K x N (or N x K stored when transB).
+ * accumulate=false overwrites C.
+ */
+export function sgemm(M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array,
+  transA = false, transB = false, accumulate = false): void {
+  if (external) { external(M, N, K, A, B, C, transA, transB, accumulate); return; }
+  if (M === 0 || N === 0) return;
+  if (K === 0) { if (!accumulate) C.fill(0, 0, M * N); return; }
+  const mb = (M + 3) >> 2, nb = (N + 7) >> 3;
+  if (backend === 'wasm-simd' && wasm) {
+    const w = wasm;
+    const { heap, lay } = stage(M, N, K, A, B, transA, transB, (floats) => {
+      const have = w.mem.buffer.byteLength;
+      if (have < floats * 4) w.mem.grow(Math.ceil((floats * 4 - have) / 65536));
+      return new Float32Array(w.mem.buffer);
+    });
+    w.gemm(mb, nb, K, lay.aOff * 4, lay.sai * 4, lay.sak * 4, lay.bOff * 4, lay.sbk * 4, lay.cOff * 4);
+    unpackC(M, N, heap, lay.cOff, C, accumulate);
+    return;
+  }
+  const { heap, lay } = stage(M, N, K, A, B, transA, transB, (floats) => {
+    if (jsHeap.length < floats) jsHeap = new Float32Array(floats);
+    return jsHeap;
+  });
+  jsTiles(mb, nb, K, heap, lay);
+  unpackC(M, N, heap, lay.cOff, C, accumulate);
+}
