@@ -2,6 +2,7 @@
 import { costCommand } from './cost.ts';
 import { inspectCommand } from './inspect.ts';
 import { runCommand } from './run.ts';
+import { demoCommand } from './demo.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: any[] = [costCommand, inspectCommand, runCommand];
+export const commands: any[] = [demoCommand, costCommand, inspectCommand, runCommand];

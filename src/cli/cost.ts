@@ -38,9 +38,9 @@ export function costOf(target: string, c: CostConvention): NetworkCost {
 /** How the paper's 3-significant-digit OPs relates to the exact count: 'rounded', 'truncated' (both when equal), or 'differs'. */
 export function paperOpsCheck(exact: number, printed: string): string {
   const r = fmtSci(exact, 2), tr = fmtSciTrunc(exact, 2);
-  if (printed === r && printed === tr) return 'exact (3 s.f.)';
-  if (printed === tr) return 'exact, truncated';
-  if (printed === r) return 'exact, rounded';
+  if (printed === r && printed === tr) return 'ours to 3 s.f.';
+  if (printed === tr) return 'ours, truncated';
+  if (printed === r) return 'ours, rounded';
   return 'DIFFERS';
 }
 
