@@ -4,7 +4,8 @@
  * Two kinds:
  *  - 'latent': training-form float weights. conv/bconv `weight` [O,kh,kw,I] (OHWI), conv `bias` [O],
  *    bn `gamma|beta|running_mean|running_var` [C], fc `weight` [O, H*W*C] and `bias` [O].
- *  - 'deployable': every bconv holds exact +-1 weights bit-packed as `weight_bits` (U32 [O,kh,kw,ceil(I/32)],
+ *  - 'deployable': every bconv holds exact +-1 weights bit-packed as `weight_bits` (stored I32, read as
+ *    uint32 words, [O,kh,kw,ceil(I/32)],
  *    same bit conventions as activations, core/bits.ts) and the folded output transform `mul`, `bias` [O]
  *    (alpha and, when the bconv feeds a BN, that BN folded in: see foldedBnOf). Folded BNs have no tensors.
  *    Real layers keep their latent form.
@@ -46,14 +47,14 @@ export function foldedBns(net: ResolvedNetwork): Set<string> {
 }
 
 /** Expected tensors (name -> [shape, dtype]) for a model of the given kind. */
-export function expectedTensors(net: ResolvedNetwork, kind: ModelKind): Map<string, { shape: number[]; dtype: 'F32' | 'U32' }> {
-  const m = new Map<string, { shape: number[]; dtype: 'F32' | 'U32' }>();
+export function expectedTensors(net: ResolvedNetwork, kind: ModelKind): Map<string, { shape: number[]; dtype: 'F32' | 'I32' }> {
+  const m = new Map<string, { shape: number[]; dtype: 'F32' | 'I32' }>();
   const folded = kind === 'deployable' ? foldedBns(net) : new Set<string>();
   for (const rl of net.layers) {
     const id = rl.layer.id;
     if (kind === 'deployable' && rl.layer.op === 'bconv') {
       const cin = rl.inShapes[0].c;
-      m.set(`${id}.weight_bits`, { shape: [rl.layer.outChannels, rl.layer.kernel, rl.layer.kernel, wordsFor(cin)], dtype: 'U32' });
+      m.set(`${id}.weight_bits`, { shape: [rl.layer.outChannels, rl.layer.kernel, rl.layer.kernel, wordsFor(cin)], dtype: 'I32' });
       m.set(`${id}.mul`, { shape: [rl.layer.outChannels], dtype: 'F32' });
       m.set(`${id}.bias`, { shape: [rl.layer.outChannels], dtype: 'F32' });
       continue;
@@ -70,7 +71,8 @@ export function encodeModel(model: Model): Uint8Array {
   for (const [name, e] of exp) {
     const d = model.params.get(name);
     if (!d) throw new Error(`encodeModel: missing tensor ${name}`);
-    tensors.set(name, { shape: e.shape, data: d });
+    // packed bits are stored as I32 (same bits; torch < 2.3 has no uint32 dtype)
+    tensors.set(name, { shape: e.shape, data: d instanceof Uint32Array ? new Int32Array(d.buffer, d.byteOffset, d.length) : d });
   }
   const meta: Record<string, string> = {
     ...model.meta,
@@ -111,7 +113,7 @@ export function decodeModel(buf: Uint8Array, file?: string): Model {
       }
       if (name.endsWith('.running_var')) for (let i = 0; i < t.data.length; i++) if (t.data[i] < 0) throw fail(`negative variance ${t.data[i]} at index ${i}`, `$["${name}"][${i}]`);
     }
-    params.set(name, t.data as ParamArray);
+    params.set(name, t.data instanceof Int32Array ? new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length) : (t.data as ParamArray));
   }
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(md)) if (!k.startsWith('birealsim.')) meta[k] = String(v);
