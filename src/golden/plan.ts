@@ -13,6 +13,7 @@
 import type { Layer, PadMode, ResolvedNetwork, TensorInfo } from '../ir/types.ts';
 import { toDeployable, bnScaleShift } from '../ir/deploy.ts';
 import type { Model } from '../ir/model.ts';
+import { FP32, type RealFormat } from '../core/realformat.ts';
 import { foldedBnOf } from '../ir/model.ts';
 
 export type ExecutesAs = 'xnor' | 'real' | 'pack';
@@ -56,10 +57,14 @@ export interface ExecPlan {
   producer: Map<string, ExecStep>;
   input: TensorInfo;
   output: string;
+  /** format every stored real tensor is rounded to (core/realformat.ts) */
+  realFormat: RealFormat;
 }
 
+export interface LowerOptions { realFormat?: RealFormat }
+
 /** Lowers a model (latent or deployable). */
-export function lower(model: Model): ExecPlan {
+export function lower(model: Model, opts: LowerOptions = {}): ExecPlan {
   const dep = toDeployable(model);
   const net = dep.net;
   const P = (name: string) => {
@@ -108,7 +113,7 @@ export function lower(model: Model): ExecPlan {
     steps.push(step);
     for (const id of step.layers) producer.set(id, step);
   }
-  return { name: net.workload.name, net, steps, producer, input: net.input, output: net.output };
+  return { name: net.workload.name, net, steps, producer, input: net.input, output: net.output, realFormat: opts.realFormat ?? FP32 };
 }
 
 /** Name of the tensor a step produces (its last covered layer). */

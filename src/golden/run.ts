@@ -8,6 +8,7 @@ import type { KernelSet } from '../kernels/types.ts';
 import { referenceKernels } from '../kernels/reference.ts';
 import type { ExecPlan, ExecStep } from './plan.ts';
 import { stepOutput } from './plan.ts';
+import { FP32, quantizeInPlace, type RealFormat } from '../core/realformat.ts';
 import { actScaleApply, addApply, bnApply, clipApply, gapApply, poolApply, reluApply, xnorOutputTransform } from './ops.ts';
 
 export interface Tap { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }
@@ -17,8 +18,17 @@ export interface RunOptions { kernels?: KernelSet; taps?: boolean }
 type Value = Tensor | PackedTensor;
 const isPacked = (v: Value): v is PackedTensor => 'words' in v;
 
-/** Executes one step given its input values; returns the output value and the accumulators if any. */
-export function executeStep(step: ExecStep, ins: Value[], kernels: KernelSet): { out: Value; acc?: Int32Array } {
+/**
+ * Executes one step given its input values; returns the output value (real outputs rounded to the
+ * real-stream format) and the accumulators if any.
+ */
+export function executeStep(step: ExecStep, ins: Value[], kernels: KernelSet, realFormat: RealFormat = FP32): { out: Value; acc?: Int32Array } {
+  const r = computeStep(step, ins, kernels);
+  if (realFormat.kind !== 'fp32' && !isPacked(r.out)) quantizeInPlace(r.out.data, realFormat);
+  return r;
+}
+
+function computeStep(step: ExecStep, ins: Value[], kernels: KernelSet): { out: Value; acc?: Int32Array } {
   const x = ins[0];
   const real = (v: Value): Tensor => { if (isPacked(v)) throw new Error(`${step.id}: expected a real tensor`); return v; };
   const o = step.out;
@@ -60,7 +70,7 @@ export function runPlan(plan: ExecPlan, input: Tensor, opts: RunOptions = {}): R
       if (!v) throw new Error(`runPlan: tensor ${n} not available for ${step.id}`);
       return v;
     });
-    const { out, acc } = executeStep(step, ins, kernels);
+    const { out, acc } = executeStep(step, ins, kernels, plan.realFormat);
     const name = stepOutput(step);
     values.set(name, out);
     if (opts.taps) taps.set(step.id, isPacked(out) ? { bits: out, acc } : { real: out, acc });
