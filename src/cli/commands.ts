@@ -3,6 +3,8 @@ import { costCommand } from './cost.ts';
 import { inspectCommand } from './inspect.ts';
 import { runCommand } from './run.ts';
 import { demoCommand } from './demo.ts';
+import { reportCommand } from './report.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: any[] = [demoCommand, costCommand, inspectCommand, runCommand];
+commands.push(reportCommand);

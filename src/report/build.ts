@@ -1,0 +1,204 @@
+/**
+ * Builds a Report from input documents (already read and hashed by the CLI). Each document is classified
+ * by what it declares ("kind": "cost" | "simulate" | "verify", or a sweep JSONL header) and validated
+ * field by field: a malformed input is a UserError naming the file, the JSON path and a hint.
+ *
+ * Invariants: sections appear in a fixed order whatever the input order of different kinds; within a kind
+ * the command-line order is kept; configs are deduplicated by (kind, name).
+ */
+import { UserError } from '../core/diagnostics.ts';
+import {
+  REPORT_SCHEMA, type CostNetwork, type CostSection, type Report, type ReportConfig, type ReportInput,
+  type SimLayer, type SimulationSection, type SweepSection, type VerifySection,
+} from './schema.ts';
+import { parseSweepText, summariseSweep, SWEEP_SCHEMA } from './sweep-file.ts';
+
+export interface InputDoc { name: string; sha256: string; text: string }
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Field reader that reports JSON paths. */
+export class Reader {
+  constructor(readonly file: string, readonly hint: string) {}
+  err(path: string, msg: string, hint = this.hint): UserError { return new UserError('E_INPUT', msg, { file: this.file, path, hint }); }
+  obj(v: unknown, path: string): Json { if (!isObj(v)) throw this.err(path, `expected an object, got ${short(v)}`); return v; }
+  arr(v: unknown, path: string): unknown[] { if (!Array.isArray(v)) throw this.err(path, `expected an array, got ${short(v)}`); return v; }
+  num(v: unknown, path: string): number { if (typeof v !== 'number' || !Number.isFinite(v)) throw this.err(path, `expected a finite number, got ${short(v)}`); return v; }
+  nonneg(v: unknown, path: string): number { const n = this.num(v, path); if (n < 0) throw this.err(path, `expected a number >= 0, got ${n}`); return n; }
+  str(v: unknown, path: string): string { if (typeof v !== 'string') throw this.err(path, `expected a string, got ${short(v)}`); return v; }
+  bool(v: unknown, path: string): boolean { if (typeof v !== 'boolean') throw this.err(path, `expected true or false, got ${short(v)}`); return v; }
+  optNum(v: unknown, path: string): number | undefined { return v === undefined || v === null ? undefined : this.num(v, path); }
+}
+function short(v: unknown): string { const s = JSON.stringify(v); return s === undefined ? 'nothing' : s.length > 40 ? s.slice(0, 37) + '...' : s; }
+
+export function parseJsonDoc(doc: InputDoc): unknown {
+  try { return JSON.parse(doc.text); } catch (e) {
+    throw new UserError('E_JSON', `invalid JSON: ${(e as Error).message}`, { file: doc.name, path: '$', hint: 'inputs are files written by `birealsim cost|simulate|verify --json` or `birealsim sweep`' });
+  }
+}
+
+/** What an input declares itself to be. */
+export function classify(doc: InputDoc): { kind: ReportInput['kind']; declared: string; value: unknown } {
+  const first = doc.text.slice(0, doc.text.indexOf('\n') >>> 0 || doc.text.length);
+  if (first.includes(SWEEP_SCHEMA)) return { kind: 'sweep', declared: SWEEP_SCHEMA, value: undefined };
+  const v = parseJsonDoc(doc);
+  const hint = 'give a JSON file written by `birealsim cost --json`, `simulate --json`, `verify --json`, or a sweep .jsonl';
+  if (!isObj(v)) throw new UserError('E_INPUT', `expected a JSON object, got ${short(v)}`, { file: doc.name, path: '$', hint });
+  const kind = v.kind;
+  if (kind === 'cost' || kind === 'simulate' || kind === 'verify') return { kind, declared: `kind: ${kind}`, value: v };
+  throw new UserError('E_INPUT', `unknown input kind ${short(kind)}`, { file: doc.name, path: '$.kind', hint });
+}
+
+// ------------------------------------------------------------------ cost
+
+function costSection(r: Reader, v: Json): { section: CostSection; config: ReportConfig } {
+  const conv = r.obj(v.convention, '$.convention');
+  const name = r.str(conv.name, '$.convention.name');
+  const text = r.arr(v.conventionText ?? [], '$.conventionText').map((x, i) => r.str(x, `$.conventionText[${i}]`));
+  const paper = v.paper === undefined ? {} : r.obj(v.paper, '$.paper');
+  const networks: CostNetwork[] = r.arr(v.networks, '$.networks').map((n, i) => {
+    const p = `$.networks[${i}]`;
+    const o = r.obj(n, p);
+    const t = r.obj(o.totals, `${p}.totals`);
+    const f = (k: string) => r.nonneg(t[k], `${p}.totals.${k}`);
+    const netName = r.str(o.name, `${p}.name`);
+    const row: CostNetwork = {
+      name: netName, binaryWeights: f('binaryWeights'), realParams: f('realParams'), memoryMbit: f('memoryMbit'), fpMemoryMbit: f('fpMemoryMbit'),
+      bops: f('bops'), realMacs: f('realMacs'), ops: f('ops'), fpMacs: f('fpMacs'), memorySaving: f('memorySaving'), speedup: f('speedup'),
+    };
+    const pr = paper[netName];
+    if (pr !== undefined) {
+      const q = r.obj(pr, `$.paper.${netName}`);
+      row.paper = { memoryMbit: r.num(q.memoryMbit, `$.paper.${netName}.memoryMbit`), ops: r.num(q.ops, `$.paper.${netName}.ops`), printedOps: r.str(q.printedOps, `$.paper.${netName}.printedOps`) };
+      if (q.saving !== undefined) row.paper.saving = r.num(q.saving, `$.paper.${netName}.saving`);
+      if (q.speedup !== undefined) row.paper.speedup = r.num(q.speedup, `$.paper.${netName}.speedup`);
+    }
+    return row;
+  });
+  const bopsPerOp = conv.bopsPerOp === undefined ? 64 : r.num(conv.bopsPerOp, '$.convention.bopsPerOp');
+  return { section: { convention: name, conventionText: text, bopsPerOp, networks }, config: { name, kind: 'cost-convention', value: conv } };
+}
+
+// ------------------------------------------------------------------ simulate
+
+/**
+ * Reads `birealsim simulate --json` (kind "simulate"): {arch: ResolvedArch, seed?, networks: [{name, totals,
+ * layers: [...]}]} or a single {network, totals, layers}. See sim/ for the producer.
+ */
+function simSections(r: Reader, v: Json, input: string): { sections: SimulationSection[]; configs: ReportConfig[] } {
+  const nets = Array.isArray(v.networks) ? v.networks : [v];
+  const configs: ReportConfig[] = [];
+  const sections = nets.map((n, i) => {
+    const p = Array.isArray(v.networks) ? `$.networks[${i}]` : '$';
+    const o = r.obj(n, p);
+    const archRaw = r.obj(o.arch ?? v.arch, `${p}.arch`);
+    const archName = r.str(archRaw.name, `${p}.arch.name`);
+    configs.push({ name: archName, kind: 'arch', value: archRaw });
+    const clockHz = r.num(archRaw.clockHz, `${p}.arch.clockHz`);
+    const pe = r.obj(archRaw.peArray, `${p}.arch.peArray`);
+    const dram = r.obj(archRaw.dram, `${p}.arch.dram`);
+    const buffers = r.obj(archRaw.buffers, `${p}.arch.buffers`);
+    const onChipBytes = Object.entries(buffers).reduce((a, [k, b]) => a + r.nonneg(r.obj(b, `${p}.arch.buffers.${k}`).capacityBytes, `${p}.arch.buffers.${k}.capacityBytes`), 0);
+    const rows = r.num(pe.rows, `${p}.arch.peArray.rows`), cols = r.num(pe.cols, `${p}.arch.peArray.cols`);
+    const lanes = pe.type === 'xnor' ? r.num(pe.laneBits, `${p}.arch.peArray.laneBits`) : 1;
+    const t = r.obj(o.totals, `${p}.totals`);
+    const layers: SimLayer[] = r.arr(o.layers, `${p}.layers`).map((l, j) => {
+      const q = `${p}.layers[${j}]`;
+      const x = r.obj(l, q);
+      const cyc = r.obj(x.cycles, `${q}.cycles`);
+      const c = (k: string) => r.nonneg(cyc[k], `${q}.cycles.${k}`);
+      return {
+        name: r.str(x.name, `${q}.name`), kind: r.str(x.kind, `${q}.kind`), executesAs: r.str(x.executesAs, `${q}.executesAs`),
+        computeCycles: c('compute'), stallCycles: c('stall'), fillDrainCycles: c('fillDrain'), postOpCycles: c('postOp'), totalCycles: c('total'),
+        macs: r.nonneg(x.macs, `${q}.macs`), opBits: r.nonneg(x.opBits, `${q}.opBits`), dramBytes: r.nonneg(x.dramBytes, `${q}.dramBytes`),
+        utilisation: r.nonneg(x.utilisation, `${q}.utilisation`), energyJoules: r.nonneg(x.energyJoules, `${q}.energyJoules`),
+      };
+    });
+    const eb = r.obj(t.energyByComponent, `${p}.totals.energyByComponent`);
+    const energyByComponent: Record<string, number> = {};
+    for (const k of Object.keys(eb).sort()) energyByComponent[k] = r.nonneg(eb[k], `${p}.totals.energyByComponent.${k}`);
+    const s: SimulationSection = {
+      input, network: r.str(o.name ?? o.network, `${p}.name`), arch: archName, clockHz,
+      peakMacsPerCycle: rows * cols * lanes,
+      realPeakMacsPerCycle: r.num(r.obj(archRaw.realUnit, `${p}.arch.realUnit`).macsPerCycle, `${p}.arch.realUnit.macsPerCycle`),
+      dramBytesPerCycle: r.num(dram.bytesPerCycle, `${p}.arch.dram.bytesPerCycle`),
+      latencyCycles: r.nonneg(t.latencyCycles, `${p}.totals.latencyCycles`), latencySeconds: r.nonneg(t.latencySeconds, `${p}.totals.latencySeconds`),
+      energyJoules: r.nonneg(t.energyJoules, `${p}.totals.energyJoules`), dramBytes: r.nonneg(t.dramBytes, `${p}.totals.dramBytes`), onChipBytes,
+      energyByComponent, layers,
+    };
+    const fps = r.optNum(t.framesPerSecond, `${p}.totals.framesPerSecond`);
+    if (fps !== undefined) s.framesPerSecond = fps;
+    return s;
+  });
+  return { sections, configs };
+}
+
+// ------------------------------------------------------------------ verify
+
+function verifySection(r: Reader, v: Json, input: string): VerifySection {
+  const s: VerifySection = {
+    input, model: r.str(v.model ?? v.name, '$.model'), match: r.bool(v.match, '$.match'),
+    layersCompared: r.nonneg(v.layersCompared, '$.layersCompared'),
+  };
+  if (v.firstDivergence !== undefined && v.firstDivergence !== null) {
+    const d = r.obj(v.firstDivergence, '$.firstDivergence');
+    s.firstDivergence = { layer: r.str(d.layer, '$.firstDivergence.layer') };
+    if (d.index !== undefined) s.firstDivergence.index = d.index as number | number[];
+    if (d.expected !== undefined) s.firstDivergence.expected = r.num(d.expected, '$.firstDivergence.expected');
+    if (d.actual !== undefined) s.firstDivergence.actual = r.num(d.actual, '$.firstDivergence.actual');
+  }
+  if (v.accuracy !== undefined) {
+    const a = r.obj(v.accuracy, '$.accuracy');
+    s.accuracy = { golden: r.optNum(a.golden, '$.accuracy.golden'), reference: r.optNum(a.reference, '$.accuracy.reference'), samples: r.optNum(a.samples, '$.accuracy.samples') };
+  }
+  return s;
+}
+
+// ------------------------------------------------------------------ assembly
+
+export interface BuildOptions { title: string; toolVersion: string; seed?: number | null }
+
+export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
+  const report: Report = { schema: REPORT_SCHEMA, title: opts.title, tool: { name: 'birealsim', version: opts.toolVersion }, seed: null, inputs: [], configs: [], notes: [] };
+  const seeds = new Set<number>();
+  const addConfig = (c: ReportConfig) => { if (!report.configs.some((x) => x.kind === c.kind && x.name === c.name)) report.configs.push(c); };
+  for (const doc of docs) {
+    const { kind, declared, value } = classify(doc);
+    const input: ReportInput = { name: doc.name, kind, sha256: doc.sha256, declared };
+    const r = new Reader(doc.name, `this input is read as birealsim ${kind} output`);
+    if (kind === 'sweep') {
+      const sf = parseSweepText(doc.text, doc.name);
+      input.toolVersion = sf.header.toolVersion;
+      if (sf.header.spec.seed !== undefined) seeds.add(sf.header.spec.seed);
+      const sec: SweepSection = summariseSweep(sf, doc.name);
+      (report.sweeps ??= []).push(sec);
+      addConfig({ name: sf.header.spec.name, kind: 'sweep-spec', value: sf.header.spec });
+      if (sf.header.baseArch) addConfig({ name: `${sf.header.spec.name}: base ${(sf.header.baseArch as { name?: string }).name ?? 'arch'}`, kind: 'arch', value: sf.header.baseArch });
+    } else {
+      const v = value as Json;
+      if (typeof v.version === 'string') input.toolVersion = v.version;
+      if (typeof v.seed === 'number') seeds.add(v.seed);
+      if (kind === 'cost') {
+        const { section, config } = costSection(r, v);
+        if (report.cost) report.notes.push(`cost input ${doc.name} replaces an earlier cost input (one cost section per report)`);
+        report.cost = section;
+        addConfig(config);
+      } else if (kind === 'simulate') {
+        const { sections, configs } = simSections(r, v, doc.name);
+        (report.simulations ??= []).push(...sections);
+        configs.forEach(addConfig);
+      } else {
+        (report.verify ??= []).push(verifySection(r, v, doc.name));
+        addConfig({ name: doc.name, kind: 'verify', value: v.config ?? null });
+      }
+    }
+    report.inputs.push(input);
+  }
+  if (opts.seed !== undefined && opts.seed !== null) seeds.add(opts.seed);
+  if (seeds.size === 1) report.seed = [...seeds][0];
+  else if (seeds.size > 1) { report.seed = Math.min(...seeds); report.notes.push(`inputs used different seeds (${[...seeds].sort((a, b) => a - b).join(', ')}); the smallest is recorded as the report seed`); }
+  const versions = new Set(report.inputs.map((i) => i.toolVersion).filter((x): x is string => !!x && x !== opts.toolVersion));
+  if (versions.size) report.notes.push(`some inputs were produced by other tool versions: ${[...versions].join(', ')}`);
+  return report;
+}

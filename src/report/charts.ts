@@ -1,0 +1,193 @@
+/**
+ * Report -> chart.js v4 configurations as PLAIN JSON (no callbacks), so one configuration renders the same
+ * in the HTML page (browser) and in PNG export (Node + @napi-rs/canvas).
+ *
+ * Invariants:
+ *  - a chart is produced only from data that is present and non-trivial; otherwise it goes to `omitted`
+ *    with the reason (the HTML and Markdown print the reason instead of an empty canvas);
+ *  - every axis title carries its unit; options fix responsive:false, animation:false, devicePixelRatio:1
+ *    (stack.md: required in Node, and makes PNG bytes deterministic);
+ *  - chart ids are stable (used as PNG file names and by the browser test).
+ * Roofline (Williams et al. CACM 2009; accelerator-model.md §5): attained MACs/cycle <= min(peak,
+ * DRAM bytes/cycle x operational intensity), intensity = MACs / DRAM byte of the layer.
+ */
+import type { Report, SimulationSection } from './schema.ts';
+import { paretoFront2 } from './pareto.ts';
+
+export interface ChartSpec { id: string; title: string; width: number; height: number; config: Record<string, unknown> }
+export interface OmittedChart { id: string; title: string; reason: string }
+
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const color = (i: number) => PALETTE[i % PALETTE.length];
+
+function base(title: string, x: Record<string, unknown>, y: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    responsive: false, animation: false, devicePixelRatio: 1,
+    plugins: { title: { display: true, text: title }, legend: { position: 'bottom' } },
+    scales: { x, y },
+    ...extra,
+  };
+}
+const axis = (title: string, more: Record<string, unknown> = {}) => ({ title: { display: true, text: title }, ...more });
+
+function costCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
+  const c = r.cost;
+  if (!c || c.networks.length === 0) {
+    omitted.push({ id: 'cost-memory', title: 'Memory vs XNOR-Net and full precision', reason: 'no cost input (give `paper-table` or a `birealsim cost --json` file)' });
+    omitted.push({ id: 'cost-ops', title: 'OPs vs XNOR-Net and full precision', reason: 'no cost input' });
+  } else {
+    const labels = c.networks.map((n) => n.name);
+    const hasPaper = c.networks.some((n) => n.paper);
+    out.push({
+      id: 'cost-memory', title: 'Memory: ours beside the paper (Liu et al. 2018, Table 5)', width: 900, height: 420,
+      config: {
+        type: 'bar',
+        data: { labels, datasets: [
+          { label: 'ours [Mbit]', data: c.networks.map((n) => n.memoryMbit), backgroundColor: color(0) },
+          ...(hasPaper ? [{ label: 'paper, printed [Mbit]', data: c.networks.map((n) => n.paper?.memoryMbit ?? null), backgroundColor: color(1) }] : []),
+          { label: 'full-precision counterpart, ours [Mbit]', data: c.networks.map((n) => n.fpMemoryMbit), backgroundColor: color(7) },
+        ] },
+        options: base(`Model memory under convention '${c.convention}' (log scale)`, axis('network'), axis('memory [Mbit]', { type: 'logarithmic' })),
+      },
+    });
+    out.push({
+      id: 'cost-ops', title: 'OPs: ours beside the paper', width: 900, height: 420,
+      config: {
+        type: 'bar',
+        data: { labels, datasets: [
+          { label: `ours: OPs = BOPs/${c.bopsPerOp} + real MACs`, data: c.networks.map((n) => n.ops), backgroundColor: color(0) },
+          ...(hasPaper ? [{ label: 'paper, printed OPs', data: c.networks.map((n) => n.paper?.ops ?? null), backgroundColor: color(1) }] : []),
+          { label: 'full-precision counterpart MACs, ours', data: c.networks.map((n) => n.fpMacs), backgroundColor: color(7) },
+        ] },
+        options: base('Operations per image (log scale)', axis('network'), axis('operations [#]', { type: 'logarithmic' })),
+      },
+    });
+  }
+  // ops by precision: from cost when present, else from the simulations' per-layer op widths
+  const rows: { name: string; byBits: Map<number, number> }[] = [];
+  if (c) for (const n of c.networks) rows.push({ name: n.name, byBits: new Map([[1, n.bops], [32, n.realMacs]].filter(([, v]) => v > 0) as [number, number][]) });
+  else for (const s of r.simulations ?? []) {
+    const m = new Map<number, number>();
+    for (const l of s.layers) if (l.macs > 0) m.set(l.opBits, (m.get(l.opBits) ?? 0) + l.macs);
+    rows.push({ name: `${s.network} @ ${s.arch}`, byBits: m });
+  }
+  const bits = [...new Set(rows.flatMap((x) => [...x.byBits.keys()]))].sort((a, b) => a - b);
+  if (rows.length === 0 || bits.length === 0) omitted.push({ id: 'ops-precision', title: 'Operations by precision', reason: 'no cost or simulate input with operation counts' });
+  else out.push({
+    id: 'ops-precision', title: 'Operations by precision', width: 900, height: 420,
+    config: {
+      type: 'bar',
+      data: { labels: rows.map((x) => x.name), datasets: bits.map((b, i) => ({ label: b === 1 ? '1-bit MACs (XNOR-popcount)' : `${b}-bit real MACs`, data: rows.map((x) => x.byBits.get(b) ?? null), backgroundColor: color(i) })) },
+      options: base(`MACs by operand precision${c ? ` (cost, convention '${c.convention}')` : ' (simulation)'} (log scale)`, axis('network'), axis('MACs per image [#]', { type: 'logarithmic' })),
+    },
+  });
+}
+
+const shortName = (s: SimulationSection) => `${s.network} @ ${s.arch}`;
+
+function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
+  const sims = r.simulations ?? [];
+  if (sims.length === 0) {
+    for (const [id, title] of [['sim-cycles', 'Per-layer cycles by cause'], ['sim-utilisation', 'Utilisation per layer'], ['sim-energy', 'Energy by component'], ['sim-roofline', 'Roofline']]) {
+      omitted.push({ id, title, reason: 'no simulate input (give a `birealsim simulate --json` file)' });
+    }
+    return;
+  }
+  sims.forEach((s, i) => {
+    const layers = s.layers.filter((l) => l.totalCycles > 0);
+    const labels = layers.map((l) => l.name);
+    const w = Math.max(900, 22 * labels.length + 200);
+    if (layers.length === 0) { omitted.push({ id: `sim-cycles-${i}`, title: `Cycles by cause: ${shortName(s)}`, reason: 'no layer has cycles' }); return; }
+    out.push({
+      id: `sim-cycles-${i}`, title: `Per-layer cycles by cause: ${shortName(s)}`, width: w, height: 460,
+      config: {
+        type: 'bar',
+        data: { labels, datasets: ([['compute', 'computeCycles'], ['stall (memory)', 'stallCycles'], ['fill/drain', 'fillDrainCycles'], ['post-op', 'postOpCycles']] as const).map(([label, k], j) => ({ label, data: layers.map((l) => l[k]), backgroundColor: color(j) })) },
+        options: base(`${shortName(s)}: cycles per layer, stacked by cause (latency ${s.latencyCycles} cycles)`, axis('layer', { stacked: true }), axis('cycles', { stacked: true })),
+      },
+    });
+    out.push({
+      id: `sim-utilisation-${i}`, title: `Utilisation per layer: ${shortName(s)}`, width: w, height: 400,
+      config: {
+        type: 'bar',
+        data: { labels, datasets: [{ label: 'utilisation = MACs / (cycles x peak MACs/cycle of the unit) [%]', data: layers.map((l) => Math.round(l.utilisation * 1e4) / 100), backgroundColor: color(2) }] },
+        options: base(`${shortName(s)}: utilisation per layer`, axis('layer'), axis('utilisation [%]', { min: 0, max: 100 })),
+      },
+    });
+    // roofline
+    const pts = layers.filter((l) => l.macs > 0 && l.dramBytes > 0);
+    if (pts.length === 0) { omitted.push({ id: `sim-roofline-${i}`, title: `Roofline: ${shortName(s)}`, reason: 'no layer with both MACs and DRAM traffic' }); return; }
+    const xs = pts.map((l) => l.macs / l.dramBytes);
+    const xmin = Math.min(...xs) / 4, xmax = Math.max(...xs) * 4;
+    const roof = (peak: number) => {
+      const knee = peak / s.dramBytesPerCycle;
+      const line = [{ x: xmin, y: Math.min(peak, s.dramBytesPerCycle * xmin) }];
+      if (knee > xmin && knee < xmax) line.push({ x: knee, y: peak });
+      line.push({ x: xmax, y: Math.min(peak, s.dramBytesPerCycle * xmax) });
+      return line;
+    };
+    const binary = pts.filter((l) => l.opBits === 1), real = pts.filter((l) => l.opBits !== 1);
+    const dot = (l: typeof pts[number]) => ({ x: l.macs / l.dramBytes, y: l.macs / l.totalCycles });
+    out.push({
+      id: `sim-roofline-${i}`, title: `Roofline: ${shortName(s)}`, width: 900, height: 500,
+      config: {
+        type: 'scatter',
+        data: { datasets: [
+          { label: `roof, PE array (peak ${s.peakMacsPerCycle} MACs/cycle, DRAM ${round3(s.dramBytesPerCycle)} B/cycle)`, data: roof(s.peakMacsPerCycle), showLine: true, borderColor: color(7), backgroundColor: color(7), pointRadius: 0, borderWidth: 2 },
+          ...(real.length ? [{ label: `roof, real unit (peak ${s.realPeakMacsPerCycle} MACs/cycle)`, data: roof(s.realPeakMacsPerCycle), showLine: true, borderColor: color(5), backgroundColor: color(5), borderDash: [6, 4], pointRadius: 0, borderWidth: 2 }] : []),
+          ...(binary.length ? [{ label: 'binary layers (1-bit MACs)', data: binary.map(dot), backgroundColor: color(0), pointRadius: 4 }] : []),
+          ...(real.length ? [{ label: 'real layers', data: real.map(dot), backgroundColor: color(3), pointRadius: 4 }] : []),
+        ] },
+        options: base(`${shortName(s)}: each layer on the roofline`, axis('operational intensity [MACs / DRAM byte]', { type: 'logarithmic' }), axis('attained [MACs / cycle]', { type: 'logarithmic' })),
+      },
+    });
+  });
+  const comps = [...new Set(sims.flatMap((s) => Object.keys(s.energyByComponent)))].sort();
+  if (comps.length === 0) omitted.push({ id: 'sim-energy', title: 'Energy by component', reason: 'the simulate inputs report no energy components' });
+  else out.push({
+    id: 'sim-energy', title: 'Energy per frame by component', width: 900, height: 440,
+    config: {
+      type: 'bar',
+      data: { labels: sims.map(shortName), datasets: comps.map((k, j) => ({ label: k, data: sims.map((s) => round6((s.energyByComponent[k] ?? 0) * 1e6)), backgroundColor: color(j) })) },
+      options: base('Energy per frame, stacked by component', axis('network @ architecture', { stacked: true }), axis('energy [uJ / frame]', { stacked: true })),
+    },
+  });
+}
+
+function sweepCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
+  const sweeps = r.sweeps ?? [];
+  if (sweeps.length === 0) { omitted.push({ id: 'sweep-pareto', title: 'Sweep Pareto fronts', reason: 'no sweep input (give a `birealsim sweep` .jsonl file)' }); return; }
+  sweeps.forEach((sw, i) => {
+    if (sw.points.length === 0) { omitted.push({ id: `sweep-pareto-${i}`, title: `Sweep ${sw.name}`, reason: 'no feasible point' }); return; }
+    for (const [suffix, yKey, yLabel, yScale] of [['energy', 'energyJoules', 'energy per frame [mJ]', 1e3], ['area', 'onChipBytes', 'on-chip SRAM [KiB] (area proxy)', 1 / 1024]] as const) {
+      const xy = sw.points.map((p) => [p.latencySeconds * 1e3, (p[yKey] as number) * yScale] as [number, number]);
+      const front2 = paretoFront2(xy);
+      const on3 = sw.points.map((p, j) => (p.pareto ? j : -1)).filter((j) => j >= 0);
+      const others = sw.points.map((_, j) => j).filter((j) => !sw.points[j].pareto);
+      const pt = (j: number) => ({ x: round6(xy[j][0]), y: round6(xy[j][1]) });
+      out.push({
+        id: `sweep-pareto-${suffix}-${i}`, title: `Sweep ${sw.name}: latency vs ${suffix === 'energy' ? 'energy' : 'on-chip memory'}`, width: 900, height: 500,
+        config: {
+          type: 'scatter',
+          data: { datasets: [
+            { label: `2-objective Pareto front (${front2.length} points)`, data: front2.map(pt), showLine: true, stepped: 'before', borderColor: color(3), backgroundColor: color(3), pointRadius: 0, borderWidth: 2 },
+            { label: `on the 3-objective front (latency, energy, SRAM): ${on3.length}`, data: on3.map(pt), backgroundColor: color(1), pointRadius: 3 },
+            { label: `dominated: ${others.length}`, data: others.map(pt), backgroundColor: 'rgba(31,119,180,0.35)', pointRadius: 2 },
+          ] },
+          options: base(`${sw.name} (${sw.workload}): ${sw.points.length} feasible of ${sw.evaluated} evaluated`, axis('latency per frame [ms]', { type: 'logarithmic' }), axis(yLabel, { type: 'logarithmic' })),
+        },
+      });
+    }
+  });
+}
+
+const round3 = (x: number) => Math.round(x * 1e3) / 1e3;
+const round6 = (x: number) => Number(x.toPrecision(6));
+
+export function buildCharts(r: Report): { charts: ChartSpec[]; omitted: OmittedChart[] } {
+  const charts: ChartSpec[] = [], omitted: OmittedChart[] = [];
+  costCharts(r, charts, omitted);
+  simCharts(r, charts, omitted);
+  sweepCharts(r, charts, omitted);
+  return { charts, omitted };
+}

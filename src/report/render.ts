@@ -1,0 +1,119 @@
+/**
+ * Report -> tables -> terminal text, CSV, Markdown; Report -> JSON (the stable, versioned form).
+ *
+ * Invariants: every form is a pure function of the Report (no clock, no environment), so the same inputs
+ * give the same bytes; every column names its unit; absent sections produce no table, and absent charts
+ * are listed with their reason (same list as the HTML page).
+ */
+import { renderCsv, renderMarkdown, renderText, fmtInt, fmtFixed, type Table } from './table.ts';
+import type { Report } from './schema.ts';
+import { buildCharts } from './charts.ts';
+
+const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toString());
+const pct = (x: number) => fmtFixed(x * 100, 1) + '%';
+
+export function provenanceTable(r: Report): Table {
+  return {
+    title: 'Provenance',
+    headers: ['input', 'kind', 'declared', 'tool version', 'sha256'],
+    rows: r.inputs.map((i) => [i.name, i.kind, i.declared, i.toolVersion ?? '-', i.sha256]),
+    notes: [`report schema ${r.schema}; birealsim ${r.tool.version}; seed ${r.seed ?? 'none (no input used randomness)'}`],
+  };
+}
+
+export function reportTables(r: Report): Table[] {
+  const t: Table[] = [provenanceTable(r)];
+  if (r.cost) {
+    const c = r.cost;
+    t.push({
+      title: `Memory and operations, ours beside the paper (convention '${c.convention}')`,
+      headers: ['network', 'memory [Mbit]', 'paper memory [Mbit]', 'full precision [Mbit]', 'saving [x]', 'paper saving [x]', 'BOPs [1-bit MAC]', 'real MACs', 'OPs', 'paper OPs', 'speed-up [x]', 'paper speed-up [x]'],
+      rows: c.networks.map((n) => {
+        const binary = n.bops > 0;
+        return [n.name, fmtFixed(n.memoryMbit, 2), n.paper ? fmtFixed(n.paper.memoryMbit, 1) : '-', fmtFixed(n.fpMemoryMbit, 2),
+          binary ? fmtFixed(n.memorySaving, 2) : '-', n.paper?.saving !== undefined ? fmtFixed(n.paper.saving, 2) : '-',
+          fmtInt(n.bops), fmtInt(n.realMacs), fmtInt(n.ops), n.paper?.printedOps ?? '-',
+          binary ? fmtFixed(n.speedup, 2) : '-', n.paper?.speedup !== undefined ? fmtFixed(n.paper.speedup, 2) : '-'];
+      }),
+      notes: ['paper = Liu et al., ECCV 2018, Table 5, as printed; saving and speed-up are against the same topology in full precision', ...c.conventionText],
+    });
+  }
+  if (r.simulations?.length) {
+    t.push({
+      title: 'Simulation summary (per frame)',
+      headers: ['network', 'arch', 'clock [MHz]', 'latency [cycles]', 'latency [ms]', 'throughput [frames/s]', 'energy [mJ]', 'DRAM traffic [MB]', 'on-chip SRAM [KiB]'],
+      rows: r.simulations.map((s) => [s.network, s.arch, sig(s.clockHz / 1e6), fmtInt(s.latencyCycles), sig(s.latencySeconds * 1e3), s.framesPerSecond !== undefined ? sig(s.framesPerSecond) : '-', sig(s.energyJoules * 1e3), sig(s.dramBytes / 1e6), sig(s.onChipBytes / 1024)]),
+      notes: ['latency = sum of per-layer total cycles / clock; throughput is the simulator\'s pipelined figure when it reports one; MB = 1e6 bytes, KiB = 1024 bytes'],
+    });
+    for (const s of r.simulations) {
+      t.push({
+        title: `${s.network} @ ${s.arch}: per layer`,
+        headers: ['layer', 'kind', 'executes as', 'compute [cycles]', 'stall [cycles]', 'fill/drain [cycles]', 'post-op [cycles]', 'total [cycles]', 'MACs', 'op bits', 'utilisation', 'DRAM [B]', 'energy [uJ]'],
+        rows: s.layers.map((l) => [l.name, l.kind, l.executesAs, fmtInt(l.computeCycles), fmtInt(l.stallCycles), fmtInt(l.fillDrainCycles), fmtInt(l.postOpCycles), fmtInt(l.totalCycles), fmtInt(l.macs), l.opBits, pct(l.utilisation), fmtInt(l.dramBytes), sig(l.energyJoules * 1e6)]),
+      });
+      t.push({
+        title: `${s.network} @ ${s.arch}: energy by component`,
+        headers: ['component', 'energy [uJ / frame]', 'share'],
+        rows: Object.entries(s.energyByComponent).map(([k, v]) => [k, sig(v * 1e6), s.energyJoules > 0 ? pct(v / s.energyJoules) : '-']),
+      });
+    }
+  }
+  for (const sw of r.sweeps ?? []) {
+    const front = sw.points.filter((p) => p.pareto).sort((a, b) => a.latencySeconds - b.latencySeconds || a.index - b.index);
+    t.push({
+      title: `Sweep ${sw.name} (${sw.workload}): Pareto front over latency, energy per frame and on-chip SRAM`,
+      headers: ['point', ...sw.axes, 'latency [ms]', 'energy [mJ / frame]', 'on-chip SRAM [KiB]'],
+      rows: front.map((p) => [p.index, ...sw.axes.map((a) => String(p.params[a])), sig(p.latencySeconds * 1e3), sig(p.energyJoules * 1e3), sig(p.onChipBytes / 1024)]),
+      notes: [
+        `${sw.evaluated} of ${sw.totalPoints} points evaluated, ${sw.infeasible} infeasible, ${front.length} on the 3-objective front; spec hash ${sw.specHash}`,
+        ...sw.infeasibleReasons.map((x) => `infeasible (${x.count}): ${x.reason}`),
+      ],
+    });
+  }
+  if (r.verify?.length) {
+    t.push({
+      title: 'Bit-exact verification',
+      headers: ['model', 'result', 'layers compared', 'first divergence', 'accuracy (golden)', 'accuracy (reference)'],
+      rows: r.verify.map((v) => [v.model, v.match ? 'bit-exact' : 'DIVERGES', v.layersCompared,
+        v.firstDivergence ? `${v.firstDivergence.layer}${v.firstDivergence.index !== undefined ? ` at ${JSON.stringify(v.firstDivergence.index)}` : ''}${v.firstDivergence.expected !== undefined ? ` expected ${v.firstDivergence.expected}, got ${v.firstDivergence.actual}` : ''}` : '-',
+        v.accuracy?.golden !== undefined ? pct(v.accuracy.golden) : '-', v.accuracy?.reference !== undefined ? pct(v.accuracy.reference) : '-']),
+    });
+  }
+  return t;
+}
+
+function chartNotes(r: Report): string[] {
+  const { charts, omitted } = buildCharts(r);
+  return [`charts (HTML form): ${charts.length} drawn${charts.length ? `: ${charts.map((c) => c.id).join(', ')}` : ''}`,
+    ...omitted.map((o) => `chart omitted: ${o.title}: ${o.reason}`)];
+}
+
+export function renderReportText(r: Report): string {
+  return [r.title, '='.repeat(r.title.length), '', ...reportTables(r).map((t) => renderText(t) + '\n'), ...r.notes.map((n) => `note: ${n}`), ...chartNotes(r)].join('\n') + '\n';
+}
+
+export function renderReportMarkdown(r: Report, images: { id: string; title: string; path: string }[] = []): string {
+  const out = [`# ${r.title}`, ''];
+  for (const t of reportTables(r)) out.push(renderMarkdown(t));
+  for (const im of images) out.push(`![${im.title}](${im.path})`, '');
+  if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  out.push('## Charts', '', ...chartNotes(r).map((n) => `- ${n}`), '');
+  out.push('## Resolved configs', '');
+  for (const c of r.configs) out.push(`<details><summary>${c.kind}: ${c.name}</summary>`, '', '```json', JSON.stringify(c.value, null, 2), '```', '', '</details>', '');
+  return out.join('\n');
+}
+
+/** All tables as CSV, each preceded by a `# title` line and separated by a blank line. */
+export function renderReportCsv(r: Report): string {
+  return reportTables(r).map((t) => `# ${t.title}\n${renderCsv(t)}`).join('\n');
+}
+
+/** The stable JSON form: the Report itself with 2-space indentation. */
+export function renderReportJson(r: Report): string {
+  return JSON.stringify(r, null, 2) + '\n';
+}
+
+/** File-name-safe slug of a table title, for one-CSV-per-table output. */
+export function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}

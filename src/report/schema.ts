@@ -1,0 +1,137 @@
+/**
+ * The Report object (schema "birealsim.report/1"): plain JSON, built once from the JSON documents other
+ * commands produce (cost --json, simulate --json, sweep JSONL, verify --json), then rendered at the edge
+ * into terminal text, JSON, CSV, Markdown and a self-contained HTML page (render.ts, html.ts).
+ *
+ * Invariants:
+ *  - every section is optional: a report renders what is present, and a chart whose data is absent is
+ *    listed in `omitted` with a reason (never drawn empty);
+ *  - provenance is always present: tool version, seed (null when no input used randomness), every input's
+ *    sha256, and the resolved configs the inputs were computed under (convention, architectures, sweep spec);
+ *  - no timestamps: the same inputs give the same bytes in every form.
+ * Follows design.md ("one Report object -> terminal/JSON/CSV/Markdown/HTML"; Vite-style resolved configs
+ * echoed into the output).
+ */
+
+export const REPORT_SCHEMA = 'birealsim.report/1';
+
+export type InputKind = 'cost' | 'simulate' | 'sweep' | 'verify';
+
+export interface ReportInput {
+  /** as given on the command line (file path or built-in name) */
+  name: string;
+  kind: InputKind;
+  /** sha256 of the input bytes (built-ins: of the JSON text they generate) */
+  sha256: string;
+  /** schema id / kind string the document declared */
+  declared: string;
+  /** tool version recorded in the input, when it records one */
+  toolVersion?: string;
+}
+
+export interface ReportConfig { name: string; kind: 'cost-convention' | 'arch' | 'sweep-spec' | 'verify'; value: unknown }
+
+/** One network's cost row, ours beside the paper's printed values (Liu et al. 2018, Table 5). */
+export interface CostNetwork {
+  name: string;
+  binaryWeights: number;
+  realParams: number;
+  memoryMbit: number;
+  fpMemoryMbit: number;
+  bops: number;
+  realMacs: number;
+  ops: number;
+  fpMacs: number;
+  memorySaving: number;
+  speedup: number;
+  paper?: { memoryMbit: number; saving?: number; ops: number; speedup?: number; printedOps: string };
+}
+export interface CostSection { convention: string; conventionText: string[]; bopsPerOp: number; networks: CostNetwork[] }
+
+/** Per-layer simulation row (cycles by cause sum to totalCycles). */
+export interface SimLayer {
+  name: string;
+  kind: string;
+  executesAs: string;
+  computeCycles: number;
+  stallCycles: number;
+  fillDrainCycles: number;
+  postOpCycles: number;
+  totalCycles: number;
+  /** MACs (1-bit MACs for xnor layers, real MACs otherwise) */
+  macs: number;
+  /** 1 = binary (XNOR-popcount), otherwise bits of the real operands */
+  opBits: number;
+  dramBytes: number;
+  utilisation: number;
+  energyJoules: number;
+}
+export interface SimulationSection {
+  /** input it came from */
+  input: string;
+  network: string;
+  arch: string;
+  clockHz: number;
+  /** peak MACs per cycle of the PE array (1-bit MACs on an xnor array) */
+  peakMacsPerCycle: number;
+  /** peak real MACs per cycle of the unit that runs real layers (stem, downsample, FC) */
+  realPeakMacsPerCycle: number;
+  dramBytesPerCycle: number;
+  latencyCycles: number;
+  latencySeconds: number;
+  /** pipelined throughput, when the simulator reports one */
+  framesPerSecond?: number;
+  energyJoules: number;
+  dramBytes: number;
+  onChipBytes: number;
+  energyByComponent: Record<string, number>;
+  layers: SimLayer[];
+}
+
+export const SWEEP_OBJECTIVES = ['latencySeconds', 'energyJoules', 'onChipBytes'] as const;
+export type SweepObjective = typeof SWEEP_OBJECTIVES[number];
+export interface SweepPointSummary {
+  index: number;
+  params: Record<string, unknown>;
+  latencySeconds: number;
+  energyJoules: number;
+  onChipBytes: number;
+  /** member of the 3-objective Pareto front */
+  pareto: boolean;
+}
+export interface SweepSection {
+  input: string;
+  name: string;
+  workload: string;
+  specHash: string;
+  axes: string[];
+  totalPoints: number;
+  evaluated: number;
+  infeasible: number;
+  /** a few infeasibility reasons with counts */
+  infeasibleReasons: { reason: string; count: number }[];
+  points: SweepPointSummary[];
+}
+
+export interface VerifySection {
+  input: string;
+  model: string;
+  match: boolean;
+  layersCompared: number;
+  firstDivergence?: { layer: string; index?: number | number[]; expected?: number; actual?: number };
+  accuracy?: { golden?: number; reference?: number; samples?: number };
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  title: string;
+  tool: { name: 'birealsim'; version: string };
+  seed: number | null;
+  inputs: ReportInput[];
+  configs: ReportConfig[];
+  cost?: CostSection;
+  simulations?: SimulationSection[];
+  sweeps?: SweepSection[];
+  verify?: VerifySection[];
+  notes: string[];
+}

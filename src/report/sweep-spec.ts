@@ -1,0 +1,144 @@
+/**
+ * Sweep specification (schema "birealsim.sweep-spec/1") and the deterministic list of points it denotes.
+ *
+ *   { "schema": "birealsim.sweep-spec/1", "name": "...", "workload": "bireal18-imagenet", "arch": "edge",
+ *     "mode": "grid" | "random", "samples": 1200, "seed": 1,
+ *     "axes": { "peArray.rows": [8, 16, 32], "buffers.*.capacity": ["32 KiB", "64 KiB"], "clock": ["500 MHz"] } }
+ *
+ * An axis is a dotted path into the architecture spec (birealsim.arch/1); `*` matches every key of the
+ * base spec at that level (e.g. all four buffers). A point is one value per axis, applied as a patch on the
+ * base arch spec.
+ *
+ * Invariants:
+ *  - axes are enumerated in sorted-name order; grid index g decodes mixed-radix with the LAST sorted axis
+ *    fastest, so the point list depends only on the spec (not on key order in the file);
+ *  - random mode draws `samples` DISTINCT grid indices with a seeded partial Fisher-Yates shuffle over
+ *    [0, gridSize) (sparse map, O(samples)); point j is the j-th draw, so a prefix of a longer sample is a
+ *    shorter sample with the same seed;
+ *  - shard k/n owns the points j with j mod n = k-1: deterministic, disjoint, covering;
+ *  - the spec hash is sha256 over canonical JSON (sorted keys) of {spec, base arch spec}: shards and resumed
+ *    runs must agree on it.
+ */
+import { createHash } from 'node:crypto';
+import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
+import { Rng } from '../core/rng.ts';
+
+export const SWEEP_SPEC_SCHEMA = 'birealsim.sweep-spec/1';
+
+export interface SweepSpec {
+  schema: typeof SWEEP_SPEC_SCHEMA;
+  name: string;
+  workload: string;
+  arch: string;
+  mode: 'grid' | 'random';
+  samples?: number;
+  seed?: number;
+  axes: Record<string, (string | number | boolean)[]>;
+}
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const SPEC_KEYS = ['schema', 'name', 'workload', 'arch', 'mode', 'samples', 'seed', 'axes', 'description'];
+
+/** Validates a parsed sweep spec. */
+export function validateSpec(raw: unknown, file: string): SweepSpec {
+  const err = (path: string, msg: string, hint?: string) => new UserError('E_SWEEP_SPEC', msg, { file, path, hint });
+  if (!isObj(raw)) throw err('$', 'expected a JSON object', `a sweep spec starts with {"schema": "${SWEEP_SPEC_SCHEMA}", ...}`);
+  for (const k of Object.keys(raw)) if (!SPEC_KEYS.includes(k)) throw err(`$.${k}`, `unknown key '${k}'`, didYouMeanHint(k, SPEC_KEYS));
+  if (raw.schema !== SWEEP_SPEC_SCHEMA) throw err('$.schema', `expected "${SWEEP_SPEC_SCHEMA}", got ${JSON.stringify(raw.schema)}`);
+  for (const k of ['name', 'workload', 'arch']) if (typeof raw[k] !== 'string' || !(raw[k] as string).length) throw err(`$.${k}`, `expected a non-empty string, got ${JSON.stringify(raw[k])}`);
+  if (raw.mode !== 'grid' && raw.mode !== 'random') throw err('$.mode', `expected "grid" or "random", got ${JSON.stringify(raw.mode)}`, typeof raw.mode === 'string' ? didYouMeanHint(raw.mode, ['grid', 'random']) : undefined);
+  if (raw.mode === 'random') {
+    if (!Number.isInteger(raw.samples) || (raw.samples as number) < 1) throw err('$.samples', `random mode needs an integer samples >= 1, got ${JSON.stringify(raw.samples)}`);
+    if (!Number.isInteger(raw.seed) || (raw.seed as number) < 0 || (raw.seed as number) > 0xffffffff) throw err('$.seed', `random mode needs an integer seed in [0, 2^32), got ${JSON.stringify(raw.seed)}`);
+  } else if (raw.samples !== undefined) throw err('$.samples', "'samples' applies to mode \"random\" only", 'grid mode evaluates every combination');
+  if (!isObj(raw.axes) || Object.keys(raw.axes).length === 0) throw err('$.axes', 'expected an object with at least one axis', 'e.g. "axes": {"peArray.rows": [8, 16, 32]}');
+  for (const [k, vals] of Object.entries(raw.axes)) {
+    if (!/^[A-Za-z*][\w*]*(\.[A-Za-z*][\w*]*)*$/.test(k)) throw err(`$.axes["${k}"]`, `axis '${k}' is not a dotted path into the arch spec`, 'e.g. "peArray.rows", "dram.bandwidth", "buffers.*.capacity"');
+    if (!Array.isArray(vals) || vals.length === 0) throw err(`$.axes["${k}"]`, 'expected a non-empty array of values');
+    vals.forEach((v, i) => { if (!['string', 'number', 'boolean'].includes(typeof v)) throw err(`$.axes["${k}"][${i}]`, `expected a string, number or boolean, got ${JSON.stringify(v)}`); });
+    if (new Set(vals.map((v) => JSON.stringify(v))).size !== vals.length) throw err(`$.axes["${k}"]`, 'axis values must be distinct');
+  }
+  return raw as unknown as SweepSpec;
+}
+
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObj(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+export function specHash(spec: SweepSpec, baseArch: unknown): string {
+  return createHash('sha256').update(canonicalJson({ spec, baseArch })).digest('hex');
+}
+
+export function axisNames(spec: SweepSpec): string[] { return Object.keys(spec.axes).sort(); }
+
+export function gridSize(spec: SweepSpec): number {
+  return axisNames(spec).reduce((a, k) => a * spec.axes[k].length, 1);
+}
+
+export function totalPoints(spec: SweepSpec): number {
+  const g = gridSize(spec);
+  return spec.mode === 'grid' ? g : Math.min(g, spec.samples!);
+}
+
+/** Parameters of grid index g (mixed radix, last sorted axis fastest). */
+export function gridPoint(spec: SweepSpec, g: number): Record<string, string | number | boolean> {
+  const names = axisNames(spec);
+  const out: Record<string, string | number | boolean> = {};
+  for (let i = names.length - 1; i >= 0; i--) {
+    const vals = spec.axes[names[i]];
+    out[names[i]] = vals[g % vals.length];
+    g = Math.floor(g / vals.length);
+  }
+  return Object.fromEntries(names.map((n) => [n, out[n]]));
+}
+
+/** Grid indices of points 0..N-1 (identity for grid mode; a seeded distinct sample for random mode). */
+export function gridIndices(spec: SweepSpec): number[] {
+  const g = gridSize(spec);
+  const n = totalPoints(spec);
+  if (spec.mode === 'grid') return Array.from({ length: n }, (_, i) => i);
+  if (g > Number.MAX_SAFE_INTEGER) throw new UserError('E_SWEEP_SPEC', `grid of ${g} points is too large to sample`, { path: '$.axes' });
+  const rng = new Rng(spec.seed!);
+  const swapped = new Map<number, number>();
+  const out: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const r = j + Math.floor(rng.uniform() * (g - j));
+    const vr = swapped.get(r) ?? r, vj = swapped.get(j) ?? j;
+    swapped.set(r, vj);
+    swapped.set(j, vr);
+    out.push(vr);
+  }
+  return out;
+}
+
+export interface Shard { k: number; n: number }
+export function parseShard(s: string | undefined): Shard | null {
+  if (s === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  if (!m || +m[2] < 1 || +m[1] < 1 || +m[1] > +m[2]) throw new UserError('E_ARG', `--shard must be k/n with 1 <= k <= n, got '${s}'`, { path: '--shard', hint: 'e.g. --shard 1/4 ... --shard 4/4' });
+  return { k: +m[1], n: +m[2] };
+}
+export function inShard(j: number, shard: Shard | null): boolean { return !shard || j % shard.n === shard.k - 1; }
+
+/** Applies one point's values to a base arch spec (deep copy), expanding `*` over the base's keys. */
+export function applyPoint(base: unknown, params: Record<string, unknown>): unknown {
+  const out = structuredClone(base) as Json;
+  for (const [path, value] of Object.entries(params)) setPath(out, path.split('.'), value, path);
+  return out;
+}
+function setPath(o: Json, parts: string[], value: unknown, full: string): void {
+  const [head, ...rest] = parts;
+  const keys = head === '*' ? Object.keys(o) : [head];
+  for (const k of keys) {
+    if (rest.length === 0) { o[k] = value; continue; }
+    if (!isObj(o[k])) {
+      if (o[k] !== undefined) throw new UserError('E_SWEEP_SPEC', `axis '${full}' goes through '${k}', which is not an object in the base arch`, { path: `$.axes["${full}"]` });
+      o[k] = {};
+    }
+    setPath(o[k] as Json, rest, value, full);
+  }
+}
