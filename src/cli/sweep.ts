@@ -1,0 +1,62 @@
+/**
+ * `birealsim sweep <spec.json> --out results.jsonl [--shard k/n] [--workers n]`: design-space exploration
+ * over arch parameters with the simulator's timing-only mode, streamed to JSONL (resumable), ending with
+ * a Pareto summary (latency, energy per frame, on-chip SRAM). `birealsim merge` joins shard files.
+ */
+import type { Argv, ArgumentsCamelCase } from 'yargs';
+import { readFileSync } from 'node:fs';
+import { UserError, isUserError } from '../core/diagnostics.ts';
+import { resolveArch } from '../sim/arch.ts';
+import { loadBaseArch, loadPlan } from '../report/sweep-eval.ts';
+import { readSweepFile, summariseSweep } from '../report/sweep-file.ts';
+import { parseShard, validateSpec, gridSize, totalPoints } from '../report/sweep-spec.ts';
+import { runSweep } from '../report/sweep-run.ts';
+import { TOOL_VERSION } from './io.ts';
+
+interface SweepArgs { spec: string; out: string; shard?: string; workers?: number; restart?: boolean; limit?: number; quiet?: boolean }
+
+export function loadSpecFile(file: string) {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) {
+    throw new UserError('E_IO', `cannot read sweep spec: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file, hint: 'give a birealsim.sweep-spec/1 JSON file (see reports/sweeps/ for examples)' });
+  }
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch (e) {
+    throw new UserError('E_JSON', `invalid JSON: ${(e as Error).message}`, { file, path: '$', hint: 'check for trailing commas, missing quotes or a truncated file' });
+  }
+  return validateSpec(raw, file);
+}
+
+export const sweepCommand = {
+  command: 'sweep <spec>',
+  describe: 'design-space sweep (grid or seeded random sample) with timing-only simulation; JSONL out, resumable, Pareto fronts',
+  builder: (y: Argv) => y
+    .positional('spec', { type: 'string', demandOption: true, describe: 'sweep spec JSON (birealsim.sweep-spec/1)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'results file (JSON Lines); an existing file of the same sweep is resumed' })
+    .option('shard', { type: 'string', describe: 'evaluate only shard k of n (k/n, 1-based): points j with j mod n = k-1' })
+    .option('workers', { type: 'number', describe: 'worker threads (default: one per core; 0 = main thread only)' })
+    .option('restart', { type: 'boolean', describe: 'overwrite --out instead of resuming it' })
+    .option('limit', { type: 'number', describe: 'stop after evaluating this many new points' })
+    .option('quiet', { type: 'boolean', describe: 'no progress lines on stderr' }),
+  handler: async (argv: ArgumentsCamelCase<SweepArgs>) => {
+    const spec = loadSpecFile(argv.spec);
+    const shard = parseShard(argv.shard);
+    if (argv.workers !== undefined && (!Number.isInteger(argv.workers) || argv.workers < 0 || argv.workers > 64)) throw new UserError('E_ARG', `--workers must be an integer in [0, 64], got ${argv.workers}`, { path: '--workers' });
+    if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 0)) throw new UserError('E_ARG', `--limit must be a non-negative integer, got ${argv.limit}`, { path: '--limit' });
+    const baseArch = loadBaseArch(spec.arch, argv.spec);
+    try { resolveArch(baseArch, spec.arch); } catch (e) { if (isUserError(e)) throw new UserError(e.code, `base arch: ${e.message}`, { file: e.file ?? argv.spec, path: e.jsonPath, hint: e.hint }); throw e; }
+    loadPlan(spec.workload); // validates the workload before any worker starts
+    const n = totalPoints(spec);
+    const log = (s: string) => { if (!argv.quiet) process.stderr.write(s + '\n'); };
+    log(`sweep ${spec.name}: ${spec.mode} over ${Object.keys(spec.axes).length} axes (grid ${gridSize(spec)} points), ${n} points${shard ? `, shard ${shard.k}/${shard.n}` : ''} -> ${argv.out}`);
+    let last = 0;
+    const r = await runSweep({
+      spec, baseArch, out: argv.out, shard, workers: argv.workers, resume: !argv.restart, toolVersion: TOOL_VERSION, limit: argv.limit,
+      onPoint: (_p, done, todo) => { const now = performance.now(); if (now - last > 2000 || done === todo) { last = now; log(`  ${done}/${todo} points`); } },
+    });
+    const sec = summariseSweep(readSweepFile(argv.out), argv.out);
+    const front = sec.points.filter((p) => p.pareto).length;
+    log(`${r.evaluated} points evaluated in ${r.seconds.toFixed(1)} s (${r.evaluated ? ((r.evaluated / r.seconds) * 60).toFixed(0) : 0} points/min); ${r.alreadyDone} already in the file${r.droppedPartial ? ', a partial trailing line was dropped' : ''}`);
+    log(`${argv.out}: ${sec.evaluated}/${r.inShard} points of this ${shard ? 'shard' : 'sweep'}, ${sec.infeasible} infeasible, ${front} on the Pareto front (latency, energy/frame, on-chip SRAM)`);
+  },
+};

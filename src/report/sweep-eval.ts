@@ -1,0 +1,61 @@
+/**
+ * Evaluates one sweep point: base arch spec + point patch -> resolveArch -> the simulator's timing-only
+ * evaluation of the workload's ExecPlan -> {latency, energy per frame, on-chip bytes, DRAM bytes}.
+ * An arch that does not resolve, or a layer with no feasible mapping, makes the point infeasible with the
+ * simulator's reason (a value, not an exception).
+ *
+ * Invariants: deterministic (no randomness, no clock); the plan is lowered once per evaluator (workers
+ * build one evaluator and reuse it for every point they receive).
+ */
+import { readFileSync } from 'node:fs';
+import { isUserError, UserError, didYouMean } from '../core/diagnostics.ts';
+import { BUILTIN_WORKLOADS } from '../ir/builders.ts';
+import { loadWorkloadText, resolveNetwork } from '../ir/validate.ts';
+import { shapeOnlyModel } from '../ir/model.ts';
+import { lower, type ExecPlan } from '../golden/plan.ts';
+import { resolveArch, presetNames, presetSpec, type ResolvedArch } from '../sim/arch.ts';
+import { simulateTiming } from './sim-adapter.ts';
+import type { PointMetrics } from './sweep-file.ts';
+import { applyPoint, type SweepSpec } from './sweep-spec.ts';
+
+/** The workload's plan (weights do not affect timing: shape-only model). */
+export function loadPlan(workload: string): ExecPlan {
+  if (BUILTIN_WORKLOADS[workload]) return lower(shapeOnlyModel(resolveNetwork(BUILTIN_WORKLOADS[workload]())));
+  let text: string;
+  try { text = readFileSync(workload, 'utf8'); } catch {
+    const m = didYouMean(workload, Object.keys(BUILTIN_WORKLOADS));
+    throw new UserError('E_SWEEP_SPEC', `no such built-in workload or file '${workload}'`, { path: '$.workload', hint: `${m ? `did you mean '${m}'? ` : ''}built-ins: ${Object.keys(BUILTIN_WORKLOADS).join(', ')}` });
+  }
+  return lower(shapeOnlyModel(loadWorkloadText(text, workload)));
+}
+
+/** Raw base arch spec of a sweep (preset name or file path). */
+export function loadBaseArch(arch: string, specFile: string): unknown {
+  if (presetNames().includes(arch)) return presetSpec(arch);
+  let text: string;
+  try { text = readFileSync(arch, 'utf8'); } catch {
+    const m = didYouMean(arch, presetNames());
+    throw new UserError('E_SWEEP_SPEC', `no such architecture preset or file '${arch}'`, { file: specFile, path: '$.arch', hint: `${m ? `did you mean '${m}'? ` : ''}presets: ${presetNames().join(', ')}` });
+  }
+  try { return JSON.parse(text); } catch (e) { throw new UserError('E_JSON', `invalid JSON: ${(e as Error).message}`, { file: arch, path: '$' }); }
+}
+
+export function onChipBytes(a: ResolvedArch): number {
+  return Object.values(a.buffers).reduce((s, b) => s + b.capacityBytes, 0);
+}
+
+export type PointResult = { metrics: PointMetrics } | { infeasible: string };
+
+export function makeEvaluator(spec: SweepSpec, baseArch: unknown): (params: Record<string, unknown>) => PointResult {
+  const plan = loadPlan(spec.workload);
+  return (params) => {
+    let arch: ResolvedArch;
+    try { arch = resolveArch(applyPoint(baseArch, params), `${spec.name} point`); } catch (e) {
+      if (isUserError(e)) return { infeasible: `arch: ${e.jsonPath ? e.jsonPath + ': ' : ''}${e.message}` };
+      throw e;
+    }
+    const t = simulateTiming(plan, arch);
+    if ('infeasible' in t) return { infeasible: t.infeasible };
+    return { metrics: { latencyCycles: t.latencyCycles, latencySeconds: t.latencyCycles / arch.clockHz, energyJoules: t.energyJoules, onChipBytes: onChipBytes(arch), dramBytes: t.dramBytes, ...(t.utilisation !== undefined ? { utilisation: t.utilisation } : {}) } };
+  };
+}

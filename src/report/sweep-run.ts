@@ -1,0 +1,94 @@
+/**
+ * Runs a sweep: the points of a spec (optionally one shard) are evaluated on worker_threads (default: one
+ * per core) and appended to a JSONL file as they finish; an existing file of the same sweep is resumed
+ * (finished points are skipped, a trailing partial line is dropped).
+ *
+ * Invariants: every point of the shard ends up in the file exactly once per complete run (resume skips
+ * what is there; a point is written only by the main thread, one line per write); the file's point ORDER
+ * depends on scheduling but its SET does not, and `merge` (or the report) orders points by index;
+ * workers receive small batches from a shared queue (dynamic load balancing: point costs differ).
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { UserError } from '../core/diagnostics.ts';
+import { SWEEP_SCHEMA, SweepWriter, type SweepHeader, type SweepPoint } from './sweep-file.ts';
+import { gridIndices, gridPoint, inShard, specHash, totalPoints, type Shard, type SweepSpec } from './sweep-spec.ts';
+import { makeEvaluator } from './sweep-eval.ts';
+
+export interface SweepRunOptions {
+  spec: SweepSpec;
+  baseArch: unknown;
+  out: string;
+  shard: Shard | null;
+  /** worker threads; 0 = evaluate on the calling thread */
+  workers?: number;
+  /** false: overwrite an existing file instead of resuming it */
+  resume?: boolean;
+  toolVersion: string;
+  /** stop after this many newly evaluated points (tests, smoke runs) */
+  limit?: number;
+  onPoint?: (p: SweepPoint, done: number, todo: number) => void;
+}
+export interface SweepRunResult { total: number; inShard: number; alreadyDone: number; evaluated: number; droppedPartial: boolean; seconds: number; header: SweepHeader }
+
+export function sweepHeader(spec: SweepSpec, baseArch: unknown, shard: Shard | null, toolVersion: string): SweepHeader {
+  return { schema: SWEEP_SCHEMA, type: 'header', specHash: specHash(spec, baseArch), spec, baseArch, toolVersion, totalPoints: totalPoints(spec), shard };
+}
+
+export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
+  const t0 = performance.now();
+  const header = sweepHeader(o.spec, o.baseArch, o.shard, o.toolVersion);
+  const { writer, done, droppedPartial } = SweepWriter.open(o.out, header, o.resume ?? true);
+  const gi = gridIndices(o.spec);
+  const mine = gi.map((g, j) => ({ j, g })).filter(({ j }) => inShard(j, o.shard));
+  let todo = mine.filter(({ j }) => !done.has(j)).map(({ j, g }) => ({ index: j, params: gridPoint(o.spec, g) }));
+  if (o.limit !== undefined) todo = todo.slice(0, o.limit);
+  let evaluated = 0;
+  const record = (p: SweepPoint) => { writer.append(p); evaluated++; o.onPoint?.(p, evaluated, todo.length); };
+  try {
+    const nw = Math.min(o.workers ?? availableParallelism(), todo.length);
+    if (nw <= 0) {
+      if (todo.length) {
+        const ev = makeEvaluator(o.spec, o.baseArch);
+        for (const p of todo) record({ type: 'point', index: p.index, params: p.params, ...ev(p.params) });
+      }
+    } else {
+      await runOnWorkers(nw, o, todo, record);
+    }
+  } finally {
+    writer.close();
+  }
+  return { total: header.totalPoints, inShard: mine.length, alreadyDone: mine.length - mine.filter(({ j }) => !done.has(j)).length, evaluated, droppedPartial, seconds: (performance.now() - t0) / 1000, header };
+}
+
+function runOnWorkers(nw: number, o: SweepRunOptions, todo: { index: number; params: Record<string, unknown> }[], record: (p: SweepPoint) => void): Promise<void> {
+  const batch = 2;
+  let next = 0;
+  return new Promise<void>((resolve, reject) => {
+    const workers: Worker[] = [];
+    let live = nw, failed = false;
+    const fail = (e: unknown) => { if (failed) return; failed = true; for (const w of workers) void w.terminate(); reject(e); };
+    const feed = (w: Worker) => {
+      if (next >= todo.length) { live--; void w.terminate(); if (live === 0 && !failed) resolve(); return; }
+      w.postMessage({ points: todo.slice(next, next + batch) });
+      next += batch;
+    };
+    for (let i = 0; i < nw; i++) {
+      const w = new Worker(new URL('./sweep-worker.mjs', import.meta.url), { workerData: { spec: o.spec, baseArch: o.baseArch } });
+      workers.push(w);
+      w.on('message', (m: { ready?: boolean; result?: SweepPoint; batchDone?: boolean; error?: string }) => {
+        if (failed) return;
+        if (m.error) { fail(new Error(`sweep worker: ${m.error}`)); return; }
+        if (m.result) { try { record(m.result); } catch (e) { fail(e); } return; }
+        if (m.ready || m.batchDone) feed(w);
+      });
+      w.on('error', (e) => fail(isUserErrorLike(e) ? new UserError(e.code, e.message, { file: e.file, path: e.jsonPath, hint: e.hint }) : e));
+      w.on('exit', (code) => { if (code !== 0 && !failed && next < todo.length) fail(new Error(`sweep worker exited with code ${code}`)); });
+    }
+  });
+}
+
+/** A UserError thrown in a worker arrives as a plain Error with its own properties copied (structured clone). */
+function isUserErrorLike(e: unknown): e is Error & { code: string; file?: string; jsonPath?: string; hint?: string } {
+  return !!e && typeof (e as { code?: unknown }).code === 'string' && (e as Error).name === 'UserError';
+}
