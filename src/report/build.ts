@@ -82,54 +82,67 @@ function costSection(r: Reader, v: Json): { section: CostSection; config: Report
 
 // ------------------------------------------------------------------ simulate
 
+const PRECISION_BITS: Record<string, number> = { fp32: 32, fp16: 16, int8: 8 };
+
 /**
- * Reads `birealsim simulate --json` (kind "simulate"): {arch: ResolvedArch, seed?, networks: [{name, totals,
- * layers: [...]}]} or a single {network, totals, layers}. See sim/ for the producer.
+ * Reads `birealsim simulate --json` (kind "simulate", sim/simulate.ts SimResult): {network, arch (resolved),
+ * layers: [{id, kind, executesOn, cycles: {compute, postOp, sramStall, dramStall, fillDrain, total}, bops,
+ * macs, utilisation, dramBytesTotal, energyTotalJ}], totals: {cycles, latencyMs, framesPerSecond,
+ * energyPerFrameJ, energyJ: {component: J}, dramBytes}}; or several of them under "results"/"networks".
+ * Stall = SRAM-bandwidth stall + DRAM stall. An infeasible simulation (totals null) becomes a note.
  */
-function simSections(r: Reader, v: Json, input: string): { sections: SimulationSection[]; configs: ReportConfig[] } {
-  const nets = Array.isArray(v.networks) ? v.networks : [v];
+function simSections(r: Reader, v: Json, input: string, notes: string[]): { sections: SimulationSection[]; configs: ReportConfig[] } {
+  const listKey = Array.isArray(v.results) ? 'results' : Array.isArray(v.networks) ? 'networks' : undefined;
+  const nets = listKey ? (v[listKey] as unknown[]) : [v];
   const configs: ReportConfig[] = [];
-  const sections = nets.map((n, i) => {
-    const p = Array.isArray(v.networks) ? `$.networks[${i}]` : '$';
+  const sections: SimulationSection[] = [];
+  nets.forEach((n, i) => {
+    const p = listKey ? `$.${listKey}[${i}]` : '$';
     const o = r.obj(n, p);
+    const network = r.str(o.network ?? o.name, `${p}.network`);
     const archRaw = r.obj(o.arch ?? v.arch, `${p}.arch`);
     const archName = r.str(archRaw.name, `${p}.arch.name`);
     configs.push({ name: archName, kind: 'arch', value: archRaw });
+    if (o.totals === null || o.feasible === false) {
+      const why = Array.isArray(o.infeasible) ? (o.infeasible as Json[]).map((x) => `${x.layer}: ${x.reason}`).join('; ') : 'no totals';
+      notes.push(`${input}: ${network} on ${archName} is infeasible (${why}); no simulation section`);
+      return;
+    }
     const clockHz = r.num(archRaw.clockHz, `${p}.arch.clockHz`);
     const pe = r.obj(archRaw.peArray, `${p}.arch.peArray`);
     const dram = r.obj(archRaw.dram, `${p}.arch.dram`);
     const buffers = r.obj(archRaw.buffers, `${p}.arch.buffers`);
+    const ru = r.obj(archRaw.realUnit, `${p}.arch.realUnit`);
     const onChipBytes = Object.entries(buffers).reduce((a, [k, b]) => a + r.nonneg(r.obj(b, `${p}.arch.buffers.${k}`).capacityBytes, `${p}.arch.buffers.${k}.capacityBytes`), 0);
     const rows = r.num(pe.rows, `${p}.arch.peArray.rows`), cols = r.num(pe.cols, `${p}.arch.peArray.cols`);
     const lanes = pe.type === 'xnor' ? r.num(pe.laneBits, `${p}.arch.peArray.laneBits`) : 1;
+    const realBits = PRECISION_BITS[String(ru.precision)] ?? 32;
     const t = r.obj(o.totals, `${p}.totals`);
     const layers: SimLayer[] = r.arr(o.layers, `${p}.layers`).map((l, j) => {
       const q = `${p}.layers[${j}]`;
       const x = r.obj(l, q);
       const cyc = r.obj(x.cycles, `${q}.cycles`);
       const c = (k: string) => r.nonneg(cyc[k], `${q}.cycles.${k}`);
+      const bops = r.nonneg(x.bops, `${q}.bops`), macs = r.nonneg(x.macs, `${q}.macs`);
       return {
-        name: r.str(x.name, `${q}.name`), kind: r.str(x.kind, `${q}.kind`), executesAs: r.str(x.executesAs, `${q}.executesAs`),
-        computeCycles: c('compute'), stallCycles: c('stall'), fillDrainCycles: c('fillDrain'), postOpCycles: c('postOp'), totalCycles: c('total'),
-        macs: r.nonneg(x.macs, `${q}.macs`), opBits: r.nonneg(x.opBits, `${q}.opBits`), dramBytes: r.nonneg(x.dramBytes, `${q}.dramBytes`),
-        utilisation: r.nonneg(x.utilisation, `${q}.utilisation`), energyJoules: r.nonneg(x.energyJoules, `${q}.energyJoules`),
+        name: r.str(x.id, `${q}.id`), kind: r.str(x.kind, `${q}.kind`), executesAs: r.str(x.executesOn, `${q}.executesOn`),
+        computeCycles: c('compute'), stallCycles: c('sramStall') + c('dramStall'), fillDrainCycles: c('fillDrain'), postOpCycles: c('postOp'), totalCycles: c('total'),
+        macs: bops + macs, opBits: bops > 0 ? 1 : realBits, dramBytes: r.nonneg(x.dramBytesTotal, `${q}.dramBytesTotal`),
+        utilisation: r.nonneg(x.utilisation, `${q}.utilisation`), energyJoules: r.nonneg(x.energyTotalJ, `${q}.energyTotalJ`),
       };
     });
-    const eb = r.obj(t.energyByComponent, `${p}.totals.energyByComponent`);
+    const eb = r.obj(t.energyJ, `${p}.totals.energyJ`);
     const energyByComponent: Record<string, number> = {};
-    for (const k of Object.keys(eb).sort()) energyByComponent[k] = r.nonneg(eb[k], `${p}.totals.energyByComponent.${k}`);
-    const s: SimulationSection = {
-      input, network: r.str(o.name ?? o.network, `${p}.name`), arch: archName, clockHz,
-      peakMacsPerCycle: rows * cols * lanes,
-      realPeakMacsPerCycle: r.num(r.obj(archRaw.realUnit, `${p}.arch.realUnit`).macsPerCycle, `${p}.arch.realUnit.macsPerCycle`),
+    for (const k of Object.keys(eb).sort()) energyByComponent[k] = r.nonneg(eb[k], `${p}.totals.energyJ.${k}`);
+    sections.push({
+      input, network, arch: archName, clockHz,
+      peakMacsPerCycle: rows * cols * lanes, realPeakMacsPerCycle: r.num(ru.macsPerCycle, `${p}.arch.realUnit.macsPerCycle`),
       dramBytesPerCycle: r.num(dram.bytesPerCycle, `${p}.arch.dram.bytesPerCycle`),
-      latencyCycles: r.nonneg(t.latencyCycles, `${p}.totals.latencyCycles`), latencySeconds: r.nonneg(t.latencySeconds, `${p}.totals.latencySeconds`),
-      energyJoules: r.nonneg(t.energyJoules, `${p}.totals.energyJoules`), dramBytes: r.nonneg(t.dramBytes, `${p}.totals.dramBytes`), onChipBytes,
+      latencyCycles: r.nonneg(t.cycles, `${p}.totals.cycles`), latencySeconds: r.nonneg(t.latencyMs, `${p}.totals.latencyMs`) / 1e3,
+      framesPerSecond: r.nonneg(t.framesPerSecond, `${p}.totals.framesPerSecond`),
+      energyJoules: r.nonneg(t.energyPerFrameJ, `${p}.totals.energyPerFrameJ`), dramBytes: r.nonneg(t.dramBytes, `${p}.totals.dramBytes`), onChipBytes,
       energyByComponent, layers,
-    };
-    const fps = r.optNum(t.framesPerSecond, `${p}.totals.framesPerSecond`);
-    if (fps !== undefined) s.framesPerSecond = fps;
-    return s;
+    });
   });
   return { sections, configs };
 }
@@ -185,7 +198,7 @@ export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
         report.cost = section;
         addConfig(config);
       } else if (kind === 'simulate') {
-        const { sections, configs } = simSections(r, v, doc.name);
+        const { sections, configs } = simSections(r, v, doc.name, report.notes);
         (report.simulations ??= []).push(...sections);
         configs.forEach(addConfig);
       } else {

@@ -56,6 +56,6 @@ export function makeEvaluator(spec: SweepSpec, baseArch: unknown): (params: Reco
     }
     const t = simulateTiming(plan, arch);
     if ('infeasible' in t) return { infeasible: t.infeasible };
-    return { metrics: { latencyCycles: t.latencyCycles, latencySeconds: t.latencyCycles / arch.clockHz, energyJoules: t.energyJoules, onChipBytes: onChipBytes(arch), dramBytes: t.dramBytes, ...(t.utilisation !== undefined ? { utilisation: t.utilisation } : {}) } };
+    return { metrics: { latencyCycles: t.latencyCycles, latencySeconds: t.latencyCycles / arch.clockHz, energyJoules: t.energyJoules, onChipBytes: onChipBytes(arch), dramBytes: t.dramBytes, ...(t.framesPerSecond !== undefined ? { framesPerSecond: t.framesPerSecond } : {}) } };
   };
 }
