@@ -1,0 +1,73 @@
+/**
+ * The HTML report in a real browser: Debian chromium (headless, playwright-core) opens the generated page
+ * from disk; the page must raise no errors, make no request beyond the file itself, and every chart canvas
+ * must hold drawn pixels (read back with getImageData). Skips with a message only if chromium is absent.
+ */
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { buildReport } from '../../src/report/build.ts';
+import { buildCharts } from '../../src/report/charts.ts';
+import { renderReportHtml } from '../../src/report/html.ts';
+import { doc } from './fixtures.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FIX = 'test/fixtures/report';
+const present = existsSync(CHROMIUM);
+if (!present) console.warn(`browser test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
+
+describe.skipIf(!present)('HTML report in headless chromium', () => {
+  it('opens from file:// with no errors, no network, and every chart drawn', async () => {
+    const docs = ['micro-cost.json', 'micro-sim-edge.json', 'micro-sim-large.json', 'micro-sweep.jsonl'].map((f) => doc(f, readFileSync(`${FIX}/${f}`, 'utf8')));
+    const report = buildReport(docs, { title: 'browser test', toolVersion: '0.1.0' });
+    const expected = buildCharts(report).charts.map((c) => c.id);
+    // every chart kind is exercised: cost (2), ops by precision, per sim cycles/util/roofline, energy, sweep fronts
+    expect(expected.length).toBeGreaterThanOrEqual(12);
+    const dir = mkdtempSync(join(tmpdir(), 'birealsim-html-'));
+    const file = join(dir, 'report.html');
+    writeFileSync(file, renderReportHtml(report));
+    const url = pathToFileURL(file).href;
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [], errors: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      await page.goto(url, { waitUntil: 'load' });
+      await page.waitForFunction(() => document.body.dataset.charts !== undefined, null, { timeout: 20000 });
+      expect(errors).toEqual([]);
+      expect(await page.evaluate(() => document.body.dataset.errors)).toBe('[]');
+      expect(await page.evaluate(() => document.body.dataset.charts)).toBe(`${expected.length}/${expected.length}`);
+      expect(requests).toEqual([url]);
+      const stats = await page.evaluate(() => Array.from(document.querySelectorAll('canvas')).map((c) => {
+        const ctx = (c as HTMLCanvasElement).getContext('2d')!;
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let painted = 0;
+        const colours = new Set<number>();
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) { painted++; if (colours.size < 64) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]); }
+        return { id: c.id, painted, pixels: d.length / 4, colours: colours.size };
+      }));
+      expect(stats.map((s) => s.id)).toEqual(expected.map((id) => `chart-${id}`));
+      for (const s of stats) {
+        expect(s.painted, `${s.id} has drawn pixels`).toBeGreaterThan(s.pixels * 0.002);
+        expect(s.colours, `${s.id} draws more than one colour (axes + data)`).toBeGreaterThan(2);
+      }
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a report without simulation or sweep draws only what is present and says why the rest is missing', async () => {
+    const report = buildReport([doc('micro-cost.json', readFileSync(`${FIX}/micro-cost.json`, 'utf8'))], { title: 'cost only', toolVersion: '0.1.0' });
+    const html = renderReportHtml(report);
+    expect((html.match(/<canvas /g) ?? []).length).toBe(3);
+    expect(html).toContain('Chart omitted: <b>Roofline</b>');
+    expect(html).toContain('Chart omitted: <b>Sweep Pareto fronts</b>');
+  });
+});
