@@ -1,0 +1,394 @@
+/**
+ * The 'fast' KernelSet: WebAssembly SIMD kernels (wat.ts) on a shared memory (wasm.ts), split across a
+ * persistent worker pool (pool.ts). Every function returns exactly what kernels/reference.ts returns
+ * (tested bit for bit in test/kernels).
+ *
+ * binaryConv: the packed NHWC input is copied once into a zero-bordered buffer; zero words are +1
+ *   activations, so the wasm kernel computes the 'one' padding result dot1 = k*k*C - 2*popcount over
+ *   every tap. For padMode 'zero' the out-of-bounds taps must contribute nothing instead of
+ *   C - 2*popcount(w_tap) (the value a +1 pad gives), so at border outputs only:
+ *     dot_zero = dot1 - sum_{out-of-bounds taps t} (C - 2*popcount(w_{o,t}))        (LCE's correction).
+ * realConv / fc: the input is zero-bordered too. Adding the products 0 * w of out-of-bounds taps leaves
+ *   the reference's accumulator unchanged: 0 * w = +-0 for finite w, acc + (+-0) = acc exactly, and acc
+ *   is never -0 (it starts at +0, and x + y = -0 under round-to-nearest only when x = y = -0). So the
+ *   zero-bordered loop is bit-exact for finite weights; weights with Inf/NaN (0 * Inf = NaN) take the
+ *   reference path instead.
+ * Weight layouts are packed once per weight array and cached (WeakMap on the array's identity): a weight
+ * array must not be mutated in place after it was first used with these kernels (sgemm never caches).
+ */
+import { popcount32 } from '../core/bits.ts';
+import type { BinaryConvArgs, FcArgs, KernelSet, RealConvArgs } from './types.ts';
+import { fcReference, realConvReference } from './reference.ts';
+import { kernelExports, Scratch } from './wasm.ts';
+import { KernelPool, defaultThreads } from './pool.ts';
+import { SCONV_TILE } from './wat.ts';
+
+// ---------------------------------------------------------------- threads
+
+let pool: KernelPool | undefined;
+let threads = defaultThreads();
+
+/** Sets the number of threads (1 = main thread only). Starts or stops workers as needed. */
+export async function setKernelThreads(n: number): Promise<void> {
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`setKernelThreads: expected a positive integer, got ${n}`);
+  threads = n;
+  if (pool && pool.workers !== n - 1) { const p = pool; pool = undefined; await p.close(); }
+  if (n > 1) await getPool()!.ready();
+}
+
+/** The pool (created on first use), or undefined when running single-threaded. */
+function getPool(): KernelPool | undefined {
+  if (threads <= 1) return undefined;
+  pool ??= new KernelPool(threads - 1, kernelExports);
+  return pool;
+}
+
+/** Waits until the worker threads are running (optional: calls before that run on the main thread). */
+export async function kernelsReady(): Promise<void> { await getPool()?.ready(); }
+
+/** Stops the worker threads (they are unref()ed, so this is only needed to free them early). */
+export async function closeKernelPool(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  await p?.close();
+}
+
+/** Minimum work (in multiply-accumulates, binary ones divided by 64) worth waking a worker for. */
+const PARALLEL_MIN_WORK = 300_000;
+
+/**
+ * Runs kernel `fn` whose argument list holds a row range at rowArg/rowArg+1 and a channel-tile range at
+ * tileArg/tileArg+1, splitting the larger of the two ranges evenly over the threads.
+ */
+function runSplit(fn: string, args: number[], rowArg: number, rows: number, tileArg: number, tiles: number, work: number): void {
+  const p = work >= PARALLEL_MIN_WORK ? getPool() : undefined;
+  const n = p ? Math.min(p.threads, Math.max(rows, tiles)) : 1;
+  if (!p || n <= 1) {
+    const a = args.slice();
+    a[rowArg] = 0; a[rowArg + 1] = rows; a[tileArg] = 0; a[tileArg + 1] = tiles;
+    kernelExports[fn](...a);
+    return;
+  }
+  const byTiles = tiles >= rows || tiles >= 2 * n;
+  const total = byTiles ? tiles : rows;
+  const lists: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const lo = Math.floor((total * i) / n), hi = Math.floor((total * (i + 1)) / n);
+    const a = args.slice();
+    if (byTiles) { a[rowArg] = 0; a[rowArg + 1] = rows; a[tileArg] = lo; a[tileArg + 1] = hi; }
+    else { a[rowArg] = lo; a[rowArg + 1] = hi; a[tileArg] = 0; a[tileArg + 1] = tiles; }
+    lists.push(a);
+  }
+  p.run(fn, lists);
+}
+
+// ---------------------------------------------------------------- binary conv
+
+/** Register tile of the binary kernel: P output pixels x O output channels (one of wat.ts BCONV_TILES). */
+let bTile: readonly [number, number] = [2, 4];
+/** For benchmarks: selects the binary register tile. */
+export function setBinaryTile(p: number, o: number): void { bTile = [p, o]; }
+
+interface PackedBinaryWeights { P: number; O: number; words: Uint32Array; tapCorrection: Int32Array }
+const binaryWeightCache = new WeakMap<Uint32Array, Map<string, PackedBinaryWeights>>();
+
+/**
+ * Packs [cout][nseg][segWords] weight words into the kernel's layout [tile][seg][step][j][4 words]
+ * (zero-padded steps and channels), plus the per-tap padding corrections C - 2*popcount(w_{o,tap}).
+ */
+function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number, O: number): PackedBinaryWeights {
+  const key = `${cout}/${nseg}/${segWords}/${tapsPerSeg}/${O}`;
+  let m = binaryWeightCache.get(src);
+  const hit = m?.get(key);
+  if (hit) return hit;
+  if (src.length !== cout * nseg * segWords) throw new Error(`binaryConv: weightBits has ${src.length} words, expected ${cout * nseg * segWords}`);
+  const steps = Math.ceil(segWords / 4), tiles = Math.ceil(cout / O);
+  const words = new Uint32Array(tiles * nseg * steps * O * 4);
+  let d = 0;
+  for (let t = 0; t < tiles; t++) for (let s = 0; s < nseg; s++) for (let st = 0; st < steps; st++) for (let j = 0; j < O; j++) {
+    const o = t * O + j;
+    for (let q = 0; q < 4; q++, d++) {
+      const wi = st * 4 + q;
+      if (o < cout && wi < segWords) words[d] = src[(o * nseg + s) * segWords + wi];
+    }
+  }
+  const taps = nseg * tapsPerSeg;
+  const tapCorrection = new Int32Array(cout * taps);
+  for (let o = 0; o < cout; o++) for (let t = 0; t < taps; t++) {
+    let pop = 0;
+    for (let w = 0; w < wordsPerTap; w++) pop += popcount32(src[(o * taps + t) * wordsPerTap + w]);
+    tapCorrection[o * taps + t] = channels - 2 * pop;
+  }
+  const packed = { P: 0, O, words, tapCorrection };
+  if (!m) { m = new Map(); binaryWeightCache.set(src, m); }
+  m.set(key, packed);
+  return packed;
+}
+
+interface BinaryGeometry {
+  /** byte offset of the first window in the x buffer */
+  rows: number; cols: number; rowStride: number; pxStride: number; nseg: number; segStride: number; segWords: number;
+  kone: number; cout: number;
+}
+
+/** Runs the bconv kernel on operands already in scratch; returns the dots [rows][cols][cout]. */
+function runBinary(sc: Scratch, xOff: number, packed: PackedBinaryWeights, g: BinaryGeometry): Int32Array {
+  const [P, O] = [bTile[0], packed.O];
+  const wOff = sc.alloc(packed.words.byteLength);
+  const outOff = sc.alloc(g.rows * g.cols * g.cout * 4);
+  sc.commit();
+  sc.u32.set(packed.words, wOff >>> 2);
+  const tiles = Math.ceil(g.cout / O);
+  const nfull = g.segWords >>> 2, tail = g.segWords & 3;
+  // args: x w out oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride nfull tail cout kone
+  const args = [xOff, wOff, outOff, 0, 0, 0, 0, g.cols, g.rowStride, g.pxStride, g.nseg, g.segStride, nfull, tail, g.cout, g.kone];
+  const work = (g.rows * g.cols * g.cout * g.nseg * g.segWords * 32) / 64;
+  runSplit(`bconv_${P}x${O}`, args, 3, g.rows, 5, tiles, work);
+  return sc.i32.slice(outOff >>> 2, (outOff >>> 2) + g.rows * g.cols * g.cout);
+}
+
+export function binaryConvFast(a: BinaryConvArgs): Int32Array {
+  const { input, weightBits, cout, kernel: k, stride: s, pad, padMode, outH, outW } = a;
+  const wpp = input.wordsPerPixel, C = input.c, H = input.h, W = input.w;
+  const Hp = H + 2 * pad, Wp = W + 2 * pad;
+  const P = bTile[0];
+  const packed = packBinaryWeights(weightBits, cout, k, k * wpp, k, wpp, C, bTile[1]);
+  const pxBytes = wpp * 4;
+  const sc = new Scratch();
+  // slack: a partial pixel tile reads up to P-1 windows past the last one, a masked tail up to 12 bytes
+  const xOff = sc.alloc(Hp * Wp * pxBytes, P * s * pxBytes + 64);
+  sc.commit();
+  const u32 = sc.u32, xw = xOff >>> 2;
+  if (pad === 0) u32.set(input.words, xw);
+  else {
+    u32.fill(0, xw, xw + Hp * Wp * wpp);
+    for (let y = 0; y < H; y++) u32.set(input.words.subarray(y * W * wpp, (y + 1) * W * wpp), xw + ((y + pad) * Wp + pad) * wpp);
+  }
+  const out = runBinary(sc, xOff, packed, {
+    rows: outH, cols: outW, rowStride: s * Wp * pxBytes, pxStride: s * pxBytes, nseg: k, segStride: Wp * pxBytes,
+    segWords: k * wpp, kone: k * k * C, cout,
+  });
+  if (padMode === 'zero' && pad > 0) zeroPadCorrection(out, packed.tapCorrection, a);
+  return out;
+}
+
+/** Subtracts the +1-padding contribution of out-of-bounds taps at border outputs (see header). */
+function zeroPadCorrection(out: Int32Array, corr: Int32Array, a: BinaryConvArgs): void {
+  const { input, cout, kernel: k, stride: s, pad, outH, outW } = a;
+  const taps = k * k;
+  // outputs whose whole window is inside along x: ceil(pad/s) <= ox <= floor((W - k + pad)/s)
+  const oxLo = Math.ceil(pad / s), oxHi = Math.floor((input.w - k + pad) / s);
+  for (let oy = 0; oy < outH; oy++) {
+    const y0 = oy * s - pad;
+    const rowInside = y0 >= 0 && y0 + k <= input.h;
+    for (let ox = 0; ox < outW; ox++) {
+      if (rowInside && ox >= oxLo && ox <= oxHi) { ox = oxHi; continue; }
+      const x0 = ox * s - pad;
+      const base = (oy * outW + ox) * cout;
+      for (let ky = 0; ky < k; ky++) {
+        const iy = y0 + ky;
+        const rowOut = iy < 0 || iy >= input.h;
+        for (let kx = 0; kx < k; kx++) {
+          const ix = x0 + kx;
+          if (!rowOut && ix >= 0 && ix < input.w) continue;
+          const t = ky * k + kx;
+          for (let o = 0; o < cout; o++) out[base + o] -= corr[o * taps + t];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Binary GEMM: dot[m][n] = K - 2*popcount(A_m XOR B_n) for packed rows A [M][wordsPerRow],
+ * B [N][wordsPerRow] (bit conventions of core/bits.ts: padding bits past K zero in both).
+ * Returns Int32Array [M][N]. The benchmark's measure of binary throughput.
+ */
+export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N: number, kBits: number): Int32Array {
+  const wpr = Math.ceil(kBits / 32);
+  if (aBits.length !== M * wpr || bBits.length !== N * wpr) throw new Error(`binaryGemm: operand sizes ${aBits.length}, ${bBits.length} do not match M=${M}, N=${N}, K=${kBits} bits`);
+  const packed = packBinaryWeights(bBits, N, 1, wpr, 1, wpr, kBits, bTile[1]);
+  const sc = new Scratch();
+  const xOff = sc.alloc(M * wpr * 4, bTile[0] * wpr * 4 + 64);
+  sc.commit();
+  sc.u32.set(aBits, xOff >>> 2);
+  return runBinary(sc, xOff, packed, { rows: 1, cols: M, rowStride: 0, pxStride: wpr * 4, nseg: 1, segStride: 0, segWords: wpr, kone: kBits, cout: N });
+}
+
+// ---------------------------------------------------------------- fp32 conv / fc / sgemm
+
+const TW = 4 * SCONV_TILE.V; // output channels per tile
+const SP = SCONV_TILE.P;     // pixels per tile
+
+interface PackedFloatWeights { words: Float32Array; finite: boolean }
+const floatWeightCache = new WeakMap<Float32Array, Map<string, PackedFloatWeights>>();
+
+/** Packs row-major weights W[o][k] (o < cout, k < K) into [tile][k][TW] with zero-padded channels. */
+function packFloatRows(src: Float32Array, cout: number, K: number, dst: Float32Array, dOff: number): void {
+  const tiles = Math.ceil(cout / TW);
+  for (let t = 0; t < tiles; t++) for (let j = 0; j < TW; j++) {
+    const o = t * TW + j;
+    if (o >= cout) continue;
+    const s = o * K, d = dOff + t * K * TW + j;
+    for (let k = 0; k < K; k++) dst[d + k * TW] = src[s + k];
+  }
+}
+
+function cachedFloatWeights(src: Float32Array, cout: number, K: number): PackedFloatWeights {
+  const key = `${cout}/${K}`;
+  let m = floatWeightCache.get(src);
+  const hit = m?.get(key);
+  if (hit) return hit;
+  if (src.length !== cout * K) throw new Error(`fast kernels: weight has ${src.length} values, expected ${cout} x ${K}`);
+  let finite = true;
+  for (let i = 0; i < src.length; i++) if (!Number.isFinite(src[i])) { finite = false; break; }
+  const words = new Float32Array(Math.ceil(cout / TW) * K * TW);
+  packFloatRows(src, cout, K, words, 0);
+  const packed = { words, finite };
+  if (!m) { m = new Map(); floatWeightCache.set(src, m); }
+  m.set(key, packed);
+  return packed;
+}
+
+interface FloatGeometry { rows: number; colsPad: number; rowStride: number; pxStride: number; nseg: number; segStride: number; segLen: number; cout: number }
+
+/**
+ * Runs sconv with x and the packed weights already in scratch (weights at wOff: [tile][k][TW]); bias is
+ * copied in here. `init` fills the output slot before an accumulating call. Returns the output slot
+ * [rows][colsPad][coutPad].
+ */
+function runFloat(sc: Scratch, xOff: number, wOff: number, bias: Float32Array | undefined, g: FloatGeometry, init?: (f32: Float32Array, outIdx: number, coutPad: number) => void): { outOff: number; coutPad: number } {
+  const coutPad = Math.ceil(g.cout / TW) * TW, tiles = coutPad / TW;
+  const bOff = sc.alloc(coutPad * 4);
+  const outOff = sc.alloc(g.rows * g.colsPad * coutPad * 4);
+  sc.commit();
+  const f32 = sc.f32;
+  let flags = 0;
+  if (bias) { f32.fill(0, bOff >>> 2, (bOff >>> 2) + coutPad); f32.set(bias.subarray(0, g.cout), bOff >>> 2); flags |= 2; }
+  if (init) { init(f32, outOff >>> 2, coutPad); flags |= 1; }
+  // args: x w out bias flags oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride segLen coutPad
+  const args = [xOff, wOff, outOff, bOff, flags, 0, 0, 0, 0, g.colsPad, g.rowStride, g.pxStride, g.nseg, g.segStride, g.segLen, coutPad];
+  runSplit('sconv', args, 5, g.rows, 7, tiles, g.rows * g.colsPad * coutPad * g.nseg * g.segLen);
+  return { outOff, coutPad };
+}
+
+/** Places cached packed weights in scratch; returns their offset. */
+function placeWeights(sc: Scratch, w: Float32Array): number {
+  const off = sc.alloc(w.byteLength);
+  sc.commit();
+  sc.f32.set(w, off >>> 2);
+  return off;
+}
+
+/** Copies [rows][colsPad][coutPad] (valid region rows x cols x cout) out of scratch. */
+function extract(f32: Float32Array, outIdx: number, rows: number, cols: number, colsPad: number, cout: number, coutPad: number): Float32Array {
+  if (cols === colsPad && cout === coutPad) return f32.slice(outIdx, outIdx + rows * cols * cout);
+  const out = new Float32Array(rows * cols * cout);
+  if (cout === coutPad) {
+    for (let r = 0; r < rows; r++) out.set(f32.subarray(outIdx + r * colsPad * coutPad, outIdx + r * colsPad * coutPad + cols * cout), r * cols * cout);
+    return out;
+  }
+  for (let r = 0, d = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+    const s = outIdx + (r * colsPad + c) * coutPad;
+    for (let o = 0; o < cout; o++, d++) out[d] = f32[s + o];
+  }
+  return out;
+}
+
+export function realConvFast(a: RealConvArgs): Float32Array {
+  const { input, weight, bias, cout, kernel: k, stride: s, pad, outH, outW } = a;
+  const C = input.c, H = input.h, W = input.w;
+  const K = k * k * C;
+  const packed = cachedFloatWeights(weight, cout, K);
+  if (!packed.finite) return realConvReference(a);
+  const Hp = H + 2 * pad, Wp = W + 2 * pad;
+  const colsPad = Math.ceil(outW / SP) * SP;
+  const sc = new Scratch();
+  const pxBytes = C * 4;
+  // slack: the padded pixel columns of the last row read up to SP windows past the last real one
+  const xOff = sc.alloc(Hp * Wp * pxBytes, SP * s * pxBytes + k * pxBytes + 64);
+  sc.commit();
+  const f32 = sc.f32, xw = xOff >>> 2;
+  if (pad === 0) f32.set(input.data, xw);
+  else {
+    f32.fill(0, xw, xw + Hp * Wp * C);
+    for (let y = 0; y < H; y++) f32.set(input.data.subarray(y * W * C, (y + 1) * W * C), xw + ((y + pad) * Wp + pad) * C);
+  }
+  const { outOff, coutPad } = runFloat(sc, xOff, placeWeights(sc, packed.words), bias, {
+    rows: outH, colsPad, rowStride: s * Wp * pxBytes, pxStride: s * pxBytes, nseg: k, segStride: Wp * pxBytes, segLen: k * C, cout,
+  });
+  return extract(sc.f32, outOff >>> 2, outH, outW, colsPad, cout, coutPad);
+}
+
+export function fcFast(a: FcArgs): Float32Array {
+  const { input, weight, bias, outFeatures } = a;
+  const n = input.length;
+  const packed = cachedFloatWeights(weight, outFeatures, n);
+  if (!packed.finite || n === 0) return fcReference(a);
+  const sc = new Scratch();
+  const xOff = sc.alloc(n * 4, SP * n * 4 + 64);
+  sc.commit();
+  sc.f32.set(input, xOff >>> 2);
+  const { outOff, coutPad } = runFloat(sc, xOff, placeWeights(sc, packed.words), bias, { rows: 1, colsPad: SP, rowStride: 0, pxStride: 0, nseg: 1, segStride: 0, segLen: n, cout: outFeatures });
+  return extract(sc.f32, outOff >>> 2, 1, 1, SP, outFeatures, coutPad);
+}
+
+export interface SgemmArgs {
+  /** A is M x K (row-major), or K x M when transA */
+  transA?: boolean;
+  /** B is K x N (row-major), or N x K when transB */
+  transB?: boolean;
+  M: number; N: number; K: number;
+  a: Float32Array; b: Float32Array;
+  /** C, M x N row-major: overwritten, or accumulated into when `accumulate` */
+  c: Float32Array;
+  accumulate?: boolean;
+}
+
+/**
+ * Single-precision GEMM for the trainer: C = A * B, or C += A * B with `accumulate` (row-major, optional
+ * transposes, no alpha/beta). EXACTNESS CONTRACT (same as the reference conv): for each (i, j),
+ *   acc = accumulate ? C[i][j] : +0;  for k = 0, 1, ..., K-1:  acc = fp32(acc + fp32(A[i][k] * B[k][j]));
+ *   C[i][j] = acc
+ * i.e. every product and every partial sum rounded to fp32, k strictly increasing, no FMA, independent of
+ * the number of threads. So a conv computed as im2col(x) * W^T with k in (ky, kx, ci) order equals
+ * realConvReference bit for bit. NaN/Inf propagate as in IEEE 754. Nothing is cached (weights change).
+ */
+export function sgemm(g: SgemmArgs): void {
+  const { M, N, K, a, b, c } = g;
+  if (a.length < M * K || b.length < K * N || c.length < M * N) throw new Error(`sgemm: operands too small for M=${M}, N=${N}, K=${K}`);
+  if (M === 0 || N === 0) return;
+  if (K === 0) { if (!g.accumulate) c.fill(0, 0, M * N); return; }
+  const rows = Math.ceil(M / SP), Mpad = rows * SP;
+  const Npad = Math.ceil(N / TW) * TW;
+  const sc = new Scratch();
+  const aOff = sc.alloc(Mpad * K * 4, 64);
+  const wOff = sc.alloc(Npad * K * 4);
+  sc.commit();
+  let f32 = sc.f32;
+  const aw = aOff >>> 2;
+  if (!g.transA) f32.set(a.subarray(0, M * K), aw);
+  else for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) f32[aw + i * K + k] = a[k * M + i];
+  f32.fill(0, aw + M * K, aw + Mpad * K);
+  // pack B into [tile][k][TW]
+  const ww = wOff >>> 2;
+  f32.fill(0, ww, ww + Npad * K);
+  if (g.transB) packFloatRows(b, N, K, f32, ww);
+  else {
+    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) f32[ww + ((j / TW) | 0) * K * TW + k * TW + (j % TW)] = b[k * N + j];
+  }
+  const { outOff, coutPad } = runFloat(sc, aOff, wOff, undefined, { rows, colsPad: SP, rowStride: SP * K * 4, pxStride: K * 4, nseg: 1, segStride: 0, segLen: K, cout: N },
+    g.accumulate ? (buf, outIdx, cp) => {
+      for (let i = 0; i < M; i++) buf.set(c.subarray(i * N, i * N + N), outIdx + i * cp);
+    } : undefined);
+  f32 = sc.f32;
+  const o = outOff >>> 2;
+  for (let i = 0; i < M; i++) c.set(f32.subarray(o + i * coutPad, o + i * coutPad + N), i * N);
+}
+
+export const fastKernels: KernelSet = {
+  name: 'fast',
+  binaryConv: binaryConvFast,
+  realConv: realConvFast,
+  fc: fcFast,
+};

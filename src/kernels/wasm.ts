@@ -1,0 +1,61 @@
+/**
+ * Loads the fast kernels: assembles the generated WAT (wat.ts) with the npm package `wabt` once, at module
+ * load (top-level await), and instantiates it on ONE shared WebAssembly.Memory that the worker pool
+ * (pool.ts) instantiates too, so threads exchange no data: they receive argument lists only.
+ *
+ * Scratch memory: every kernel call lays its operands out from byte 0 upward (`Scratch`), growing the
+ * memory when a call needs more; nothing is allocated per call once the memory is large enough. Calls
+ * are strictly sequential on the main thread (a pool job finishes before the call returns), so one
+ * scratch region suffices.
+ */
+import wabtInit from 'wabt';
+import { moduleWat } from './wat.ts';
+
+const PAGE_BYTES = 65536;
+/** 2 GiB - 64 KiB: the kernels address memory with i32 byte offsets computed in signed-safe ranges. */
+const MAX_PAGES = 32767;
+
+async function assemble(): Promise<WebAssembly.Module> {
+  const wabt = await wabtInit();
+  const features = { simd: true, threads: true };
+  const parsed = wabt.parseWat('birealsim-kernels.wat', moduleWat(), features);
+  try {
+    // validate() takes the feature set too (untyped in wabt's index.d.ts): without it shared memory is refused
+    (parsed.validate as (f: typeof features) => void)(features);
+    const { buffer } = parsed.toBinary({});
+    return new WebAssembly.Module(new Uint8Array(buffer));
+  } finally {
+    parsed.destroy();
+  }
+}
+
+export const kernelModule: WebAssembly.Module = await assemble();
+export const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
+const instance = new WebAssembly.Instance(kernelModule, { env: { mem: memory } });
+
+type KernelFn = (...args: number[]) => void;
+/** Exported kernel functions of the main-thread instance, by name. */
+export const kernelExports = instance.exports as unknown as Record<string, KernelFn>;
+
+/** Bump layout of one call's operands in the shared memory; views are refreshed after any growth. */
+export class Scratch {
+  private top = 0;
+  /** Reserves `bytes` (64-byte aligned) plus `slackBytes` of readable slack; returns the byte offset. */
+  alloc(bytes: number, slackBytes = 0): number {
+    const at = this.top;
+    this.top = at + Math.ceil((bytes + slackBytes) / 64) * 64;
+    return at;
+  }
+  /** Grows the memory to hold everything allocated so far; call before writing through views. */
+  commit(): void {
+    const have = memory.buffer.byteLength;
+    if (this.top > have) {
+      const pages = Math.ceil((this.top - have) / PAGE_BYTES);
+      if (have / PAGE_BYTES + pages > MAX_PAGES) throw new Error(`fast kernels: a call needs ${this.top} bytes of scratch, over the 2 GiB wasm limit`);
+      memory.grow(pages);
+    }
+  }
+  get u32(): Uint32Array { return new Uint32Array(memory.buffer); }
+  get i32(): Int32Array { return new Int32Array(memory.buffer); }
+  get f32(): Float32Array { return new Float32Array(memory.buffer); }
+}
