@@ -1,0 +1,217 @@
+/**
+ * Whole-network simulation: ExecPlan (the same lowered plan the golden model runs) -> simulator layers ->
+ * per-layer mapping search, tile-level timing, action counts x energy table -> one plain JSON-able result.
+ *
+ * Execution model: layers run one after another on one accelerator (no inter-layer pipelining); every
+ * tensor passed between layers goes through DRAM (see layers.ts for fusion). End-to-end cycles include each
+ * layer's first DRAM fill and last drain; the compute window excludes the first layer's fill and the last
+ * layer's drain. Batch 1: frames/s = clock / end-to-end cycles.
+ *
+ * Functional mode (functional.ts) executes every tile on the bits held in the modelled buffers and, with
+ * `verify`, compares every step's output (and every binary conv's integer accumulators) with the golden
+ * model's taps bit for bit.
+ */
+import type { ExecPlan } from '../golden/plan.ts';
+import type { Tensor } from '../core/tensor.ts';
+import type { KernelSet } from '../kernels/types.ts';
+import type { BufferName, ResolvedArch } from './arch.ts';
+import { BUFFER_NAMES } from './arch.ts';
+import { buildLayers, type SimLayer, type Unit } from './layers.ts';
+import {
+  compulsoryDramBytes, energyOf, evaluate, layerContext, mapLayer, sumEnergy,
+  type BufferTraffic, type CycleSplit, type ExecUnit, type Mapping, type Objective, type TileTrace,
+} from './mapper.ts';
+import { runFunctional, verifyAgainstGolden, type FunctionalReport } from './functional.ts';
+
+export interface SimOptions {
+  objective?: Objective;
+  trace?: boolean;
+  /** fixed mappings per layer id (tests, what-if) */
+  mappings?: Record<string, Mapping>;
+  functional?: { input: Tensor; kernels?: KernelSet; verify?: boolean };
+}
+
+export interface LayerResult {
+  id: string;
+  steps: string[];
+  kind: string;
+  unit: Unit;
+  executesOn: ExecUnit;
+  feasible: boolean;
+  reason?: string;
+  inShape: [number, number, number];
+  outShape: [number, number, number];
+  window: { kernel: [number, number]; stride: number; pad: number };
+  bops: number;
+  macs: number;
+  mapping?: Mapping;
+  tiles?: number;
+  cycles?: CycleSplit;
+  utilisation?: number;
+  mappingEfficiency?: number | null;
+  sramBytes?: Record<BufferName, BufferTraffic>;
+  dramBytes?: Record<string, number>;
+  dramBytesTotal?: number;
+  compulsoryDramBytes?: number;
+  actions?: { peOps: number; realUnitMacs: number; ppuMul: number; ppuAdd: number; ppuCmp: number; poolOps: number; dramBits: number; sramAccesses: Record<BufferName, number> };
+  energyJ?: Record<string, number>;
+  energyTotalJ?: number;
+  bottleneck?: string;
+  footprintBytes?: Record<BufferName, number>;
+  search?: { candidates: number; feasible?: number; evaluated?: number };
+  trace?: TileTrace[];
+}
+
+export interface SimResult {
+  tool: 'birealsim';
+  kind: 'simulate';
+  network: string;
+  arch: ResolvedArch;
+  objective: Objective;
+  feasible: boolean;
+  infeasible: { layer: string; reason: string }[];
+  layers: LayerResult[];
+  totals: {
+    cycles: number; computeWindowCycles: number; cyclesSplit: Omit<CycleSplit, 'fill' | 'drain'>;
+    latencyMs: number; framesPerSecond: number;
+    macs: number; bops: number; effectiveTops: number; effectiveBinaryTops: number; effectiveRealTops: number;
+    energyPerFrameJ: number; energyJ: Record<string, number>; topsPerWatt: number;
+    dramBytes: number; compulsoryDramBytes: number; sramBytes: Record<BufferName, BufferTraffic>;
+  } | null;
+  rooflines: { computeCycles: number; dramCycles: number; sramCycles: Record<BufferName, number> } | null;
+  definitions: Record<string, string>;
+  notes: string[];
+  timingMs: number;
+  functional?: FunctionalReport;
+}
+
+export const DEFINITIONS: Record<string, string> = {
+  'cycles.compute [cycles]': 'cycles the executing unit computes: PE-array folds (systolic model, accelerator-model.md §1), real-unit M*K*ceil(N/MACs per cycle), pooling taps / lanes',
+  'cycles.postOp [cycles]': 'post-processing unit cycles: output elements / lanes (folded BN multiply-add, residual add, sign+pack, K scale), plus the XNOR-Net K map',
+  'cycles.sramStall [cycles]': 'extra cycles when a buffer\'s port bandwidth (banks x port width per cycle) cannot serve a tile\'s accesses within compute + post-op',
+  'cycles.dramStall [cycles]': 'cycles a tile waits for DMA (next tile\'s loads + previous tile\'s stores, latency + bytes / DRAM bytes per cycle) beyond its own work, plus single-buffered transfers',
+  'cycles.fillDrain [cycles]': 'the first tile\'s loads and the last tile\'s stores, which nothing overlaps',
+  'cycles.total [cycles]': 'compute + postOp + sramStall + dramStall + fillDrain (end to end for the layer)',
+  'computeWindowCycles [cycles]': 'network end-to-end cycles minus the first layer\'s fill and the last layer\'s drain',
+  'utilisation [0-1]': 'useful operations / (layer cycles x the executing unit\'s peak operations per cycle); on an xnor array the peak is R*C*laneBits bit-MACs per cycle',
+  'mappingEfficiency [0-1]': 'PE-array layers: mean over folds of (rows used x cols used) / (R x C) (SCALE-Sim); null for other units',
+  'BOPs [1-bit MACs]': 'binary conv MACs = Ho*Wo*Cout*k*k*Cin (cost model convention)',
+  'MACs [MACs]': 'real conv and FC MACs = Ho*Wo*Cout*k*k*Cin and in*out (cost model convention)',
+  'sramBytes [B]': 'bytes read and written per buffer: PE/unit operand reads, partial-sum and accumulator traffic, post-processing reads/writes, DMA fills and drains',
+  'dramBytes [B]': 'bytes moved between DRAM and the buffers, per tensor (input:, weights+params, side:, output:)',
+  'compulsoryDramBytes [B]': 'every operand read once (input rows touched by the windows, at full width) and every output written once',
+  'energyJ [J]': 'action counts x the arch energy table (each entry carries its source in arch.*): dram = bits x J/bit; sram.<buffer> = ceil(bytes*8/port bits) accesses x J/access; peArray = word-ops or MACs x J/op; realUnit = MACs x J/MAC; ppu = mul/add/compare x J; pooling = taps x J',
+  'latencyMs [ms]': 'end-to-end cycles / clock',
+  'framesPerSecond [1/s]': 'batch 1, layer by layer: clock / end-to-end cycles',
+  'effectiveTops [TOPS]': '2 x (MACs + BOPs) / latency / 1e12 (one MAC = one multiply + one add, real or binary)',
+  'effectiveBinaryTops / effectiveRealTops [TOPS]': 'the same with BOPs only / MACs only',
+  'topsPerWatt [TOPS/W]': '2 x (MACs + BOPs) / energy per frame / 1e12',
+  'energyPerFrameJ [J]': 'sum of all components over all layers for one inference',
+  'bottleneck': 'largest of compute, post-op, sram-bandwidth (SRAM stall), dram (DRAM stall + fill/drain) cycles of the layer',
+  'rooflines [cycles]': 'lower bounds: computeCycles = sum over layers of useful ops / unit peak per cycle; dramCycles = DRAM bytes / bytes per cycle; sramCycles = bytes per buffer / its bytes per cycle',
+};
+
+function bottleneckOf(c: CycleSplit): string {
+  const cands: [string, number][] = [['compute', c.compute], ['post-op', c.postOp], ['sram-bandwidth', c.sramStall], ['dram', c.dramStall + c.fillDrain]];
+  cands.sort((a, b) => b[1] - a[1]);
+  return cands[0][0];
+}
+
+/** Simulates a plan on an arch. Returns a plain JSON-able object (typed arrays only inside `functional` when asked). */
+export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = {}): SimResult {
+  const t0 = performance.now();
+  const objective = opts.objective ?? 'cycles';
+  const layers = buildLayers(plan);
+  const results: LayerResult[] = [];
+  const infeasible: { layer: string; reason: string }[] = [];
+  const evals = new Map<string, Mapping>();
+  for (const l of layers) {
+    const ctx = layerContext(l, arch);
+    const base: LayerResult = {
+      id: l.id, steps: l.steps.map((s) => s.id), kind: l.anchor.kind, unit: l.unit, executesOn: ctx.exec, feasible: false,
+      inShape: [l.input.h, l.input.w, l.input.c], outShape: [l.out.h, l.out.w, l.out.c],
+      window: { kernel: [l.kh, l.kw], stride: l.stride, pad: l.pad }, bops: l.bops, macs: l.macs,
+    };
+    const mr = mapLayer(ctx, objective, opts.mappings?.[l.id]);
+    if (!mr.feasible) {
+      infeasible.push({ layer: l.id, reason: mr.reason });
+      results.push({ ...base, reason: mr.reason, search: { candidates: mr.candidates } });
+      continue;
+    }
+    let ev = mr.best;
+    if (opts.trace) ev = evaluate(ctx, ev.mapping, true);
+    evals.set(l.id, ev.mapping);
+    const energyJ = energyOf(ev.counts, arch);
+    const sramAccesses = {} as Record<BufferName, number>;
+    for (const b of BUFFER_NAMES) sramAccesses[b] = Math.ceil(((ev.counts.sram[b].readBytes + ev.counts.sram[b].writeBytes) * 8) / arch.buffers[b].portBits);
+    const dramTotal = ev.counts.dramReadBytes + ev.counts.dramWriteBytes;
+    results.push({
+      ...base, feasible: true, mapping: ev.mapping, tiles: ev.tiles, cycles: ev.cycles,
+      utilisation: ev.cycles.total > 0 ? ev.unitOps / (ev.cycles.total * ev.unitPeakOpsPerCycle) : 0,
+      mappingEfficiency: ev.peFolds > 0 ? ev.usedPeFolds / ev.peFolds : null,
+      sramBytes: ev.counts.sram, dramBytes: ev.dramBytesByTensor, dramBytesTotal: dramTotal, compulsoryDramBytes: compulsoryDramBytes(ctx),
+      actions: { peOps: ev.counts.peOps, realUnitMacs: ev.counts.realUnitMacs, ppuMul: ev.counts.ppuMul, ppuAdd: ev.counts.ppuAdd, ppuCmp: ev.counts.ppuCmp, poolOps: ev.counts.poolOps, dramBits: dramTotal * 8, sramAccesses },
+      energyJ, energyTotalJ: sumEnergy(energyJ), bottleneck: bottleneckOf(ev.cycles), footprintBytes: ev.footprint,
+      search: { candidates: mr.candidates, feasible: mr.feasibleCandidates, evaluated: mr.evaluated },
+      trace: ev.trace,
+    });
+  }
+  const notes: string[] = [
+    'layers run one after another; tensors between layers go through DRAM; element-wise post-ops are fused into the producing layer (layers.ts)',
+    `PE skew model '${arch.peArray.skew}', cycle convention '${arch.peArray.cycleConvention}'`,
+  ];
+  if (arch.realBits !== 32 || arch.realUnit.precision !== 'fp32') notes.push(`traffic and energy use ${arch.realBits}-bit real values and ${arch.realUnit.precision} MACs; functional mode computes with the golden model's fp32 numerics`);
+  const feasible = infeasible.length === 0;
+  let totals: SimResult['totals'] = null, rooflines: SimResult['rooflines'] = null;
+  if (feasible) {
+    const sum = (f: (r: LayerResult) => number) => results.reduce((a, r) => a + f(r), 0);
+    const cycles = sum((r) => r.cycles!.total);
+    const split = { compute: sum((r) => r.cycles!.compute), postOp: sum((r) => r.cycles!.postOp), sramStall: sum((r) => r.cycles!.sramStall), dramStall: sum((r) => r.cycles!.dramStall), fillDrain: sum((r) => r.cycles!.fillDrain), total: cycles };
+    const energyJ: Record<string, number> = {};
+    for (const r of results) for (const [k, v] of Object.entries(r.energyJ!)) energyJ[k] = (energyJ[k] ?? 0) + v;
+    const energy = sumEnergy(energyJ);
+    const seconds = cycles / arch.clockHz;
+    const macs = sum((r) => r.macs), bops = sum((r) => r.bops);
+    const sramBytes = {} as Record<BufferName, BufferTraffic>;
+    const sramCycles = {} as Record<BufferName, number>;
+    for (const b of BUFFER_NAMES) {
+      sramBytes[b] = { readBytes: sum((r) => r.sramBytes![b].readBytes), writeBytes: sum((r) => r.sramBytes![b].writeBytes) };
+      sramCycles[b] = (sramBytes[b].readBytes + sramBytes[b].writeBytes) / arch.buffers[b].bandwidthBytesPerCycle;
+    }
+    const dramBytes = sum((r) => r.dramBytesTotal!);
+    totals = {
+      cycles, computeWindowCycles: cycles - results[0].cycles!.fill - results[results.length - 1].cycles!.drain, cyclesSplit: split,
+      latencyMs: seconds * 1e3, framesPerSecond: 1 / seconds, macs, bops,
+      effectiveTops: (2 * (macs + bops)) / seconds / 1e12, effectiveBinaryTops: (2 * bops) / seconds / 1e12, effectiveRealTops: (2 * macs) / seconds / 1e12,
+      energyPerFrameJ: energy, energyJ, topsPerWatt: (2 * (macs + bops)) / energy / 1e12,
+      dramBytes, compulsoryDramBytes: sum((r) => r.compulsoryDramBytes!), sramBytes,
+    };
+    rooflines = {
+      computeCycles: results.reduce((a, r) => { const ctx = layerContext(layers.find((l) => l.id === r.id)!, arch); return a + idealCycles(ctx.exec, r, arch); }, 0),
+      dramCycles: dramBytes / arch.dram.bytesPerCycle, sramCycles,
+    };
+  }
+  const result: SimResult = {
+    tool: 'birealsim', kind: 'simulate', network: plan.name, arch, objective, feasible, infeasible, layers: results, totals, rooflines,
+    definitions: DEFINITIONS, notes, timingMs: 0,
+  };
+  result.timingMs = performance.now() - t0;
+  if (opts.functional && feasible) {
+    const f = runFunctional(plan, layers, evals, arch, opts.functional.input, opts.functional.kernels);
+    result.functional = opts.functional.verify ? verifyAgainstGolden(plan, layers, evals, f, opts.functional.input, opts.functional.kernels) : f.report;
+  }
+  return result;
+}
+
+/** Useful ops / peak ops per cycle of the executing unit: the layer's ideal compute cycles. */
+function idealCycles(exec: ExecUnit, r: LayerResult, arch: ResolvedArch): number {
+  switch (exec) {
+    case 'xnor-array': return r.bops / (arch.peArray.rows * arch.peArray.cols * arch.peArray.laneBits);
+    case 'mac-array': return (r.bops + r.macs) / (arch.peArray.rows * arch.peArray.cols);
+    case 'real-unit': return r.macs / arch.realUnit.macsPerCycle;
+    case 'pooling': return r.actions!.poolOps / arch.pooling.lanes;
+    default: return 0;
+  }
+}
+
+export type { SimLayer };
