@@ -55,6 +55,8 @@ export class TrainNet {
   private outputs = new Map<string, BT>();
   /** cumulative BN statistics mode (re-estimation): step counter, or -1 for momentum updates */
   private bnCumulativeStep = -1;
+  /** when set, accumulates milliseconds per `${op}.fwd|bwd` (profiling) */
+  profile: Map<string, number> | null = null;
 
   constructor(net: ResolvedNetwork, cfg: NetConfig, seed = 1) {
     this.net = net;
@@ -121,6 +123,7 @@ export class TrainNet {
       const xs = rl.inputs.map((s) => this.outputs.get(s)!);
       const x0 = xs[0];
       let y: BT;
+      const tStart = this.profile ? performance.now() : 0;
       switch (l.op) {
         case 'conv': {
           const r = ops.conv2dForward(x0, this.p(l.id, 'weight'), l.outChannels, l, l.bias ? this.p(l.id, 'bias') : undefined, 0);
@@ -171,6 +174,7 @@ export class TrainNet {
         case 'actscale': { const r = ops.actScaleForward(x0, xs[1], l); y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx }); break; }
       }
       this.outputs.set(l.id, y);
+      if (this.profile) this.profile.set(`${l.op}.fwd`, (this.profile.get(`${l.op}.fwd`) ?? 0) + performance.now() - tStart);
     }
     if (this.bnCumulativeStep >= 0) this.bnCumulativeStep++;
     const out = this.outputs.get(this.net.output)!;
@@ -199,6 +203,7 @@ export class TrainNet {
       const x0 = this.outputs.get(rl.inputs[0])!;
       const needIn = rl.inputs.some((s) => s !== 'input');
       const sv = this.saved.get(l.id) as Saved | undefined;
+      const tStart = this.profile ? performance.now() : 0;
       switch (l.op) {
         case 'conv': {
           const ctx = sv!.ctx as ops.ConvCtx;
@@ -247,6 +252,7 @@ export class TrainNet {
           break;
         }
       }
+      if (this.profile) this.profile.set(`${l.op}.bwd`, (this.profile.get(`${l.op}.bwd`) ?? 0) + performance.now() - tStart);
     }
     this.saved.clear();
     this.outputs.clear();

