@@ -47,8 +47,7 @@ export function im2col(x: BT, g: ConvGeom, padValue: number): { cols: Float32Arr
               if (padValue !== 0) cols.fill(padValue, q, q + c);
             } else {
               const src = xb + (iy * w + ix) * c;
-              if (c >= 16) cols.set(xd.subarray(src, src + c), q);
-              else for (let ci = 0; ci < c; ci++) cols[q + ci] = xd[src + ci];
+              for (let ci = 0; ci < c; ci++) cols[q + ci] = xd[src + ci];
             }
             q += c;
           }
@@ -170,6 +169,7 @@ export function bnForward(x: BT, p: BnParams, training: boolean, momentum = BN_M
   for (let c = 0; c < C; c++) mean[c] /= M;
   for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) { const d = xd[o + c] - mean[c]; sq[c] += d * d; } }
   const invstd = new Float64Array(C);
+  const g32 = new Float32Array(C), b32 = new Float32Array(C), m32 = new Float32Array(C), is32 = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     const varB = sq[c] / M;
     invstd[c] = 1 / Math.sqrt(varB + p.eps);
@@ -178,14 +178,15 @@ export function bnForward(x: BT, p: BnParams, training: boolean, momentum = BN_M
       p.runningMean[c] = (1 - momentum) * p.runningMean[c] + momentum * mean[c];
       p.runningVar[c] = (1 - momentum) * p.runningVar[c] + momentum * unbiased;
     }
+    g32[c] = p.gamma[c]; b32[c] = p.beta[c]; m32[c] = mean[c]; is32[c] = invstd[c];
   }
   const xhat = new Float32Array(xd.length);
   for (let i = 0; i < M; i++) {
     const o = i * C;
     for (let c = 0; c < C; c++) {
-      const xh = (xd[o + c] - mean[c]) * invstd[c];
+      const xh = (xd[o + c] - m32[c]) * is32[c];
       xhat[o + c] = xh;
-      yd[o + c] = xh * p.gamma[c] + p.beta[c];
+      yd[o + c] = xh * g32[c] + b32[c];
     }
   }
   return { y, ctx: { xhat, invstd, c: C, shape: x } };
@@ -332,8 +333,11 @@ export const LEAKY_CLIP: Pointwise = {
 
 export function pointwiseForward(x: BT, act: Pointwise): BT {
   const y = bt(x.n, x.h, x.w, x.c);
+  const xd = x.data, yd = y.data, n = yd.length;
+  if (act === CLIP) { for (let i = 0; i < n; i++) { const v = xd[i]; yd[i] = v < -1 ? -1 : v > 1 ? 1 : v; } return y; }
+  if (act === RELU) { for (let i = 0; i < n; i++) { const v = xd[i]; yd[i] = v > 0 ? v : 0; } return y; }
   const f = act.f;
-  for (let i = 0; i < y.data.length; i++) y.data[i] = f(x.data[i]);
+  for (let i = 0; i < n; i++) yd[i] = f(xd[i]);
   return y;
 }
 

@@ -31,14 +31,19 @@ export function signValue(x: number): 1 | -1 { return x < 0 ? -1 : 1; }
 
 export function signForward(x: BT): BT {
   const y = bt(x.n, x.h, x.w, x.c);
-  for (let i = 0; i < y.data.length; i++) y.data[i] = x.data[i] < 0 ? -1 : 1;
+  const xd = x.data, yd = y.data, n = yd.length;
+  for (let i = 0; i < n; i++) yd[i] = xd[i] < 0 ? -1 : 1;
   return y;
 }
 
 export function signBackward(dy: BT, x: BT, q: SignQuantizer): BT {
   const dx = bt(x.n, x.h, x.w, x.c);
+  const xd = x.data, dd = dy.data, o = dx.data, n = o.length;
+  // specialised loops (same values as q.pseudoGrad, which stays the definition)
+  if (q.name === 'approxsign') { for (let i = 0; i < n; i++) { const a = Math.abs(xd[i]); o[i] = a < 1 ? dd[i] * (2 - 2 * a) : 0; } return dx; }
+  if (q.name === 'ste') { for (let i = 0; i < n; i++) o[i] = Math.abs(xd[i]) <= 1 ? dd[i] : 0; return dx; }
   const g = q.pseudoGrad;
-  for (let i = 0; i < dx.data.length; i++) dx.data[i] = dy.data[i] * g(x.data[i]);
+  for (let i = 0; i < n; i++) o[i] = dd[i] * g(xd[i]);
   return dx;
 }
 
