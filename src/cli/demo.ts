@@ -14,7 +14,7 @@ import { tensor } from '../core/tensor.ts';
 import { Rng } from '../core/rng.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { costOf, PAPER_WORKLOADS, summaryTable } from './cost.ts';
-import { kernelsByName } from './kernels.ts';
+import { kernelsByName, warmKernels } from './kernels.ts';
 
 interface DemoArgs { out: string; seed: number }
 
@@ -24,7 +24,7 @@ export const demoCommand = {
   builder: (y: Argv) => y
     .option('out', { type: 'string', default: 'reports/demo', describe: 'output folder' })
     .option('seed', { type: 'number', default: 0 }),
-  handler: (argv: ArgumentsCamelCase<DemoArgs>) => {
+  handler: async (argv: ArgumentsCamelCase<DemoArgs>) => {
     const log = (s: string) => process.stdout.write(s + '\n');
     log('== 1. memory and operations vs the paper (Liu et al. 2018, Table 5) ==');
     const t = summaryTable(PAPER_WORKLOADS.map((w) => costOf(w, CONVENTIONS.paper)));
@@ -36,6 +36,7 @@ export const demoCommand = {
     const x = tensor(224, 224, 3);
     new Rng(argv.seed + 1).fillNormal(x.data);
     const k = kernelsByName('default');
+    await warmKernels(k);
     const t0 = performance.now();
     const { logits } = runPlan(plan, x, { kernels: k });
     const ms = performance.now() - t0;

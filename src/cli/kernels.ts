@@ -1,16 +1,17 @@
-/** Kernel-set selection for commands (`--kernels`). */
+/** Kernel-set selection for commands (`--kernels fast|reference`); 'default' is 'fast'. */
 import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
-import { referenceKernels } from '../kernels/reference.ts';
+import { getKernels, KERNEL_NAMES as SETS, kernelsReady, type KernelName } from '../kernels/index.ts';
 import type { KernelSet } from '../kernels/types.ts';
 
-const SETS: Record<string, () => KernelSet> = {
-  default: () => referenceKernels,
-  reference: () => referenceKernels,
-};
-export const KERNEL_NAMES = Object.keys(SETS);
+export const KERNEL_NAMES = ['default', ...SETS];
 
 export function kernelsByName(name: string): KernelSet {
-  const s = SETS[name];
-  if (!s) throw new UserError('E_ARG', `unknown kernel set '${name}'`, { path: '--kernels', hint: didYouMeanHint(name, KERNEL_NAMES) });
-  return s();
+  const n = name === 'default' ? 'fast' : name;
+  if (!(SETS as readonly string[]).includes(n)) throw new UserError('E_ARG', `unknown kernel set '${name}'`, { path: '--kernels', hint: didYouMeanHint(name, KERNEL_NAMES) });
+  return getKernels(n as KernelName);
+}
+
+/** Starts the worker threads so the first layers do not run single-threaded while they boot. */
+export async function warmKernels(k: KernelSet): Promise<void> {
+  if (k.name !== 'reference') await kernelsReady();
 }

@@ -5,7 +5,7 @@ import { lower } from '../golden/plan.ts';
 import { runPlan } from '../golden/run.ts';
 import { loadInput, loadTarget } from './load.ts';
 import { emit, toJson, TOOL_VERSION } from './io.ts';
-import { kernelsByName, KERNEL_NAMES } from './kernels.ts';
+import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { parseRealFormat } from '../core/realformat.ts';
 
 interface RunArgs { target: string; input?: string; seed: number; json?: boolean; top: number; kernels: string; realFormat: string; out?: string }
@@ -22,10 +22,11 @@ export const runCommand = {
     .option('real-format', { type: 'string', default: 'fp32', describe: 'format of the real-valued stream: fp32 | fp16 | int16q<F> | int8q<F>' })
     .option('json', { type: 'boolean', describe: 'JSON with all logits' })
     .option('out', { type: 'string', describe: 'write the output to this file (atomically)' }),
-  handler: (argv: ArgumentsCamelCase<RunArgs>) => {
+  handler: async (argv: ArgumentsCamelCase<RunArgs>) => {
     const { model, source } = loadTarget(argv.target, argv.seed);
     const { input, desc, sha256 } = loadInput(argv.input, model.net, argv.seed);
     const kernels = kernelsByName(argv.kernels);
+    await warmKernels(kernels);
     const realFormat = parseRealFormat(argv.realFormat);
     const plan = lower(model, { realFormat });
     const t0 = performance.now();
