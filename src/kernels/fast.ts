@@ -53,7 +53,13 @@ export async function closeKernelPool(): Promise<void> {
   await p?.close();
 }
 
-/** Minimum work (in multiply-accumulates, binary ones divided by 64) worth waking a worker for. */
+/** Counters for tests and benchmarks: kernel calls, and how many of them were split over threads. */
+export const kernelStats = { calls: 0, parallelCalls: 0 };
+
+/**
+ * Minimum work worth waking a worker for (~20 us): fp32 multiply-accumulates, or binary ones divided by 8
+ * (one core does ~10x more binary than fp32 MACs per second).
+ */
 const PARALLEL_MIN_WORK = 300_000;
 
 /**
@@ -63,6 +69,7 @@ const PARALLEL_MIN_WORK = 300_000;
 function runSplit(fn: string, args: number[], rowArg: number, rows: number, tileArg: number, tiles: number, work: number): void {
   const p = work >= PARALLEL_MIN_WORK ? getPool() : undefined;
   const n = p ? Math.min(p.threads, Math.max(rows, tiles)) : 1;
+  kernelStats.calls++;
   if (!p || n <= 1) {
     const a = args.slice();
     a[rowArg] = 0; a[rowArg + 1] = rows; a[tileArg] = 0; a[tileArg + 1] = tiles;
@@ -79,36 +86,44 @@ function runSplit(fn: string, args: number[], rowArg: number, rows: number, tile
     else { a[rowArg] = lo; a[rowArg + 1] = hi; a[tileArg] = 0; a[tileArg + 1] = tiles; }
     lists.push(a);
   }
+  kernelStats.parallelCalls++;
   p.run(fn, lists);
 }
 
 // ---------------------------------------------------------------- binary conv
 
-/** Register tile of the binary kernel: P output pixels x O output channels (one of wat.ts BCONV_TILES). */
-let bTile: readonly [number, number] = [2, 4];
-/** For benchmarks: selects the binary register tile. */
-export function setBinaryTile(p: number, o: number): void { bTile = [p, o]; }
+/**
+ * Binary kernel variant: 'v128' (SIMD, 128-bit steps, wat.ts BCONV_TILES) or 'i64' (scalar i64.popcnt,
+ * 64-bit steps, BCONV64_TILES), with its register tile P output pixels x O output channels.
+ */
+export interface BinaryKernelChoice { kind: 'v128' | 'i64'; P: number; O: number }
+let bKernel: BinaryKernelChoice = { kind: 'v128', P: 2, O: 4 };
+/** For benchmarks: selects the binary kernel variant and register tile. */
+export function setBinaryKernel(k: BinaryKernelChoice): void { bKernel = { ...k }; }
+export function getBinaryKernel(): BinaryKernelChoice { return { ...bKernel }; }
 
-interface PackedBinaryWeights { P: number; O: number; words: Uint32Array; tapCorrection: Int32Array }
+interface PackedBinaryWeights { O: number; stepWords: number; words: Uint32Array; tapCorrection: Int32Array }
 const binaryWeightCache = new WeakMap<Uint32Array, Map<string, PackedBinaryWeights>>();
 
 /**
- * Packs [cout][nseg][segWords] weight words into the kernel's layout [tile][seg][step][j][4 words]
- * (zero-padded steps and channels), plus the per-tap padding corrections C - 2*popcount(w_{o,tap}).
+ * Packs [cout][nseg][segWords] weight words into the kernel's layout [tile][seg][step][j][stepWords]
+ * (stepWords = 4 for v128, 2 for i64; zero-padded steps and channels), plus the per-tap padding
+ * corrections C - 2*popcount(w_{o,tap}).
  */
-function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number, O: number): PackedBinaryWeights {
-  const key = `${cout}/${nseg}/${segWords}/${tapsPerSeg}/${O}`;
+function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number): PackedBinaryWeights {
+  const O = bKernel.O, SW = bKernel.kind === 'v128' ? 4 : 2;
+  const key = `${cout}/${nseg}/${segWords}/${tapsPerSeg}/${O}/${SW}`;
   let m = binaryWeightCache.get(src);
   const hit = m?.get(key);
   if (hit) return hit;
   if (src.length !== cout * nseg * segWords) throw new Error(`binaryConv: weightBits has ${src.length} words, expected ${cout * nseg * segWords}`);
-  const steps = Math.ceil(segWords / 4), tiles = Math.ceil(cout / O);
-  const words = new Uint32Array(tiles * nseg * steps * O * 4);
+  const steps = Math.ceil(segWords / SW), tiles = Math.ceil(cout / O);
+  const words = new Uint32Array(tiles * nseg * steps * O * SW);
   let d = 0;
   for (let t = 0; t < tiles; t++) for (let s = 0; s < nseg; s++) for (let st = 0; st < steps; st++) for (let j = 0; j < O; j++) {
     const o = t * O + j;
-    for (let q = 0; q < 4; q++, d++) {
-      const wi = st * 4 + q;
+    for (let q = 0; q < SW; q++, d++) {
+      const wi = st * SW + q;
       if (o < cout && wi < segWords) words[d] = src[(o * nseg + s) * segWords + wi];
     }
   }
@@ -119,7 +134,7 @@ function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWord
     for (let w = 0; w < wordsPerTap; w++) pop += popcount32(src[(o * taps + t) * wordsPerTap + w]);
     tapCorrection[o * taps + t] = channels - 2 * pop;
   }
-  const packed = { P: 0, O, words, tapCorrection };
+  const packed = { O, stepWords: SW, words, tapCorrection };
   if (!m) { m = new Map(); binaryWeightCache.set(src, m); }
   m.set(key, packed);
   return packed;
@@ -133,17 +148,17 @@ interface BinaryGeometry {
 
 /** Runs the bconv kernel on operands already in scratch; returns the dots [rows][cols][cout]. */
 function runBinary(sc: Scratch, xOff: number, packed: PackedBinaryWeights, g: BinaryGeometry): Int32Array {
-  const [P, O] = [bTile[0], packed.O];
+  const { kind, P } = bKernel, O = packed.O, SW = packed.stepWords;
   const wOff = sc.alloc(packed.words.byteLength);
   const outOff = sc.alloc(g.rows * g.cols * g.cout * 4);
   sc.commit();
   sc.u32.set(packed.words, wOff >>> 2);
   const tiles = Math.ceil(g.cout / O);
-  const nfull = g.segWords >>> 2, tail = g.segWords & 3;
+  const nfull = Math.floor(g.segWords / SW), tail = g.segWords % SW;
   // args: x w out oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride nfull tail cout kone
   const args = [xOff, wOff, outOff, 0, 0, 0, 0, g.cols, g.rowStride, g.pxStride, g.nseg, g.segStride, nfull, tail, g.cout, g.kone];
-  const work = (g.rows * g.cols * g.cout * g.nseg * g.segWords * 32) / 64;
-  runSplit(`bconv_${P}x${O}`, args, 3, g.rows, 5, tiles, work);
+  const work = (g.rows * g.cols * g.cout * g.nseg * g.segWords * 32) / 8;
+  runSplit(`${kind === 'v128' ? 'bconv' : 'bconv64'}_${P}x${O}`, args, 3, g.rows, 5, tiles, work);
   return sc.i32.slice(outOff >>> 2, (outOff >>> 2) + g.rows * g.cols * g.cout);
 }
 
@@ -151,8 +166,8 @@ export function binaryConvFast(a: BinaryConvArgs): Int32Array {
   const { input, weightBits, cout, kernel: k, stride: s, pad, padMode, outH, outW } = a;
   const wpp = input.wordsPerPixel, C = input.c, H = input.h, W = input.w;
   const Hp = H + 2 * pad, Wp = W + 2 * pad;
-  const P = bTile[0];
-  const packed = packBinaryWeights(weightBits, cout, k, k * wpp, k, wpp, C, bTile[1]);
+  const P = bKernel.P;
+  const packed = packBinaryWeights(weightBits, cout, k, k * wpp, k, wpp, C);
   const pxBytes = wpp * 4;
   const sc = new Scratch();
   // slack: a partial pixel tile reads up to P-1 windows past the last one, a masked tail up to 12 bytes
@@ -207,9 +222,9 @@ function zeroPadCorrection(out: Int32Array, corr: Int32Array, a: BinaryConvArgs)
 export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N: number, kBits: number): Int32Array {
   const wpr = Math.ceil(kBits / 32);
   if (aBits.length !== M * wpr || bBits.length !== N * wpr) throw new Error(`binaryGemm: operand sizes ${aBits.length}, ${bBits.length} do not match M=${M}, N=${N}, K=${kBits} bits`);
-  const packed = packBinaryWeights(bBits, N, 1, wpr, 1, wpr, kBits, bTile[1]);
+  const packed = packBinaryWeights(bBits, N, 1, wpr, 1, wpr, kBits);
   const sc = new Scratch();
-  const xOff = sc.alloc(M * wpr * 4, bTile[0] * wpr * 4 + 64);
+  const xOff = sc.alloc(M * wpr * 4, bKernel.P * wpr * 4 + 64);
   sc.commit();
   sc.u32.set(aBits, xOff >>> 2);
   return runBinary(sc, xOff, packed, { rows: 1, cols: M, rowStride: 0, pxStride: wpr * 4, nseg: 1, segStride: 0, segWords: wpr, kone: kBits, cout: N });

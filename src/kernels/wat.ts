@@ -121,6 +121,79 @@ export function bconvWat(name: string, P: number, O: number): string {
   )`;
 }
 
+/**
+ * Scalar variant of bconv: 64-bit steps with i64.xor + i64.popcnt into i64 accumulators (no widening
+ * needed). Same arguments and strided-window addressing as bconvWat; `nfull` counts 64-bit steps and
+ * `tail` (0 or 1) marks a final 32-bit word, read with i64.load32_u (upper half zero). Weight layout:
+ * tile t of O channels -> [seg][step][j = 0..O-1][8 bytes], the odd last word zero-padded.
+ */
+export function bconv64Wat(name: string, P: number, O: number): string {
+  const I = range(P), J = range(O);
+  const pairs = I.flatMap((i) => J.map((j) => [i, j] as const));
+  const step = (tail: boolean) => [
+    ...I.map((i) => `(local.set $xv_${i} (${tail ? 'i64.load32_u' : 'i64.load'} (local.get $xp_${i})))`),
+    ...J.map((j) => `(local.set $wv_${j} (i64.load offset=${8 * j} (local.get $ws)))`),
+    ...pairs.map(([i, j]) => `(local.set $a_${i}_${j} (i64.add (local.get $a_${i}_${j}) (i64.popcnt (i64.xor (local.get $xv_${i}) (local.get $wv_${j})))))`),
+    `(local.set $ws (i32.add (local.get $ws) (i32.const ${8 * O})))`,
+  ].join('\n');
+  const store = I.map((i) => `
+    (if (i32.lt_u (i32.add (local.get $px) (i32.const ${i})) (local.get $ncols)) (then
+      (local.set $optr (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $ncols)) (i32.add (local.get $px) (i32.const ${i}))) (local.get $cout)) (local.get $o0)) (i32.const 2))))
+      ${J.map((j) => `(if (i32.lt_u (i32.add (local.get $o0) (i32.const ${j})) (local.get $cout)) (then
+        (i32.store offset=${4 * j} (local.get $optr) (i32.sub (local.get $kone) (i32.shl (i32.wrap_i64 (local.get $a_${i}_${j})) (i32.const 1))))))`).join('\n')}))`).join('\n');
+  return `
+  (func $${name} (export "${name}")
+    (param $x i32) (param $w i32) (param $out i32)
+    (param $oy0 i32) (param $oy1 i32) (param $t0 i32) (param $t1 i32)
+    (param $ncols i32) (param $rowStride i32) (param $pxStride i32)
+    (param $nseg i32) (param $segStride i32) (param $nfull i32) (param $tail i32)
+    (param $cout i32) (param $kone i32)
+    (local $segSteps i32) (local $tileBytes i32) (local $tile i32) (local $wt i32) (local $o0 i32)
+    (local $oy i32) (local $px i32) (local $xbase i32) (local $ws i32) (local $seg i32) (local $xs i32)
+    (local $n i32) (local $optr i32)
+    ${I.map((i) => `(local $xp_${i} i32) (local $xv_${i} i64)`).join(' ')}
+    ${J.map((j) => `(local $wv_${j} i64)`).join(' ')}
+    ${pairs.map(([i, j]) => `(local $a_${i}_${j} i64)`).join(' ')}
+    (local.set $segSteps (i32.add (local.get $nfull) (i32.ne (local.get $tail) (i32.const 0))))
+    (local.set $tileBytes (i32.mul (i32.mul (local.get $segSteps) (local.get $nseg)) (i32.const ${8 * O})))
+    (local.set $tile (local.get $t0))
+    (block $tiles_end (loop $tiles
+      (br_if $tiles_end (i32.ge_u (local.get $tile) (local.get $t1)))
+      (local.set $wt (i32.add (local.get $w) (i32.mul (local.get $tile) (local.get $tileBytes))))
+      (local.set $o0 (i32.mul (local.get $tile) (i32.const ${O})))
+      (local.set $oy (local.get $oy0))
+      (block $rows_end (loop $rows
+        (br_if $rows_end (i32.ge_u (local.get $oy) (local.get $oy1)))
+        (local.set $px (i32.const 0))
+        (block $px_end (loop $pxl
+          (br_if $px_end (i32.ge_u (local.get $px) (local.get $ncols)))
+          (local.set $xbase (i32.add (i32.add (local.get $x) (i32.mul (local.get $oy) (local.get $rowStride))) (i32.mul (local.get $px) (local.get $pxStride))))
+          ${pairs.map(([i, j]) => `(local.set $a_${i}_${j} (i64.const 0))`).join(' ')}
+          (local.set $ws (local.get $wt))
+          (local.set $seg (i32.const 0))
+          (loop $segs
+            (local.set $xs (i32.add (local.get $xbase) (i32.mul (local.get $seg) (local.get $segStride))))
+            ${I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xs) (i32.mul (i32.const ${i}) (local.get $pxStride))))`).join('\n')}
+            (local.set $n (local.get $nfull))
+            (block $steps_end (loop $steps
+              (br_if $steps_end (i32.eqz (local.get $n)))
+              ${step(false)}
+              ${I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xp_${i}) (i32.const 8)))`).join('\n')}
+              (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+              (br $steps)))
+            (if (local.get $tail) (then ${step(true)}))
+            (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
+            (br_if $segs (i32.lt_u (local.get $seg) (local.get $nseg))))
+          ${store}
+          (local.set $px (i32.add (local.get $px) (i32.const ${P})))
+          (br $pxl)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $rows)))
+      (local.set $tile (i32.add (local.get $tile) (i32.const 1)))
+      (br $tiles)))
+  )`;
+}
+
 /** fp32 conv / GEMM kernel: P pixels x (4*V) output channels per register tile; channel tile = 4*V. */
 export function sconvWat(name: string, P: number, V: number): string {
   const I = range(P), Vs = range(V);
@@ -183,12 +256,14 @@ export function sconvWat(name: string, P: number, V: number): string {
 
 /** Register tiles compiled into the module (P pixels x O channels for bconv, P x 4V for sconv). */
 export const BCONV_TILES: ReadonlyArray<readonly [number, number]> = [[2, 4], [4, 2], [2, 3], [3, 2], [2, 2], [1, 4]];
+export const BCONV64_TILES: ReadonlyArray<readonly [number, number]> = [[2, 2], [2, 3], [3, 2], [1, 4], [4, 1], [2, 4], [1, 2]];
 export const SCONV_TILE = { P: 4, V: 2 } as const;
 
 export function moduleWat(): string {
   return `(module
   (import "env" "mem" (memory 1 65536 shared))
   ${BCONV_TILES.map(([p, o]) => bconvWat(`bconv_${p}x${o}`, p, o)).join('\n')}
+  ${BCONV64_TILES.map(([p, o]) => bconv64Wat(`bconv64_${p}x${o}`, p, o)).join('\n')}
   ${sconvWat('sconv', SCONV_TILE.P, SCONV_TILE.V)}
 )`;
 }
