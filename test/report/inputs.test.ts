@@ -1,0 +1,79 @@
+/**
+ * Bad report inputs are user errors naming the file, the JSON path and a hint (CLI: one line, exit 2);
+ * absent data gives omitted charts with reasons, never empty ones.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { UserError } from '../../src/core/diagnostics.ts';
+import { buildReport } from '../../src/report/build.ts';
+import { buildCharts } from '../../src/report/charts.ts';
+import { cli, doc } from './fixtures.ts';
+
+const FIX = 'test/fixtures/report';
+const cost = JSON.parse(readFileSync(`${FIX}/micro-cost.json`, 'utf8'));
+const sim = JSON.parse(readFileSync(`${FIX}/micro-sim-edge.json`, 'utf8'));
+const fail = (name: string, v: unknown): string => {
+  try { buildReport([doc(name, typeof v === 'string' ? v : JSON.stringify(v))], { title: 't', toolVersion: '0' }); } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    return (e as UserError).format();
+  }
+  return 'no error';
+};
+
+describe('malformed report inputs', () => {
+  it('names file and JSON path', () => {
+    const c = structuredClone(cost); c.networks[0].totals.ops = 'many';
+    expect(fail('c.json', c)).toMatch(/^error E_INPUT: c\.json: \$\.networks\[0\]\.totals\.ops: expected a finite number, got "many" \(hint: .*cost/);
+    const s = structuredClone(sim); delete s.layers[2].cycles.postOp;
+    expect(fail('s.json', s)).toMatch(/s\.json: \$\.layers\[2\]\.cycles\.postOp: expected a finite number/);
+    const s2 = structuredClone(sim); s2.totals.energyJ.dram = -1;
+    expect(fail('s2.json', s2)).toMatch(/\$\.totals\.energyJ\.dram: expected a number >= 0/);
+    expect(fail('k.json', { kind: 'simulation' })).toMatch(/k\.json: \$\.kind: unknown input kind "simulation"/);
+    expect(fail('j.json', '{"kind": "cost",')).toMatch(/^error E_JSON: j\.json: \$: invalid JSON/);
+  });
+  it('an infeasible simulation becomes a note, not a section', () => {
+    const s = { ...structuredClone(sim), feasible: false, totals: null, infeasible: [{ layer: 'stem.conv', reason: 'weights buffer too small' }] };
+    const r = buildReport([doc('inf.json', JSON.stringify(s))], { title: 't', toolVersion: '0' });
+    expect(r.simulations ?? []).toEqual([]);
+    expect(r.notes.join(' ')).toMatch(/inf\.json: micro-bireal on edge is infeasible \(stem\.conv: weights buffer too small\)/);
+  });
+  it('CLI prints one line and exits 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'birealsim-bad-'));
+    try {
+      const c = structuredClone(cost); c.networks = 'none';
+      const f = join(dir, 'bad.json');
+      writeFileSync(f, JSON.stringify(c));
+      const r = cli(['report', f]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`${f}: $.networks: expected an array`);
+      const m = cli(['report', 'paper-tabel']);
+      expect(m.status).toBe(2);
+      expect(m.stderr).toMatch(/paper-tabel.*did you mean 'paper-table'/);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+});
+
+describe('charts follow the data', () => {
+  it('no input kind -> its charts are omitted with a reason; present kinds draw non-empty datasets', () => {
+    const only = buildCharts(buildReport([doc('s.json', JSON.stringify(sim))], { title: 't', toolVersion: '0' }));
+    expect(only.omitted.map((o) => o.id).sort()).toEqual(['cost-memory', 'cost-ops', 'sweep-pareto']);
+    expect(only.charts.map((c) => c.id)).toEqual(['ops-precision', 'sim-cycles-0', 'sim-utilisation-0', 'sim-roofline-0', 'sim-energy']);
+    for (const c of only.charts) {
+      const ds = (c.config.data as { datasets: { data: unknown[] }[] }).datasets;
+      expect(ds.length).toBeGreaterThan(0);
+      expect(ds.some((d) => d.data.some((v) => v !== null && v !== 0))).toBe(true);
+    }
+    const none = buildCharts(buildReport([], { title: 't', toolVersion: '0' }));
+    expect(none.charts).toEqual([]);
+    expect(none.omitted.length).toBeGreaterThan(0);
+  });
+  it('stacked cycle chart carries exactly the simulator\'s per-cause cycles', () => {
+    const c = buildCharts(buildReport([doc('s.json', JSON.stringify(sim))], { title: 't', toolVersion: '0' })).charts.find((x) => x.id === 'sim-cycles-0')!;
+    const ds = (c.config.data as { datasets: { label: string; data: number[] }[] }).datasets;
+    const stall = ds.find((d) => d.label.startsWith('stall'))!.data;
+    sim.layers.forEach((l: { cycles: { sramStall: number; dramStall: number } }, i: number) => expect(stall[i]).toBe(l.cycles.sramStall + l.cycles.dramStall));
+  });
+});
