@@ -529,15 +529,24 @@ function computeLowerBound(ctx: LayerCtx, m: Mapping): number {
   return lb;
 }
 
-/** Compulsory DRAM bytes: every operand once (input rows touched by the windows at full width), every output once. */
+/** Input rows touched by any output row's window (strided windows may skip rows). */
+function touchedRows(Ho: number, k: number, s: number, p: number, inH: number): number {
+  let n = 0, covered = 0; // rows [0, covered) already counted
+  for (let oy = 0; oy < Ho; oy++) {
+    const lo = Math.max(covered, oy * s - p, 0), hi = Math.min(inH, oy * s - p + k);
+    if (hi > lo) { n += hi - lo; covered = hi; }
+  }
+  return n;
+}
+
+/** Compulsory DRAM bytes: every operand once (input rows touched by the windows, at full width), every output once. */
 export function compulsoryDramBytes(ctx: LayerCtx): number {
   const { layer, arch } = ctx;
-  const [lo, hi] = inputRows(0, ctx.Ho, ctx.kh, ctx.s, ctx.p, ctx.Hin);
-  let b = (hi - lo) * ctx.Win * ctx.inPixelBytes(ctx.cin);
+  let b = touchedRows(ctx.Ho, ctx.kh, ctx.s, ctx.p, ctx.Hin) * ctx.Win * ctx.inPixelBytes(ctx.cin);
   b += weightTileBytes(ctx, ctx.N, ctx.cin);
   for (const si of layer.sideInputs) {
     if (si.role === 'elementwise') b += ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
-    else { const aw = layer.actWindow!; const [a0, a1] = inputRows(0, ctx.Ho, aw.kernel, aw.stride, aw.pad, si.h); b += (a1 - a0) * si.w * si.c * ctx.realBytes; }
+    else { const aw = layer.actWindow!; b += touchedRows(ctx.Ho, aw.kernel, aw.stride, aw.pad, si.h) * si.w * si.c * ctx.realBytes; }
   }
   for (const o of layer.outputs) b += o.dtype === 'bits' ? ctx.Ho * ctx.Wo * bitsPixelBytes(ctx.N, arch) : ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
   return b;
