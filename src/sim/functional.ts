@@ -2,7 +2,8 @@
  * Functional execution: every layer runs tile by tile with the mapping the timing model chose; each tile's
  * operands are copied from "DRAM" (full tensors written by earlier layers) into the modelled buffers, whose
  * per-tile capacity is enforced, and computed with the SAME KernelSet the golden model uses (tile-level
- * kernel calls on tile sub-tensors) and the golden real-valued ops (golden/ops.ts) in the same order. So
+ * kernel calls on tile sub-tensors) and the golden real-valued ops (golden/ops.ts) in the same order, with
+ * every stored real value rounded to the plan's real-stream format (core/realformat.ts) as golden does. So
  * every step's output must equal the golden model's taps bit for bit; verifyAgainstGolden checks that and
  * names the layer, step, tile and (y, x, c) of the first difference.
  *
@@ -21,7 +22,8 @@ import { createHash } from 'node:crypto';
 import { packSigns, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import { wordsFor } from '../core/bits.ts';
 import type { KernelSet } from '../kernels/types.ts';
-import { referenceKernels } from '../kernels/reference.ts';
+import { fastKernels } from '../kernels/fast.ts';
+import { quantizeInPlace, type RealFormat } from '../core/realformat.ts';
 import type { ExecPlan, ExecStep } from '../golden/plan.ts';
 import { stepOutput } from '../golden/plan.ts';
 import { runPlan } from '../golden/run.ts';
@@ -130,7 +132,8 @@ function* tilesOf(m: Mapping, nb: number, nn: number, nk: number): Generator<Til
   }
 }
 
-export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<string, Mapping>, arch: ResolvedArch, input: Tensor, kernels: KernelSet = referenceKernels): FunctionalRun {
+export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<string, Mapping>, arch: ResolvedArch, input: Tensor, kernels: KernelSet = fastKernels): FunctionalRun {
+  const fmt = plan.realFormat;
   const t0 = performance.now();
   const dram = new Map<string, Value>([['input', input]]);
   const probe = new Map<string, Value>();
@@ -242,6 +245,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
         srams.realStream.take(rows * Wo * nt * realB, `${l.id} input tile`);
         val = realRows(x, oy0, oy1, c0, c0 + nt);
       } else {
+        roundReal(val!, fmt);
         writeTile(full.get(current)!, val!, oy0, c0);
       }
       const chain = l.unit === 'ppu' ? l.steps : l.steps.slice(1);
@@ -260,6 +264,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
           srams.realStream.take((n1 - n0) * v.w * v.c * realB, `${l.id} actscale window ${name}`);
           return { x: realRows(v, (oy0 - ja) * sa, n1, 0, v.c), j: ja };
         }, rows, c0);
+        roundReal(val, fmt);
         current = stepOutput(s);
         writeTile(full.get(current)!, val, oy0, c0);
       }
@@ -279,6 +284,11 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
     logitsSha256: createHash('sha256').update(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)).digest('hex'),
   };
   return { report, probe, accs, logits };
+}
+
+/** Every real tensor a step stores is rounded to the plan's real-stream format (element-wise, as golden does). */
+function roundReal(v: Value, fmt: RealFormat): void {
+  if (fmt.kind !== 'fp32' && !isPacked(v)) quantizeInPlace(v.data, fmt);
 }
 
 function writeTile(dst: Value, tile: Value, oy0: number, c0: number): void {
@@ -313,7 +323,7 @@ function applyPost(
 }
 
 /** Runs the golden model with taps and compares every step output and binary-conv accumulator bit for bit. */
-export function verifyAgainstGolden(plan: ExecPlan, layers: SimLayer[], mappings: Map<string, Mapping>, run: FunctionalRun, input: Tensor, kernels: KernelSet = referenceKernels): FunctionalReport {
+export function verifyAgainstGolden(plan: ExecPlan, layers: SimLayer[], mappings: Map<string, Mapping>, run: FunctionalRun, input: Tensor, kernels: KernelSet = fastKernels): FunctionalReport {
   const t0 = performance.now();
   const golden = runPlan(plan, input, { taps: true, kernels });
   const goldenMs = performance.now() - t0;

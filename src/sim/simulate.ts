@@ -160,7 +160,8 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     'layers run one after another; tensors between layers go through DRAM; element-wise post-ops are fused into the producing layer (layers.ts)',
     `PE skew model '${arch.peArray.skew}', cycle convention '${arch.peArray.cycleConvention}'`,
   ];
-  if (arch.realBits !== 32 || arch.realUnit.precision !== 'fp32') notes.push(`traffic and energy use ${arch.realBits}-bit real values and ${arch.realUnit.precision} MACs; functional mode computes with the golden model's fp32 numerics`);
+  if (plan.realFormat.bits !== arch.realBits) notes.push(`the plan's real-stream format is ${plan.realFormat.name} (${plan.realFormat.bits} bits) but the arch's realStream precision is ${arch.realBits} bits: traffic and energy use the arch's ${arch.realBits} bits, functional values follow the plan (golden numerics)`);
+  if (arch.realUnit.precision !== 'fp32') notes.push(`the real unit is ${arch.realUnit.precision} (energy); functional mode computes real convs with the golden model's fp32 arithmetic`);
   const feasible = infeasible.length === 0;
   let totals: SimResult['totals'] = null, rooflines: SimResult['rooflines'] = null;
   if (feasible) {
