@@ -2,17 +2,17 @@
 import { costCommand } from './cost.ts';
 import { inspectCommand } from './inspect.ts';
 import { runCommand } from './run.ts';
+import { reportCommand } from './report.ts';
+import { sweepCommand } from './sweep.ts';
+import { mergeCommand } from './merge.ts';
 import { demoCommand } from './demo.ts';
-import { reportCommand } from './report.ts';
-import { reportCommand } from './report.ts';
-import { sweepCommand } from './sweep.ts';
-import { mergeCommand } from './merge.ts';
-import { reportCommand } from './report.ts';
-import { sweepCommand } from './sweep.ts';
-import { mergeCommand } from './merge.ts';
+import { trainCommand } from './train.ts';
+import { evalCommand } from './eval.ts';
+import { exportCommand } from './export.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: any[] = [demoCommand, costCommand, inspectCommand, runCommand];
-commands.push(reportCommand);
 commands.push(reportCommand, sweepCommand, mergeCommand);
-commands.push(reportCommand, sweepCommand, mergeCommand);
+commands.push(trainCommand, evalCommand, exportCommand);
+import { simulateCommand } from './simulate.ts';
+commands.push(simulateCommand);

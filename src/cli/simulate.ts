@@ -1,0 +1,145 @@
+/**
+ * `birealsim simulate <model|workload> --arch <preset|file>`: cycle-approximate simulation of the lowered
+ * ExecPlan on an accelerator (sim/). Timing-only by default (analytic per tile); `--functional` also
+ * executes every tile on the modelled buffers and `--verify` compares every layer with the golden model bit
+ * for bit. Output: terminal tables (units in every column, every metric defined), --json (the SimResult the
+ * report layer reads), --csv or --markdown. Bad arch input, infeasible mappings and functional mismatches are
+ * user errors (one line, exit 2).
+ */
+import type { Argv, ArgumentsCamelCase } from 'yargs';
+import { existsSync } from 'node:fs';
+import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
+import { parseRealFormat } from '../core/realformat.ts';
+import { shapeOnlyModel } from '../ir/model.ts';
+import { BUILTIN_WORKLOADS } from '../ir/builders.ts';
+import { lower } from '../golden/plan.ts';
+import { loadArch, presetNames } from '../sim/arch.ts';
+import { OBJECTIVES, type Objective } from '../sim/mapper.ts';
+import { simulate, type SimResult } from '../sim/simulate.ts';
+import { renderCsv, renderMarkdown, renderText, fmtInt, type Table } from '../report/table.ts';
+import { loadInput, loadNetwork, loadTarget } from './load.ts';
+import { emit, formatOf, formatOptions, toJson, TOOL_VERSION } from './io.ts';
+import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
+
+interface SimArgs {
+  target: string; arch: string; objective: string; seed: number; trace?: boolean; functional?: boolean; verify?: boolean;
+  input?: string; kernels: string; realFormat: string; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
+}
+
+const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toString());
+
+export function layerTable(r: SimResult): Table {
+  return {
+    title: `${r.network} on ${r.arch.name}: per layer (objective ${r.objective})`,
+    headers: ['layer', 'steps', 'unit', 'tiles [#]', 'BOPs [1b MAC]', 'MACs', 'compute [cyc]', 'post-op [cyc]', 'SRAM stall [cyc]', 'DRAM stall [cyc]', 'fill+drain [cyc]', 'total [cyc]',
+      'util [%]', 'map eff [%]', 'DRAM [B]', 'SRAM rd [B]', 'SRAM wr [B]', 'energy [uJ]', 'bottleneck'],
+    rows: r.layers.map((l) => {
+      if (!l.feasible) return [l.id, l.steps.length, l.executesOn, 'infeasible', fmtInt(l.bops), fmtInt(l.macs), l.reason ?? '', '', '', '', '', '', '', '', '', '', '', '', ''];
+      const c = l.cycles!;
+      const rd = Object.values(l.sramBytes!).reduce((a, b) => a + b.readBytes, 0), wr = Object.values(l.sramBytes!).reduce((a, b) => a + b.writeBytes, 0);
+      return [l.id, l.steps.length, l.executesOn, l.tiles!, fmtInt(l.bops), fmtInt(l.macs), fmtInt(c.compute), fmtInt(c.postOp), fmtInt(c.sramStall), fmtInt(c.dramStall), fmtInt(c.fillDrain), fmtInt(c.total),
+        (100 * l.utilisation!).toFixed(1), l.mappingEfficiency == null ? 'n/a' : (100 * l.mappingEfficiency).toFixed(1), fmtInt(l.dramBytesTotal!), fmtInt(rd), fmtInt(wr), sig(l.energyTotalJ! * 1e6), l.bottleneck!];
+    }),
+  };
+}
+
+export function totalsTable(r: SimResult): Table {
+  const t = r.totals!;
+  const rows: (string | number)[][] = [
+    ['end-to-end cycles', fmtInt(t.cycles), 'cycles'],
+    ['compute window', fmtInt(t.computeWindowCycles), 'cycles'],
+    ['latency', sig(t.latencyMs), 'ms'],
+    ['frames per second (batch 1)', sig(t.framesPerSecond), '1/s'],
+    ['BOPs', fmtInt(t.bops), '1-bit MACs'],
+    ['real MACs', fmtInt(t.macs), 'MACs'],
+    ['effective throughput', sig(t.effectiveTops), 'TOPS'],
+    ['  of which binary / real', `${sig(t.effectiveBinaryTops)} / ${sig(t.effectiveRealTops)}`, 'TOPS'],
+    ['energy per frame', sig(t.energyPerFrameJ * 1e6), 'uJ'],
+    ['efficiency', sig(t.topsPerWatt), 'TOPS/W'],
+    ['DRAM traffic (compulsory)', `${fmtInt(t.dramBytes)} (${fmtInt(t.compulsoryDramBytes)})`, 'B'],
+  ];
+  for (const [k, v] of Object.entries(t.energyJ)) rows.push([`  energy ${k}`, sig(v * 1e6), 'uJ']);
+  const rf = r.rooflines!;
+  rows.push(['roofline: ideal compute', fmtInt(rf.computeCycles), 'cycles'], ['roofline: DRAM bytes / bandwidth', fmtInt(rf.dramCycles), 'cycles']);
+  for (const [b, v] of Object.entries(rf.sramCycles)) rows.push([`roofline: SRAM ${b} bytes / bandwidth`, fmtInt(v), 'cycles']);
+  return { title: `${r.network} on ${r.arch.name}: totals`, headers: ['metric', 'value', 'unit'], rows };
+}
+
+export function energyTable(r: SimResult): Table {
+  const a = r.arch;
+  const rows: (string | number)[][] = [
+    ['DRAM', sig(a.dram.energyPerBit.joules * 1e12), 'pJ/bit', a.dram.energyPerBit.source],
+    ...Object.values(a.buffers).map((b) => [`SRAM ${b.name} (${b.portBits}-bit access)`, sig(b.accessEnergy.joules * 1e12), 'pJ/access', b.accessEnergy.source]),
+    [`PE op (${a.peArray.type === 'xnor' ? `${a.peArray.laneBits}-bit XNOR-popcount word` : `${a.peArray.precision} MAC`})`, sig(a.peArray.opEnergy.joules * 1e12), 'pJ/op', a.peArray.opEnergy.source],
+    ['real unit MAC', sig(a.realUnit.macEnergy.joules * 1e12), 'pJ/MAC', a.realUnit.macEnergy.source],
+    ['PPU multiply', sig(a.postProcessing.mulEnergy.joules * 1e12), 'pJ', a.postProcessing.mulEnergy.source],
+    ['PPU add', sig(a.postProcessing.addEnergy.joules * 1e12), 'pJ', a.postProcessing.addEnergy.source],
+    ['PPU compare', sig(a.postProcessing.compareEnergy.joules * 1e12), 'pJ', a.postProcessing.compareEnergy.source],
+    ['pooling tap', sig(a.pooling.opEnergy.joules * 1e12), 'pJ', a.pooling.opEnergy.source],
+  ];
+  return { title: `energy table of '${a.name}'`, headers: ['action', 'energy', 'unit', 'source'], rows };
+}
+
+function definitionsNotes(r: SimResult): string[] {
+  return ['definitions:', ...Object.entries(r.definitions).map(([k, v]) => `  ${k}: ${v}`), ...r.notes.map((n) => `note: ${n}`)];
+}
+
+export const simulateCommand = {
+  command: 'simulate <target>',
+  describe: 'cycle-approximate accelerator simulation of a network (timing, traffic, energy; optionally bit-exact functional)',
+  builder: (y: Argv) => y
+    .positional('target', { type: 'string', describe: 'model .safetensors, workload .json, or built-in workload name' })
+    .option('arch', { type: 'string', demandOption: true, describe: `architecture: a preset (${presetNames().join(', ')}) or a birealsim.arch/1 JSON file` })
+    .option('objective', { type: 'string', default: 'cycles', describe: `mapper objective per layer: ${OBJECTIVES.join(' | ')}` })
+    .option('trace', { type: 'boolean', describe: 'include the per-tile trace (start/end cycle, bytes) in the output' })
+    .option('functional', { type: 'boolean', describe: 'also execute every tile on the modelled buffers (needs weights: random for workloads)' })
+    .option('verify', { type: 'boolean', describe: 'with --functional: compare every layer with the golden model bit for bit (exit 2 on a mismatch)' })
+    .option('input', { type: 'string', describe: 'functional mode input image (.json or .safetensors); default: seeded random' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed for random weights and the random input' })
+    .option('kernels', { type: 'string', default: 'default', describe: `kernel set for functional tiles: ${KERNEL_NAMES.join(' | ')}` })
+    .option('real-format', { type: 'string', default: 'fp32', describe: 'real-valued stream format of the plan: fp32 | fp16 | int16q<F> | int8q<F>' })
+    .options(formatOptions),
+  handler: async (argv: ArgumentsCamelCase<SimArgs>) => {
+    if (!(OBJECTIVES as readonly string[]).includes(argv.objective)) throw new UserError('E_ARG', `unknown objective '${argv.objective}'`, { path: '--objective', hint: didYouMeanHint(argv.objective, OBJECTIVES) });
+    if (argv.verify && !argv.functional) throw new UserError('E_ARG', '--verify needs --functional', { path: '--verify' });
+    const arch = loadArch(argv.arch);
+    const realFormat = parseRealFormat(argv.realFormat);
+    const isModelFile = !BUILTIN_WORKLOADS[argv.target] && existsSync(argv.target) && !argv.target.endsWith('.json');
+    let plan, source;
+    if (argv.functional || isModelFile) {
+      const t = loadTarget(argv.target, argv.seed);
+      plan = lower(t.model, { realFormat });
+      source = t.source;
+    } else {
+      const t = loadNetwork(argv.target);
+      plan = lower(shapeOnlyModel(t.net), { realFormat });
+      source = { ...t.source, weights: 'not needed (timing only)' };
+    }
+    let functional;
+    if (argv.functional) {
+      const kernels = kernelsByName(argv.kernels);
+      await warmKernels(kernels);
+      const { input } = loadInput(argv.input, plan.net, argv.seed);
+      functional = { input, kernels, verify: !!argv.verify };
+    }
+    const r = simulate(plan, arch, { objective: argv.objective as Objective, trace: !!argv.trace, functional });
+    const fmt = formatOf(argv);
+    if (fmt === 'json') emit(toJson({ ...r, version: TOOL_VERSION, source }), argv.out);
+    else {
+      const tables = [layerTable(r), ...(r.totals ? [totalsTable(r)] : []), energyTable(r)];
+      if (fmt === 'csv') emit(tables.map(renderCsv).join('\n'), argv.out);
+      else if (fmt === 'markdown') emit([...tables.map(renderMarkdown), ...definitionsNotes(r).map((l) => `    ${l}`)].join('\n'), argv.out);
+      else {
+        const lines = [tables.map(renderText).join('\n\n'), '', ...definitionsNotes(r), `simulated in ${r.timingMs.toFixed(1)} ms (timing)`];
+        if (r.functional) lines.push(`functional: ${r.functional.tiles} tiles, ${r.functional.kernelCalls} kernel calls (${r.functional.kernels}) in ${r.functional.ms.toFixed(0)} ms; logits sha256 ${r.functional.logitsSha256}` +
+          (r.functional.verified === undefined ? '' : `; golden comparison: ${r.functional.verified ? `bit-exact on all ${r.functional.stepsChecked} steps and ${r.functional.accumulatorsChecked} accumulator tensors` : `${r.functional.mismatches!.length} steps differ`}`));
+        emit(lines.join('\n'), argv.out);
+      }
+    }
+    if (!r.feasible) throw new UserError('E_INFEASIBLE', `${r.infeasible.length} layer(s) do not fit '${arch.name}': ${r.infeasible[0].reason}`, { file: arch.file, hint: 'enlarge the named buffer or the accumulator in the arch file' });
+    if (r.functional?.verified === false) {
+      const m = r.functional.mismatches![0];
+      throw new UserError('E_MISMATCH', `functional simulation differs from golden at layer ${m.layer}, step ${m.step}, tile ${m.tile} (band ${m.band}, channel tile ${m.channelTile}), ${m.what} (y,x,c) = (${m.coordinate.join(',')}): expected ${m.expected}, got ${m.got}`);
+    }
+  },
+};
