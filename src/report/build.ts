@@ -136,13 +136,18 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
     for (const k of Object.keys(eb).sort()) energyByComponent[k] = r.nonneg(eb[k], `${p}.totals.energyJ.${k}`);
     sections.push({
       input, network, arch: archName, clockHz,
-      peakMacsPerCycle: rows * cols * lanes, realPeakMacsPerCycle: r.num(ru.macsPerCycle, `${p}.arch.realUnit.macsPerCycle`),
+      peakMacsPerCycle: rows * cols * lanes, realPeakMacsPerCycle: r.num(ru.macsPerCycle, `${p}.arch.realUnit.macsPerCycle`), realOnPeArray: ru.onPeArray === true,
       dramBytesPerCycle: r.num(dram.bytesPerCycle, `${p}.arch.dram.bytesPerCycle`),
       latencyCycles: r.nonneg(t.cycles, `${p}.totals.cycles`), latencySeconds: r.nonneg(t.latencyMs, `${p}.totals.latencyMs`) / 1e3,
       framesPerSecond: r.nonneg(t.framesPerSecond, `${p}.totals.framesPerSecond`),
       energyJoules: r.nonneg(t.energyPerFrameJ, `${p}.totals.energyPerFrameJ`), dramBytes: r.nonneg(t.dramBytes, `${p}.totals.dramBytes`), onChipBytes,
-      energyByComponent, layers,
+      energyByComponent, layers, definitions: {},
     });
+    const defs = o.definitions ?? v.definitions;
+    if (defs !== undefined) {
+      const d = r.obj(defs, `${p}.definitions`);
+      for (const k of Object.keys(d).sort()) sections[sections.length - 1].definitions[k] = r.str(d[k], `${p}.definitions.${k}`);
+    }
   });
   return { sections, configs };
 }

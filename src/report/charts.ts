@@ -134,9 +134,9 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
         type: 'scatter',
         data: { datasets: [
           { label: `roof, PE array (peak ${s.peakMacsPerCycle} MACs/cycle, DRAM ${round3(s.dramBytesPerCycle)} B/cycle)`, data: roof(s.peakMacsPerCycle), showLine: true, borderColor: color(7), backgroundColor: color(7), pointRadius: 0, borderWidth: 2 },
-          ...(real.length ? [{ label: `roof, real unit (peak ${s.realPeakMacsPerCycle} MACs/cycle)`, data: roof(s.realPeakMacsPerCycle), showLine: true, borderColor: color(5), backgroundColor: color(5), borderDash: [6, 4], pointRadius: 0, borderWidth: 2 }] : []),
+          ...(real.length && !s.realOnPeArray ? [{ label: `roof, real unit (peak ${s.realPeakMacsPerCycle} MACs/cycle)`, data: roof(s.realPeakMacsPerCycle), showLine: true, borderColor: color(5), backgroundColor: color(5), borderDash: [6, 4], pointRadius: 0, borderWidth: 2 }] : []),
           ...(binary.length ? [{ label: 'binary layers (1-bit MACs)', data: binary.map(dot), backgroundColor: color(0), pointRadius: 4 }] : []),
-          ...(real.length ? [{ label: 'real layers', data: real.map(dot), backgroundColor: color(3), pointRadius: 4 }] : []),
+          ...(real.length ? [{ label: s.realOnPeArray ? 'real layers (on the PE array)' : 'real layers (real unit)', data: real.map(dot), backgroundColor: color(3), pointRadius: 4 }] : []),
         ] },
         options: base(`${shortName(s)}: each layer on the roofline`, axis('operational intensity [MACs / DRAM byte]', { type: 'logarithmic' }), axis('attained [MACs / cycle]', { type: 'logarithmic' })),
       },

@@ -43,13 +43,19 @@ export function reportTables(r: Report): Table[] {
       title: 'Simulation summary (per frame)',
       headers: ['network', 'arch', 'clock [MHz]', 'latency [cycles]', 'latency [ms]', 'throughput [frames/s]', 'energy [mJ]', 'DRAM traffic [MB]', 'on-chip SRAM [KiB]'],
       rows: r.simulations.map((s) => [s.network, s.arch, sig(s.clockHz / 1e6), fmtInt(s.latencyCycles), sig(s.latencySeconds * 1e3), s.framesPerSecond !== undefined ? sig(s.framesPerSecond) : '-', sig(s.energyJoules * 1e3), sig(s.dramBytes / 1e6), sig(s.onChipBytes / 1024)]),
-      notes: ['latency = sum of per-layer total cycles / clock; throughput is the simulator\'s pipelined figure when it reports one; MB = 1e6 bytes, KiB = 1024 bytes'],
+      notes: ['latency [ms] and throughput [frames/s] as the simulator reports them (its definitions follow the per-layer tables); energy = sum of components; MB = 1e6 bytes, KiB = 1024 bytes; on-chip SRAM = sum of buffer capacities'],
     });
+    let lastDefs = '';
     for (const s of r.simulations) {
+      const defs = JSON.stringify(s.definitions);
+      const defNotes = defs === lastDefs ? ['simulator definitions: as above'] : Object.entries(s.definitions).map(([k, v]) => `${k}: ${v}`);
+      lastDefs = defs;
       t.push({
         title: `${s.network} @ ${s.arch}: per layer`,
         headers: ['layer', 'kind', 'executes as', 'compute [cycles]', 'stall [cycles]', 'fill/drain [cycles]', 'post-op [cycles]', 'total [cycles]', 'MACs', 'op bits', 'utilisation', 'DRAM [B]', 'energy [uJ]'],
         rows: s.layers.map((l) => [l.name, l.kind, l.executesAs, fmtInt(l.computeCycles), fmtInt(l.stallCycles), fmtInt(l.fillDrainCycles), fmtInt(l.postOpCycles), fmtInt(l.totalCycles), fmtInt(l.macs), l.opBits, pct(l.utilisation), fmtInt(l.dramBytes), sig(l.energyJoules * 1e6)]),
+        notes: ['stall = SRAM-bandwidth stall + DRAM stall; MACs = 1-bit MACs (op bits 1) or real MACs; op bits of a layer without MACs is the real-stream width',
+          ...defNotes],
       });
       t.push({
         title: `${s.network} @ ${s.arch}: energy by component`,

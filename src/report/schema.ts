@@ -76,6 +76,8 @@ export interface SimulationSection {
   peakMacsPerCycle: number;
   /** peak real MACs per cycle of the unit that runs real layers (stem, downsample, FC) */
   realPeakMacsPerCycle: number;
+  /** real layers run on the PE array itself (full-precision MAC baseline) */
+  realOnPeArray: boolean;
   dramBytesPerCycle: number;
   latencyCycles: number;
   latencySeconds: number;
@@ -86,6 +88,8 @@ export interface SimulationSection {
   onChipBytes: number;
   energyByComponent: Record<string, number>;
   layers: SimLayer[];
+  /** the simulator's own definitions of the reported quantities (metric [unit] -> formula), when it gives them */
+  definitions: Record<string, string>;
 }
 
 export const SWEEP_OBJECTIVES = ['latencySeconds', 'energyJoules', 'onChipBytes'] as const;

@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/diagnostics.ts';
-import { SWEEP_SCHEMA, SweepWriter, type SweepHeader, type SweepPoint } from './sweep-file.ts';
+import { SWEEP_SCHEMA, SweepWriter, lockSweepFile, type SweepHeader, type SweepPoint } from './sweep-file.ts';
 import { gridIndices, gridPoint, inShard, specHash, totalPoints, type Shard, type SweepSpec } from './sweep-spec.ts';
 import { makeEvaluator } from './sweep-eval.ts';
 
@@ -38,7 +38,10 @@ export function sweepHeader(spec: SweepSpec, baseArch: unknown, shard: Shard | n
 export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
   const t0 = performance.now();
   const header = sweepHeader(o.spec, o.baseArch, o.shard, o.toolVersion);
-  const { writer, done, droppedPartial } = SweepWriter.open(o.out, header, o.resume ?? true);
+  const release = lockSweepFile(o.out);
+  let opened: ReturnType<typeof SweepWriter.open>;
+  try { opened = SweepWriter.open(o.out, header, o.resume ?? true); } catch (e) { release(); throw e; }
+  const { writer, done, droppedPartial } = opened;
   const gi = gridIndices(o.spec);
   const mine = gi.map((g, j) => ({ j, g })).filter(({ j }) => inShard(j, o.shard));
   let todo = mine.filter(({ j }) => !done.has(j)).map(({ j, g }) => ({ index: j, params: gridPoint(o.spec, g) }));
@@ -57,6 +60,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
     }
   } finally {
     writer.close();
+    release();
   }
   return { total: header.totalPoints, inShard: mine.length, alreadyDone: mine.length - mine.filter(({ j }) => !done.has(j)).length, evaluated, droppedPartial, seconds: (performance.now() - t0) / 1000, header };
 }

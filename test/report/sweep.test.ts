@@ -101,6 +101,20 @@ describe('sweep files: resume, torn lines, merge', () => {
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
+  it('a second live writer is refused; a stale lock (dead pid) is taken over', async () => {
+    const dir = tmp();
+    try {
+      const spec = validateSpec(MICRO_SPEC, 's');
+      const out = join(dir, 'l.jsonl');
+      writeFileSync(`${out}.lock`, String(process.ppid)); // a live process that is not us
+      await expect(runSweep({ spec, baseArch: loadBaseArch('edge', 's'), out, shard: null, workers: 0, toolVersion: '0.1.0' })).rejects.toThrow(/another sweep \(pid \d+\) is writing this file/);
+      writeFileSync(`${out}.lock`, '999999999'); // no such process
+      const r = await runSweep({ spec, baseArch: loadBaseArch('edge', 's'), out, shard: null, workers: 0, toolVersion: '0.1.0' });
+      expect(r.evaluated).toBe(16);
+      expect(existsSync(`${out}.lock`)).toBe(false); // released
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
   it('a corrupt complete line is an error naming the file and line', () => {
     const spec = validateSpec(MICRO_SPEC, 's');
     const text = JSON.stringify(sweepHeader(spec, {}, null, '0.1.0')) + '\n{"type":"point","index":1,\n';

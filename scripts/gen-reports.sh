@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Regenerates every checked-in report under reports/ (run: npm run reports). Deterministic: the same tool
+# version gives the same bytes (no timestamps; simulation JSON has its wall-clock field pinned).
+#   reports/paper-table/        cost model vs Liu et al. 2018 Table 5 (5 networks)
+#   reports/bireal18-xnornet18-resnet18/  whole-network simulations, binary nets on an XNOR accelerator vs
+#                               ResNet-18 on the matched fp32 MAC baseline (reports/arch/*.json)
+#   reports/sweep-bireal18-edge/  1200-point design-space sweep of Bi-Real-18 with its Pareto front
+#   reports/img/<report>/*.png  every chart as PNG (README images)
+# The sweep file reports/sweeps/bireal18-edge.jsonl is resumed, not recomputed, when it is complete and its
+# spec hash matches; SWEEP_RESTART=1 recomputes it (about 1200 x 0.2 s / 2 cores when the machine is idle).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B="node bin/birealsim.mjs"
+TS="node bin/run-ts.mjs"
+
+$B report paper-table --title "Memory and operations: birealsim's cost model beside Liu et al. 2018, Table 5" \
+  --out reports/paper-table --png reports/img/paper-table
+
+mkdir -p reports/sim
+$B cost bireal18-imagenet xnornet18-imagenet resnet18-imagenet --json --out reports/sim/cost-18.json
+if $B simulate --help >/dev/null 2>&1; then
+  sim() { $B simulate "$1" --arch "$2" --json --out "$3"; }
+else
+  sim() { $TS scripts/simulate-json.ts "$1" "$2" "$3"; }
+fi
+sim bireal18-imagenet reports/arch/edge-in128k.json reports/sim/bireal18-edge-in128k.json
+sim xnornet18-imagenet reports/arch/edge-in128k.json reports/sim/xnornet18-edge-in128k.json
+sim resnet18-imagenet reports/arch/baseline-mac-in128k.json reports/sim/resnet18-baseline-mac-in128k.json
+$B report reports/sim/cost-18.json reports/sim/bireal18-edge-in128k.json reports/sim/xnornet18-edge-in128k.json \
+  reports/sim/resnet18-baseline-mac-in128k.json \
+  --title "Bi-Real-18 vs XNOR-Net-18 (XNOR accelerator) vs ResNet-18 (fp32 MAC baseline), same PE count, clock, SRAM and DRAM" \
+  --out reports/bireal18-xnornet18-resnet18 --png reports/img/bireal18-xnornet18-resnet18
+
+$B sweep reports/sweeps/bireal18-edge.spec.json --out reports/sweeps/bireal18-edge.jsonl ${SWEEP_RESTART:+--restart}
+$B report reports/sweeps/bireal18-edge.jsonl \
+  --title "Design-space sweep: Bi-Real-18 on variants of the edge XNOR accelerator (1200 random points)" \
+  --out reports/sweep-bireal18-edge --png reports/img/sweep-bireal18-edge
