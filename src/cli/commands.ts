@@ -15,8 +15,4 @@ export const commands: any[] = [demoCommand, costCommand, inspectCommand, runCom
 commands.push(reportCommand, sweepCommand, mergeCommand);
 commands.push(trainCommand, evalCommand, exportCommand);
 import { simulateCommand } from './simulate.ts';
-import { reportCommand } from './report.ts';
-import { sweepCommand } from './sweep.ts';
-import { mergeCommand } from './merge.ts';
 commands.push(simulateCommand);
-commands.push(reportCommand, sweepCommand, mergeCommand);
