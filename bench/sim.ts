@@ -1,0 +1,64 @@
+/**
+ * Simulator benchmarks (called by bench/run.ts; runnable alone: node bin/run-ts.mjs bench/sim.ts).
+ *  - timing-only simulation of the whole Bi-Real-18 (224x224) on the edge preset: cold (first call in the
+ *    process) and warm (median of 7), target < 200 ms;
+ *  - functional simulation (every tile executed on the modelled buffers with the fast kernels) against the
+ *    golden model's own inference with the same kernels: median of 3 each, target ratio <= 3.
+ * The plans are built before timing; kernel workers are started before timing.
+ */
+import { BUILTIN_WORKLOADS } from '../src/ir/builders.ts';
+import { resolveNetwork } from '../src/ir/validate.ts';
+import { randomModel, shapeOnlyModel } from '../src/ir/model.ts';
+import { lower } from '../src/golden/plan.ts';
+import { runPlan } from '../src/golden/run.ts';
+import { tensor } from '../src/core/tensor.ts';
+import { Rng } from '../src/core/rng.ts';
+import { fastKernels, kernelsReady } from '../src/kernels/fast.ts';
+import { loadArch } from '../src/sim/arch.ts';
+import { simulate } from '../src/sim/simulate.ts';
+
+export interface SimBench {
+  timingColdMs: number; timingWarmMs: number; timingTargetMs: number;
+  functionalMs: number; goldenMs: number; functionalOverGolden: number; functionalTargetRatio: number;
+  functionalTiles: number; verified: boolean; kernels: string;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function benchSim(): Promise<SimBench> {
+  const net = resolveNetwork(BUILTIN_WORKLOADS['bireal18-imagenet']());
+  const arch = loadArch('edge');
+  const shapePlan = lower(shapeOnlyModel(net));
+  let t = performance.now();
+  simulate(shapePlan, arch);
+  const timingColdMs = performance.now() - t;
+  const warm: number[] = [];
+  for (let i = 0; i < 7; i++) { t = performance.now(); simulate(shapePlan, arch); warm.push(performance.now() - t); }
+
+  await kernelsReady();
+  const plan = lower(randomModel(net, 1));
+  const x = tensor(224, 224, 3);
+  new Rng(2).fillNormal(x.data);
+  // correctness once (not timed), then timed runs without verification
+  const checked = simulate(plan, arch, { functional: { input: x, kernels: fastKernels, verify: true } });
+  const g: number[] = [], f: number[] = [];
+  let tiles = 0;
+  for (let i = 0; i < 3; i++) {
+    t = performance.now(); runPlan(plan, x, { kernels: fastKernels }); g.push(performance.now() - t);
+    t = performance.now(); const r = simulate(plan, arch, { functional: { input: x, kernels: fastKernels } }); f.push(performance.now() - t);
+    tiles = r.functional!.tiles;
+  }
+  const functionalMs = median(f), goldenMs = median(g);
+  return {
+    timingColdMs, timingWarmMs: median(warm), timingTargetMs: 200,
+    functionalMs, goldenMs, functionalOverGolden: functionalMs / goldenMs, functionalTargetRatio: 3,
+    functionalTiles: tiles, verified: checked.functional!.verified === true, kernels: fastKernels.name,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/sim.ts')) {
+  const r = await benchSim();
+  process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+  const { closeKernelPool } = await import('../src/kernels/fast.ts');
+  await closeKernelPool();
+}
