@@ -5,11 +5,19 @@
  * if the producers' numbers changed on purpose).
  */
 import { writeFileAtomic } from '../src/core/atomic.ts';
-import { costDoc, simDoc, sweepDoc, MICRO } from '../test/report/fixtures.ts';
+import { costDoc, simDoc, sweepDoc, cli, MICRO } from '../test/report/fixtures.ts';
+import { readFileSync } from 'node:fs';
 
 const dir = 'test/fixtures/report';
 writeFileAtomic(`${dir}/micro-cost.json`, costDoc().text);
 writeFileAtomic(`${dir}/micro-sim-edge.json`, simDoc(MICRO, 'edge', 'micro-sim-edge.json').text);
 writeFileAtomic(`${dir}/micro-sim-large.json`, simDoc(MICRO, 'large', 'micro-sim-large.json').text);
 writeFileAtomic(`${dir}/micro-sweep.jsonl`, (await sweepDoc()).text);
-process.stderr.write(`wrote ${dir}/micro-{cost.json,sim-edge.json,sim-large.json,sweep.jsonl}\n`);
+// functional simulation verified bit for bit against the golden model (seeded random weights and input);
+// wall-clock fields pinned to 0
+const r = cli(['simulate', MICRO, '--arch', 'edge', '--functional', '--verify', '--seed', '3', '--json', '--out', `${dir}/micro-verify.json`]);
+if (r.status !== 0) throw new Error(`simulate --functional --verify failed: ${r.stderr}`);
+const v = JSON.parse(readFileSync(`${dir}/micro-verify.json`, 'utf8'));
+v.timingMs = 0; v.functional.ms = 0; v.functional.goldenMs = 0;
+writeFileAtomic(`${dir}/micro-verify.json`, JSON.stringify(v, null, 2) + '\n');
+process.stderr.write(`wrote ${dir}/micro-{cost.json,sim-edge.json,sim-large.json,sweep.jsonl,verify.json}\n`);

@@ -91,11 +91,13 @@ const PRECISION_BITS: Record<string, number> = { fp32: 32, fp16: 16, int8: 8 };
  * energyPerFrameJ, energyJ: {component: J}, dramBytes}}; or several of them under "results"/"networks".
  * Stall = SRAM-bandwidth stall + DRAM stall. An infeasible simulation (totals null) becomes a note.
  */
-function simSections(r: Reader, v: Json, input: string, notes: string[]): { sections: SimulationSection[]; configs: ReportConfig[] } {
+function simSections(r: Reader, v: Json, input: string, notes: string[]): { sections: SimulationSection[]; configs: ReportConfig[]; verify: VerifySection[]; seeds: number[] } {
   const listKey = Array.isArray(v.results) ? 'results' : Array.isArray(v.networks) ? 'networks' : undefined;
   const nets = listKey ? (v[listKey] as unknown[]) : [v];
   const configs: ReportConfig[] = [];
   const sections: SimulationSection[] = [];
+  const verify: VerifySection[] = [];
+  const seeds: number[] = [];
   nets.forEach((n, i) => {
     const p = listKey ? `$.${listKey}[${i}]` : '$';
     const o = r.obj(n, p);
@@ -103,6 +105,27 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
     const archRaw = r.obj(o.arch ?? v.arch, `${p}.arch`);
     const archName = r.str(archRaw.name, `${p}.arch.name`);
     configs.push({ name: archName, kind: 'arch', value: archRaw });
+    // seeded random weights/input are recorded by the simulate command as source.weights "random (seed N)"
+    const src = o.source ?? v.source;
+    const sm = src && typeof (src as Json).weights === 'string' ? /seed (\d+)/.exec((src as Json).weights as string) : null;
+    if (sm) seeds.push(Number(sm[1]));
+    // functional simulation verified against the golden model (simulate --functional --verify)
+    const fn = o.functional;
+    if (fn !== undefined && fn !== null && r.obj(fn, `${p}.functional`).verified !== undefined) {
+      const f = fn as Json;
+      const mm = r.arr(f.mismatches ?? [], `${p}.functional.mismatches`);
+      const vs: VerifySection = {
+        input, model: src && typeof (src as Json).path === 'string' ? `${network} (${(src as Json).path})` : network,
+        match: r.bool(f.verified, `${p}.functional.verified`) && mm.length === 0,
+        layersCompared: r.nonneg(f.stepsChecked, `${p}.functional.stepsChecked`),
+        detail: `functional simulation on '${archName}' vs the golden model: ${f.stepsChecked} step outputs and ${f.accumulatorsChecked ?? 0} accumulator tensors compared bit for bit; logits sha256 ${String(f.logitsSha256 ?? '-').slice(0, 16)}`,
+      };
+      if (mm.length) {
+        const m = r.obj(mm[0], `${p}.functional.mismatches[0]`);
+        vs.firstDivergence = { layer: `${r.str(m.layer, `${p}.functional.mismatches[0].layer`)} (step ${m.step}, ${m.what}, tile ${m.tile})`, index: m.coordinate as number[], expected: String(m.expected), actual: String(m.got) };
+      }
+      verify.push(vs);
+    }
     if (o.totals === null || o.feasible === false) {
       const why = Array.isArray(o.infeasible) ? (o.infeasible as Json[]).map((x) => `${x.layer}: ${x.reason}`).join('; ') : 'no totals';
       notes.push(`${input}: ${network} on ${archName} is infeasible (${why}); no simulation section`);
@@ -149,7 +172,7 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
       for (const k of Object.keys(d).sort()) sections[sections.length - 1].definitions[k] = r.str(d[k], `${p}.definitions.${k}`);
     }
   });
-  return { sections, configs };
+  return { sections, configs, verify, seeds };
 }
 
 // ------------------------------------------------------------------ verify
@@ -163,8 +186,8 @@ function verifySection(r: Reader, v: Json, input: string): VerifySection {
     const d = r.obj(v.firstDivergence, '$.firstDivergence');
     s.firstDivergence = { layer: r.str(d.layer, '$.firstDivergence.layer') };
     if (d.index !== undefined) s.firstDivergence.index = d.index as number | number[];
-    if (d.expected !== undefined) s.firstDivergence.expected = r.num(d.expected, '$.firstDivergence.expected');
-    if (d.actual !== undefined) s.firstDivergence.actual = r.num(d.actual, '$.firstDivergence.actual');
+    if (d.expected !== undefined) s.firstDivergence.expected = typeof d.expected === 'string' ? d.expected : r.num(d.expected, '$.firstDivergence.expected');
+    if (d.actual !== undefined) s.firstDivergence.actual = typeof d.actual === 'string' ? d.actual : r.num(d.actual, '$.firstDivergence.actual');
   }
   if (v.accuracy !== undefined) {
     const a = r.obj(v.accuracy, '$.accuracy');
@@ -203,8 +226,10 @@ export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
         report.cost = section;
         addConfig(config);
       } else if (kind === 'simulate') {
-        const { sections, configs } = simSections(r, v, doc.name, report.notes);
-        (report.simulations ??= []).push(...sections);
+        const { sections, configs, verify, seeds: simSeeds } = simSections(r, v, doc.name, report.notes);
+        if (sections.length) (report.simulations ??= []).push(...sections);
+        if (verify.length) (report.verify ??= []).push(...verify);
+        simSeeds.forEach((x) => seeds.add(x));
         configs.forEach(addConfig);
       } else {
         (report.verify ??= []).push(verifySection(r, v, doc.name));

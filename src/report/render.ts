@@ -83,6 +83,7 @@ export function reportTables(r: Report): Table[] {
       rows: r.verify.map((v) => [v.model, v.match ? 'bit-exact' : 'DIVERGES', v.layersCompared,
         v.firstDivergence ? `${v.firstDivergence.layer}${v.firstDivergence.index !== undefined ? ` at ${JSON.stringify(v.firstDivergence.index)}` : ''}${v.firstDivergence.expected !== undefined ? ` expected ${v.firstDivergence.expected}, got ${v.firstDivergence.actual}` : ''}` : '-',
         v.accuracy?.golden !== undefined ? pct(v.accuracy.golden) : '-', v.accuracy?.reference !== undefined ? pct(v.accuracy.reference) : '-']),
+      notes: r.verify.filter((v) => v.detail).map((v) => `${v.model}: ${v.detail}`),
     });
   }
   return t;

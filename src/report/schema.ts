@@ -122,7 +122,9 @@ export interface VerifySection {
   model: string;
   match: boolean;
   layersCompared: number;
-  firstDivergence?: { layer: string; index?: number | number[]; expected?: number; actual?: number };
+  firstDivergence?: { layer: string; index?: number | number[]; expected?: number | string; actual?: number | string };
+  /** what was compared with what (e.g. functional simulation on an arch vs the golden model) */
+  detail?: string;
   accuracy?: { golden?: number; reference?: number; samples?: number };
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { UserError } from '../../src/core/diagnostics.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { buildCharts } from '../../src/report/charts.ts';
+import { renderReportText } from '../../src/report/render.ts';
 import { cli, doc } from './fixtures.ts';
 
 const FIX = 'test/fixtures/report';
@@ -53,6 +54,28 @@ describe('malformed report inputs', () => {
       expect(m.status).toBe(2);
       expect(m.stderr).toMatch(/paper-tabel.*did you mean 'paper-table'/);
     } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+});
+
+describe('bit-exact verification section', () => {
+  const ver = JSON.parse(readFileSync(`${FIX}/micro-verify.json`, 'utf8'));
+  it('simulate --functional --verify output gives a verify row and records the seed', () => {
+    const r = buildReport([doc('v.json', JSON.stringify(ver))], { title: 't', toolVersion: '0' });
+    expect(r.verify).toHaveLength(1);
+    expect(r.verify![0].match).toBe(true);
+    expect(r.verify![0].layersCompared).toBe(ver.functional.stepsChecked);
+    expect(r.seed).toBe(3);
+    expect(renderReportText(r)).toMatch(/bit-exact/);
+  });
+  it('a mismatch is reported as DIVERGES with the first divergent layer and coordinate', () => {
+    const bad = structuredClone(ver);
+    bad.functional.verified = false;
+    bad.functional.mismatches = [{ layer: 'b1.conv', step: 'b1.conv', what: 'accumulator', tile: 2, band: 0, channelTile: 1, coordinate: [1, 2, 5], expected: '17', got: '15', differing: 3 }];
+    const r = buildReport([doc('v.json', JSON.stringify(bad))], { title: 't', toolVersion: '0' });
+    expect(r.verify![0].match).toBe(false);
+    const t = renderReportText(r);
+    expect(t).toMatch(/DIVERGES/);
+    expect(t).toMatch(/b1\.conv \(step b1\.conv, accumulator, tile 2\) at \[1,2,5\] expected 17, got 15/);
   });
 });
 
