@@ -6,13 +6,15 @@ import { reportCommand } from './report.ts';
 import { sweepCommand } from './sweep.ts';
 import { mergeCommand } from './merge.ts';
 import { demoCommand } from './demo.ts';
+import { verifyCommand } from './verify.ts';
 import { trainCommand } from './train.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
+import { ablateCommand } from './ablate.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: any[] = [demoCommand, costCommand, inspectCommand, runCommand];
-commands.push(reportCommand, sweepCommand, mergeCommand);
-commands.push(trainCommand, evalCommand, exportCommand);
+commands.push(reportCommand, sweepCommand, mergeCommand, verifyCommand);
+commands.push(trainCommand, evalCommand, exportCommand, ablateCommand);
 import { simulateCommand } from './simulate.ts';
 commands.push(simulateCommand);

@@ -31,3 +31,8 @@ export const formatOptions = {
   markdown: { type: 'boolean', describe: 'Markdown table on stdout', conflicts: ['json', 'csv'] },
   out: { type: 'string', describe: 'write to this file (atomically) instead of stdout' },
 } as const;
+
+/** Exit code a command asks for without an error (e.g. verify found a mismatch: 1). main() returns it. */
+let requestedExit = 0;
+export function requestExitCode(code: number): void { requestedExit = Math.max(requestedExit, code); }
+export function takeRequestedExitCode(): number { const c = requestedExit; requestedExit = 0; return c; }

@@ -5,7 +5,7 @@
 import yargs from 'yargs';
 import { isUserError } from '../core/diagnostics.ts';
 import { commands } from './commands.ts';
-import { TOOL_VERSION } from './io.ts';
+import { TOOL_VERSION, takeRequestedExitCode } from './io.ts';
 
 export async function main(args: string[]): Promise<number> {
   let code = 0;
@@ -24,7 +24,9 @@ export async function main(args: string[]): Promise<number> {
   for (const c of commands) parser.command(c);
   try {
     await parser.parseAsync();
+    code = takeRequestedExitCode();
   } catch (e) {
+    takeRequestedExitCode();
     if (isUserError(e)) {
       process.stderr.write(e.format() + '\n');
       code = 2;

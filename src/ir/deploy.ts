@@ -81,3 +81,47 @@ export function toDeployable(model: Model): Model {
   }
   return { kind: 'deployable', net, params, meta: { ...model.meta } };
 }
+
+/**
+ * A latent model that computes what a deployable model computes, for float (trainer / PyTorch) forward
+ * passes of deployable files: bconv weights become +-1 (so alpha = mean|W| = 1) and a folded BN becomes
+ * gamma = mul, beta = bias, mean = 0, var = 1 - eps (so s = gamma / sqrt(var + eps) = mul up to rounding).
+ * A bconv without a folded BN (mul = alpha > 0, bias = 0) gets weights mul_o * (+-1), whose alpha is mul_o.
+ */
+export function latentEquivalent(model: Model): Model {
+  if (model.kind === 'latent') return model;
+  const net = model.net;
+  const params = new Map<string, ParamArray>();
+  const folded = new Set<string>();
+  for (const rl of net.layers) {
+    const l = rl.layer;
+    if (l.op !== 'bconv') continue;
+    const cin = rl.inShapes[0].c, wpp = wordsFor(cin), K = l.kernel * l.kernel;
+    const bits = model.params.get(`${l.id}.weight_bits`) as Uint32Array;
+    const mul = model.params.get(`${l.id}.mul`) as Float32Array, bias = model.params.get(`${l.id}.bias`) as Float32Array;
+    const bnId = foldedBnOf(net, l.id);
+    const w = new Float32Array(l.outChannels * K * cin);
+    for (let o = 0; o < l.outChannels; o++) {
+      const mag = bnId ? 1 : mul[o];
+      for (let t = 0; t < K; t++) for (let c = 0; c < cin; c++) {
+        const bit = (bits[(o * K + t) * wpp + (c >>> 5)] >>> (c & 31)) & 1;
+        w[(o * K + t) * cin + c] = bit ? -mag : mag;
+      }
+    }
+    params.set(`${l.id}.weight`, w);
+    if (bnId) {
+      folded.add(bnId);
+      const eps = (net.byId.get(bnId)!.layer as { eps: number }).eps;
+      params.set(`${bnId}.gamma`, new Float32Array(mul));
+      params.set(`${bnId}.beta`, new Float32Array(bias));
+      params.set(`${bnId}.running_mean`, new Float32Array(l.outChannels));
+      params.set(`${bnId}.running_var`, new Float32Array(l.outChannels).fill(1 - eps));
+    }
+  }
+  for (const [name, v] of model.params) {
+    const id = name.slice(0, name.lastIndexOf('.'));
+    if (net.byId.get(id)?.layer.op === 'bconv' || folded.has(id)) continue;
+    params.set(name, v);
+  }
+  return { kind: 'latent', net, params, meta: { ...model.meta, 'latent.from': 'deployable (latentEquivalent)' } };
+}

@@ -111,7 +111,7 @@ export class TrainNet {
   endBnReestimation(): void { this.bnCumulativeStep = -1; }
 
   /** Forward pass; returns the output tensor (logits). training=true saves what backward needs. */
-  forward(x: BT, training: boolean): BT {
+  forward(x: BT, training: boolean, keepTaps = false): BT {
     this.outputs.clear();
     this.saved.clear();
     this.outputs.set('input', x);
@@ -178,7 +178,7 @@ export class TrainNet {
     }
     if (this.bnCumulativeStep >= 0) this.bnCumulativeStep++;
     const out = this.outputs.get(this.net.output)!;
-    if (!training) { this.outputs.clear(); this.outputs.set(this.net.output, out); }
+    if (!training && !keepTaps) { this.outputs.clear(); this.outputs.set(this.net.output, out); }
     return out;
   }
 
@@ -258,7 +258,7 @@ export class TrainNet {
     this.outputs.clear();
   }
 
-  /** Output of a layer from the last forward(training=true) (for tests and taps); undefined after backward. */
+  /** Output of a layer from the last forward(training=true, or keepTaps=true) (for tests and taps); undefined after backward. */
   tap(id: string): BT | undefined { return this.outputs.get(id); }
 
   /** Clips bconv latent weights to [-1, 1] (Larq's latent-weight clipping). */
