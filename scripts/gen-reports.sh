@@ -3,7 +3,7 @@
 # version gives the same bytes (no timestamps; simulation JSON has its wall-clock field pinned).
 #   reports/paper-table/        cost model vs Liu et al. 2018 Table 5 (5 networks)
 #   reports/bireal18-xnornet18-resnet18/  whole-network simulations, binary nets on an XNOR accelerator vs
-#                               ResNet-18 on the matched fp32 MAC baseline (reports/arch/*.json)
+#                               ResNet-18 on the matched fp32 MAC baseline (presets edge, baseline-mac)
 #   reports/sweep-bireal18-edge/  1200-point design-space sweep of Bi-Real-18 with its Pareto front
 #   reports/img/<report>/*.png  every chart as PNG (README images)
 # The sweep file reports/sweeps/bireal18-edge.jsonl is resumed, not recomputed, when it is complete and its
@@ -23,15 +23,24 @@ sim() {
   $B simulate "$1" --arch "$2" --json --out "$3"
   node -e 'const fs=require("fs"),f=process.argv[1],j=JSON.parse(fs.readFileSync(f,"utf8"));j.timingMs=0;fs.writeFileSync(f+".tmp",JSON.stringify(j,null,2)+"\n");fs.renameSync(f+".tmp",f)' "$3"
 }
-sim bireal18-imagenet reports/arch/edge-in128k.json reports/sim/bireal18-edge-in128k.json
-sim xnornet18-imagenet reports/arch/edge-in128k.json reports/sim/xnornet18-edge-in128k.json
-sim resnet18-imagenet reports/arch/baseline-mac-in128k.json reports/sim/resnet18-baseline-mac-in128k.json
-$B report reports/sim/cost-18.json reports/sim/bireal18-edge-in128k.json reports/sim/xnornet18-edge-in128k.json \
-  reports/sim/resnet18-baseline-mac-in128k.json \
+sim bireal18-imagenet edge reports/sim/bireal18-edge.json
+sim xnornet18-imagenet edge reports/sim/xnornet18-edge.json
+sim resnet18-imagenet baseline-mac reports/sim/resnet18-baseline-mac.json
+$B report reports/sim/cost-18.json reports/sim/bireal18-edge.json reports/sim/xnornet18-edge.json \
+  reports/sim/resnet18-baseline-mac.json \
   --title "Bi-Real-18 vs XNOR-Net-18 (XNOR accelerator) vs ResNet-18 (fp32 MAC baseline), same PE count, clock, SRAM and DRAM" \
   --out reports/bireal18-xnornet18-resnet18 --png reports/img/bireal18-xnornet18-resnet18
 
-$B sweep reports/sweeps/bireal18-edge.spec.json --out reports/sweeps/bireal18-edge.jsonl ${SWEEP_RESTART:+--restart}
+# a results file from another spec or base arch (e.g. after a preset changed) is recomputed, not mixed
+if ! $B sweep reports/sweeps/bireal18-edge.spec.json --out reports/sweeps/bireal18-edge.jsonl ${SWEEP_RESTART:+--restart} 2>/tmp/birealsim-sweep.$$.err; then
+  if grep -q E_SWEEP_RESUME /tmp/birealsim-sweep.$$.err; then
+    cat /tmp/birealsim-sweep.$$.err >&2; echo "recomputing the sweep from scratch" >&2
+    $B sweep reports/sweeps/bireal18-edge.spec.json --out reports/sweeps/bireal18-edge.jsonl --restart
+  else
+    cat /tmp/birealsim-sweep.$$.err >&2; rm -f /tmp/birealsim-sweep.$$.err; exit 1
+  fi
+fi
+rm -f /tmp/birealsim-sweep.$$.err
 $B report reports/sweeps/bireal18-edge.jsonl \
   --title "Design-space sweep: Bi-Real-18 on variants of the edge XNOR accelerator (1200 random points)" \
   --out reports/sweep-bireal18-edge --png reports/img/sweep-bireal18-edge
