@@ -80,7 +80,7 @@ const WAT = `
   )
 )`;
 
-interface WasmGemm { mem: WebAssembly.Memory; gemm: (mb: number, nb: number, K: number, ap: number, bp: number, cp: number) => void }
+interface WasmGemm { mem: WebAssembly.Memory; gemm: (mb: number, nb: number, K: number, pa0: number, sai: number, sak: number, pb0: number, sbk: number, cp: number) => void }
 
 let wasm: WasmGemm | null = null;
 let backend: GemmBackendName = 'js';

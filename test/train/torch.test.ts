@@ -60,7 +60,7 @@ function makeCase(regime: 'binary' | 'real', padMode: 'zero' | 'one'): Case {
   for (const rl of net.layers) for (const p of ['weight', 'bias', 'gamma', 'beta', 'running_mean', 'running_var']) {
     const v = t.params.get(`${rl.layer.id}.${p}`);
     if (!v) continue;
-    const l = rl.layer as { outChannels: number; kernel: number; outFeatures: number };
+    const l = rl.layer as unknown as { outChannels: number; kernel: number; outFeatures: number };
     const shape = p === 'weight' && (rl.layer.op === 'conv' || rl.layer.op === 'bconv') ? [l.outChannels, l.kernel, l.kernel, rl.inShapes[0].c]
       : p === 'weight' ? [l.outFeatures, v.length / l.outFeatures] : [v.length];
     params[`${rl.layer.id}.${p}`] = { shape, data: Array.from(v) };
