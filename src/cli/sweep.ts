@@ -50,10 +50,21 @@ export const sweepCommand = {
     const log = (s: string) => { if (!argv.quiet) process.stderr.write(s + '\n'); };
     log(`sweep ${spec.name}: ${spec.mode} over ${Object.keys(spec.axes).length} axes (grid ${gridSize(spec)} points), ${n} points${shard ? `, shard ${shard.k}/${shard.n}` : ''} -> ${argv.out}`);
     let last = 0;
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
     const r = await runSweep({
+      signal: ac.signal,
       spec, baseArch, out: argv.out, shard, workers: argv.workers, resume: !argv.restart, toolVersion: TOOL_VERSION, limit: argv.limit,
       onPoint: (_p, done, todo) => { const now = performance.now(); if (now - last > 2000 || done === todo) { last = now; log(`  ${done}/${todo} points`); } },
     });
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    if (r.interrupted) {
+      log(`interrupted after ${r.evaluated} new points (${r.alreadyDone + r.evaluated} of ${r.inShard} in ${argv.out}); run the same command to resume`);
+      process.exit(130); // the lock is released and the file closed; main() would report 0
+    }
     const sec = summariseSweep(readSweepFile(argv.out), argv.out);
     const front = sec.points.filter((p) => p.pareto).length;
     log(`${r.evaluated} points evaluated in ${r.seconds.toFixed(1)} s (${r.evaluated ? ((r.evaluated / r.seconds) * 60).toFixed(0) : 0} points/min); ${r.alreadyDone} already in the file${r.droppedPartial ? ', a partial trailing line was dropped' : ''}`);

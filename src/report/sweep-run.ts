@@ -28,8 +28,10 @@ export interface SweepRunOptions {
   /** stop after this many newly evaluated points (tests, smoke runs) */
   limit?: number;
   onPoint?: (p: SweepPoint, done: number, todo: number) => void;
+  /** stop early (Ctrl-C): points already written stay, workers are terminated, the lock is released */
+  signal?: AbortSignal;
 }
-export interface SweepRunResult { total: number; inShard: number; alreadyDone: number; evaluated: number; droppedPartial: boolean; seconds: number; header: SweepHeader }
+export interface SweepRunResult { total: number; inShard: number; alreadyDone: number; evaluated: number; droppedPartial: boolean; seconds: number; header: SweepHeader; interrupted: boolean }
 
 export function sweepHeader(spec: SweepSpec, baseArch: unknown, shard: Shard | null, toolVersion: string): SweepHeader {
   return { schema: SWEEP_SCHEMA, type: 'header', specHash: specHash(spec, baseArch), spec, baseArch, toolVersion, totalPoints: totalPoints(spec), shard };
@@ -53,7 +55,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
     if (nw <= 0) {
       if (todo.length) {
         const ev = makeEvaluator(o.spec, o.baseArch);
-        for (const p of todo) record({ type: 'point', index: p.index, params: p.params, ...ev(p.params) });
+        for (const p of todo) { if (o.signal?.aborted) break; record({ type: 'point', index: p.index, params: p.params, ...ev(p.params) }); }
       }
     } else {
       await runOnWorkers(nw, o, todo, record);
@@ -62,7 +64,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
     writer.close();
     release();
   }
-  return { total: header.totalPoints, inShard: mine.length, alreadyDone: mine.length - mine.filter(({ j }) => !done.has(j)).length, evaluated, droppedPartial, seconds: (performance.now() - t0) / 1000, header };
+  return { total: header.totalPoints, inShard: mine.length, alreadyDone: mine.length - mine.filter(({ j }) => !done.has(j)).length, evaluated, droppedPartial, seconds: (performance.now() - t0) / 1000, header, interrupted: !!o.signal?.aborted && evaluated < todo.length };
 }
 
 function runOnWorkers(nw: number, o: SweepRunOptions, todo: { index: number; params: Record<string, unknown> }[], record: (p: SweepPoint) => void): Promise<void> {
@@ -72,6 +74,7 @@ function runOnWorkers(nw: number, o: SweepRunOptions, todo: { index: number; par
     const workers: Worker[] = [];
     let live = nw, failed = false;
     const fail = (e: unknown) => { if (failed) return; failed = true; for (const w of workers) void w.terminate(); reject(e); };
+    o.signal?.addEventListener('abort', () => { if (failed) return; failed = true; for (const w of workers) void w.terminate(); resolve(); }, { once: true });
     const feed = (w: Worker) => {
       if (next >= todo.length) { live--; void w.terminate(); if (live === 0 && !failed) resolve(); return; }
       w.postMessage({ points: todo.slice(next, next + batch) });
