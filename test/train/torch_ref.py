@@ -11,6 +11,7 @@ Regime 'binary' (Bi-Real Net, Liu et al. 2018): sign activations with the Approx
 (2 - 2|x| on |x| < 1), binary weights alpha * sign(W) with alpha = mean|W| per output channel (constant in
 backward) and the magnitude-aware gradient alpha * g * 1{|W| < 1}. sign(0) = +1 in both.
 Regime 'real': sign layers act as hardtanh, bconv layers as plain convs.
+With `--bench N` it also times N further forward+backward passes (bench/train.ts).
 Run with /usr/bin/python3 (Debian python3-torch).
 """
 import json
@@ -46,7 +47,7 @@ class MagnitudeAwareBinary(torch.autograd.Function):
         return g * alpha * (w.abs() < 1).to(g.dtype)
 
 
-def run_case(case):
+def run_case(case, iters=0):
     torch.set_default_dtype(torch.float32)
     wl = case["workload"]
     regime = case["regime"]
@@ -68,54 +69,66 @@ def run_case(case):
             leaf[name] = t
         return leaf[name]
 
-    out = {"input": x}
-    prev = "input"
-    running = {}
-    for l in wl["layers"]:
-        lid, op = l["id"], l["op"]
-        ins = l.get("inputs") or [l.get("in", prev)]
-        a = out[ins[0]]
-        if op in ("conv", "bconv"):
-            w = P(lid + ".weight", conv=True)
-            if op == "bconv" and regime == "binary":
-                w = MagnitudeAwareBinary.apply(w)
-            pad = l["pad"]
-            if op == "bconv" and l.get("padMode") == "one" and pad > 0:
-                a = F.pad(a, (pad, pad, pad, pad), value=1.0)
-                pad = 0
-            b = P(lid + ".bias") if (op == "conv" and l.get("bias")) else None
-            y = F.conv2d(a, w, b, stride=l["stride"], padding=pad)
-        elif op == "sign":
-            y = ApproxSign.apply(a) if regime == "binary" else F.hardtanh(a)
-        elif op == "bn":
-            rm = params[lid + ".running_mean"].clone()
-            rv = params[lid + ".running_var"].clone()
-            y = F.batch_norm(a, rm, rv, P(lid + ".gamma"), P(lid + ".beta"), training=True, momentum=0.1, eps=l["eps"])
-            running[lid + ".running_mean"] = rm
-            running[lid + ".running_var"] = rv
-        elif op == "add":
-            y = a + out[ins[1]]
-        elif op == "avgpool":
-            y = F.avg_pool2d(a, l["kernel"], l["stride"], l["pad"], count_include_pad=False)
-        elif op == "maxpool":
-            y = F.max_pool2d(a, l["kernel"], l["stride"], l["pad"])
-        elif op == "gap":
-            y = a.mean(dim=(2, 3), keepdim=True)
-        elif op == "fc":
-            flat = a.permute(0, 2, 3, 1).reshape(a.shape[0], -1)  # HWC order
-            y = F.linear(flat, P(lid + ".weight"), P(lid + ".bias") if l.get("bias") else None)
-            y = y.reshape(y.shape[0], -1, 1, 1)
-        elif op == "relu":
-            y = F.relu(a)
-        elif op == "clip":
-            y = F.hardtanh(a)
-        else:
-            raise SystemExit("unsupported op " + op)
-        out[lid] = y
-        prev = lid
-    logits = out[wl.get("output", prev)].reshape(x.shape[0], -1)
-    loss = F.cross_entropy(logits, labels, label_smoothing=case["smoothing"])
-    loss.backward()
+    def forward_backward():
+        out = {"input": x}
+        prev = "input"
+        running = {}
+        for l in wl["layers"]:
+            lid, op = l["id"], l["op"]
+            ins = l.get("inputs") or [l.get("in", prev)]
+            a = out[ins[0]]
+            if op in ("conv", "bconv"):
+                w = P(lid + ".weight", conv=True)
+                if op == "bconv" and regime == "binary":
+                    w = MagnitudeAwareBinary.apply(w)
+                pad = l["pad"]
+                if op == "bconv" and l.get("padMode") == "one" and pad > 0:
+                    a = F.pad(a, (pad, pad, pad, pad), value=1.0)
+                    pad = 0
+                b = P(lid + ".bias") if (op == "conv" and l.get("bias")) else None
+                y = F.conv2d(a, w, b, stride=l["stride"], padding=pad)
+            elif op == "sign":
+                y = ApproxSign.apply(a) if regime == "binary" else F.hardtanh(a)
+            elif op == "bn":
+                rm = params[lid + ".running_mean"].clone()
+                rv = params[lid + ".running_var"].clone()
+                y = F.batch_norm(a, rm, rv, P(lid + ".gamma"), P(lid + ".beta"), training=True, momentum=0.1, eps=l["eps"])
+                running[lid + ".running_mean"] = rm
+                running[lid + ".running_var"] = rv
+            elif op == "add":
+                y = a + out[ins[1]]
+            elif op == "avgpool":
+                y = F.avg_pool2d(a, l["kernel"], l["stride"], l["pad"], count_include_pad=False)
+            elif op == "maxpool":
+                y = F.max_pool2d(a, l["kernel"], l["stride"], l["pad"])
+            elif op == "gap":
+                y = a.mean(dim=(2, 3), keepdim=True)
+            elif op == "fc":
+                flat = a.permute(0, 2, 3, 1).reshape(a.shape[0], -1)  # HWC order
+                y = F.linear(flat, P(lid + ".weight"), P(lid + ".bias") if l.get("bias") else None)
+                y = y.reshape(y.shape[0], -1, 1, 1)
+            elif op == "relu":
+                y = F.relu(a)
+            elif op == "clip":
+                y = F.hardtanh(a)
+            else:
+                raise SystemExit("unsupported op " + op)
+            out[lid] = y
+            prev = lid
+        logits = out[wl.get("output", prev)].reshape(x.shape[0], -1)
+        loss = F.cross_entropy(logits, labels, label_smoothing=case["smoothing"])
+        loss.backward()
+        return logits, loss, running
+
+    import time
+    logits, loss, running = forward_backward()
+    seconds = []
+    for _ in range(iters):
+        for t in leaf.values():
+            t.grad = None
+        t0 = time.perf_counter()
+        forward_backward()
+        seconds.append(time.perf_counter() - t0)
     grads = {}
     for name, t in leaf.items():
         if t.grad is None:
@@ -130,12 +143,19 @@ def run_case(case):
         "grads": grads,
         "running": {k: v.reshape(-1).tolist() for k, v in running.items()},
         "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "seconds_per_iter": seconds,
     }
 
 
 def main():
     # one process for all cases (importing torch dominates the run time)
-    json.dump([run_case(json.load(open(f))) for f in sys.argv[1:]], sys.stdout)
+    args = sys.argv[1:]
+    iters = 0
+    if args and args[0] == "--bench":
+        iters = int(args[1])
+        args = args[2:]
+    json.dump([run_case(json.load(open(f)), iters) for f in args], sys.stdout)
 
 
 if __name__ == "__main__":
