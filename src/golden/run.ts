@@ -5,7 +5,7 @@
  */
 import { packSigns, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import type { KernelSet } from '../kernels/types.ts';
-import { referenceKernels } from '../kernels/reference.ts';
+import { fastKernels } from '../kernels/fast.ts';
 import type { ExecPlan, ExecStep } from './plan.ts';
 import { stepOutput } from './plan.ts';
 import { FP32, quantizeInPlace, type RealFormat } from '../core/realformat.ts';
@@ -32,20 +32,25 @@ function computeStep(step: ExecStep, ins: Value[], kernels: KernelSet): { out: V
   const x = ins[0];
   const real = (v: Value): Tensor => { if (isPacked(v)) throw new Error(`${step.id}: expected a real tensor`); return v; };
   const o = step.out;
+  const fast = kernels.ops; // optional bit-identical element ops of the kernel set (kernels/types.ts ElementOps)
   switch (step.kind) {
     case 'xnor': {
       if (!isPacked(x)) throw new Error(`${step.id}: expected packed input`);
-      const acc = kernels.binaryConv({ input: x, weightBits: step.weightBits, cout: step.cout, kernel: step.kernel, stride: step.stride, pad: step.pad, padMode: step.padMode, outH: o.h, outW: o.w });
+      const args = { input: x, weightBits: step.weightBits, cout: step.cout, kernel: step.kernel, stride: step.stride, pad: step.pad, padMode: step.padMode, outH: o.h, outW: o.w };
+      if (fast?.xnorConv) return fast.xnorConv(args, step.mul, step.bias);
+      const acc = kernels.binaryConv(args);
       return { out: xnorOutputTransform(acc, step.mul, step.bias, o.h, o.w, o.c), acc };
     }
     case 'conv':
       return { out: tensor(o.h, o.w, o.c, kernels.realConv({ input: real(x), weight: step.weight, bias: step.bias, cout: step.cout, kernel: step.kernel, stride: step.stride, pad: step.pad, outH: o.h, outW: o.w })) };
     case 'fc':
       return { out: tensor(1, 1, step.outFeatures, kernels.fc({ input: real(x).data, weight: step.weight, bias: step.bias, outFeatures: step.outFeatures })) };
-    case 'bn': return { out: bnApply(real(x), step.scale, step.shift) };
-    case 'sign': return { out: packSigns(real(x)) };
-    case 'add': return { out: addApply(real(x), real(ins[1])) };
-    case 'avgpool': case 'maxpool': return { out: poolApply(real(x), step.kind, step.kernel, step.stride, step.pad) };
+    case 'bn': return { out: (fast?.bn ?? bnApply)(real(x), step.scale, step.shift) };
+    case 'sign': return { out: (fast?.signPack ?? packSigns)(real(x)) };
+    case 'add': return { out: (fast?.add ?? addApply)(real(x), real(ins[1])) };
+    case 'avgpool': case 'maxpool':
+      if (step.kind === 'maxpool' && fast?.maxPool) return { out: fast.maxPool(real(x), step.kernel, step.stride, step.pad) };
+      return { out: poolApply(real(x), step.kind, step.kernel, step.stride, step.pad) };
     case 'gap': return { out: gapApply(real(x)) };
     case 'actscale': return { out: actScaleApply(real(x), real(ins[1]), step.kernel, step.stride, step.pad) };
     case 'relu': return { out: reluApply(real(x)) };
@@ -55,7 +60,7 @@ function computeStep(step: ExecStep, ins: Value[], kernels: KernelSet): { out: V
 
 /** Runs the plan on one image (h x w x c fp32, NHWC). */
 export function runPlan(plan: ExecPlan, input: Tensor, opts: RunOptions = {}): RunResult {
-  const kernels = opts.kernels ?? referenceKernels;
+  const kernels = opts.kernels ?? fastKernels; // bit-identical to referenceKernels (test/kernels)
   const i0 = plan.input;
   if (input.h !== i0.h || input.w !== i0.w || input.c !== i0.c) throw new Error(`runPlan: input ${input.h}x${input.w}x${input.c}, plan expects ${i0.h}x${i0.w}x${i0.c}`);
   // last step index that reads each tensor, so intermediate tensors can be dropped when taps are off

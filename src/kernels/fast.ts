@@ -17,6 +17,8 @@
  * array must not be mutated in place after it was first used with these kernels (sgemm never caches).
  */
 import { popcount32 } from '../core/bits.ts';
+import { outSize } from '../core/geometry.ts';
+import { packedTensor, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import type { BinaryConvArgs, FcArgs, KernelSet, RealConvArgs } from './types.ts';
 import { fcReference, realConvReference } from './reference.ts';
 import { kernelExports, Scratch } from './wasm.ts';
@@ -72,18 +74,19 @@ function runSplit(fn: string, args: number[], rowArg: number, rows: number, tile
   kernelStats.calls++;
   if (!p || n <= 1) {
     const a = args.slice();
-    a[rowArg] = 0; a[rowArg + 1] = rows; a[tileArg] = 0; a[tileArg + 1] = tiles;
+    a[rowArg] = 0; a[rowArg + 1] = rows;
+    if (tileArg >= 0) { a[tileArg] = 0; a[tileArg + 1] = tiles; }
     kernelExports[fn](...a);
     return;
   }
-  const byTiles = tiles >= rows || tiles >= 2 * n;
+  const byTiles = tileArg >= 0 && (tiles >= rows || tiles >= 2 * n);
   const total = byTiles ? tiles : rows;
   const lists: number[][] = [];
   for (let i = 0; i < n; i++) {
     const lo = Math.floor((total * i) / n), hi = Math.floor((total * (i + 1)) / n);
     const a = args.slice();
     if (byTiles) { a[rowArg] = 0; a[rowArg + 1] = rows; a[tileArg] = lo; a[tileArg + 1] = hi; }
-    else { a[rowArg] = lo; a[rowArg + 1] = hi; a[tileArg] = 0; a[tileArg + 1] = tiles; }
+    else { a[rowArg] = lo; a[rowArg + 1] = hi; if (tileArg >= 0) { a[tileArg] = 0; a[tileArg + 1] = tiles; } }
     lists.push(a);
   }
   kernelStats.parallelCalls++;
@@ -146,8 +149,8 @@ interface BinaryGeometry {
   kone: number; cout: number;
 }
 
-/** Runs the bconv kernel on operands already in scratch; returns the dots [rows][cols][cout]. */
-function runBinary(sc: Scratch, xOff: number, packed: PackedBinaryWeights, g: BinaryGeometry): Int32Array {
+/** Runs the bconv kernel on operands already in scratch; returns the byte offset of the dots [rows][cols][cout]. */
+function runBinary(sc: Scratch, xOff: number, packed: PackedBinaryWeights, g: BinaryGeometry): number {
   const { kind, P } = bKernel, O = packed.O, SW = packed.stepWords;
   const wOff = sc.alloc(packed.words.byteLength);
   const outOff = sc.alloc(g.rows * g.cols * g.cout * 4);
@@ -159,17 +162,23 @@ function runBinary(sc: Scratch, xOff: number, packed: PackedBinaryWeights, g: Bi
   const args = [xOff, wOff, outOff, 0, 0, 0, 0, g.cols, g.rowStride, g.pxStride, g.nseg, g.segStride, nfull, tail, g.cout, g.kone];
   const work = (g.rows * g.cols * g.cout * g.nseg * g.segWords * 32) / 8;
   runSplit(`${kind === 'v128' ? 'bconv' : 'bconv64'}_${P}x${O}`, args, 3, g.rows, 5, tiles, work);
-  return sc.i32.slice(outOff >>> 2, (outOff >>> 2) + g.rows * g.cols * g.cout);
+  return outOff;
 }
 
 export function binaryConvFast(a: BinaryConvArgs): Int32Array {
+  const sc = new Scratch();
+  const outOff = binaryConvInScratch(sc, a);
+  return sc.i32.slice(outOff >>> 2, (outOff >>> 2) + a.outH * a.outW * a.cout);
+}
+
+/** binaryConv with the (padding-corrected) dots left in scratch; returns their byte offset. */
+function binaryConvInScratch(sc: Scratch, a: BinaryConvArgs): number {
   const { input, weightBits, cout, kernel: k, stride: s, pad, padMode, outH, outW } = a;
   const wpp = input.wordsPerPixel, C = input.c, H = input.h, W = input.w;
   const Hp = H + 2 * pad, Wp = W + 2 * pad;
   const P = bKernel.P;
   const packed = packBinaryWeights(weightBits, cout, k, k * wpp, k, wpp, C);
   const pxBytes = wpp * 4;
-  const sc = new Scratch();
   // slack: a partial pixel tile reads up to P-1 windows past the last one, a masked tail up to 12 bytes
   const xOff = sc.alloc(Hp * Wp * pxBytes, P * s * pxBytes + 64);
   sc.commit();
@@ -179,16 +188,16 @@ export function binaryConvFast(a: BinaryConvArgs): Int32Array {
     u32.fill(0, xw, xw + Hp * Wp * wpp);
     for (let y = 0; y < H; y++) u32.set(input.words.subarray(y * W * wpp, (y + 1) * W * wpp), xw + ((y + pad) * Wp + pad) * wpp);
   }
-  const out = runBinary(sc, xOff, packed, {
+  const outOff = runBinary(sc, xOff, packed, {
     rows: outH, cols: outW, rowStride: s * Wp * pxBytes, pxStride: s * pxBytes, nseg: k, segStride: Wp * pxBytes,
     segWords: k * wpp, kone: k * k * C, cout,
   });
-  if (padMode === 'zero' && pad > 0) zeroPadCorrection(out, packed.tapCorrection, a);
-  return out;
+  if (padMode === 'zero' && pad > 0) zeroPadCorrection(sc.i32, outOff >>> 2, packed.tapCorrection, a);
+  return outOff;
 }
 
 /** Subtracts the +1-padding contribution of out-of-bounds taps at border outputs (see header). */
-function zeroPadCorrection(out: Int32Array, corr: Int32Array, a: BinaryConvArgs): void {
+function zeroPadCorrection(out: Int32Array, outIdx: number, corr: Int32Array, a: BinaryConvArgs): void {
   const { input, cout, kernel: k, stride: s, pad, outH, outW } = a;
   const taps = k * k;
   // outputs whose whole window is inside along x: ceil(pad/s) <= ox <= floor((W - k + pad)/s)
@@ -199,7 +208,7 @@ function zeroPadCorrection(out: Int32Array, corr: Int32Array, a: BinaryConvArgs)
     for (let ox = 0; ox < outW; ox++) {
       if (rowInside && ox >= oxLo && ox <= oxHi) { ox = oxHi; continue; }
       const x0 = ox * s - pad;
-      const base = (oy * outW + ox) * cout;
+      const base = outIdx + (oy * outW + ox) * cout;
       for (let ky = 0; ky < k; ky++) {
         const iy = y0 + ky;
         const rowOut = iy < 0 || iy >= input.h;
@@ -227,7 +236,8 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
   const xOff = sc.alloc(M * wpr * 4, bKernel.P * wpr * 4 + 64);
   sc.commit();
   sc.u32.set(aBits, xOff >>> 2);
-  return runBinary(sc, xOff, packed, { rows: 1, cols: M, rowStride: 0, pxStride: wpr * 4, nseg: 1, segStride: 0, segWords: wpr, kone: kBits, cout: N });
+  const outOff = runBinary(sc, xOff, packed, { rows: 1, cols: M, rowStride: 0, pxStride: wpr * 4, nseg: 1, segStride: 0, segWords: wpr, kone: kBits, cout: N });
+  return sc.i32.slice(outOff >>> 2, (outOff >>> 2) + M * N);
 }
 
 // ---------------------------------------------------------------- fp32 conv / fc / sgemm
@@ -401,9 +411,83 @@ export function sgemm(g: SgemmArgs): void {
   for (let i = 0; i < M; i++) c.set(f32.subarray(o + i * coutPad, o + i * coutPad + N), i * N);
 }
 
+// ---------------------------------------------------------------- element ops (golden/ops.ts, exact)
+
+/** Element ops cost ~1 ns per value on one thread; split them when the wake-up is worth it. */
+const elementWork = (values: number) => values * 20;
+
+/** Copies a real tensor into scratch; returns the byte offset. */
+function place(sc: Scratch, data: Float32Array, slack = 0): number {
+  const off = sc.alloc(data.byteLength, slack);
+  sc.commit();
+  sc.f32.set(data, off >>> 2);
+  return off;
+}
+
+function placeVector(sc: Scratch, v: Float32Array, n: number): number {
+  if (v.length < n) throw new Error(`fast kernels: per-channel vector has ${v.length} values, expected ${n}`);
+  return place(sc, v.subarray(0, n));
+}
+
+export function xnorConvFast(a: BinaryConvArgs, mul: Float32Array, bias: Float32Array): { acc: Int32Array; out: Tensor } {
+  const sc = new Scratch();
+  const accOff = binaryConvInScratch(sc, a);
+  const { outH: h, outW: w, cout: c } = a, n = h * w * c;
+  const mOff = placeVector(sc, mul, c), bOff = placeVector(sc, bias, c);
+  const outOff = sc.alloc(n * 4);
+  sc.commit();
+  runSplit('xnor_out', [accOff, mOff, bOff, outOff, 0, 0, c], 4, h * w, -1, 0, elementWork(n));
+  return { acc: sc.i32.slice(accOff >>> 2, (accOff >>> 2) + n), out: tensor(h, w, c, sc.f32.slice(outOff >>> 2, (outOff >>> 2) + n)) };
+}
+
+export function bnFast(x: Tensor, scale: Float32Array, shift: Float32Array): Tensor {
+  const sc = new Scratch();
+  const n = x.data.length;
+  const xOff = place(sc, x.data), sOff = placeVector(sc, scale, x.c), tOff = placeVector(sc, shift, x.c);
+  const outOff = sc.alloc(n * 4);
+  sc.commit();
+  runSplit('bn', [xOff, sOff, tOff, outOff, 0, 0, x.c], 4, x.h * x.w, -1, 0, elementWork(n));
+  return tensor(x.h, x.w, x.c, sc.f32.slice(outOff >>> 2, (outOff >>> 2) + n));
+}
+
+export function addFast(a: Tensor, b: Tensor): Tensor {
+  if (a.data.length !== b.data.length) throw new Error(`add: shapes ${a.h}x${a.w}x${a.c} and ${b.h}x${b.w}x${b.c} differ`);
+  const sc = new Scratch();
+  const n = a.data.length;
+  const aOff = place(sc, a.data), bOff = place(sc, b.data);
+  const outOff = sc.alloc(n * 4);
+  sc.commit();
+  runSplit('add', [aOff, bOff, outOff, 0, 0, a.c], 3, a.h * a.w, -1, 0, elementWork(n));
+  return tensor(a.h, a.w, a.c, sc.f32.slice(outOff >>> 2, (outOff >>> 2) + n));
+}
+
+export function signPackFast(x: Tensor): PackedTensor {
+  const sc = new Scratch();
+  const p = packedTensor(x.h, x.w, x.c);
+  const xOff = place(sc, x.data);
+  const outOff = sc.alloc(p.words.byteLength);
+  sc.commit();
+  runSplit('sign_pack', [xOff, outOff, 0, 0, x.c], 2, x.h * x.w, -1, 0, elementWork(x.data.length));
+  p.words.set(sc.u32.subarray(outOff >>> 2, (outOff >>> 2) + p.words.length));
+  return p;
+}
+
+export function maxPoolFast(x: Tensor, kernel: number, stride: number, pad: number): Tensor {
+  const win = { kernel, stride, pad };
+  const oh = outSize(x.h, win), ow = outSize(x.w, win);
+  const sc = new Scratch();
+  const xOff = place(sc, x.data);
+  const n = oh * ow * x.c;
+  const outOff = sc.alloc(n * 4);
+  sc.commit();
+  runSplit('maxpool', [xOff, outOff, 0, 0, x.h, x.w, x.c, kernel, stride, pad, ow], 2, oh, -1, 0, elementWork(n * kernel * kernel));
+  return tensor(oh, ow, x.c, sc.f32.slice(outOff >>> 2, (outOff >>> 2) + n));
+}
+
 export const fastKernels: KernelSet = {
   name: 'fast',
   binaryConv: binaryConvFast,
   realConv: realConvFast,
   fc: fcFast,
+  ops: { xnorConv: xnorConvFast, bn: bnFast, add: addFast, signPack: signPackFast, maxPool: maxPoolFast },
 };

@@ -34,8 +34,28 @@ export interface RealConvArgs {
 
 export interface FcArgs { input: Float32Array; weight: Float32Array; bias?: Float32Array; outFeatures: number }
 
+/**
+ * Optional fast versions of the golden model's element ops (golden/ops.ts), for kernel sets that keep
+ * data in their own memory. Each must return exactly what the golden op returns (bit for bit); the
+ * golden runner uses one when present and the golden op otherwise.
+ */
+export interface ElementOps {
+  /** binaryConv followed by the output transform y = fp32(fp32(mul_c * acc) + bias_c) (ops.xnorOutputTransform) */
+  xnorConv(a: BinaryConvArgs, mul: Float32Array, bias: Float32Array): { acc: Int32Array; out: Tensor };
+  /** ops.bnApply */
+  bn(x: Tensor, scale: Float32Array, shift: Float32Array): Tensor;
+  /** ops.addApply */
+  add(a: Tensor, b: Tensor): Tensor;
+  /** tensor.packSigns */
+  signPack(x: Tensor): PackedTensor;
+  /** ops.poolApply(x, 'maxpool', ...) */
+  maxPool(x: Tensor, kernel: number, stride: number, pad: number): Tensor;
+}
+
 export interface KernelSet {
   name: string;
+  /** optional fused / vectorised element ops (see ElementOps) */
+  ops?: Partial<ElementOps>;
   /** integer accumulators (the +-1 dot products), NHWC [outH][outW][cout] */
   binaryConv(a: BinaryConvArgs): Int32Array;
   /** fp32 conv, each product and sum rounded to fp32, accumulation in (ky, kx, ci) order, bias added last */

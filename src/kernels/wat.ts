@@ -254,6 +254,168 @@ export function sconvWat(name: string, P: number, V: number): string {
   )`;
 }
 
+/**
+ * Element ops of the golden model (golden/ops.ts), vectorised over channels, each over a pixel range
+ * [p0, p1) so calls split across threads. Each lane performs exactly the fp32 operations the JS version
+ * performs (JS rounds a double result to fp32 with Math.fround; for one +, * of fp32 operands that equals
+ * the fp32 operation, since double has > 2*24+2 significand bits):
+ *   xnor_out: out = fp32(fp32(mul_c * fp32(acc)) + bias_c)   (fp32(acc) exact while |acc| < 2^24)
+ *   bn:       out = fp32(fp32(x * scale_c) + shift_c)
+ *   add:      out = fp32(a + b)
+ *   sign_pack: bit = (x < 0) (so -0 and +0 give 0; NaN gives 0), 32 channels per word LSB first, via
+ *             f32x4.lt + i32x4.bitmask (4 bits per vector, 8 vectors per word); padding bits 0
+ *   maxpool:  acc = -Inf; for in-bounds taps in (ky, kx) order: acc = v > acc ? v : acc (v128.bitselect
+ *             on f32x4.gt, NOT f32x4.max, which would differ on NaN and on -0/+0 ties)
+ * Channel counts not divisible by 4 (or 32 for packing) finish with scalar lanes.
+ */
+export function elementWat(): string {
+  // out[p][c] = f(in[p][c]) for p in [p0, p1): `vec` and `sca` are the per-4-lane and per-lane bodies
+  // with $i (input byte offset of the lane group), $j (channel byte offset) in scope
+  const perChannel = (name: string, params: string, inBytes: string, vec: string, sca: string) => `
+  (func $${name} (export "${name}") (param $in i32) ${params} (param $out i32) (param $p0 i32) (param $p1 i32) (param $c i32)
+    (local $p i32) (local $j i32) (local $cv i32) (local $i i32) (local $o i32) (local $row i32)
+    (local.set $cv (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $p (local.get $p0))
+    (block $done (loop $pix
+      (br_if $done (i32.ge_u (local.get $p) (local.get $p1)))
+      (local.set $i (i32.add (local.get $in) (i32.mul (local.get $p) (local.get $row))))
+      (local.set $o (i32.add (local.get $out) (i32.mul (local.get $p) (local.get $row))))
+      (local.set $j (i32.const 0))
+      (block $vd (loop $vl
+        (br_if $vd (i32.ge_u (local.get $j) (local.get $cv)))
+        (v128.store (i32.add (local.get $o) (local.get $j)) ${vec})
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $vl)))
+      (block $sd (loop $sl
+        (br_if $sd (i32.ge_u (local.get $j) (local.get $row)))
+        (f32.store (i32.add (local.get $o) (local.get $j)) ${sca})
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $sl)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pix)))
+    ${inBytes}
+  )`;
+  const at = (base: string, ty: string) => `(${ty}.load (i32.add (local.get ${base}) (local.get $j)))`;
+  const lane = (ptr: string) => `(i32.add (local.get ${ptr}) (local.get $j))`;
+  return [
+    perChannel('xnor_out', '(param $mul i32) (param $bias i32)', '',
+      `(f32x4.add (f32x4.mul (v128.load ${lane('$mul')}) (f32x4.convert_i32x4_s (v128.load ${lane('$i')}))) (v128.load ${lane('$bias')}))`,
+      `(f32.add (f32.mul ${at('$mul', 'f32')} (f32.convert_i32_s ${at('$i', 'i32')})) ${at('$bias', 'f32')})`),
+    perChannel('bn', '(param $scale i32) (param $shift i32)', '',
+      `(f32x4.add (f32x4.mul (v128.load ${lane('$i')}) (v128.load ${lane('$scale')})) (v128.load ${lane('$shift')}))`,
+      `(f32.add (f32.mul ${at('$i', 'f32')} ${at('$scale', 'f32')}) ${at('$shift', 'f32')})`),
+    // add: the second operand sits at the same offsets from $in2 (row-major, same shape)
+    perChannel('add', '(param $in2 i32)', '',
+      `(f32x4.add (v128.load ${lane('$i')}) (v128.load (i32.add (i32.add (local.get $in2) (i32.sub (local.get $i) (local.get $in))) (local.get $j))))`,
+      `(f32.add ${at('$i', 'f32')} (f32.load (i32.add (i32.add (local.get $in2) (i32.sub (local.get $i) (local.get $in))) (local.get $j))))`),
+    `
+  (func $sign_pack (export "sign_pack") (param $in i32) (param $out i32) (param $p0 i32) (param $p1 i32) (param $c i32)
+    (local $p i32) (local $w i32) (local $words i32) (local $full i32) (local $i i32) (local $o i32) (local $word i32) (local $b i32) (local $n i32)
+    (local.set $words (i32.shr_u (i32.add (local.get $c) (i32.const 31)) (i32.const 5)))
+    (local.set $full (i32.shr_u (local.get $c) (i32.const 5)))
+    (local.set $p (local.get $p0))
+    (block $done (loop $pix
+      (br_if $done (i32.ge_u (local.get $p) (local.get $p1)))
+      (local.set $i (i32.add (local.get $in) (i32.shl (i32.mul (local.get $p) (local.get $c)) (i32.const 2))))
+      (local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (local.get $p) (local.get $words)) (i32.const 2))))
+      (local.set $w (i32.const 0))
+      (block $fd (loop $fl
+        (br_if $fd (i32.ge_u (local.get $w) (local.get $full)))
+        (i32.store (local.get $o) (i32.or (i32.or (i32.or
+          (i32x4.bitmask (f32x4.lt (v128.load offset=0 (local.get $i)) (v128.const i64x2 0 0)))
+          (i32.shl (i32x4.bitmask (f32x4.lt (v128.load offset=16 (local.get $i)) (v128.const i64x2 0 0))) (i32.const 4)))
+          (i32.or (i32.shl (i32x4.bitmask (f32x4.lt (v128.load offset=32 (local.get $i)) (v128.const i64x2 0 0))) (i32.const 8))
+                  (i32.shl (i32x4.bitmask (f32x4.lt (v128.load offset=48 (local.get $i)) (v128.const i64x2 0 0))) (i32.const 12))))
+          (i32.or (i32.or
+          (i32.shl (i32x4.bitmask (f32x4.lt (v128.load offset=64 (local.get $i)) (v128.const i64x2 0 0))) (i32.const 16))
+          (i32.shl (i32x4.bitmask (f32x4.lt (v128.load offset=80 (local.get $i)) (v128.const i64x2 0 0))) (i32.const 20)))
+          (i32.or (i32.shl (i32x4.bitmask (f32x4.lt (v128.load offset=96 (local.get $i)) (v128.const i64x2 0 0))) (i32.const 24))
+                  (i32.shl (i32x4.bitmask (f32x4.lt (v128.load offset=112 (local.get $i)) (v128.const i64x2 0 0))) (i32.const 28))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 128)))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $w (i32.add (local.get $w) (i32.const 1)))
+        (br $fl)))
+      (if (i32.lt_u (local.get $full) (local.get $words)) (then
+        (local.set $n (i32.sub (local.get $c) (i32.shl (local.get $full) (i32.const 5))))
+        (local.set $word (i32.const 0))
+        (local.set $b (i32.const 0))
+        (block $bd (loop $bl
+          (br_if $bd (i32.ge_u (local.get $b) (local.get $n)))
+          (local.set $word (i32.or (local.get $word) (i32.shl (f32.lt (f32.load (local.get $i)) (f32.const 0)) (local.get $b))))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $bl)))
+        (i32.store (local.get $o) (local.get $word))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pix)))
+  )`,
+    `
+  (func $maxpool (export "maxpool") (param $in i32) (param $out i32) (param $oy0 i32) (param $oy1 i32)
+    (param $H i32) (param $W i32) (param $c i32) (param $k i32) (param $s i32) (param $pad i32) (param $OW i32)
+    (local $oy i32) (local $ox i32) (local $y0 i32) (local $x0 i32) (local $ky0 i32) (local $ky1 i32) (local $kx0 i32) (local $kx1 i32)
+    (local $ky i32) (local $kx i32) (local $j i32) (local $cv i32) (local $row i32) (local $o i32) (local $t i32)
+    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32)
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $cv (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
+    (local.set $oy (local.get $oy0))
+    (block $yd (loop $yl
+      (br_if $yd (i32.ge_u (local.get $oy) (local.get $oy1)))
+      (local.set $y0 (i32.sub (i32.mul (local.get $oy) (local.get $s)) (local.get $pad)))
+      (local.set $ky0 (select (i32.sub (i32.const 0) (local.get $y0)) (i32.const 0) (i32.lt_s (local.get $y0) (i32.const 0))))
+      (local.set $ky1 (select (i32.sub (local.get $H) (local.get $y0)) (local.get $k) (i32.lt_s (i32.sub (local.get $H) (local.get $y0)) (local.get $k))))
+      (local.set $ox (i32.const 0))
+      (block $xd (loop $xl
+        (br_if $xd (i32.ge_u (local.get $ox) (local.get $OW)))
+        (local.set $x0 (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)))
+        (local.set $kx0 (select (i32.sub (i32.const 0) (local.get $x0)) (i32.const 0) (i32.lt_s (local.get $x0) (i32.const 0))))
+        (local.set $kx1 (select (i32.sub (local.get $W) (local.get $x0)) (local.get $k) (i32.lt_s (i32.sub (local.get $W) (local.get $x0)) (local.get $k))))
+        (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (local.get $row))))
+        (local.set $j (i32.const 0))
+        (block $vd (loop $vl
+          (br_if $vd (i32.ge_u (local.get $j) (local.get $cv)))
+          (local.set $acc (f32x4.splat (f32.const -inf)))
+          (local.set $ky (local.get $ky0))
+          (block $kyd (loop $kyl
+            (br_if $kyd (i32.ge_s (local.get $ky) (local.get $ky1)))
+            (local.set $kx (local.get $kx0))
+            (block $kxd (loop $kxl
+              (br_if $kxd (i32.ge_s (local.get $kx) (local.get $kx1)))
+              (local.set $v (v128.load (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))))
+              (local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (f32x4.gt (local.get $v) (local.get $acc))))
+              (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+              (br $kxl)))
+            (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+            (br $kyl)))
+          (v128.store (i32.add (local.get $o) (local.get $j)) (local.get $acc))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $vl)))
+        (block $sd (loop $sl
+          (br_if $sd (i32.ge_u (local.get $j) (local.get $row)))
+          (local.set $sa (f32.const -inf))
+          (local.set $ky (local.get $ky0))
+          (block $kyd2 (loop $kyl2
+            (br_if $kyd2 (i32.ge_s (local.get $ky) (local.get $ky1)))
+            (local.set $kx (local.get $kx0))
+            (block $kxd2 (loop $kxl2
+              (br_if $kxd2 (i32.ge_s (local.get $kx) (local.get $kx1)))
+              (local.set $sv (f32.load (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))))
+              (local.set $sa (select (local.get $sv) (local.get $sa) (f32.gt (local.get $sv) (local.get $sa))))
+              (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+              (br $kxl2)))
+            (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+            (br $kyl2)))
+          (f32.store (i32.add (local.get $o) (local.get $j)) (local.get $sa))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $sl)))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br $xl)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $yl)))
+  )`,
+  ].join('\n');
+}
+
 /** Register tiles compiled into the module (P pixels x O channels for bconv, P x 4V for sconv). */
 export const BCONV_TILES: ReadonlyArray<readonly [number, number]> = [[2, 4], [4, 2], [2, 3], [3, 2], [2, 2], [1, 4]];
 export const BCONV64_TILES: ReadonlyArray<readonly [number, number]> = [[2, 2], [2, 3], [3, 2], [1, 4], [4, 1], [2, 4], [1, 2]];
@@ -265,5 +427,6 @@ export function moduleWat(): string {
   ${BCONV_TILES.map(([p, o]) => bconvWat(`bconv_${p}x${o}`, p, o)).join('\n')}
   ${BCONV64_TILES.map(([p, o]) => bconv64Wat(`bconv64_${p}x${o}`, p, o)).join('\n')}
   ${sconvWat('sconv', SCONV_TILE.P, SCONV_TILE.V)}
+  ${elementWat()}
 )`;
 }
