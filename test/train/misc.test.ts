@@ -1,0 +1,118 @@
+/** Optimisers, schedules, data split/augmentation rules, flag validation and export agreement with golden. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Optimizer, learningRate } from '../../src/train/optim.ts';
+import { makeBatch, splitUnique, type Dataset } from '../../src/train/data.ts';
+import { Rng } from '../../src/core/rng.ts';
+import { UserError } from '../../src/core/diagnostics.ts';
+import { trainOptionsFrom, resolveModelArg } from '../../src/cli/train.ts';
+import { initGemm } from '../../src/train/gemm.ts';
+import { resolveNetwork } from '../../src/ir/validate.ts';
+import { TrainNet } from '../../src/train/net.ts';
+import { trainNetFor } from '../../src/train/export.ts';
+import { toDeployable } from '../../src/ir/deploy.ts';
+import { lower } from '../../src/golden/plan.ts';
+import { runPlan } from '../../src/golden/run.ts';
+import { tensor } from '../../src/core/tensor.ts';
+import { argmaxRows } from '../../src/train/ops.ts';
+import { tinyBireal, randBT } from './gradcheck.ts';
+
+beforeAll(async () => { await initGemm(); });
+
+describe('optimisers (hand-computed steps)', () => {
+  it('Adam: the first step moves each weight by lr * sign(g) (bias-corrected m/sqrt(v)), with coupled L2', () => {
+    const p = new Map([['w', new Float32Array([1, -2])]]), g = new Map([['w', new Float32Array([0.5, -0.1])]]);
+    const o = new Optimizer({ name: 'adam', lr: 0.1, weightDecay: 0, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+    o.update(p, g, ['w'], new Set(), 0.1);
+    expect(p.get('w')![0]).toBeCloseTo(0.9, 5);
+    expect(p.get('w')![1]).toBeCloseTo(-1.9, 5);
+    // with wd = 1: g' = 0.5 + 1*0.9 = 1.4 > 0 -> step -lr*1 again (second step: m/sqrt(v) no longer exactly 1)
+    const o2 = new Optimizer({ name: 'adam', lr: 0.1, weightDecay: 1, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+    const p2 = new Map([['w', new Float32Array([1])]]), g2 = new Map([['w', new Float32Array([-0.5])]]);
+    o2.update(p2, g2, ['w'], new Set(['w']), 0.1); // g' = -0.5 + 1 = 0.5 -> w = 0.9
+    expect(p2.get('w')![0]).toBeCloseTo(0.9, 5);
+  });
+  it('SGD momentum: buf = g, then buf = mu*buf + g', () => {
+    const p = new Map([['w', new Float32Array([1])]]), g = new Map([['w', new Float32Array([2])]]);
+    const o = new Optimizer({ name: 'sgd', lr: 0.1, weightDecay: 0, momentum: 0.9, beta1: 0, beta2: 0, eps: 0 });
+    o.update(p, g, ['w'], new Set(), 0.1); // w = 1 - 0.2 = 0.8
+    o.update(p, g, ['w'], new Set(), 0.1); // buf = 1.8 + 2 = 3.8, w = 0.8 - 0.38 = 0.42
+    expect(p.get('w')![0]).toBeCloseTo(0.42, 5);
+  });
+  it('schedules: linear to 0, cosine, step at milestones', () => {
+    const s = (name: 'linear' | 'cosine' | 'step' | 'constant') => ({ name, milestones: [2, 4], gamma: 0.1 });
+    expect(learningRate(1, s('linear'), 0, 100, 0)).toBe(1);
+    expect(learningRate(1, s('linear'), 75, 100, 0)).toBeCloseTo(0.25, 10);
+    expect(learningRate(1, s('cosine'), 50, 100, 0)).toBeCloseTo(0.5, 10);
+    expect(learningRate(1, s('cosine'), 100, 100, 0)).toBeCloseTo(0, 10);
+    expect(learningRate(1, s('step'), 0, 100, 3)).toBeCloseTo(0.1, 10);
+    expect(learningRate(1, s('step'), 0, 100, 4)).toBeCloseTo(0.01, 10);
+    expect(learningRate(1, s('constant'), 99, 100, 9)).toBe(1);
+  });
+});
+
+describe('data rules', () => {
+  it('Fashion split: per class the smallest keys go to test; sizes add up; no image in both', () => {
+    const mk = (key: string, v: number) => ({ key, px: new Uint8Array([v, v]) });
+    const perClass = [[mk('c', 1), mk('a', 2), mk('b', 3)], [mk('e', 4), mk('d', 5)]];
+    const { train, test } = splitUnique(perClass, 1, 2);
+    expect(test.n).toBe(2); expect(train.n).toBe(3);
+    expect(Array.from(test.images)).toEqual([2, 2, 5, 5]); // key 'a' of class 0 and key 'd' of class 1
+    expect(Array.from(test.labels)).toEqual([0, 1]);
+    expect(Array.from(train.images)).toEqual([1, 1, 3, 3, 4, 4]);
+  });
+  it('normalisation and augmentation: shifted-in pixels are background; flips mirror columns', () => {
+    const img = new Uint8Array(9); img[0] = 255; // top-left pixel bright
+    const ds: Dataset = { name: 't', h: 3, w: 3, c: 1, classes: 1, train: { images: img, labels: new Uint8Array(1), n: 1 }, test: { images: img, labels: new Uint8Array(1), n: 1 }, mean: 0.5, std: 0.5, flipsSensible: true, note: '' };
+    const plain = makeBatch(ds, ds.train, [0], { cropPad: 0, flip: false }, null).x.data;
+    expect(plain[0]).toBeCloseTo(1, 6); expect(plain[1]).toBeCloseTo(-1, 6);
+    // find a seed whose draw flips without shifting (cropPad 0 => only the flip draw)
+    let flipped: Float32Array | null = null;
+    for (let s = 0; s < 20 && !flipped; s++) { const d = makeBatch(ds, ds.train, [0], { cropPad: 0, flip: true }, new Rng(s)).x.data; if (d[2] > 0) flipped = d; }
+    expect(flipped).not.toBeNull();
+    expect(flipped![0]).toBeCloseTo(-1, 6);
+    // with cropPad 1, every output pixel is either the bright pixel or background
+    for (let s = 0; s < 10; s++) for (const v of makeBatch(ds, ds.train, [0], { cropPad: 1, flip: false }, new Rng(s)).x.data) expect([1, -1].some((t) => Math.abs(v - t) < 1e-6)).toBe(true);
+  });
+});
+
+describe('flag validation', () => {
+  const base = { epochs: 1, preEpochs: 1, batch: 8, lr: 1e-3, preLr: 1e-3, wd: 0, preWd: 0, optimizer: 'adam', momentum: 0.9, schedule: 'linear', milestones: '', gamma: 0.1, labelSmoothing: 0.1, actGrad: 'approxsign', weightGrad: 'magnitude-aware', init: 'clip', weightClip: true, cropPad: 2, seed: 1, limitTrain: 0, gemm: 'js' };
+  const ds = { flipsSensible: false } as Dataset;
+  it('bad switches and numbers are UserErrors with a did-you-mean hint', () => {
+    expect(() => trainOptionsFrom({ ...base, actGrad: 'approxsing' }, ds)).toThrow(UserError);
+    try { trainOptionsFrom({ ...base, init: 'clp' }, ds); } catch (e) { expect((e as UserError).hint).toContain("did you mean 'clip'"); }
+    expect(() => trainOptionsFrom({ ...base, batch: 0 }, ds)).toThrow(/--batch/);
+    expect(() => trainOptionsFrom({ ...base, lr: -1 }, ds)).toThrow(/--lr/);
+    try { resolveModelArg('bireal-mnist-fsat'); expect.unreachable(); } catch (e) { expect((e as UserError).hint).toContain("did you mean 'bireal-mnist-fast'"); }
+    expect(() => resolveModelArg('bireal18-imagenet', 'per-block')).toThrow(UserError);
+  });
+  it('digits default to no flips; --shortcut per-block changes the structure', () => {
+    expect(trainOptionsFrom(base, ds).augment.flip).toBe(false);
+    const a = resolveModelArg('bireal-tiny').net, b = resolveModelArg('bireal-tiny', 'per-block').net;
+    expect(a.layers.filter((l) => l.layer.op === 'add').length).toBe(4);
+    expect(b.layers.filter((l) => l.layer.op === 'add').length).toBe(2);
+  });
+});
+
+describe('export agreement', () => {
+  it('the deployable model run by the golden model predicts what the trainer predicts', () => {
+    const net = resolveNetwork(tinyBireal());
+    const t = new TrainNet(net, { signAs: 'sign', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 8);
+    const rng = new Rng(9);
+    for (const [k, v] of t.params) if (k.endsWith('running_var')) rng.fillUniform(v, 0.5, 2); else if (k.endsWith('running_mean') || k.endsWith('beta')) rng.fillNormal(v, 0.3);
+    const latent = t.toLatent({});
+    const x = randBT(rng, 20, 8, 8, 2);
+    const ours = trainNetFor(latent).forward(x, false);
+    const preds = argmaxRows(ours);
+    const plan = lower(toDeployable(latent));
+    let agree = 0, maxDiff = 0;
+    for (let b = 0; b < 20; b++) {
+      const { logits } = runPlan(plan, tensor(8, 8, 2, x.data.slice(b * 128, (b + 1) * 128)));
+      for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs(logits[c] - ours.data[b * 3 + c]));
+      let arg = 0; for (let c = 1; c < 3; c++) if (logits[c] > logits[arg]) arg = c;
+      if (arg === preds[b]) agree++;
+    }
+    expect(agree).toBe(20);
+    expect(maxDiff).toBeLessThan(1e-3);
+  });
+});
