@@ -1,47 +1,56 @@
 /**
- * `birealsim demo`: the README's main job on a built-in default, end to end. Each stage uses what the
- * toolkit provides and says what it did and where its output went.
+ * `birealsim demo`: the README's main job on built-in defaults, end to end, through the same command code
+ * paths a user runs by hand (each stage is one `birealsim` command, printed before it runs):
+ *   1. cost: the paper's memory/OPs table          4. verify: golden vs functional simulator (bit-exact),
+ *   2. train: a small Bi-Real net on MNIST            trainer float forward and the latent source
+ *      (clip-activation stage 1, then 1-bit stage 2) 5. simulate: cycles, traffic, energy on the edge preset
+ *   3. export: deployable model, golden re-check    6. report: one HTML page (charts) + text/JSON/CSV/Markdown
+ * A stage that fails stops the demo with its exit code.
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
-import { CONVENTIONS } from '../cost/conventions.ts';
-import { lower } from '../golden/plan.ts';
-import { runPlan } from '../golden/run.ts';
-import { resolveNetwork } from '../ir/validate.ts';
-import { bireal18 } from '../ir/builders.ts';
-import { randomModel } from '../ir/model.ts';
-import { renderMarkdown, renderText } from '../report/table.ts';
-import { tensor } from '../core/tensor.ts';
-import { Rng } from '../core/rng.ts';
-import { writeFileAtomic } from '../core/atomic.ts';
-import { costOf, PAPER_WORKLOADS, summaryTable } from './cost.ts';
-import { kernelsByName, warmKernels } from './kernels.ts';
+import { join } from 'node:path';
+import { UserError } from '../core/diagnostics.ts';
 
-interface DemoArgs { out: string; seed: number }
+interface DemoArgs { out: string; seed: number; epochs: number; preEpochs: number; limitTrain: number; images: number; arch: string; model: string }
 
 export const demoCommand = {
   command: 'demo',
-  describe: 'run the main story on built-in defaults: paper cost table, golden Bi-Real-18 inference',
+  describe: 'the whole story on built-in defaults: cost table, train Bi-Real on MNIST, export, verify bit-exact, simulate, HTML report',
   builder: (y: Argv) => y
     .option('out', { type: 'string', default: 'reports/demo', describe: 'output folder' })
-    .option('seed', { type: 'number', default: 0 }),
+    .option('model', { type: 'string', default: 'bireal-mnist-fast', describe: 'network to train' })
+    .option('epochs', { type: 'number', default: 1, describe: 'epochs of the 1-bit stage' })
+    .option('pre-epochs', { type: 'number', default: 1, describe: 'epochs of the real-valued (clip) stage' })
+    .option('limit-train', { type: 'number', default: 20000, describe: 'training images used (0 = all 60,000)' })
+    .option('images', { type: 'number', default: 200, describe: 'test images for verify' })
+    .option('arch', { type: 'string', default: 'edge', describe: 'accelerator preset for verify and simulate' })
+    .option('seed', { type: 'number', default: 1 }),
   handler: async (argv: ArgumentsCamelCase<DemoArgs>) => {
-    const log = (s: string) => process.stdout.write(s + '\n');
-    log('== 1. memory and operations vs the paper (Liu et al. 2018, Table 5) ==');
-    const t = summaryTable(PAPER_WORKLOADS.map((w) => costOf(w, CONVENTIONS.paper)));
-    log(renderText(t));
-    writeFileAtomic(`${argv.out}/paper-table.md`, renderMarkdown(t));
-    log(`\n== 2. golden XNOR-popcount inference: Bi-Real-18, 224x224, random weights (seed ${argv.seed}) ==`);
-    const net = resolveNetwork(bireal18());
-    const plan = lower(randomModel(net, argv.seed));
-    const x = tensor(224, 224, 3);
-    new Rng(argv.seed + 1).fillNormal(x.data);
-    const k = kernelsByName('default');
-    await warmKernels(k);
+    // imported here: main.ts imports this module, so a top-level import would be circular
+    const { main } = await import('./main.ts');
+    const o = argv.out;
+    const stages: [string, string[]][] = [
+      ['memory and operations vs the paper (Liu et al. 2018, Table 5)', ['cost', '--json', '--out', join(o, 'cost.json')]],
+      ['train a 1-bit Bi-Real net on MNIST (stage 1: clip activations, real weights; stage 2: ApproxSign + magnitude-aware weights)',
+        ['train', '--model', argv.model, '--dataset', 'mnist', '--pre-epochs', String(argv.preEpochs), '--epochs', String(argv.epochs), '--limit-train', String(argv.limitTrain), '--seed', String(argv.seed), '--out', join(o, 'train')]],
+      ['export exact +-1 weights with alpha and BN folded; re-check the written file with the golden model on the 10,000 test images',
+        ['export', join(o, 'train', 'model.safetensors'), '--out', join(o, 'model-deployable.safetensors')]],
+      [`verify bit-exact: golden vs functional simulation on '${argv.arch}', vs the latent model, vs the trainer's float forward`,
+        ['verify', join(o, 'model-deployable.safetensors'), '--images', String(argv.images), '--arch', argv.arch, '--reference', join(o, 'train', 'model.safetensors'), '--json', '--out', join(o, 'verify.json')]],
+      [`simulate the trained network on '${argv.arch}'`, ['simulate', join(o, 'model-deployable.safetensors'), '--arch', argv.arch, '--json', '--out', join(o, 'simulate.json')]],
+      ['one report: tables and charts', ['report', join(o, 'cost.json'), join(o, 'verify.json'), join(o, 'simulate.json'), '--out', join(o, 'report'), '--title', 'birealsim demo: Bi-Real Net on MNIST']],
+    ];
     const t0 = performance.now();
-    const { logits } = runPlan(plan, x, { kernels: k });
-    const ms = performance.now() - t0;
-    let best = 0; for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-    log(`${plan.steps.length} steps (${plan.steps.filter((s) => s.executesAs === 'xnor').length} XNOR-popcount convs) in ${ms.toFixed(0)} ms with '${k.name}' kernels; top class ${best}`);
-    log(`\nwrote ${argv.out}/paper-table.md`);
+    for (const [i, [what, args]] of stages.entries()) {
+      process.stdout.write(`\n== ${i + 1}/${stages.length} ${what}\n$ birealsim ${args.join(' ')}\n`);
+      const code = await main(args);
+      if (code !== 0) throw new UserError('E_DEMO', `stage ${i + 1} (birealsim ${args[0]}) exited with code ${code}`, { hint: 'see the message above' });
+      if (args.includes('--json') && args.includes('--out')) {
+        const j = JSON.parse((await import('node:fs')).readFileSync(args[args.indexOf('--out') + 1], 'utf8'));
+        if (args[0] === 'verify') process.stdout.write(`verify: ${j.pass ? 'PASS' : 'FAIL'}; simulator bit-exact on ${j.simulator?.bitExactImages}/${j.inputs.images} images; golden accuracy ${(100 * j.golden.accuracy).toFixed(2)}%\n`);
+        if (args[0] === 'simulate' && j.totals) process.stdout.write(`simulate: ${j.totals.latencyMs.toFixed(3)} ms/frame, ${(j.totals.energyPerFrameJ * 1e6).toFixed(1)} uJ/frame, ${(j.totals.dramBytes / 1e3).toFixed(1)} kB DRAM\n`);
+      }
+    }
+    process.stdout.write(`\ndone in ${((performance.now() - t0) / 1000).toFixed(0)} s. Open the report: ${join(o, 'report', 'report.html')}\n`);
   },
 };

@@ -177,22 +177,34 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
 
 // ------------------------------------------------------------------ verify
 
+/** Reads `birealsim verify --json` output (src/cli/verify.ts VerifyResult). */
 function verifySection(r: Reader, v: Json, input: string): VerifySection {
+  const m = r.obj(v.model, '$.model');
+  const golden = r.obj(v.golden, '$.golden');
+  const inputs = r.obj(v.inputs, '$.inputs');
+  const trainer = r.obj(v.trainer, '$.trainer');
+  const images = r.nonneg(inputs.images, '$.inputs.images');
   const s: VerifySection = {
-    input, model: r.str(v.model ?? v.name, '$.model'), match: r.bool(v.match, '$.match'),
-    layersCompared: r.nonneg(v.layersCompared, '$.layersCompared'),
+    input, model: `${r.str(m.path, '$.model.path')} (${r.str(m.kind, '$.model.kind')} ${r.str(m.network, '$.model.network')})`,
+    match: r.bool(v.pass, '$.pass'), layersCompared: r.nonneg(golden.stepsPerImage, '$.golden.stepsPerImage'),
   };
-  if (v.firstDivergence !== undefined && v.firstDivergence !== null) {
-    const d = r.obj(v.firstDivergence, '$.firstDivergence');
-    s.firstDivergence = { layer: r.str(d.layer, '$.firstDivergence.layer') };
-    if (d.index !== undefined) s.firstDivergence.index = d.index as number | number[];
-    if (d.expected !== undefined) s.firstDivergence.expected = typeof d.expected === 'string' ? d.expected : r.num(d.expected, '$.firstDivergence.expected');
-    if (d.actual !== undefined) s.firstDivergence.actual = typeof d.actual === 'string' ? d.actual : r.num(d.actual, '$.firstDivergence.actual');
+  const parts: string[] = [`${images} inputs (${r.str(inputs.source, '$.inputs.source')})`];
+  if (v.simulator !== undefined) {
+    const sim = r.obj(v.simulator, '$.simulator');
+    parts.push(`functional simulator on ${r.str(sim.arch, '$.simulator.arch')}: bit-exact on ${r.nonneg(sim.bitExactImages, '$.simulator.bitExactImages')}/${images}${typeof sim.firstMismatch === 'string' ? ` (${sim.firstMismatch})` : ''}`);
   }
-  if (v.accuracy !== undefined) {
-    const a = r.obj(v.accuracy, '$.accuracy');
-    s.accuracy = { golden: r.optNum(a.golden, '$.accuracy.golden'), reference: r.optNum(a.reference, '$.accuracy.reference'), samples: r.optNum(a.samples, '$.accuracy.samples') };
+  if (v.reference !== undefined) {
+    const ref = r.obj(v.reference, '$.reference');
+    parts.push(`reference ${r.str(ref.path, '$.reference.path')}: bit-exact on ${r.nonneg(ref.bitExactImages, '$.reference.bitExactImages')}/${images}`);
+    if (ref.first !== undefined && ref.first !== null) {
+      const d = r.obj(ref.first, '$.reference.first');
+      s.firstDivergence = { layer: r.str(d.step, '$.reference.first.step'), index: [r.nonneg(d.y, '$.reference.first.y'), r.nonneg(d.x, '$.reference.first.x'), r.nonneg(d.c, '$.reference.first.c')], expected: r.num(d.a, '$.reference.first.a'), actual: r.num(d.b, '$.reference.first.b') };
+    }
   }
+  parts.push(`trainer float forward: predictions agree ${(100 * r.num(trainer.predictionAgreement, '$.trainer.predictionAgreement')).toFixed(2)}%, sign bits ${(100 * r.num(trainer.signBitAgreement, '$.trainer.signBitAgreement')).toFixed(4)}%`);
+  s.detail = parts.join('; ');
+  const acc = r.optNum(golden.accuracy, '$.golden.accuracy');
+  if (acc !== undefined) s.accuracy = { golden: acc, samples: images };
   return s;
 }
 

@@ -8,6 +8,7 @@ import { birealSmall } from '../../src/ir/builders.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
 import { randomModel, saveModel } from '../../src/ir/model.ts';
 import { toDeployable } from '../../src/ir/deploy.ts';
+import { buildReport } from '../../src/report/build.ts';
 
 let dir = '';
 async function cli(args: string[]) {
@@ -41,6 +42,10 @@ describe('birealsim verify', () => {
     expect(j.simulator.bitExactImages).toBe(3);
     expect(j.reference.bitExactImages).toBe(3);
     expect(j.trainer.signBitAgreement).toBeGreaterThan(0.99);
+    // the report layer reads this output as a verify section
+    const rep = buildReport([{ name: 'v.json', sha256: 'x', text: r.out }], { title: 't', toolVersion: '0' });
+    expect(rep.verify![0].match).toBe(true);
+    expect(rep.verify![0].detail).toMatch(/bit-exact on 3\/3/);
   });
 
   it('a single corrupted weight bit fails verification and is located at its layer and channel', async () => {
@@ -48,5 +53,10 @@ describe('birealsim verify', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/first divergence at step 's2\.b1\.conv'.*integer accumulator.*channel=7/);
     expect(r.out).toMatch(/FAIL/);
+    const j = await cli(['verify', join(dir, 'bad.safetensors'), '--images', '1', '--no-sim', '--reference', join(dir, 'latent.safetensors'), '--json']);
+    const rep = buildReport([{ name: 'v.json', sha256: 'x', text: j.out }], { title: 't', toolVersion: '0' });
+    expect(rep.verify![0].match).toBe(false);
+    expect(rep.verify![0].firstDivergence!.layer).toBe('s2.b1.conv');
+    expect((rep.verify![0].firstDivergence!.index as number[])[2]).toBe(7);
   });
 });
