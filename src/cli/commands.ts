@@ -17,8 +17,4 @@ export const commands: any[] = [demoCommand, costCommand, inspectCommand, runCom
 commands.push(reportCommand, sweepCommand, mergeCommand, verifyCommand);
 commands.push(trainCommand, evalCommand, exportCommand, ablateCommand);
 import { simulateCommand } from './simulate.ts';
-import { reportCommand } from './report.ts';
-import { sweepCommand } from './sweep.ts';
-import { mergeCommand } from './merge.ts';
 commands.push(simulateCommand);
-commands.push(reportCommand, sweepCommand, mergeCommand);
