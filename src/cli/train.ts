@@ -155,7 +155,7 @@ export const trainCommand = {
       net, dataset: ds, options, outDir, resume: argv.resume, log, initModel: init,
       meta: { 'train.command': command, 'tool.version': TOOL_VERSION, seed: String(options.seed) },
     });
-    if (r.interrupted) throw new UserError('E_INTERRUPTED', `training interrupted; checkpoint saved in ${outDir}`, { hint: `continue with: birealsim train --model ${argv.model} --dataset ${argv.dataset ?? `idx:${argv.data}`} --out ${outDir} --resume` });
+    if (r.interrupted) throw new UserError('E_INTERRUPTED', `training interrupted; checkpoint saved in ${outDir}`, { hint: `continue with: birealsim train --model ${argv.model} --dataset ${argv.dataset ?? `idx:${argv.data}`}${argv.limitTrain ? ` --limit-train ${argv.limitTrain}` : ''} --out ${outDir} --resume` });
     const result = { model: join(outDir, MODEL_FILE), testAccuracy: r.testAccuracy, stageAccuracies: r.stageAccuracies, minutes: r.seconds / 60, imagesPerSecond: r.imagesPerSecond, dataset: ds.name, network: net.workload.name };
     if (argv.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else process.stdout.write(`${net.workload.name} on ${ds.name}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}% after ${(r.seconds / 60).toFixed(1)} min (${r.imagesPerSecond.toFixed(0)} img/s); model ${result.model}\n`);

@@ -230,6 +230,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         let tLast = performance.now(), imgLast = 0;
         const tEpoch = performance.now();
         for (; pos.batch < batchesPerEpoch; pos.batch++) {
+          // the loop is synchronous compute: yield once per batch so a pending SIGINT handler can run
+          await new Promise<void>((res) => setImmediate(res));
           if (interrupted || (run.stopAtStep !== undefined && totalStep(stages, pos, batchesPerEpoch) >= run.stopAtStep)) {
             interrupted = true;
             saveCheckpoint(ckptPath, tn, opt, metaFor());
