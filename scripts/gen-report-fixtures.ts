@@ -1,7 +1,9 @@
 /**
  * Regenerates the checked-in report-test inputs (test/fixtures/report/) from the real producers on the
  * micro workload: `birealsim cost --json`, sim/simulate.ts (timingMs pinned to 0), and a 16-point grid
- * sweep. Run: node bin/run-ts.mjs scripts/gen-report-fixtures.ts  (then `npx vitest run test/report -u`
+ * sweep, and `simulate --functional --verify`. test/fixtures/report/verify-mnist.json is NOT regenerated here:
+ * it is the output of `birealsim verify <trained MNIST model> --images 4 --json` (a trained model is needed).
+ * Run: node bin/run-ts.mjs scripts/gen-report-fixtures.ts  (then `npx vitest run test/report -u`
  * if the producers' numbers changed on purpose).
  */
 import { writeFileAtomic } from '../src/core/atomic.ts';

@@ -178,34 +178,51 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
 // ------------------------------------------------------------------ verify
 
 /** Reads `birealsim verify --json` output (src/cli/verify.ts VerifyResult). */
-function verifySection(r: Reader, v: Json, input: string): VerifySection {
+/**
+ * Reads `birealsim verify --json` (kind "verify", cli/verify.ts VerifyResult): model {path, sha256, kind,
+ * network}, inputs {source, images}, golden {accuracy?, stepsPerImage}, simulator? {arch, bitExactImages,
+ * images, firstMismatch?}, reference? {path, bitExactImages, images, firstText?}, trainer {predictionAgreement,
+ * maxLogitDiff, signBitAgreement, signLayers}, torch? {predictionAgreement, maxLogitDiff} | {skipped}, pass.
+ */
+function verifySection(r: Reader, v: Json, input: string): { section: VerifySection; seed?: number; arch?: string } {
   const m = r.obj(v.model, '$.model');
-  const golden = r.obj(v.golden, '$.golden');
-  const inputs = r.obj(v.inputs, '$.inputs');
-  const trainer = r.obj(v.trainer, '$.trainer');
-  const images = r.nonneg(inputs.images, '$.inputs.images');
-  const s: VerifySection = {
-    input, model: `${r.str(m.path, '$.model.path')} (${r.str(m.kind, '$.model.kind')} ${r.str(m.network, '$.model.network')})`,
-    match: r.bool(v.pass, '$.pass'), layersCompared: r.nonneg(golden.stepsPerImage, '$.golden.stepsPerImage'),
-  };
-  const parts: string[] = [`${images} inputs (${r.str(inputs.source, '$.inputs.source')})`];
+  const ins = r.obj(v.inputs, '$.inputs');
+  const g = r.obj(v.golden, '$.golden');
+  const images = r.nonneg(ins.images, '$.inputs.images');
+  const pc = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const checks: NonNullable<VerifySection['checks']> = [];
+  let first: VerifySection['firstDivergence'];
+  let arch: string | undefined;
   if (v.simulator !== undefined) {
-    const sim = r.obj(v.simulator, '$.simulator');
-    parts.push(`functional simulator on ${r.str(sim.arch, '$.simulator.arch')}: bit-exact on ${r.nonneg(sim.bitExactImages, '$.simulator.bitExactImages')}/${images}${typeof sim.firstMismatch === 'string' ? ` (${sim.firstMismatch})` : ''}`);
+    const s = r.obj(v.simulator, '$.simulator');
+    arch = r.str(s.arch, '$.simulator.arch');
+    const ok = r.nonneg(s.bitExactImages, '$.simulator.bitExactImages'), n = r.nonneg(s.images, '$.simulator.images');
+    checks.push({ check: `golden vs functional simulator on '${arch}' (every layer, bit for bit)`, result: `bit-exact on ${ok}/${n} images`, pass: ok === n });
+    if (typeof s.firstMismatch === 'string') first ??= { layer: s.firstMismatch };
   }
   if (v.reference !== undefined) {
-    const ref = r.obj(v.reference, '$.reference');
-    parts.push(`reference ${r.str(ref.path, '$.reference.path')}: bit-exact on ${r.nonneg(ref.bitExactImages, '$.reference.bitExactImages')}/${images}`);
-    if (ref.first !== undefined && ref.first !== null) {
-      const d = r.obj(ref.first, '$.reference.first');
-      s.firstDivergence = { layer: r.str(d.step, '$.reference.first.step'), index: [r.nonneg(d.y, '$.reference.first.y'), r.nonneg(d.x, '$.reference.first.x'), r.nonneg(d.c, '$.reference.first.c')], expected: r.num(d.a, '$.reference.first.a'), actual: r.num(d.b, '$.reference.first.b') };
-    }
+    const s = r.obj(v.reference, '$.reference');
+    const ok = r.nonneg(s.bitExactImages, '$.reference.bitExactImages'), n = r.nonneg(s.images, '$.reference.images');
+    checks.push({ check: `golden(file) vs golden(reference ${r.str(s.path, '$.reference.path')})`, result: `bit-exact on ${ok}/${n} images`, pass: ok === n });
+    if (typeof s.firstText === 'string') first ??= { layer: s.firstText };
   }
-  parts.push(`trainer float forward: predictions agree ${(100 * r.num(trainer.predictionAgreement, '$.trainer.predictionAgreement')).toFixed(2)}%, sign bits ${(100 * r.num(trainer.signBitAgreement, '$.trainer.signBitAgreement')).toFixed(4)}%`);
-  s.detail = parts.join('; ');
-  const acc = r.optNum(golden.accuracy, '$.golden.accuracy');
-  if (acc !== undefined) s.accuracy = { golden: acc, samples: images };
-  return s;
+  const t = r.obj(v.trainer, '$.trainer');
+  checks.push({ check: 'golden vs trainer float forward', result: `predictions agree ${pc(r.nonneg(t.predictionAgreement, '$.trainer.predictionAgreement'))}, max |logit diff| ${r.nonneg(t.maxLogitDiff, '$.trainer.maxLogitDiff').toExponential(2)}, sign bits agree ${pc(r.nonneg(t.signBitAgreement, '$.trainer.signBitAgreement'))} over ${t.signLayers} sign layers`, pass: true });
+  if (v.torch !== undefined) {
+    const s = r.obj(v.torch, '$.torch');
+    if (typeof s.skipped === 'string') checks.push({ check: 'golden vs PyTorch', result: `skipped: ${s.skipped}`, pass: true });
+    else checks.push({ check: 'golden vs PyTorch', result: `predictions agree ${pc(r.nonneg(s.predictionAgreement, '$.torch.predictionAgreement'))}, max |logit diff| ${r.nonneg(s.maxLogitDiff, '$.torch.maxLogitDiff').toExponential(2)}`, pass: true });
+  }
+  const section: VerifySection = {
+    input, model: `${r.str(m.network, '$.model.network')} (${r.str(m.kind, '$.model.kind')}, ${r.str(m.path, '$.model.path')}, sha256 ${String(m.sha256).slice(0, 12)})`,
+    match: r.bool(v.pass, '$.pass'), layersCompared: r.nonneg(g.stepsPerImage, '$.golden.stepsPerImage'), images,
+    detail: `inputs: ${r.str(ins.source, '$.inputs.source')}`, checks,
+  };
+  const acc = r.optNum(g.accuracy, '$.golden.accuracy');
+  if (acc !== undefined) section.accuracy = { golden: acc, samples: images };
+  if (first) section.firstDivergence = first;
+  const sm = /seed (\d+)/.exec(String(ins.source));
+  return { section, seed: sm ? Number(sm[1]) : undefined, arch };
 }
 
 // ------------------------------------------------------------------ assembly
@@ -244,8 +261,10 @@ export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
         simSeeds.forEach((x) => seeds.add(x));
         configs.forEach(addConfig);
       } else {
-        (report.verify ??= []).push(verifySection(r, v, doc.name));
-        addConfig({ name: doc.name, kind: 'verify', value: v.config ?? null });
+        const vs = verifySection(r, v, doc.name);
+        (report.verify ??= []).push(vs.section);
+        if (vs.seed !== undefined) seeds.add(vs.seed);
+        addConfig({ name: doc.name, kind: 'verify', value: { model: v.model, inputs: v.inputs, arch: vs.arch ?? null } });
       }
     }
     report.inputs.push(input);

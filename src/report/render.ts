@@ -79,12 +79,14 @@ export function reportTables(r: Report): Table[] {
   if (r.verify?.length) {
     t.push({
       title: 'Bit-exact verification',
-      headers: ['model', 'result', 'layers compared', 'first divergence', 'accuracy (golden)', 'accuracy (reference)'],
-      rows: r.verify.map((v) => [v.model, v.match ? 'bit-exact' : 'DIVERGES', v.layersCompared,
+      headers: ['model', 'result', 'steps per image', 'images', 'first divergence', 'accuracy (golden)'],
+      rows: r.verify.map((v) => [v.model, v.match ? (v.checks ? 'PASS' : 'bit-exact') : (v.checks ? 'FAIL' : 'DIVERGES'), v.layersCompared, v.images ?? '-',
         v.firstDivergence ? `${v.firstDivergence.layer}${v.firstDivergence.index !== undefined ? ` at ${JSON.stringify(v.firstDivergence.index)}` : ''}${v.firstDivergence.expected !== undefined ? ` expected ${v.firstDivergence.expected}, got ${v.firstDivergence.actual}` : ''}` : '-',
-        v.accuracy?.golden !== undefined ? pct(v.accuracy.golden) : '-', v.accuracy?.reference !== undefined ? pct(v.accuracy.reference) : '-']),
+        v.accuracy?.golden !== undefined ? pct(v.accuracy.golden) : '-']),
       notes: r.verify.filter((v) => v.detail).map((v) => `${v.model}: ${v.detail}`),
     });
+    const checks = r.verify.flatMap((v) => (v.checks ?? []).map((c) => [v.model, c.check, c.result, c.pass ? 'ok' : 'FAIL']));
+    if (checks.length) t.push({ title: 'Verification checks', headers: ['model', 'check', 'result', 'status'], rows: checks });
   }
   return t;
 }

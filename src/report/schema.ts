@@ -122,10 +122,14 @@ export interface VerifySection {
   model: string;
   match: boolean;
   layersCompared: number;
+  /** inputs (images) each check ran on */
+  images?: number;
   firstDivergence?: { layer: string; index?: number | number[]; expected?: number | string; actual?: number | string };
   /** what was compared with what (e.g. functional simulation on an arch vs the golden model) */
   detail?: string;
   accuracy?: { golden?: number; reference?: number; samples?: number };
+  /** individual checks as the verifier reported them */
+  checks?: { check: string; result: string; pass: boolean }[];
 }
 
 export interface Report {

@@ -79,6 +79,27 @@ describe('bit-exact verification section', () => {
   });
 });
 
+describe('birealsim verify --json', () => {
+  const v = JSON.parse(readFileSync(`${FIX}/verify-mnist.json`, 'utf8'));
+  it('a passing verification is a PASS row with its checks', () => {
+    const r = buildReport([doc('v.json', JSON.stringify(v))], { title: 't', toolVersion: '0' });
+    expect(r.verify![0]).toMatchObject({ match: true, layersCompared: v.golden.stepsPerImage, images: v.inputs.images });
+    expect(r.verify![0].checks!.map((c) => c.pass)).toEqual([true, true]);
+    expect(r.configs.find((c) => c.kind === 'verify')!.value).toMatchObject({ arch: 'edge' });
+  });
+  it('a failing one names the first mismatch; a malformed one names the JSON path', () => {
+    const bad = structuredClone(v);
+    bad.pass = false; bad.simulator.bitExactImages = 3; bad.simulator.firstMismatch = 'image 2: layer s2.b0.conv step s2.b0.conv (y,x,c) = (0,1,7)';
+    const r = buildReport([doc('v.json', JSON.stringify(bad))], { title: 't', toolVersion: '0' });
+    const t = renderReportText(r);
+    expect(t).toMatch(/FAIL/);
+    expect(t).toContain('image 2: layer s2.b0.conv step s2.b0.conv (y,x,c) = (0,1,7)');
+    expect(t).toMatch(/bit-exact on 3\/4 images\s+FAIL/);
+    const worse = structuredClone(v); delete worse.golden.stepsPerImage;
+    expect(fail('w.json', worse)).toMatch(/w\.json: \$\.golden\.stepsPerImage: expected a finite number/);
+  });
+});
+
 describe('charts follow the data', () => {
   it('no input kind -> its charts are omitted with a reason; present kinds draw non-empty datasets', () => {
     const only = buildCharts(buildReport([doc('s.json', JSON.stringify(sim))], { title: 't', toolVersion: '0' }));

@@ -15,7 +15,7 @@ import { costDoc, simDoc, sweepDoc, doc, MICRO } from './fixtures.ts';
 let docs: InputDoc[];
 const FIX = 'test/fixtures/report';
 beforeAll(() => {
-  docs = ['micro-cost.json', 'micro-sim-edge.json', 'micro-sweep.jsonl', 'micro-verify.json'].map((f) => doc(f, readFileSync(`${FIX}/${f}`, 'utf8')));
+  docs = ['micro-cost.json', 'micro-sim-edge.json', 'micro-sweep.jsonl', 'micro-verify.json', 'verify-mnist.json'].map((f) => doc(f, readFileSync(`${FIX}/${f}`, 'utf8')));
 });
 const build = () => buildReport(docs, { title: 'micro workload report', toolVersion: '0.1.0' });
 
