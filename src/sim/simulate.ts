@@ -58,7 +58,7 @@ export interface LayerResult {
   energyTotalJ?: number;
   bottleneck?: string;
   footprintBytes?: Record<BufferName, number>;
-  search?: { candidates: number; feasible?: number; evaluated?: number };
+  search?: { candidates: number; feasible?: number; evaluated?: number; reusedFrom?: string };
   trace?: TileTrace[];
 }
 
@@ -118,6 +118,13 @@ function bottleneckOf(c: CycleSplit): string {
 }
 
 /** Simulates a plan on an arch. Returns a plain JSON-able object (typed arrays only inside `functional` when asked). */
+/** Everything about a layer that the mapping search reads, without tensor names. */
+function layerSignature(l: SimLayer): string {
+  const t = (x: { h: number; w: number; c: number; dtype?: string }) => [x.h, x.w, x.c, x.dtype ?? ''];
+  return JSON.stringify([l.anchor.kind, l.unit, l.binary, t(l.input), t(l.out), l.kh, l.kw, l.stride, l.pad, l.cin, l.channelwise,
+    l.sideInputs.map((x) => [...t(x), x.role]), l.outputs.map(t), l.internal.length, l.writesBits, l.actWindow ?? null, l.ppuPerElement, l.paramWordsPerChannel]);
+}
+
 export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = {}): SimResult {
   const t0 = performance.now();
   const objective = opts.objective ?? 'cycles';
@@ -125,6 +132,7 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
   const results: LayerResult[] = [];
   const infeasible: { layer: string; reason: string }[] = [];
   const evals = new Map<string, Mapping>();
+  const searched = new Map<string, { mapping: Mapping; from: string; search: { candidates: number; feasible?: number; evaluated?: number } }>();
   for (const l of layers) {
     const ctx = layerContext(l, arch);
     const base: LayerResult = {
@@ -132,7 +140,11 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
       inShape: [l.input.h, l.input.w, l.input.c], outShape: [l.out.h, l.out.w, l.out.c],
       window: { kernel: [l.kh, l.kw], stride: l.stride, pad: l.pad }, bops: l.bops, macs: l.macs,
     };
-    const mr = mapLayer(ctx, objective, opts.mappings?.[l.id]);
+    // layers with the same geometry, operands and fused post-ops have the same best mapping (the search
+    // reads nothing else): search once per signature, then only evaluate the chosen mapping
+    const sig = layerSignature(l);
+    const reused = opts.mappings?.[l.id] ? undefined : searched.get(sig);
+    const mr = mapLayer(ctx, objective, opts.mappings?.[l.id] ?? reused?.mapping);
     if (!mr.feasible) {
       infeasible.push({ layer: l.id, reason: mr.reason });
       results.push({ ...base, reason: mr.reason, search: { candidates: mr.candidates } });
@@ -141,6 +153,7 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     let ev = mr.best;
     if (opts.trace) ev = evaluate(ctx, ev.mapping, true);
     evals.set(l.id, ev.mapping);
+    if (!reused && !opts.mappings?.[l.id]) searched.set(sig, { mapping: ev.mapping, from: l.id, search: { candidates: mr.candidates, feasible: mr.feasibleCandidates, evaluated: mr.evaluated } });
     const energyJ = energyOf(ev.counts, arch);
     const sramAccesses = {} as Record<BufferName, number>;
     for (const b of BUFFER_NAMES) sramAccesses[b] = Math.ceil(((ev.counts.sram[b].readBytes + ev.counts.sram[b].writeBytes) * 8) / arch.buffers[b].portBits);
@@ -152,7 +165,7 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
       sramBytes: ev.counts.sram, dramBytes: ev.dramBytesByTensor, dramBytesTotal: dramTotal, compulsoryDramBytes: compulsoryDramBytes(ctx),
       actions: { peOps: ev.counts.peOps, realUnitMacs: ev.counts.realUnitMacs, ppuMul: ev.counts.ppuMul, ppuAdd: ev.counts.ppuAdd, ppuCmp: ev.counts.ppuCmp, poolOps: ev.counts.poolOps, dramBits: dramTotal * 8, sramAccesses },
       energyJ, energyTotalJ: sumEnergy(energyJ), bottleneck: bottleneckOf(ev.cycles), footprintBytes: ev.footprint,
-      search: { candidates: mr.candidates, feasible: mr.feasibleCandidates, evaluated: mr.evaluated },
+      search: reused ? { ...reused.search, reusedFrom: reused.from } : { candidates: mr.candidates, feasible: mr.feasibleCandidates, evaluated: mr.evaluated },
       trace: ev.trace,
     });
   }
