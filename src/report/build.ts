@@ -12,6 +12,7 @@ import {
   type SimLayer, type SimulationSection, type SweepSection, type VerifySection,
 } from './schema.ts';
 import { parseSweepText, summariseSweep, SWEEP_SCHEMA } from './sweep-file.ts';
+import { resolveArch } from '../sim/arch.ts';
 
 export interface InputDoc { name: string; sha256: string; text: string }
 
@@ -244,7 +245,15 @@ export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
       const sec: SweepSection = summariseSweep(sf, doc.name);
       (report.sweeps ??= []).push(sec);
       addConfig({ name: sf.header.spec.name, kind: 'sweep-spec', value: sf.header.spec });
-      if (sf.header.baseArch) addConfig({ name: `${sf.header.spec.name}: base ${(sf.header.baseArch as { name?: string }).name ?? 'arch'}`, kind: 'arch', value: sf.header.baseArch });
+      if (sf.header.baseArch) {
+        // the base arch resolved (SI numbers, energy sources); each point = base + its params (sweep-spec axes)
+        const label = `${sf.header.spec.name}: base ${(sf.header.baseArch as { name?: string }).name ?? 'arch'} (resolved; points patch it with their axis values)`;
+        try { addConfig({ name: label, kind: 'arch', value: resolveArch(sf.header.baseArch, `${doc.name} (header baseArch)`) }); } catch (e) {
+          if (!(e instanceof UserError)) throw e;
+          report.notes.push(`${doc.name}: the sweep's base arch no longer resolves (${e.message}); embedded as written`);
+          addConfig({ name: label, kind: 'arch', value: sf.header.baseArch });
+        }
+      }
     } else {
       const v = value as Json;
       if (typeof v.version === 'string') input.toolVersion = v.version;
