@@ -100,7 +100,7 @@ function runSplit(fn: string, args: number[], rowArg: number, rows: number, tile
  * 64-bit steps, BCONV64_TILES), with its register tile P output pixels x O output channels.
  */
 export interface BinaryKernelChoice { kind: 'v128' | 'i64'; P: number; O: number }
-let bKernel: BinaryKernelChoice = { kind: 'v128', P: 2, O: 4 };
+let bKernel: BinaryKernelChoice = { kind: 'i64', P: 1, O: 4 };
 /** For benchmarks: selects the binary kernel variant and register tile. */
 export function setBinaryKernel(k: BinaryKernelChoice): void { bKernel = { ...k }; }
 export function getBinaryKernel(): BinaryKernelChoice { return { ...bKernel }; }
@@ -168,7 +168,7 @@ function runBinary(sc: Scratch, xOff: number, packed: PackedBinaryWeights, g: Bi
 export function binaryConvFast(a: BinaryConvArgs): Int32Array {
   const sc = new Scratch();
   const outOff = binaryConvInScratch(sc, a);
-  return sc.i32.slice(outOff >>> 2, (outOff >>> 2) + a.outH * a.outW * a.cout);
+  return sc.copyI32(outOff, a.outH * a.outW * a.cout);
 }
 
 /** binaryConv with the (padding-corrected) dots left in scratch; returns their byte offset. */
@@ -237,7 +237,7 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
   sc.commit();
   sc.u32.set(aBits, xOff >>> 2);
   const outOff = runBinary(sc, xOff, packed, { rows: 1, cols: M, rowStride: 0, pxStride: wpr * 4, nseg: 1, segStride: 0, segWords: wpr, kone: kBits, cout: N });
-  return sc.i32.slice(outOff >>> 2, (outOff >>> 2) + M * N);
+  return sc.copyI32(outOff, M * N);
 }
 
 // ---------------------------------------------------------------- fp32 conv / fc / sgemm
@@ -307,7 +307,7 @@ function placeWeights(sc: Scratch, w: Float32Array): number {
 
 /** Copies [rows][colsPad][coutPad] (valid region rows x cols x cout) out of scratch. */
 function extract(f32: Float32Array, outIdx: number, rows: number, cols: number, colsPad: number, cout: number, coutPad: number): Float32Array {
-  if (cols === colsPad && cout === coutPad) return f32.slice(outIdx, outIdx + rows * cols * cout);
+  if (cols === colsPad && cout === coutPad) { const o = new Float32Array(rows * cols * cout); o.set(f32.subarray(outIdx, outIdx + o.length)); return o; }
   const out = new Float32Array(rows * cols * cout);
   if (cout === coutPad) {
     for (let r = 0; r < rows; r++) out.set(f32.subarray(outIdx + r * colsPad * coutPad, outIdx + r * colsPad * coutPad + cols * cout), r * cols * cout);
@@ -437,7 +437,7 @@ export function xnorConvFast(a: BinaryConvArgs, mul: Float32Array, bias: Float32
   const outOff = sc.alloc(n * 4);
   sc.commit();
   runSplit('xnor_out', [accOff, mOff, bOff, outOff, 0, 0, c], 4, h * w, -1, 0, elementWork(n));
-  return { acc: sc.i32.slice(accOff >>> 2, (accOff >>> 2) + n), out: tensor(h, w, c, sc.f32.slice(outOff >>> 2, (outOff >>> 2) + n)) };
+  return { acc: sc.copyI32(accOff, n), out: tensor(h, w, c, sc.copyF32(outOff, n)) };
 }
 
 export function bnFast(x: Tensor, scale: Float32Array, shift: Float32Array): Tensor {
@@ -447,7 +447,7 @@ export function bnFast(x: Tensor, scale: Float32Array, shift: Float32Array): Ten
   const outOff = sc.alloc(n * 4);
   sc.commit();
   runSplit('bn', [xOff, sOff, tOff, outOff, 0, 0, x.c], 4, x.h * x.w, -1, 0, elementWork(n));
-  return tensor(x.h, x.w, x.c, sc.f32.slice(outOff >>> 2, (outOff >>> 2) + n));
+  return tensor(x.h, x.w, x.c, sc.copyF32(outOff, n));
 }
 
 export function addFast(a: Tensor, b: Tensor): Tensor {
@@ -458,7 +458,7 @@ export function addFast(a: Tensor, b: Tensor): Tensor {
   const outOff = sc.alloc(n * 4);
   sc.commit();
   runSplit('add', [aOff, bOff, outOff, 0, 0, a.c], 3, a.h * a.w, -1, 0, elementWork(n));
-  return tensor(a.h, a.w, a.c, sc.f32.slice(outOff >>> 2, (outOff >>> 2) + n));
+  return tensor(a.h, a.w, a.c, sc.copyF32(outOff, n));
 }
 
 export function signPackFast(x: Tensor): PackedTensor {
@@ -481,7 +481,7 @@ export function maxPoolFast(x: Tensor, kernel: number, stride: number, pad: numb
   const outOff = sc.alloc(n * 4);
   sc.commit();
   runSplit('maxpool', [xOff, outOff, 0, 0, x.h, x.w, x.c, kernel, stride, pad, ow], 2, oh, -1, 0, elementWork(n * kernel * kernel));
-  return tensor(oh, ow, x.c, sc.f32.slice(outOff >>> 2, (outOff >>> 2) + n));
+  return tensor(oh, ow, x.c, sc.copyF32(outOff, n));
 }
 
 export const fastKernels: KernelSet = {

@@ -55,6 +55,12 @@ export class Scratch {
       memory.grow(pages);
     }
   }
+  /**
+   * Copies n values at byte offset `at` out of the shared memory into a fresh array. (new + set, never
+   * TypedArray.prototype.slice: V8's slice of a SharedArrayBuffer view is ~100x slower than memcpy.)
+   */
+  copyF32(at: number, n: number): Float32Array { const o = new Float32Array(n); o.set(new Float32Array(memory.buffer, at, n)); return o; }
+  copyI32(at: number, n: number): Int32Array { const o = new Int32Array(n); o.set(new Int32Array(memory.buffer, at, n)); return o; }
   get u32(): Uint32Array { return new Uint32Array(memory.buffer); }
   get i32(): Int32Array { return new Int32Array(memory.buffer); }
   get f32(): Float32Array { return new Float32Array(memory.buffer); }

@@ -127,14 +127,18 @@ export function bconvWat(name: string, P: number, O: number): string {
  * `tail` (0 or 1) marks a final 32-bit word, read with i64.load32_u (upper half zero). Weight layout:
  * tile t of O channels -> [seg][step][j = 0..O-1][8 bytes], the odd last word zero-padded.
  */
-export function bconv64Wat(name: string, P: number, O: number): string {
+export function bconv64Wat(name: string, P: number, O: number, U = 1): string {
   const I = range(P), J = range(O);
   const pairs = I.flatMap((i) => J.map((j) => [i, j] as const));
-  const step = (tail: boolean) => [
-    ...I.map((i) => `(local.set $xv_${i} (${tail ? 'i64.load32_u' : 'i64.load'} (local.get $xp_${i})))`),
-    ...J.map((j) => `(local.set $wv_${j} (i64.load offset=${8 * j} (local.get $ws)))`),
+  // step u of an unrolled group: static offsets 8u (activations) and 8*O*u (weights) from the group's pointers
+  const step = (tail: boolean, u = 0) => [
+    ...I.map((i) => `(local.set $xv_${i} (${tail ? 'i64.load32_u' : 'i64.load'} offset=${8 * u} (local.get $xp_${i})))`),
+    ...J.map((j) => `(local.set $wv_${j} (i64.load offset=${8 * (O * u + j)} (local.get $ws)))`),
     ...pairs.map(([i, j]) => `(local.set $a_${i}_${j} (i64.add (local.get $a_${i}_${j}) (i64.popcnt (i64.xor (local.get $xv_${i}) (local.get $wv_${j})))))`),
-    `(local.set $ws (i32.add (local.get $ws) (i32.const ${8 * O})))`,
+  ].join('\n');
+  const advance = (u: number) => [
+    ...I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xp_${i}) (i32.const ${8 * u})))`),
+    `(local.set $ws (i32.add (local.get $ws) (i32.const ${8 * O * u})))`,
   ].join('\n');
   const store = I.map((i) => `
     (if (i32.lt_u (i32.add (local.get $px) (i32.const ${i})) (local.get $ncols)) (then
@@ -175,13 +179,19 @@ export function bconv64Wat(name: string, P: number, O: number): string {
             (local.set $xs (i32.add (local.get $xbase) (i32.mul (local.get $seg) (local.get $segStride))))
             ${I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xs) (i32.mul (i32.const ${i}) (local.get $pxStride))))`).join('\n')}
             (local.set $n (local.get $nfull))
+            (block $unr_end (loop $unr
+              (br_if $unr_end (i32.lt_u (local.get $n) (i32.const ${U})))
+              ${range(U).map((u) => step(false, u)).join('\n')}
+              ${advance(U)}
+              (local.set $n (i32.sub (local.get $n) (i32.const ${U})))
+              (br $unr)))
             (block $steps_end (loop $steps
               (br_if $steps_end (i32.eqz (local.get $n)))
               ${step(false)}
-              ${I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xp_${i}) (i32.const 8)))`).join('\n')}
+              ${advance(1)}
               (local.set $n (i32.sub (local.get $n) (i32.const 1)))
               (br $steps)))
-            (if (local.get $tail) (then ${step(true)}))
+            (if (local.get $tail) (then ${step(true)} ${advance(1)}))
             (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
             (br_if $segs (i32.lt_u (local.get $seg) (local.get $nseg))))
           ${store}
@@ -195,10 +205,20 @@ export function bconv64Wat(name: string, P: number, O: number): string {
 }
 
 /** fp32 conv / GEMM kernel: P pixels x (4*V) output channels per register tile; channel tile = 4*V. */
-export function sconvWat(name: string, P: number, V: number): string {
+export function sconvWat(name: string, P: number, V: number, U = 1): string {
   const I = range(P), Vs = range(V);
   const pairs = I.flatMap((i) => Vs.map((v) => [i, v] as const));
   const TW = 4 * V; // channels per tile
+  // k step u of an unrolled group of U: static offsets 4u (activations) and 4*TW*u (weights)
+  const kstep = (u: number) => [
+    ...Vs.map((v) => `(local.set $wv_${v} (v128.load offset=${16 * v + 4 * TW * u} (local.get $ws)))`),
+    ...I.map((i) => `(local.set $xv_${i} (v128.load32_splat offset=${4 * u} (local.get $xp_${i})))`),
+    ...pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.add (local.get $acc_${i}_${v}) (f32x4.mul (local.get $xv_${i}) (local.get $wv_${v}))))`),
+  ].join('\n');
+  const advance = (u: number) => [
+    ...I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xp_${i}) (i32.const ${4 * u})))`),
+    `(local.set $ws (i32.add (local.get $ws) (i32.const ${4 * TW * u})))`,
+  ].join('\n');
   return `
   (func $${name} (export "${name}")
     (param $x i32) (param $w i32) (param $out i32) (param $bias i32) (param $flags i32)
@@ -231,14 +251,18 @@ export function sconvWat(name: string, P: number, V: number): string {
           (loop $segs
             ${I.map((i) => `(local.set $xp_${i} (i32.add (i32.add (local.get $xbase) (i32.mul (local.get $seg) (local.get $segStride))) (i32.mul (i32.const ${i}) (local.get $pxStride))))`).join('\n')}
             (local.set $n (local.get $segLen))
-            (loop $ks
-              ${Vs.map((v) => `(local.set $wv_${v} (v128.load offset=${16 * v} (local.get $ws)))`).join(' ')}
-              ${I.map((i) => `(local.set $xv_${i} (v128.load32_splat (local.get $xp_${i})))`).join(' ')}
-              ${pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.add (local.get $acc_${i}_${v}) (f32x4.mul (local.get $xv_${i}) (local.get $wv_${v}))))`).join('\n')}
-              ${I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xp_${i}) (i32.const 4)))`).join(' ')}
-              (local.set $ws (i32.add (local.get $ws) (i32.const ${TW * 4})))
+            (block $unr_end (loop $unr
+              (br_if $unr_end (i32.lt_u (local.get $n) (i32.const ${U})))
+              ${range(U).map((u) => kstep(u)).join('\n')}
+              ${advance(U)}
+              (local.set $n (i32.sub (local.get $n) (i32.const ${U})))
+              (br $unr)))
+            (block $ks_end (loop $ks
+              (br_if $ks_end (i32.eqz (local.get $n)))
+              ${kstep(0)}
+              ${advance(1)}
               (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-              (br_if $ks (local.get $n)))
+              (br $ks)))
             (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
             (br_if $segs (i32.lt_u (local.get $seg) (local.get $nseg))))
           (if (i32.and (local.get $flags) (i32.const 2)) (then
