@@ -48,9 +48,7 @@ function computeStep(step: ExecStep, ins: Value[], kernels: KernelSet): { out: V
     case 'bn': return { out: (fast?.bn ?? bnApply)(real(x), step.scale, step.shift) };
     case 'sign': return { out: (fast?.signPack ?? packSigns)(real(x)) };
     case 'add': return { out: (fast?.add ?? addApply)(real(x), real(ins[1])) };
-    case 'avgpool': case 'maxpool':
-      if (step.kind === 'maxpool' && fast?.maxPool) return { out: fast.maxPool(real(x), step.kernel, step.stride, step.pad) };
-      return { out: poolApply(real(x), step.kind, step.kernel, step.stride, step.pad) };
+    case 'avgpool': case 'maxpool': return { out: (fast?.pool ?? poolApply)(real(x), step.kind, step.kernel, step.stride, step.pad) };
     case 'gap': return { out: gapApply(real(x)) };
     case 'actscale': return { out: actScaleApply(real(x), real(ins[1]), step.kernel, step.stride, step.pad) };
     case 'relu': return { out: reluApply(real(x)) };

@@ -13,6 +13,9 @@
  *   is never -0 (it starts at +0, and x + y = -0 under round-to-nearest only when x = y = -0). So the
  *   zero-bordered loop is bit-exact for finite weights; weights with Inf/NaN (0 * Inf = NaN) take the
  *   reference path instead.
+ * "Bit-identical" covers every bit of every non-NaN fp32 result (signed zeros included); the sign and
+ * payload of a NaN are not specified (V8's own JS arithmetic gives 0x7fc00000 or 0xffc00000 for the same
+ * expression depending on the compiler tier), only that it is a NaN.
  * Weight layouts are packed once per weight array and cached (WeakMap on the array's identity): a weight
  * array must not be mutated in place after it was first used with these kernels (sgemm never caches).
  */
@@ -472,7 +475,7 @@ export function signPackFast(x: Tensor): PackedTensor {
   return p;
 }
 
-export function maxPoolFast(x: Tensor, kernel: number, stride: number, pad: number): Tensor {
+export function poolFast(x: Tensor, kind: 'avgpool' | 'maxpool', kernel: number, stride: number, pad: number): Tensor {
   const win = { kernel, stride, pad };
   const oh = outSize(x.h, win), ow = outSize(x.w, win);
   const sc = new Scratch();
@@ -480,7 +483,7 @@ export function maxPoolFast(x: Tensor, kernel: number, stride: number, pad: numb
   const n = oh * ow * x.c;
   const outOff = sc.alloc(n * 4);
   sc.commit();
-  runSplit('maxpool', [xOff, outOff, 0, 0, x.h, x.w, x.c, kernel, stride, pad, ow], 2, oh, -1, 0, elementWork(n * kernel * kernel));
+  runSplit(kind, [xOff, outOff, 0, 0, x.h, x.w, x.c, kernel, stride, pad, ow], 2, oh, -1, 0, elementWork(n * kernel * kernel));
   return tensor(oh, ow, x.c, sc.copyF32(outOff, n));
 }
 
@@ -489,5 +492,5 @@ export const fastKernels: KernelSet = {
   binaryConv: binaryConvFast,
   realConv: realConvFast,
   fc: fcFast,
-  ops: { xnorConv: xnorConvFast, bn: bnFast, add: addFast, signPack: signPackFast, maxPool: maxPoolFast },
+  ops: { xnorConv: xnorConvFast, bn: bnFast, add: addFast, signPack: signPackFast, pool: poolFast },
 };

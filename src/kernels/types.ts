@@ -48,8 +48,8 @@ export interface ElementOps {
   add(a: Tensor, b: Tensor): Tensor;
   /** tensor.packSigns */
   signPack(x: Tensor): PackedTensor;
-  /** ops.poolApply(x, 'maxpool', ...) */
-  maxPool(x: Tensor, kernel: number, stride: number, pad: number): Tensor;
+  /** ops.poolApply (max and average window pooling) */
+  pool(x: Tensor, kind: 'avgpool' | 'maxpool', kernel: number, stride: number, pad: number): Tensor;
 }
 
 export interface KernelSet {

@@ -288,8 +288,7 @@ export function sconvWat(name: string, P: number, V: number, U = 1): string {
  *   add:      out = fp32(a + b)
  *   sign_pack: bit = (x < 0) (so -0 and +0 give 0; NaN gives 0), 32 channels per word LSB first, via
  *             f32x4.lt + i32x4.bitmask (4 bits per vector, 8 vectors per word); padding bits 0
- *   maxpool:  acc = -Inf; for in-bounds taps in (ky, kx) order: acc = v > acc ? v : acc (v128.bitselect
- *             on f32x4.gt, NOT f32x4.max, which would differ on NaN and on -0/+0 ties)
+ *   maxpool / avgpool: see poolWat
  * Channel counts not divisible by 4 (or 32 for packing) finish with scalar lanes.
  */
 export function elementWat(): string {
@@ -374,12 +373,34 @@ export function elementWat(): string {
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $pix)))
   )`,
-    `
-  (func $maxpool (export "maxpool") (param $in i32) (param $out i32) (param $oy0 i32) (param $oy1 i32)
+    poolWat('maxpool', 'max'),
+    poolWat('avgpool', 'avg'),
+  ].join('\n');
+}
+
+/**
+ * Window pooling over an output-row range [oy0, oy1) (golden/ops.ts poolApply), channels vectorised:
+ *   max: acc = -Inf; for in-bounds taps in (ky, kx) order acc = v > acc ? v : acc (v128.bitselect on
+ *        f32x4.gt, NOT f32x4.max, which would differ on NaN and on -0/+0 ties);
+ *   avg: acc = 0; acc = fp32(acc + v) in (ky, kx) order; out = fp32(acc / count of in-bounds taps).
+ */
+function poolWat(name: string, mode: 'max' | 'avg'): string {
+  const max = mode === 'max';
+  const init = max ? '-inf' : '0';
+  const vUpdate = max
+    ? '(local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (f32x4.gt (local.get $v) (local.get $acc))))'
+    : '(local.set $acc (f32x4.add (local.get $acc) (local.get $v)))';
+  const sUpdate = max
+    ? '(local.set $sa (select (local.get $sv) (local.get $sa) (f32.gt (local.get $sv) (local.get $sa))))'
+    : '(local.set $sa (f32.add (local.get $sa) (local.get $sv)))';
+  const vFinal = max ? '(local.get $acc)' : '(f32x4.div (local.get $acc) (f32x4.splat (local.get $cnt)))';
+  const sFinal = max ? '(local.get $sa)' : '(f32.div (local.get $sa) (local.get $cnt))';
+  return `
+  (func $${name} (export "${name}") (param $in i32) (param $out i32) (param $oy0 i32) (param $oy1 i32)
     (param $H i32) (param $W i32) (param $c i32) (param $k i32) (param $s i32) (param $pad i32) (param $OW i32)
     (local $oy i32) (local $ox i32) (local $y0 i32) (local $x0 i32) (local $ky0 i32) (local $ky1 i32) (local $kx0 i32) (local $kx1 i32)
     (local $ky i32) (local $kx i32) (local $j i32) (local $cv i32) (local $row i32) (local $o i32) (local $t i32)
-    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32)
+    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32) (local $cnt f32)
     (local.set $row (i32.shl (local.get $c) (i32.const 2)))
     (local.set $cv (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
     (local.set $oy (local.get $oy0))
@@ -394,11 +415,12 @@ export function elementWat(): string {
         (local.set $x0 (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)))
         (local.set $kx0 (select (i32.sub (i32.const 0) (local.get $x0)) (i32.const 0) (i32.lt_s (local.get $x0) (i32.const 0))))
         (local.set $kx1 (select (i32.sub (local.get $W) (local.get $x0)) (local.get $k) (i32.lt_s (i32.sub (local.get $W) (local.get $x0)) (local.get $k))))
+        (local.set $cnt (f32.convert_i32_s (i32.mul (i32.sub (local.get $ky1) (local.get $ky0)) (i32.sub (local.get $kx1) (local.get $kx0)))))
         (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (local.get $row))))
         (local.set $j (i32.const 0))
         (block $vd (loop $vl
           (br_if $vd (i32.ge_u (local.get $j) (local.get $cv)))
-          (local.set $acc (f32x4.splat (f32.const -inf)))
+          (local.set $acc (f32x4.splat (f32.const ${init})))
           (local.set $ky (local.get $ky0))
           (block $kyd (loop $kyl
             (br_if $kyd (i32.ge_s (local.get $ky) (local.get $ky1)))
@@ -406,17 +428,17 @@ export function elementWat(): string {
             (block $kxd (loop $kxl
               (br_if $kxd (i32.ge_s (local.get $kx) (local.get $kx1)))
               (local.set $v (v128.load (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))))
-              (local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (f32x4.gt (local.get $v) (local.get $acc))))
+              ${vUpdate}
               (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
               (br $kxl)))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
             (br $kyl)))
-          (v128.store (i32.add (local.get $o) (local.get $j)) (local.get $acc))
+          (v128.store (i32.add (local.get $o) (local.get $j)) ${vFinal})
           (local.set $j (i32.add (local.get $j) (i32.const 16)))
           (br $vl)))
         (block $sd (loop $sl
           (br_if $sd (i32.ge_u (local.get $j) (local.get $row)))
-          (local.set $sa (f32.const -inf))
+          (local.set $sa (f32.const ${init}))
           (local.set $ky (local.get $ky0))
           (block $kyd2 (loop $kyl2
             (br_if $kyd2 (i32.ge_s (local.get $ky) (local.get $ky1)))
@@ -424,20 +446,19 @@ export function elementWat(): string {
             (block $kxd2 (loop $kxl2
               (br_if $kxd2 (i32.ge_s (local.get $kx) (local.get $kx1)))
               (local.set $sv (f32.load (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))))
-              (local.set $sa (select (local.get $sv) (local.get $sa) (f32.gt (local.get $sv) (local.get $sa))))
+              ${sUpdate}
               (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
               (br $kxl2)))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
             (br $kyl2)))
-          (f32.store (i32.add (local.get $o) (local.get $j)) (local.get $sa))
+          (f32.store (i32.add (local.get $o) (local.get $j)) ${sFinal})
           (local.set $j (i32.add (local.get $j) (i32.const 4)))
           (br $sl)))
         (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
         (br $xl)))
       (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
       (br $yl)))
-  )`,
-  ].join('\n');
+  )`;
 }
 
 /** Register tiles compiled into the module (P pixels x O channels for bconv, P x 4V for sconv). */
