@@ -10,8 +10,15 @@ const fns = names.map((n) => instance.exports[n]);
 Atomics.store(ctrl, READY, 1);
 parentPort.postMessage({ ready: true });
 
+// Spin briefly before sleeping: inference posts jobs back to back, and a futex wake-up costs tens of
+// microseconds in a VM. performance.now() bounds the spin (~100 us), so an idle pool sleeps.
+const SPIN_MS = 0.1;
 let seen = 0;
 for (;;) {
+  if (Atomics.load(ctrl, SEQ) === seen) {
+    const until = performance.now() + SPIN_MS;
+    while (Atomics.load(ctrl, SEQ) === seen && performance.now() < until);
+  }
   Atomics.wait(ctrl, SEQ, seen);
   const seq = Atomics.load(ctrl, SEQ);
   if (seq === seen) continue;

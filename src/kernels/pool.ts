@@ -18,6 +18,8 @@ import { kernelModule, memory } from './wasm.ts';
 
 const SEQ = 0, DONE = 1, FN = 2, STATUS = 3, READY = 4, NARGS = 5, ARGS = 8, MAX_ARGS = 24;
 const BLOCK_INTS = ARGS + MAX_ARGS;
+/** Busy-wait before sleeping on a futex (ms); also used by the worker (pool-worker.mjs). */
+const SPIN_MS = 0.1;
 
 interface Slot { worker: Worker; ctrl: Int32Array; seq: number; exited: boolean; error?: string }
 /** READY is set by the worker itself in shared memory: message events never arrive while the main thread
@@ -91,6 +93,9 @@ export class KernelPool {
       for (const args of local) f(...args);
     } catch (e) { firstError = e; }
     for (const s of posted) {
+      // the worker's slice usually ends within microseconds of ours: spin briefly, then sleep
+      const until = performance.now() + SPIN_MS;
+      while (Atomics.load(s.ctrl, DONE) !== s.seq && performance.now() < until);
       for (;;) {
         const d = Atomics.load(s.ctrl, DONE);
         if (d === s.seq) break;
