@@ -16,8 +16,10 @@
  * "Bit-identical" covers every bit of every non-NaN fp32 result (signed zeros included); the sign and
  * payload of a NaN are not specified (V8's own JS arithmetic gives 0x7fc00000 or 0xffc00000 for the same
  * expression depending on the compiler tier), only that it is a NaN.
- * Weight layouts are packed once per weight array and cached (WeakMap on the array's identity): a weight
- * array must not be mutated in place after it was first used with these kernels (sgemm never caches).
+ * Weight layouts are packed once per weight array and cached (WeakMap on the array's identity). Each hit
+ * re-reads 64 sampled entries of the source and repacks if any changed, which catches in-place updates
+ * such as an optimiser step; a mutation that leaves every sampled entry unchanged would go unnoticed, so
+ * weights should be replaced, not edited, between calls (sgemm never caches).
  */
 import { popcount32 } from '../core/bits.ts';
 import { outSize } from '../core/geometry.ts';
@@ -108,8 +110,21 @@ let bKernel: BinaryKernelChoice = { kind: 'i64', P: 1, O: 4 };
 export function setBinaryKernel(k: BinaryKernelChoice): void { bKernel = { ...k }; }
 export function getBinaryKernel(): BinaryKernelChoice { return { ...bKernel }; }
 
-interface PackedBinaryWeights { O: number; stepWords: number; words: Uint32Array; tapCorrection: Int32Array }
+interface PackedBinaryWeights { O: number; stepWords: number; words: Uint32Array; tapCorrection: Int32Array; probe: Float64Array }
 const binaryWeightCache = new WeakMap<Uint32Array, Map<string, PackedBinaryWeights>>();
+
+/** 64 evenly spaced entries of a weight array (cache validation, see header). */
+const PROBES = 64;
+function probeOf(src: ArrayLike<number>): Float64Array {
+  const p = new Float64Array(Math.min(PROBES, src.length));
+  for (let i = 0; i < p.length; i++) p[i] = src[Math.floor((i * (src.length - 1)) / Math.max(1, p.length - 1))];
+  return p;
+}
+function probeMatches(src: ArrayLike<number>, probe: Float64Array): boolean {
+  const now = probeOf(src);
+  for (let i = 0; i < now.length; i++) if (!Object.is(now[i], probe[i])) return false;
+  return true;
+}
 
 /**
  * Packs [cout][nseg][segWords] weight words into the kernel's layout [tile][seg][step][j][stepWords]
@@ -121,7 +136,7 @@ function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWord
   const key = `${cout}/${nseg}/${segWords}/${tapsPerSeg}/${O}/${SW}`;
   let m = binaryWeightCache.get(src);
   const hit = m?.get(key);
-  if (hit) return hit;
+  if (hit && probeMatches(src, hit.probe)) return hit;
   if (src.length !== cout * nseg * segWords) throw new Error(`binaryConv: weightBits has ${src.length} words, expected ${cout * nseg * segWords}`);
   const steps = Math.ceil(segWords / SW), tiles = Math.ceil(cout / O);
   const words = new Uint32Array(tiles * nseg * steps * O * SW);
@@ -140,7 +155,7 @@ function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWord
     for (let w = 0; w < wordsPerTap; w++) pop += popcount32(src[(o * taps + t) * wordsPerTap + w]);
     tapCorrection[o * taps + t] = channels - 2 * pop;
   }
-  const packed = { O, stepWords: SW, words, tapCorrection };
+  const packed = { O, stepWords: SW, words, tapCorrection, probe: probeOf(src) };
   if (!m) { m = new Map(); binaryWeightCache.set(src, m); }
   m.set(key, packed);
   return packed;
@@ -248,7 +263,7 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
 const TW = 4 * SCONV_TILE.V; // output channels per tile
 const SP = SCONV_TILE.P;     // pixels per tile
 
-interface PackedFloatWeights { words: Float32Array; finite: boolean }
+interface PackedFloatWeights { words: Float32Array; finite: boolean; probe: Float64Array }
 const floatWeightCache = new WeakMap<Float32Array, Map<string, PackedFloatWeights>>();
 
 /** Packs row-major weights W[o][k] (o < cout, k < K) into [tile][k][TW] with zero-padded channels. */
@@ -266,13 +281,13 @@ function cachedFloatWeights(src: Float32Array, cout: number, K: number): PackedF
   const key = `${cout}/${K}`;
   let m = floatWeightCache.get(src);
   const hit = m?.get(key);
-  if (hit) return hit;
+  if (hit && probeMatches(src, hit.probe)) return hit;
   if (src.length !== cout * K) throw new Error(`fast kernels: weight has ${src.length} values, expected ${cout} x ${K}`);
   let finite = true;
   for (let i = 0; i < src.length; i++) if (!Number.isFinite(src[i])) { finite = false; break; }
   const words = new Float32Array(Math.ceil(cout / TW) * K * TW);
   packFloatRows(src, cout, K, words, 0);
-  const packed = { words, finite };
+  const packed = { words, finite, probe: probeOf(src) };
   if (!m) { m = new Map(); floatWeightCache.set(src, m); }
   m.set(key, packed);
   return packed;

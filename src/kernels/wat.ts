@@ -26,12 +26,22 @@
  * the masked lanes XOR to 0 and count nothing.
  * Weight layout (packed by fast.ts): tile t of O channels -> [seg][step][j = 0..O-1][16 bytes].
  *
+ * ---- bconv64: the same with scalar i64.xor + i64.popcnt (the default, see fast.ts) ----
+ * V8 (Node 20, x64) lowers i8x16.popcnt to a ~9-instruction PSHUFB nibble-lookup sequence with two
+ * constant reloads (measured in --print-wasm-code), while i64.popcnt is one POPCNT; with several
+ * independent accumulators the scalar form does more bit-MACs per cycle on the Bi-Real-18 shapes.
+ * Register tiles beyond ~6 accumulators spill (x64 has ~12 allocatable GPRs), hence 1x4 / 2x2.
+ *
  * ---- sconv: fp32 conv / GEMM, bit-exact with kernels/reference.ts ----
  * For each output, acc starts at 0 (or at the existing output, flag bit 0), then for k = 0..K-1 in the
  * order (segment, position in segment) = (ky, kx, ci): acc = fp32(acc + fp32(x_k * w_k)) with f32x4.mul
  * then f32x4.add (wasm forbids contracting them into an FMA), four OUTPUT channels per vector lane group;
  * k is never split across lanes, so each lane performs exactly the reference's sequence of roundings.
- * Bias (flag bit 1) is added last. Weight layout: tile t of 8 channels -> [k][8 floats].
+ * Bias (flag bit 1) is added last. Weight layout: tile t of 8 channels -> [k][8 floats]. Loops are not
+ * unrolled: the unrolled variants (U = 2, 4) were slower, V8 hoisted the loads and spilled.
+ *
+ * ---- element ops (elementWat, poolWat): the golden model's bn / add / sign+pack / pooling / xnor
+ * output transform, exact lane by lane; see their comments.
  */
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -294,7 +304,7 @@ export function sconvWat(name: string, P: number, V: number, U = 1): string {
 export function elementWat(): string {
   // out[p][c] = f(in[p][c]) for p in [p0, p1): `vec` and `sca` are the per-4-lane and per-lane bodies
   // with $i (input byte offset of the lane group), $j (channel byte offset) in scope
-  const perChannel = (name: string, params: string, inBytes: string, vec: string, sca: string) => `
+  const perChannel = (name: string, params: string, vec: string, sca: string) => `
   (func $${name} (export "${name}") (param $in i32) ${params} (param $out i32) (param $p0 i32) (param $p1 i32) (param $c i32)
     (local $p i32) (local $j i32) (local $cv i32) (local $i i32) (local $o i32) (local $row i32)
     (local.set $cv (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
@@ -317,19 +327,18 @@ export function elementWat(): string {
         (br $sl)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $pix)))
-    ${inBytes}
   )`;
   const at = (base: string, ty: string) => `(${ty}.load (i32.add (local.get ${base}) (local.get $j)))`;
   const lane = (ptr: string) => `(i32.add (local.get ${ptr}) (local.get $j))`;
   return [
-    perChannel('xnor_out', '(param $mul i32) (param $bias i32)', '',
+    perChannel('xnor_out', '(param $mul i32) (param $bias i32)',
       `(f32x4.add (f32x4.mul (v128.load ${lane('$mul')}) (f32x4.convert_i32x4_s (v128.load ${lane('$i')}))) (v128.load ${lane('$bias')}))`,
       `(f32.add (f32.mul ${at('$mul', 'f32')} (f32.convert_i32_s ${at('$i', 'i32')})) ${at('$bias', 'f32')})`),
-    perChannel('bn', '(param $scale i32) (param $shift i32)', '',
+    perChannel('bn', '(param $scale i32) (param $shift i32)',
       `(f32x4.add (f32x4.mul (v128.load ${lane('$i')}) (v128.load ${lane('$scale')})) (v128.load ${lane('$shift')}))`,
       `(f32.add (f32.mul ${at('$i', 'f32')} ${at('$scale', 'f32')}) ${at('$shift', 'f32')})`),
     // add: the second operand sits at the same offsets from $in2 (row-major, same shape)
-    perChannel('add', '(param $in2 i32)', '',
+    perChannel('add', '(param $in2 i32)',
       `(f32x4.add (v128.load ${lane('$i')}) (v128.load (i32.add (i32.add (local.get $in2) (i32.sub (local.get $i) (local.get $in))) (local.get $j))))`,
       `(f32.add ${at('$i', 'f32')} (f32.load (i32.add (i32.add (local.get $in2) (i32.sub (local.get $i) (local.get $in))) (local.get $j))))`),
     `

@@ -141,6 +141,18 @@ describe('fast fp32 conv / fc = reference (bit patterns)', () => {
     const a = realCase(new Rng(22), 40, 40, 3, 64, 7, 2, 3, false);
     expect(bits(realConvFast(a))).toEqual(bits(realConvReference(a)));
   });
+  it('weights edited in place after a call are repacked (cache validation)', async () => {
+    await setKernelThreads(1);
+    const rng = new Rng(25);
+    const a = realCase(rng, 6, 6, 8, 8, 3, 1, 1, true);
+    realConvFast(a);
+    for (let i = 0; i < a.weight.length; i++) a.weight[i] = -a.weight[i] * 0.5; // an 'optimiser step'
+    expect(bits(realConvFast(a))).toEqual(bits(realConvReference(a)));
+    const b = binaryCase(rng, 6, 6, 40, 8, 3, 1, 1, 'zero');
+    binaryConvFast(b);
+    for (let i = 0; i < b.weightBits.length; i++) b.weightBits[i] = ~b.weightBits[i] & (i % 2 ? 0xff : 0xffffffff);
+    expect(Array.from(binaryConvFast(b))).toEqual(Array.from(binaryConvReference(b)));
+  });
   it('non-finite weights take the reference path (0 * Inf at padded taps must not appear)', async () => {
     await setKernelThreads(1);
     const a = realCase(new Rng(23), 5, 5, 3, 4, 3, 1, 1, false);
