@@ -431,8 +431,11 @@ export function sgemm(g: SgemmArgs): void {
 
 // ---------------------------------------------------------------- element ops (golden/ops.ts, exact)
 
-/** Element ops cost ~1 ns per value on one thread; split them when the wake-up is worth it. */
-const elementWork = (values: number) => values * 20;
+/**
+ * Element ops are memory-bound (~0.3-1 ns per value): only stem-sized tensors (>= 300K values) are worth
+ * a worker wake-up; counted so that PARALLEL_MIN_WORK applies.
+ */
+const elementWork = (values: number) => values;
 
 /** Copies a real tensor into scratch; returns the byte offset. */
 function place(sc: Scratch, data: Float32Array, slack = 0): number {

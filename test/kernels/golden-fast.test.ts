@@ -35,10 +35,11 @@ describe('fast element ops = golden ops (bit patterns)', () => {
   for (const threads of [1, 2]) {
     it(`bn, add, sign+pack, max/avg pool, xnor output transform (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
       await setKernelThreads(threads);
+      const before = kernelStats.parallelCalls;
       const rng = new Rng(50 + threads);
-      for (const c of [1, 3, 31, 32, 33, 65, 100]) {
-        // large enough that the 2-thread run splits (elementWork threshold)
-        const h = threads > 1 ? 40 : 9, w = threads > 1 ? 30 : 7;
+      for (const c of threads > 1 ? [65] : [1, 3, 31, 32, 33, 65, 100]) {
+        // large enough that the 2-thread run splits (>= 300K values, see fast.ts elementWork)
+        const h = threads > 1 ? 70 : 9, w = threads > 1 ? 70 : 7;
         const x = randomTensor(rng, h, w, c), y = randomTensor(rng, h, w, c);
         const scale = rng.fillNormal(new Float32Array(c)), shift = rng.fillNormal(new Float32Array(c));
         expect(bits(bnFast(x, scale, shift).data)).toEqual(bits(bnApply(x, scale, shift).data));
@@ -63,6 +64,8 @@ describe('fast element ops = golden ops (bit patterns)', () => {
         expect(Array.from(acc)).toEqual(Array.from(accRef));
         expect(bits(out.data)).toEqual(bits(xnorOutputTransform(accRef, mul, bias, args.outH, args.outW, 5).data));
       }
+      // 70x70x65 = 318K values: bn, add, sign+pack and the xnor transform were split over both threads
+      if (threads > 1) expect(kernelStats.parallelCalls - before).toBeGreaterThanOrEqual(4);
     });
   }
 });
