@@ -8,9 +8,12 @@
  *  (b) Bi-Real-18 224x224 batch-1 inference latency of the golden model (fast kernels, random weights)
  *      vs full-precision ResNet-18 in PyTorch (bench/resnet18_torch.py, /usr/bin/python3,
  *      OMP_NUM_THREADS=2), both median of several runs after warm-up, measured back to back.
- * Wall-clock times; the machine may be shared, so the 1-minute load average is recorded before and after.
+ * Wall-clock times. The machine may be shared, so the sides are INTERLEAVED (several trials, each running
+ * every side briefly in turn) and each side's median over trials is reported, with its best trial; the
+ * 1-minute load average is recorded before and after.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,7 +41,7 @@ export function machineInfo(): MachineInfo {
 }
 
 /** Runs `fn` in rounds of >= 20 ms for about `seconds`; returns the median rate of `unitsPerCall` per second. */
-function rate(fn: () => void, unitsPerCall: number, seconds = 1.5, minRounds = 7): number {
+function rate(fn: () => void, unitsPerCall: number, seconds: number, minRounds = 7): number {
   for (let i = 0; i < 5; i++) fn(); // warm-up (lets V8 tier the wasm up to TurboFan)
   const rates: number[] = [];
   const end = performance.now() + seconds * 1000;
@@ -56,7 +59,7 @@ function rate(fn: () => void, unitsPerCall: number, seconds = 1.5, minRounds = 7
 export const GEMM = { M: 256, N: 256, K: 4608 } as const;
 
 /** Ours: GBOPS of binaryGemm on `threads` threads (main thread + threads-1 workers). */
-export async function benchBinaryGemmOurs(threads: number, seconds = 1.5): Promise<{ gbops: number; check: number }> {
+export async function benchBinaryGemmOurs(threads: number, seconds: number): Promise<{ gbops: number; check: number }> {
   await setKernelThreads(threads);
   const { M, N, K } = GEMM, wpr = K / 32;
   const rng = new Rng(2024);
@@ -68,103 +71,153 @@ export async function benchBinaryGemmOurs(threads: number, seconds = 1.5): Promi
   return { gbops, check };
 }
 
-export interface CRefResult { flags: string; gbops: number; scalarPopcnt: boolean; vectorPopcnt: boolean; compiler: string }
+export interface CRefBuild { flags: string; exe: string; scalarPopcnt: boolean; vectorPopcnt: boolean; compiler: string; dispose(): void }
 
-/** Compiles bench/bgemm_ref.c with `flags` and runs it on one core. */
-export function benchBinaryGemmC(flags: string[], seconds = 1.5): CRefResult {
+/** Compiles bench/bgemm_ref.c with `flags` into a temp dir and inspects its object code. */
+export function buildCRef(flags: string[]): CRefBuild {
   const dir = mkdtempSync(join(tmpdir(), 'birealsim-bench-'));
-  try {
-    const exe = join(dir, 'bgemm_ref');
-    execFileSync('gcc', [...flags, '-o', exe, join(HERE, 'bgemm_ref.c')], { stdio: 'pipe' });
-    let asm = '';
-    try { asm = execFileSync('objdump', ['-d', exe], { encoding: 'utf8', maxBuffer: 64 << 20 }); } catch { /* objdump missing: leave unknown */ }
-    const out = execFileSync(exe, [String(GEMM.M), String(GEMM.N), String(GEMM.K), String(seconds)], { encoding: 'utf8' });
-    const m = /GBOPS ([\d.]+)/.exec(out);
-    if (!m) throw new Error(`bench: unexpected output from the C reference: ${out}`);
-    const compiler = execFileSync('gcc', ['--version'], { encoding: 'utf8' }).split('\n')[0];
-    return { flags: flags.join(' '), gbops: Number(m[1]), scalarPopcnt: /\spopcnt\s/.test(asm), vectorPopcnt: /vpopcnt/.test(asm), compiler };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const exe = join(dir, 'bgemm_ref');
+  execFileSync('gcc', [...flags, '-o', exe, join(HERE, 'bgemm_ref.c')], { stdio: 'pipe' });
+  let asm = '';
+  try { asm = execFileSync('objdump', ['-d', exe], { encoding: 'utf8', maxBuffer: 64 << 20 }); } catch { /* objdump missing: leave unknown */ }
+  const compiler = execFileSync('gcc', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  return { flags: flags.join(' '), exe, scalarPopcnt: /\spopcnt\s/.test(asm), vectorPopcnt: /vpopcnt/.test(asm), compiler, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Golden-model Bi-Real-18 224x224 batch-1 latency (fast kernels), median ms. */
-export async function benchBiReal18(threads: number, runs = 15): Promise<{ medianMs: number; runsMs: number[] }> {
-  await setKernelThreads(threads);
+/** Runs a built C reference on one core for about `seconds`; returns its GBOPS (median of its rounds). */
+export function runCRef(b: CRefBuild, seconds: number): number {
+  const out = execFileSync(b.exe, [String(GEMM.M), String(GEMM.N), String(GEMM.K), String(seconds)], { encoding: 'utf8' });
+  const m = /GBOPS ([\d.]+)/.exec(out);
+  if (!m) throw new Error(`bench: unexpected output from the C reference: ${out}`);
+  return Number(m[1]);
+}
+
+/** A random-weight Bi-Real-18 plan and input, built once (not timed). */
+export function biReal18Case(): { run: () => void } {
   const net = resolveNetwork(bireal18());
   const plan = lower(randomModel(net, 42));
   const x = tensor(224, 224, 3);
   new Rng(7).fillNormal(x.data);
-  for (let i = 0; i < 5; i++) runPlan(plan, x);
+  return { run: () => { runPlan(plan, x); } };
+}
+
+/** Times n runs of fn (ms each). */
+function timeRuns(fn: () => void, n: number): number[] {
   const ts: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    runPlan(plan, x);
-    ts.push(performance.now() - t0);
+  for (let i = 0; i < n; i++) { const t0 = performance.now(); fn(); ts.push(performance.now() - t0); }
+  return ts;
+}
+
+export interface TorchResult { available: boolean; reason?: string; torch?: string; threads?: number }
+
+/** A PyTorch fp32 ResNet-18 kept warm in a child process (bench/resnet18_torch.py --serve). */
+export class TorchServer {
+  private lines: AsyncIterator<string> | undefined;
+  private child: ReturnType<typeof spawn> | undefined;
+  info: TorchResult = { available: false, reason: 'not started' };
+  async start(): Promise<TorchResult> {
+    const py = '/usr/bin/python3';
+    if (!existsSync(py)) return (this.info = { available: false, reason: `${py} not found` });
+    const child = spawn(py, [join(HERE, 'resnet18_torch.py'), '--serve'], { env: { ...process.env, OMP_NUM_THREADS: '2' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += String(d); });
+    this.child = child;
+    this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const first = await this.lines.next();
+    if (first.done) {
+      return (this.info = { available: false, reason: `resnet18_torch.py failed (${stderr.trim().split('\n').pop()}); install: apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread` });
+    }
+    const j = JSON.parse(first.value);
+    return (this.info = { available: true, torch: j.torch, threads: j.threads });
   }
-  return { medianMs: median(ts), runsMs: ts.map((t) => round(t, 2)) };
+  async runs(n: number): Promise<number[]> {
+    this.child!.stdin!.write(`${n}\n`);
+    const r = await this.lines!.next();
+    if (r.done) throw new Error('bench: the PyTorch process ended early');
+    return JSON.parse(r.value).runs_ms;
+  }
+  stop(): void { this.child?.stdin?.end('0\n'); }
 }
 
-export interface TorchResult { available: boolean; reason?: string; medianMs?: number; torch?: string; threads?: number }
-
-/** PyTorch fp32 ResNet-18 latency via bench/resnet18_torch.py (skipped with a reason if torch is missing). */
-export function benchTorchResNet18(runs = 15): TorchResult {
-  const py = '/usr/bin/python3';
-  if (!existsSync(py)) return { available: false, reason: `${py} not found` };
-  const r = spawnSync(py, [join(HERE, 'resnet18_torch.py'), String(runs), '3'], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '2' }, timeout: 600_000 });
-  if (r.status !== 0) return { available: false, reason: `resnet18_torch.py failed (${(r.stderr || '').trim().split('\n').pop()}); install: apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread` };
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  return { available: true, medianMs: j.median_ms, torch: j.torch, threads: j.threads };
-}
+const TRIALS = 5;
 
 export interface KernelBench {
   machine: MachineInfo; loadAfter: number; binaryKernel: string;
-  ours1: number; ours2: number; cScalar: CRefResult; cNative?: CRefResult;
+  ours1: number; ours2: number; cScalar: number; cNative?: number; best: { ours1: number; ours2: number; cScalar: number };
   ratio1VsC: number; scaling2: number;
-  bireal2Ms: number; bireal1Ms: number; torch: TorchResult; speedupVsTorch?: number;
+  bireal2Ms: number; bireal1Ms: number; torchMs?: number; torch: TorchResult; speedupVsTorch?: number;
   markdown: string;
 }
 
-/** The whole kernel section: (a) and (b), rendered as Markdown. */
+/** The whole kernel section: (a) and (b), sides interleaved over TRIALS trials, rendered as Markdown. */
 export async function benchKernels(): Promise<KernelBench> {
   const machine = machineInfo();
   const bk = getBinaryKernel();
-  const cScalar = benchBinaryGemmC(['-O3', '-mpopcnt']);
-  const ours1 = (await benchBinaryGemmOurs(1)).gbops;
-  const ours2 = (await benchBinaryGemmOurs(2)).gbops;
-  let cNative: CRefResult | undefined;
-  try { cNative = benchBinaryGemmC(['-O3', '-march=native']); } catch { cNative = undefined; }
-  const torch = benchTorchResNet18();
-  const b2 = await benchBiReal18(2);
-  const b1 = await benchBiReal18(1);
+  // (a) binary GEMM
+  const scalar = buildCRef(['-O3', '-mpopcnt']);
+  let native: CRefBuild | undefined;
+  try { native = buildCRef(['-O3', '-march=native']); } catch { native = undefined; }
+  const a: Record<'c' | 'n' | 'o1' | 'o2', number[]> = { c: [], n: [], o1: [], o2: [] };
+  try {
+    for (let t = 0; t < TRIALS; t++) {
+      a.c.push(runCRef(scalar, 0.4));
+      a.o1.push((await benchBinaryGemmOurs(1, 0.4)).gbops);
+      a.o2.push((await benchBinaryGemmOurs(2, 0.4)).gbops);
+      if (native) a.n.push(runCRef(native, 0.3));
+    }
+  } finally { scalar.dispose(); native?.dispose(); }
+  // (b) inference latency, ours (2 and 1 threads) and PyTorch in turn
+  const torchServer = new TorchServer();
+  const torch = await torchServer.start();
+  const bi = biReal18Case();
+  const b: Record<'t' | 'o1' | 'o2', number[]> = { t: [], o1: [], o2: [] };
+  try {
+    await setKernelThreads(2);
+    for (let i = 0; i < 5; i++) bi.run(); // warm-up: wasm tier-up, weight packing
+    for (let t = 0; t < TRIALS; t++) {
+      if (torch.available) b.t.push(...(await torchServer.runs(3)));
+      await setKernelThreads(2);
+      b.o2.push(...timeRuns(bi.run, 3));
+      await setKernelThreads(1);
+      b.o1.push(...timeRuns(bi.run, 3));
+    }
+  } finally { torchServer.stop(); }
   await setKernelThreads(2);
   const loadAfter = round(loadavg()[0], 2);
-  const ratio1VsC = ours1 / cScalar.gbops, scaling2 = ours2 / ours1;
-  const speedupVsTorch = torch.available ? torch.medianMs! / b2.medianMs : undefined;
+  const max = (xs: number[]) => Math.max(...xs);
+  const ours1 = median(a.o1), ours2 = median(a.o2), cScalar = median(a.c), cNative = native ? median(a.n) : undefined;
+  const ratio1VsC = ours1 / cScalar, scaling2 = ours2 / ours1;
+  const bireal2Ms = median(b.o2), bireal1Ms = median(b.o1), torchMs = torch.available ? median(b.t) : undefined;
+  const speedupVsTorch = torchMs !== undefined ? torchMs / bireal2Ms : undefined;
   const ok = (v: boolean) => (v ? 'met' : 'NOT met');
   const md = [
     `### Kernels`,
     ``,
-    `Binary kernel: ${bk.kind} ${bk.P}x${bk.O} register tile. 1 BOP = one 1-bit multiply-accumulate; GEMM M=N=${GEMM.M}, K=${GEMM.K} bits (${round((GEMM.M * GEMM.N * GEMM.K) / 1e6, 1)} MBOP per call). Wall-clock medians of >= 7 rounds of >= 20 ms after warm-up.`,
+    `Binary kernel: ${bk.kind} ${bk.P}x${bk.O} register tile. 1 BOP = one 1-bit multiply-accumulate; GEMM M=N=${GEMM.M}, K=${GEMM.K} bits (${round((GEMM.M * GEMM.N * GEMM.K) / 1e6, 1)} MBOP per call).`,
+    `Each side runs ${TRIALS} times, interleaved with the others (trial = ~0.4 s per side, each the median of >= 7 rounds of >= 20 ms after warm-up); the table gives the median trial and the best trial.`,
     ``,
-    `| (a) binary GEMM | GBOPS | ratio |`,
-    `|---|---:|---:|`,
-    `| ours, WebAssembly, 1 thread | ${round(ours1)} | ${round(ratio1VsC, 2)}x C scalar (target >= 1.0: ${ok(ratio1VsC >= 1)}) |`,
-    `| ours, WebAssembly, 2 threads | ${round(ours2)} | ${round(scaling2, 2)}x ours 1 thread (target >= 1.8: ${ok(scaling2 >= 1.8)}) |`,
-    `| C \`gcc ${cScalar.flags}\`, 1 core (scalar POPCNT: ${cScalar.scalarPopcnt ? 'yes' : 'no'}, vector popcount: ${cScalar.vectorPopcnt ? 'yes' : 'no'}) | ${round(cScalar.gbops)} | 1.00 |`,
-    cNative ? `| C \`gcc ${cNative.flags}\`, 1 core, for context (vector popcount: ${cNative.vectorPopcnt ? 'yes, AVX-512 VPOPCNTQ' : 'no'}) | ${round(cNative.gbops)} | ${round(cNative.gbops / cScalar.gbops, 2)} |` : `| C -march=native | not built | |`,
+    `| (a) binary GEMM | GBOPS (median) | GBOPS (best) | ratio of medians |`,
+    `|---|---:|---:|---:|`,
+    `| ours, WebAssembly i64.popcnt, 1 thread | ${round(ours1)} | ${round(max(a.o1))} | ${round(ratio1VsC, 2)}x C scalar (target >= 1.0: ${ok(ratio1VsC >= 1)}) |`,
+    `| ours, WebAssembly i64.popcnt, 2 threads | ${round(ours2)} | ${round(max(a.o2))} | ${round(scaling2, 2)}x ours 1 thread (target >= 1.8: ${ok(scaling2 >= 1.8)}) |`,
+    `| C \`gcc ${scalar.flags}\`, 1 core (scalar POPCNT: ${scalar.scalarPopcnt ? 'yes' : 'no'}, vector popcount: ${scalar.vectorPopcnt ? 'yes' : 'no'}) | ${round(cScalar)} | ${round(max(a.c))} | 1.00 |`,
+    native && cNative !== undefined ? `| C \`gcc ${native.flags}\`, 1 core, for context only (vector popcount: ${native.vectorPopcnt ? 'yes, AVX-512 VPOPCNTQ' : 'no'}) | ${round(cNative)} | ${round(max(a.n))} | ${round(cNative / cScalar, 2)} |` : `| C -march=native | not built | | |`,
     ``,
-    `Compiler: ${cScalar.compiler}.`,
+    `Compiler: ${scalar.compiler}.`,
     ``,
-    `| (b) 224x224 batch-1 inference | median ms | |`,
-    `|---|---:|---:|`,
-    `| Bi-Real-18, golden model, fast kernels, 2 threads | ${round(b2.medianMs, 2)} | ${speedupVsTorch ? `${round(speedupVsTorch, 2)}x faster than PyTorch (target >= 1.5: ${ok(speedupVsTorch >= 1.5)})` : ''} |`,
-    `| Bi-Real-18, golden model, fast kernels, 1 thread | ${round(b1.medianMs, 2)} | |`,
-    torch.available ? `| ResNet-18 fp32, PyTorch ${torch.torch}, ${torch.threads} threads (OMP_NUM_THREADS=2) | ${round(torch.medianMs!, 2)} | 1.00 |` : `| ResNet-18 PyTorch | skipped: ${torch.reason} | |`,
+    `| (b) 224x224 batch-1 inference | median ms | best ms | |`,
+    `|---|---:|---:|---:|`,
+    `| Bi-Real-18, golden model, fast kernels, 2 threads | ${round(bireal2Ms, 2)} | ${round(Math.min(...b.o2), 2)} | ${speedupVsTorch !== undefined ? `${round(speedupVsTorch, 2)}x faster than PyTorch (target >= 1.5: ${ok(speedupVsTorch >= 1.5)})` : ''} |`,
+    `| Bi-Real-18, golden model, fast kernels, 1 thread | ${round(bireal1Ms, 2)} | ${round(Math.min(...b.o1), 2)} | |`,
+    torchMs !== undefined ? `| ResNet-18 fp32, PyTorch ${torch.torch}, ${torch.threads} threads (OMP_NUM_THREADS=2) | ${round(torchMs, 2)} | ${round(Math.min(...b.t), 2)} | 1.00 |` : `| ResNet-18 PyTorch | skipped: ${torch.reason} | | |`,
     ``,
-    `Load average (1 min): ${machine.load1} before, ${loadAfter} after this section.`,
+    `${TRIALS * 3} timed runs per side after warm-up (3 per trial). Load average (1 min): ${machine.load1} before, ${loadAfter} after this section.`,
   ].join('\n');
-  return { machine, loadAfter, binaryKernel: `${bk.kind} ${bk.P}x${bk.O}`, ours1, ours2, cScalar, cNative, ratio1VsC, scaling2, bireal2Ms: b2.medianMs, bireal1Ms: b1.medianMs, torch, speedupVsTorch, markdown: md };
+  return {
+    machine, loadAfter, binaryKernel: `${bk.kind} ${bk.P}x${bk.O}`, ours1, ours2, cScalar, cNative,
+    best: { ours1: max(a.o1), ours2: max(a.o2), cScalar: max(a.c) }, ratio1VsC, scaling2,
+    bireal2Ms, bireal1Ms, torchMs, torch, speedupVsTorch, markdown: md,
+  };
 }
 
 if (process.argv[1]?.endsWith('bench/kernels.ts')) {

@@ -1,7 +1,9 @@
 """Full-precision ResNet-18 (He et al. 2016, torchvision layout, defined by hand so torchvision is not
 needed) batch-1 224x224 fp32 inference latency in PyTorch. Prints one JSON line:
 {"torch": version, "threads": n, "runs_ms": [...], "median_ms": m}.
-Usage: OMP_NUM_THREADS=2 /usr/bin/python3 bench/resnet18_torch.py [runs] [warmup]"""
+Usage: OMP_NUM_THREADS=2 /usr/bin/python3 bench/resnet18_torch.py [runs] [warmup]
+       ... resnet18_torch.py --serve : after warm-up prints {"ready": ...}, then for each stdin line "n"
+       times n inferences and prints {"runs_ms": [...]} (lets bench/kernels.ts interleave with its own runs)."""
 import json, sys, time
 import torch
 import torch.nn as nn
@@ -43,7 +45,29 @@ class ResNet18(nn.Module):
         return self.fc(torch.flatten(self.pool(self.layers(self.stem(x))), 1))
 
 
+def serve():
+    torch.manual_seed(0)
+    model = ResNet18().eval()
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        for _ in range(3):
+            model(x)
+        print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+        for line in sys.stdin:
+            n = int(line.strip() or "0")
+            if n <= 0:
+                break
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                model(x)
+                times.append((time.perf_counter() - t0) * 1000)
+            print(json.dumps({"runs_ms": times}), flush=True)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        return serve()
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
     warm = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     torch.manual_seed(0)
