@@ -18,3 +18,5 @@ commands.push(reportCommand, sweepCommand, mergeCommand, verifyCommand);
 commands.push(trainCommand, evalCommand, exportCommand, ablateCommand);
 import { simulateCommand } from './simulate.ts';
 commands.push(simulateCommand);
+import { formatsCommand } from './formats.ts';
+commands.push(formatsCommand);

@@ -11,6 +11,7 @@ import { UserError } from '../core/diagnostics.ts';
 import { tensor } from '../core/tensor.ts';
 import { loadModel, saveModel, type Model } from '../ir/model.ts';
 import { lower } from '../golden/plan.ts';
+import type { RealFormat } from '../core/realformat.ts';
 import { runPlan } from '../golden/run.ts';
 import { makeBatch, NO_AUGMENT, type Dataset } from '../train/data.ts';
 import { exportModel } from '../train/export.ts';
@@ -18,27 +19,41 @@ import { checkCompatible, loadDatasetFlags, numberFlag, setupGemm } from './trai
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { emit, toJson } from './io.ts';
 
-/** Golden predictions of a model on a dataset's test split (one image at a time, as deployed). */
-export async function goldenPredictions(model: Model, ds: Dataset, kernelName: string): Promise<{ predictions: Int32Array; accuracy: number; seconds: number }> {
-  const plan = lower(model);
+export interface GoldenEvalOptions {
+  /** real-stream format of the lowered plan (default fp32) */
+  realFormat?: RealFormat;
+  /** evaluate only the first N test images (default: all) */
+  images?: number;
+  /** called with each image's logits (index, logits; the array is the run's own) */
+  onLogits?: (index: number, logits: Float32Array) => void;
+}
+
+/**
+ * Golden predictions of a model on a dataset's test split (one image at a time, as deployed), optionally in
+ * a real-stream format and on the first `images` test images; accuracy = correct / images evaluated.
+ */
+export async function goldenPredictions(model: Model, ds: Dataset, kernelName: string, opts: GoldenEvalOptions = {}): Promise<{ predictions: Int32Array; accuracy: number; correct: number; images: number; seconds: number }> {
+  const plan = lower(model, { realFormat: opts.realFormat });
   const kernels = kernelsByName(kernelName);
   await warmKernels(kernels);
-  const preds = new Int32Array(ds.test.n);
+  const n = Math.min(opts.images ?? ds.test.n, ds.test.n);
+  const preds = new Int32Array(n);
   let correct = 0;
   const t0 = performance.now();
   const chunk = 500, img = ds.h * ds.w * ds.c;
-  for (let s = 0; s < ds.test.n; s += chunk) {
-    const idx = Int32Array.from({ length: Math.min(chunk, ds.test.n - s) }, (_, i) => s + i);
+  for (let s = 0; s < n; s += chunk) {
+    const idx = Int32Array.from({ length: Math.min(chunk, n - s) }, (_, i) => s + i);
     const { x, labels } = makeBatch(ds, ds.test, idx, NO_AUGMENT, null);
     for (let b = 0; b < idx.length; b++) {
       const { logits } = runPlan(plan, tensor(ds.h, ds.w, ds.c, x.data.slice(b * img, (b + 1) * img)), { kernels });
+      opts.onLogits?.(s + b, logits);
       let arg = 0;
       for (let c = 1; c < logits.length; c++) if (logits[c] > logits[arg]) arg = c;
       preds[s + b] = arg;
       if (arg === labels[b]) correct++;
     }
   }
-  return { predictions: preds, accuracy: correct / ds.test.n, seconds: (performance.now() - t0) / 1000 };
+  return { predictions: preds, accuracy: n > 0 ? correct / n : 0, correct, images: n, seconds: (performance.now() - t0) / 1000 };
 }
 
 interface ExportArgs { model: string; out: string; dataset?: string; data?: string; bnReestimate: number; batch: number; seed: number; kernels: string; json?: boolean; gemm: string; check: boolean }

@@ -229,7 +229,7 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     const doubleBuffered = c.bool(x.doubleBuffered, `${p}.doubleBuffered`);
     if (bn === 'realStream') {
       realBits = c.int(x.precisionBits, `${p}.precisionBits`, 8, 32);
-      if (realBits !== 16 && realBits !== 32) throw c.err(`${p}.precisionBits`, `expected 16 (fp16) or 32 (fp32), got ${realBits}`);
+      if (realBits !== 8 && realBits !== 16 && realBits !== 32) throw c.err(`${p}.precisionBits`, `expected 8 (int8 fixed point), 16 (fp16 / int16 fixed point) or 32 (fp32), got ${realBits}`);
     }
     const bankBytes = capacityBytes / banks;
     const accessEnergy = c.energy(x.accessEnergy, `${p}.accessEnergy`, 'J', '20 pJ', () => {
@@ -238,7 +238,9 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     });
     buffers[bn] = { name: bn, capacityBytes, banks, portBits, bandwidthBytesPerCycle: (banks * portBits) / 8, doubleBuffered, tileBytes: doubleBuffered ? Math.floor(capacityBytes / 2) : capacityBytes, accessEnergy };
   }
-  const realPrecision: Precision = realBits === 32 ? 'fp32' : 'fp16';
+  // energy class of real-stream arithmetic (post-processing, pooling defaults): 16-bit values take fp16 energies
+  // (Horowitz has no 16-bit int entries; fp16 bounds an int16 add/multiply from above), 8-bit values int8
+  const realPrecision: Precision = realBits === 32 ? 'fp32' : realBits === 16 ? 'fp16' : 'int8';
 
   // PE array
   const pe = c.obj(o.peArray, '$.peArray');
