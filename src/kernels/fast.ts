@@ -109,6 +109,10 @@ let bKernel: BinaryKernelChoice = { kind: 'i64', P: 1, O: 4 };
 /** For benchmarks: selects the binary kernel variant and register tile. */
 export function setBinaryKernel(k: BinaryKernelChoice): void { bKernel = { ...k }; }
 export function getBinaryKernel(): BinaryKernelChoice { return { ...bKernel }; }
+/** Binary convs whose kernel-row segment is shorter than this many words are gathered (im2col) first. */
+let IM2COL_BELOW_WORDS = 16;
+/** For benchmarks and tests: the im2col threshold in words (0 disables the gather). */
+export function setIm2colBelowWords(words: number): void { IM2COL_BELOW_WORDS = words; }
 
 interface PackedBinaryWeights { O: number; stepWords: number; words: Uint32Array; tapCorrection: Int32Array; probe: Float64Array }
 const binaryWeightCache = new WeakMap<Uint32Array, Map<string, PackedBinaryWeights>>();
@@ -195,7 +199,10 @@ function binaryConvInScratch(sc: Scratch, a: BinaryConvArgs): number {
   const wpp = input.wordsPerPixel, C = input.c, H = input.h, W = input.w;
   const Hp = H + 2 * pad, Wp = W + 2 * pad;
   const P = bKernel.P;
-  const packed = packBinaryWeights(weightBits, cout, k, k * wpp, k, wpp, C);
+  // short segments (C <= 128 at 3x3): gather each window into one contiguous row first (wasm im2col);
+  // the kernel then runs one long segment per pixel, measured 15-20% faster than 3 short ones
+  const gather = k > 1 && k * wpp < IM2COL_BELOW_WORDS;
+  const packed = gather ? packBinaryWeights(weightBits, cout, 1, k * k * wpp, k * k, wpp, C) : packBinaryWeights(weightBits, cout, k, k * wpp, k, wpp, C);
   const pxBytes = wpp * 4;
   // slack: a partial pixel tile reads up to P-1 windows past the last one, a masked tail up to 12 bytes
   const xOff = sc.alloc(Hp * Wp * pxBytes, P * s * pxBytes + 64);
@@ -206,10 +213,20 @@ function binaryConvInScratch(sc: Scratch, a: BinaryConvArgs): number {
     u32.fill(0, xw, xw + Hp * Wp * wpp);
     for (let y = 0; y < H; y++) u32.set(input.words.subarray(y * W * wpp, (y + 1) * W * wpp), xw + ((y + pad) * Wp + pad) * wpp);
   }
-  const outOff = runBinary(sc, xOff, packed, {
-    rows: outH, cols: outW, rowStride: s * Wp * pxBytes, pxStride: s * pxBytes, nseg: k, segStride: Wp * pxBytes,
-    segWords: k * wpp, kone: k * k * C, cout,
-  });
+  let outOff: number;
+  if (gather) {
+    const K = k * k * wpp;
+    const colOff = sc.alloc(outH * outW * K * 4, P * K * 4 + 64);
+    sc.commit();
+    // args: x out p0 p1 cols rowStride pxStride nseg segStride segWords
+    runSplit('im2col', [xOff, colOff, 0, 0, outW, s * Wp * pxBytes, s * pxBytes, k, Wp * pxBytes, k * wpp], 2, outH * outW, -1, 0, outH * outW * K);
+    outOff = runBinary(sc, colOff, packed, { rows: outH, cols: outW, rowStride: outW * K * 4, pxStride: K * 4, nseg: 1, segStride: 0, segWords: K, kone: k * k * C, cout });
+  } else {
+    outOff = runBinary(sc, xOff, packed, {
+      rows: outH, cols: outW, rowStride: s * Wp * pxBytes, pxStride: s * pxBytes, nseg: k, segStride: Wp * pxBytes,
+      segWords: k * wpp, kone: k * k * C, cout,
+    });
+  }
   if (padMode === 'zero' && pad > 0) zeroPadCorrection(sc.i32, outOff >>> 2, packed.tapCorrection, a);
   return outOff;
 }

@@ -384,7 +384,47 @@ export function elementWat(): string {
   )`,
     poolWat('maxpool', 'max'),
     poolWat('avgpool', 'avg'),
+    im2colWat(),
   ].join('\n');
+}
+
+/**
+ * Packed-bit im2col for binary convs with short segments: output pixel p (row-major over `cols` columns)
+ * gets its nseg segments of segWords 32-bit words concatenated into out[p][nseg * segWords], copied as
+ * 64-bit words plus a final 32-bit word when segWords is odd. Pixels [p0, p1).
+ */
+function im2colWat(): string {
+  return `
+  (func $im2col (export "im2col") (param $x i32) (param $out i32) (param $p0 i32) (param $p1 i32)
+    (param $cols i32) (param $rowStride i32) (param $pxStride i32) (param $nseg i32) (param $segStride i32) (param $segWords i32)
+    (local $p i32) (local $src i32) (local $s i32) (local $d i32) (local $seg i32) (local $n i32) (local $half i32)
+    (local.set $half (i32.shr_u (local.get $segWords) (i32.const 1)))
+    (local.set $p (local.get $p0))
+    (local.set $d (i32.add (local.get $out) (i32.shl (i32.mul (local.get $p0) (i32.mul (local.get $nseg) (local.get $segWords))) (i32.const 2))))
+    (block $done (loop $pix
+      (br_if $done (i32.ge_u (local.get $p) (local.get $p1)))
+      (local.set $src (i32.add (i32.add (local.get $x) (i32.mul (i32.div_u (local.get $p) (local.get $cols)) (local.get $rowStride)))
+                               (i32.mul (i32.rem_u (local.get $p) (local.get $cols)) (local.get $pxStride))))
+      (local.set $seg (i32.const 0))
+      (block $sd (loop $sl
+        (br_if $sd (i32.ge_u (local.get $seg) (local.get $nseg)))
+        (local.set $s (i32.add (local.get $src) (i32.mul (local.get $seg) (local.get $segStride))))
+        (local.set $n (local.get $half))
+        (block $wd (loop $wl
+          (br_if $wd (i32.eqz (local.get $n)))
+          (i64.store (local.get $d) (i64.load (local.get $s)))
+          (local.set $s (i32.add (local.get $s) (i32.const 8)))
+          (local.set $d (i32.add (local.get $d) (i32.const 8)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $wl)))
+        (if (i32.and (local.get $segWords) (i32.const 1)) (then
+          (i32.store (local.get $d) (i32.load (local.get $s)))
+          (local.set $d (i32.add (local.get $d) (i32.const 4)))))
+        (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
+        (br $sl)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pix)))
+  )`;
 }
 
 /**

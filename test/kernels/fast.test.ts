@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { binaryConvReference, fcReference, realConvReference } from '../../src/kernels/reference.ts';
 import {
-  binaryConvFast, binaryGemm, closeKernelPool, fcFast, getBinaryKernel, kernelStats, realConvFast, setBinaryKernel, setKernelThreads, sgemm,
+  binaryConvFast, binaryGemm, closeKernelPool, fcFast, getBinaryKernel, kernelStats, setIm2colBelowWords, realConvFast, setBinaryKernel, setKernelThreads, sgemm,
 } from '../../src/kernels/fast.ts';
 import { getKernels } from '../../src/kernels/index.ts';
 import { BCONV64_TILES, BCONV_TILES } from '../../src/kernels/wat.ts';
@@ -82,6 +82,19 @@ describe('fast binary conv = reference (bit for bit)', () => {
         }
       }
     } finally { setBinaryKernel(original); }
+  });
+  it('with the im2col gather forced on and off for every shape', async () => {
+    await setKernelThreads(1);
+    const rng = new Rng(16);
+    try {
+      for (const below of [0, 1_000_000]) {
+        setIm2colBelowWords(below);
+        for (const c of [1, 33, 100, 256]) for (const [k, s, pad] of [[3, 1, 1], [3, 2, 1], [7, 2, 3]]) for (const padMode of ['zero', 'one'] as const) {
+          const a = binaryCase(rng, 9, 8, c, 1 + rng.int(9), k, s, pad, padMode);
+          expect(Array.from(binaryConvFast(a)), `below=${below} c=${c} k=${k}/${s} ${padMode}`).toEqual(Array.from(binaryConvReference(a)));
+        }
+      }
+    } finally { setIm2colBelowWords(16); }
   });
   it('long windows (more than 31 SIMD steps between widenings) stay exact', async () => {
     await setKernelThreads(1);
