@@ -8,6 +8,8 @@
  *   every tap. For padMode 'zero' the out-of-bounds taps must contribute nothing instead of
  *   C - 2*popcount(w_tap) (the value a +1 pad gives), so at border outputs only:
  *     dot_zero = dot1 - sum_{out-of-bounds taps t} (C - 2*popcount(w_{o,t}))        (LCE's correction).
+ *   The kernel reads windows in place (kernel rows = segments); when a row segment is short (< 16 words,
+ *   i.e. C <= 160 at 3x3) the windows are first gathered into contiguous rows by a wasm im2col.
  * realConv / fc: the input is zero-bordered too. Adding the products 0 * w of out-of-bounds taps leaves
  *   the reference's accumulator unchanged: 0 * w = +-0 for finite w, acc + (+-0) = acc exactly, and acc
  *   is never -0 (it starts at +0, and x + y = -0 under round-to-nearest only when x = y = -0). So the

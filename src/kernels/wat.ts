@@ -4,7 +4,8 @@
  * (see wasm.ts). Features used: SIMD128 (no relaxed-simd, no FMA) and threads (a shared imported memory,
  * so worker threads run the same code on the same bytes).
  *
- * Both kernels are "strided conv-as-GEMM" loops that read NHWC activations in place (no im2col copy):
+ * Both kernels are "strided conv-as-GEMM" loops that read NHWC activations in place (no im2col copy;
+ * fast.ts gathers windows with the wasm im2col below only when a binary conv's segments are short):
  * an output pixel's receptive field is `nseg` segments (one per kernel row ky) of contiguous data (the
  * kx taps of one input row are adjacent pixels, channels innermost), `segStride` bytes apart. Output
  * pixels of one output row are `pxStride` bytes apart (= stride * pixel bytes), output rows `rowStride`
