@@ -1,6 +1,6 @@
 /**
  * `birealsim report <inputs..> [--out reports/<name>]`: one Report from the JSON other commands wrote
- * (cost --json, simulate --json, verify --json, sweep .jsonl) or built-in names (`paper-table` runs the
+ * (cost --json, simulate --json, verify --json, formats --json, sweep .jsonl) or built-in names (`paper-table` runs the
  * cost model itself), rendered as terminal text, or with --out as a directory holding report.{txt,json,md,
  * csv,html} (+ PNG charts with --png). Every file is written atomically.
  */
@@ -41,7 +41,7 @@ export function readInput(arg: string): InputDoc {
   try { buf = readFileSync(arg); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const m = didYouMean(arg, Object.keys(BUILTIN_INPUTS));
-    throw new UserError('E_IO', `cannot read report input: ${code ?? (e as Error).message}`, { file: arg, hint: `${m ? `did you mean '${m}'? ` : ''}inputs are JSON files from cost/simulate/verify --json, sweep .jsonl files, or built-ins: ${Object.keys(BUILTIN_INPUTS).join(', ')}` });
+    throw new UserError('E_IO', `cannot read report input: ${code ?? (e as Error).message}`, { file: arg, hint: `${m ? `did you mean '${m}'? ` : ''}inputs are JSON files from cost/simulate/verify/formats --json, sweep .jsonl files, or built-ins: ${Object.keys(BUILTIN_INPUTS).join(', ')}` });
   }
   return { name: arg, text: buf.toString('utf8'), sha256: createHash('sha256').update(buf).digest('hex') };
 }
@@ -76,7 +76,7 @@ export async function writeReportDir(dir: string, docs: InputDoc[], opts: { titl
 
 export const reportCommand = {
   command: 'report <inputs..>',
-  describe: 'one report (text, JSON, CSV, Markdown, self-contained HTML with charts) from cost/simulate/verify JSON, sweep files or built-ins',
+  describe: 'one report (text, JSON, CSV, Markdown, self-contained HTML with charts) from cost/simulate/verify/formats JSON, sweep files or built-ins',
   builder: (y: Argv) => y
     .positional('inputs', { type: 'string', array: true, describe: `JSON/JSONL files written by other commands, or built-ins: ${Object.keys(BUILTIN_INPUTS).join(', ')}` })
     .option('out', { type: 'string', describe: 'write a report directory (report.txt/json/md/csv/html) here, e.g. reports/<name>' })

@@ -1,6 +1,6 @@
 /**
  * Builds a Report from input documents (already read and hashed by the CLI). Each document is classified
- * by what it declares ("kind": "cost" | "simulate" | "verify", or a sweep JSONL header) and validated
+ * by what it declares ("kind": "cost" | "simulate" | "verify" | "formats", or a sweep JSONL header) and validated
  * field by field: a malformed input is a UserError naming the file, the JSON path and a hint.
  *
  * Invariants: sections appear in a fixed order whatever the input order of different kinds; within a kind
@@ -9,7 +9,7 @@
 import { UserError } from '../core/diagnostics.ts';
 import {
   REPORT_SCHEMA, type CostNetwork, type CostSection, type Report, type ReportConfig, type ReportInput,
-  type SimLayer, type SimulationSection, type SweepSection, type VerifySection,
+  type SimLayer, type SimulationSection, type SweepSection, type VerifySection, type FormatsSection, type FormatPoint,
 } from './schema.ts';
 import { parseSweepText, summariseSweep, SWEEP_SCHEMA } from './sweep-file.ts';
 import { resolveArch } from '../sim/arch.ts';
@@ -44,10 +44,10 @@ export function classify(doc: InputDoc): { kind: ReportInput['kind']; declared: 
   const first = doc.text.slice(0, doc.text.indexOf('\n') >>> 0 || doc.text.length);
   if (first.includes(SWEEP_SCHEMA)) return { kind: 'sweep', declared: SWEEP_SCHEMA, value: undefined };
   const v = parseJsonDoc(doc);
-  const hint = 'give a JSON file written by `birealsim cost --json`, `simulate --json`, `verify --json`, or a sweep .jsonl';
+  const hint = 'give a JSON file written by `birealsim cost --json`, `simulate --json`, `verify --json`, `formats --json`, or a sweep .jsonl';
   if (!isObj(v)) throw new UserError('E_INPUT', `expected a JSON object, got ${short(v)}`, { file: doc.name, path: '$', hint });
   const kind = v.kind;
-  if (kind === 'cost' || kind === 'simulate' || kind === 'verify') return { kind, declared: `kind: ${kind}`, value: v };
+  if (kind === 'cost' || kind === 'simulate' || kind === 'verify' || kind === 'formats') return { kind, declared: `kind: ${kind}`, value: v };
   throw new UserError('E_INPUT', `unknown input kind ${short(kind)}`, { file: doc.name, path: '$.kind', hint });
 }
 
@@ -226,6 +226,62 @@ function verifySection(r: Reader, v: Json, input: string): { section: VerifySect
   return { section, seed: sm ? Number(sm[1]) : undefined, arch };
 }
 
+// ------------------------------------------------------------------ formats
+
+/**
+ * Reads `birealsim formats --json` (kind "formats", cli/formats.ts FormatsResult): model {path, sha256, kind,
+ * network, weights}, dataset {source, images}, baseArch {name}, formats: [{format {name, bits}, arch,
+ * accuracy {accuracy, images, agreementWithFp32, changedVsFp32, maxAbsLogitDiffVsFp32}, sim {feasible,
+ * latencyMs?, energyPerFrameJ?, dramBytes?, realStreamSramBytes? {totalBytes}, infeasible?}, bitExact {images,
+ * bitExactImages, firstMismatch?} | {skipped}}], archs: [resolved arch], notes: [string].
+ */
+function formatsSection(r: Reader, v: Json, input: string): { section: FormatsSection; archs: ReportConfig[]; seed?: number } {
+  const m = r.obj(v.model, '$.model');
+  const d = r.obj(v.dataset, '$.dataset');
+  const ba = r.obj(v.baseArch, '$.baseArch');
+  const frac = (x: unknown, path: string) => { const n = r.nonneg(x, path); if (n > 1) throw r.err(path, `expected a fraction in [0, 1], got ${n}`); return n; };
+  const points: FormatPoint[] = r.arr(v.formats, '$.formats').map((f, i) => {
+    const p = `$.formats[${i}]`;
+    const o = r.obj(f, p);
+    const fm = r.obj(o.format, `${p}.format`);
+    const a = r.obj(o.accuracy, `${p}.accuracy`);
+    const sim = r.obj(o.sim, `${p}.sim`);
+    const be = r.obj(o.bitExact, `${p}.bitExact`);
+    const pt: FormatPoint = {
+      format: r.str(fm.name, `${p}.format.name`), bits: r.nonneg(fm.bits, `${p}.format.bits`), arch: r.str(o.arch, `${p}.arch`),
+      accuracy: frac(a.accuracy, `${p}.accuracy.accuracy`), images: r.nonneg(a.images, `${p}.accuracy.images`),
+      agreementWithFp32: frac(a.agreementWithFp32, `${p}.accuracy.agreementWithFp32`), changedVsFp32: r.nonneg(a.changedVsFp32, `${p}.accuracy.changedVsFp32`),
+      maxAbsLogitDiffVsFp32: r.nonneg(a.maxAbsLogitDiffVsFp32, `${p}.accuracy.maxAbsLogitDiffVsFp32`),
+      bitExact: '', bitExactPass: null,
+    };
+    if (r.bool(sim.feasible, `${p}.sim.feasible`)) {
+      pt.latencySeconds = r.nonneg(sim.latencyMs, `${p}.sim.latencyMs`) / 1e3;
+      pt.energyJoules = r.nonneg(sim.energyPerFrameJ, `${p}.sim.energyPerFrameJ`);
+      pt.dramBytes = r.nonneg(sim.dramBytes, `${p}.sim.dramBytes`);
+      pt.realStreamSramBytes = r.nonneg(r.obj(sim.realStreamSramBytes, `${p}.sim.realStreamSramBytes`).totalBytes, `${p}.sim.realStreamSramBytes.totalBytes`);
+    }
+    if (be.skipped !== undefined) pt.bitExact = `skipped (${r.str(be.skipped, `${p}.bitExact.skipped`)})`;
+    else {
+      const ok = r.nonneg(be.bitExactImages, `${p}.bitExact.bitExactImages`), n = r.nonneg(be.images, `${p}.bitExact.images`);
+      pt.bitExactPass = ok === n;
+      pt.bitExact = `${ok}/${n} bit-exact${typeof be.firstMismatch === 'string' ? `; first mismatch ${be.firstMismatch}` : ''}`;
+    }
+    return pt;
+  });
+  if (points.length === 0) throw r.err('$.formats', 'expected at least one format');
+  const archs = r.arr(v.archs ?? [], '$.archs').map((x, i) => { const o = r.obj(x, `$.archs[${i}]`); return { name: r.str(o.name, `$.archs[${i}].name`), kind: 'arch' as const, value: o }; });
+  const notes = r.arr(v.notes ?? [], '$.notes').map((x, i) => r.str(x, `$.notes[${i}]`));
+  const weights = typeof m.weights === 'string' ? m.weights : '';
+  const sm = /seed (\d+)/.exec(weights);
+  const section: FormatsSection = {
+    input, network: r.str(m.network, '$.model.network'),
+    model: `${r.str(m.path, '$.model.path')} (${r.str(m.kind, '$.model.kind')}${weights ? `, weights ${weights}` : ''}, sha256 ${r.str(m.sha256, '$.model.sha256').slice(0, 12)})`,
+    dataset: `${r.str(d.source, '$.dataset.source')} (${r.nonneg(d.images, '$.dataset.images')} images)`,
+    baseArch: r.str(ba.name, '$.baseArch.name'), points, notes,
+  };
+  return { section, archs, seed: sm ? Number(sm[1]) : undefined };
+}
+
 // ------------------------------------------------------------------ assembly
 
 export interface BuildOptions { title: string; toolVersion: string; seed?: number | null }
@@ -269,6 +325,11 @@ export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
         if (verify.length) (report.verify ??= []).push(...verify);
         simSeeds.forEach((x) => seeds.add(x));
         configs.forEach(addConfig);
+      } else if (kind === 'formats') {
+        const fs = formatsSection(r, v, doc.name);
+        (report.formats ??= []).push(fs.section);
+        fs.archs.forEach(addConfig);
+        if (fs.seed !== undefined) seeds.add(fs.seed);
       } else {
         const vs = verifySection(r, v, doc.name);
         (report.verify ??= []).push(vs.section);

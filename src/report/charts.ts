@@ -7,7 +7,10 @@
  *    with the reason (the HTML and Markdown print the reason instead of an empty canvas);
  *  - every axis title carries its unit; options fix responsive:false, animation:false, devicePixelRatio:1
  *    (stack.md: required in Node, and makes PNG bytes deterministic);
- *  - chart ids are stable (used as PNG file names and by the browser test).
+ *  - chart ids are stable (used as PNG file names and by the browser test);
+ *  - exception: the per-input formats chart (accuracy vs energy per real-stream format) is listed in
+ *    `omitted` only when a formats input is present without plottable points, not when there is no such input
+ *    (it is an opt-in section; reports without one are unchanged).
  * Roofline (Williams et al. CACM 2009; accelerator-model.md §5): attained MACs/cycle <= min(peak,
  * DRAM bytes/cycle x operational intensity), intensity = MACs / DRAM byte of the layer.
  */
@@ -181,6 +184,37 @@ function sweepCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void
   });
 }
 
+const POINT_STYLES = ['circle', 'triangle', 'rect', 'rectRot', 'star', 'crossRot', 'rectRounded', 'cross'];
+
+/**
+ * Accuracy vs energy per frame, one dataset (legend entry = label) per real-stream format, plus the
+ * accuracy/energy Pareto front (no other format has higher-or-equal accuracy at lower-or-equal energy, one of
+ * them strictly). Formats of equal width share an energy; distinct point styles keep them apart.
+ */
+function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
+  (r.formats ?? []).forEach((f, i) => {
+    const pts = f.points.filter((p) => p.energyJoules !== undefined);
+    const title = `Accuracy vs energy per frame, per real-stream format: ${f.network} on ${f.baseArch}`;
+    if (pts.length === 0) { omitted.push({ id: `formats-accuracy-energy-${i}`, title, reason: 'no format maps onto the architecture (no energy to plot)' }); return; }
+    const xy = (p: typeof pts[number]) => ({ x: round6(p.energyJoules! * 1e6), y: round6(100 * p.accuracy) });
+    const front = pts.filter((p) => !pts.some((q) => q !== p && q.energyJoules! <= p.energyJoules! && q.accuracy >= p.accuracy && (q.energyJoules! < p.energyJoules! || q.accuracy > p.accuracy)))
+      .sort((a, b) => a.energyJoules! - b.energyJoules! || b.accuracy - a.accuracy);
+    out.push({
+      id: `formats-accuracy-energy-${i}`, title, width: 900, height: 500,
+      config: {
+        type: 'scatter',
+        data: { datasets: [
+          ...pts.map((p, j) => ({ label: `${p.format} (${p.bits}-bit): ${fmt2(100 * p.accuracy)}% at ${round6(p.energyJoules! * 1e6)} uJ`, data: [xy(p)], backgroundColor: color(j), borderColor: color(j), pointStyle: POINT_STYLES[j % POINT_STYLES.length], pointRadius: 8 })),
+          { label: `accuracy/energy Pareto front (${front.length} formats)`, data: front.map(xy), showLine: true, stepped: 'after', borderColor: 'rgba(0,0,0,0.45)', backgroundColor: 'rgba(0,0,0,0)', borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 },
+        ] },
+        options: base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)'), axis('test accuracy [%] (golden model)'),
+          { plugins: { title: { display: true, text: `${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame` }, legend: { position: 'bottom', labels: { usePointStyle: true } } } }),
+      },
+    });
+  });
+}
+
+const fmt2 = (x: number) => x.toFixed(2);
 const round3 = (x: number) => Math.round(x * 1e3) / 1e3;
 const round6 = (x: number) => Number(x.toPrecision(6));
 
@@ -189,5 +223,6 @@ export function buildCharts(r: Report): { charts: ChartSpec[]; omitted: OmittedC
   costCharts(r, charts, omitted);
   simCharts(r, charts, omitted);
   sweepCharts(r, charts, omitted);
+  formatsCharts(r, charts, omitted);
   return { charts, omitted };
 }

@@ -88,6 +88,16 @@ export function reportTables(r: Report): Table[] {
     const checks = r.verify.flatMap((v) => (v.checks ?? []).map((c) => [v.model, c.check, c.result, c.pass ? 'ok' : 'FAIL']));
     if (checks.length) t.push({ title: 'Verification checks', headers: ['model', 'check', 'result', 'status'], rows: checks });
   }
+  for (const f of r.formats ?? []) {
+    t.push({
+      title: `Real-stream formats: ${f.network}, accuracy (golden model) and cost per frame (simulator, ${f.baseArch} with the format's stream width)`,
+      headers: ['format', 'bits', 'arch', 'accuracy [%]', 'agreement with fp32 [%]', 'changed vs fp32 [images]', 'max |logit diff| vs fp32', 'latency [ms]', 'energy [uJ / frame]', 'DRAM [B / frame]', 'realStream SRAM [B / frame]', 'golden = simulator'],
+      rows: f.points.map((p) => [p.format, p.bits, p.arch, fmtFixed(100 * p.accuracy, 2), fmtFixed(100 * p.agreementWithFp32, 2), p.changedVsFp32, sig(p.maxAbsLogitDiffVsFp32, 3),
+        p.latencySeconds !== undefined ? sig(p.latencySeconds * 1e3) : 'infeasible', p.energyJoules !== undefined ? sig(p.energyJoules * 1e6) : '-',
+        p.dramBytes !== undefined ? fmtInt(p.dramBytes) : '-', p.realStreamSramBytes !== undefined ? fmtInt(p.realStreamSramBytes) : '-', p.bitExact]),
+      notes: [`model ${f.model}; accuracy on ${f.dataset}`, 'realStream SRAM = bytes read from and written to the on-chip real-valued stream buffer; golden = simulator: functional simulation vs golden model in that format, every layer bit for bit', ...f.notes],
+    });
+  }
   return t;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The Report object (schema "birealsim.report/1"): plain JSON, built once from the JSON documents other
- * commands produce (cost --json, simulate --json, sweep JSONL, verify --json), then rendered at the edge
+ * commands produce (cost --json, simulate --json, sweep JSONL, verify --json, formats --json), then rendered at the edge
  * into terminal text, JSON, CSV, Markdown and a self-contained HTML page (render.ts, html.ts).
  *
  * Invariants:
@@ -15,7 +15,7 @@
 
 export const REPORT_SCHEMA = 'birealsim.report/1';
 
-export type InputKind = 'cost' | 'simulate' | 'sweep' | 'verify';
+export type InputKind = 'cost' | 'simulate' | 'sweep' | 'verify' | 'formats';
 
 export interface ReportInput {
   /** as given on the command line (file path or built-in name) */
@@ -132,6 +132,40 @@ export interface VerifySection {
   checks?: { check: string; result: string; pass: boolean }[];
 }
 
+/** One real-stream format: golden accuracy beside the simulated cost on the arch with that stream width. */
+export interface FormatPoint {
+  format: string;
+  bits: number;
+  /** derived arch the cost was simulated on */
+  arch: string;
+  accuracy: number;
+  images: number;
+  agreementWithFp32: number;
+  changedVsFp32: number;
+  maxAbsLogitDiffVsFp32: number;
+  /** absent when the network does not map onto the derived arch */
+  latencySeconds?: number;
+  energyJoules?: number;
+  dramBytes?: number;
+  realStreamSramBytes?: number;
+  /** golden vs functional simulator: "k/K bit-exact" or "skipped (...)" */
+  bitExact: string;
+  /** null when the check was skipped */
+  bitExactPass: boolean | null;
+}
+/** `birealsim formats --json`: accuracy x cost per real-valued stream format. */
+export interface FormatsSection {
+  input: string;
+  network: string;
+  /** model path, kind and sha256 prefix */
+  model: string;
+  /** what the accuracy was measured on */
+  dataset: string;
+  baseArch: string;
+  points: FormatPoint[];
+  notes: string[];
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   title: string;
@@ -143,5 +177,6 @@ export interface Report {
   simulations?: SimulationSection[];
   sweeps?: SweepSection[];
   verify?: VerifySection[];
+  formats?: FormatsSection[];
   notes: string[];
 }

@@ -63,6 +63,37 @@ describe.skipIf(!present)('HTML report in headless chromium', () => {
     }
   });
 
+  it('the real-stream formats chart (accuracy vs energy per format) draws in the browser without errors', async () => {
+    const report = buildReport([doc('formats-tiny.json', readFileSync(`${FIX}/formats-tiny.json`, 'utf8'))], { title: 'formats', toolVersion: '0.1.0' });
+    expect(buildCharts(report).charts.map((c) => c.id)).toEqual(['formats-accuracy-energy-0']);
+    const dir = mkdtempSync(join(tmpdir(), 'birealsim-html-'));
+    const file = join(dir, 'report.html');
+    writeFileSync(file, renderReportHtml(report));
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      await page.waitForFunction(() => document.body.dataset.charts !== undefined, null, { timeout: 20000 });
+      expect(errors).toEqual([]);
+      expect(await page.evaluate(() => document.body.dataset.errors)).toBe('[]');
+      expect(await page.evaluate(() => document.body.dataset.charts)).toBe('1/1');
+      const colours = await page.evaluate(() => {
+        const c = document.querySelector('canvas') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const s = new Set<number>();
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && s.size < 64) s.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return s.size;
+      });
+      expect(colours).toBeGreaterThan(6); // axes + one colour per format
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a report without simulation or sweep draws only what is present and says why the rest is missing', async () => {
     const report = buildReport([doc('micro-cost.json', readFileSync(`${FIX}/micro-cost.json`, 'utf8'))], { title: 'cost only', toolVersion: '0.1.0' });
     const html = renderReportHtml(report);

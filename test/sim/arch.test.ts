@@ -86,3 +86,19 @@ describe('arch errors', () => {
     expect(errOf(() => loadArch('egde')).hint).toMatch(/did you mean 'edge'/);
   });
 });
+
+describe('real-stream width', () => {
+  const base = presetSpec('edge');
+  it('8, 16 and 32 bits resolve; the default post-processing energies follow the width (Horowitz int8 / fp16 / fp32)', () => {
+    const at = (bits: number) => resolveArch(mergeSpec(base, { buffers: { realStream: { precisionBits: bits } } }));
+    expect([8, 16, 32].map((b) => at(b).realPrecision)).toEqual(['int8', 'fp16', 'fp32']);
+    expect(at(8).postProcessing.mulEnergy.joules).toBeCloseTo(0.2e-12, 20); // 8-bit int multiply 0.2 pJ
+    expect(at(16).postProcessing.addEnergy.joules).toBeCloseTo(0.4e-12, 20); // fp16 add 0.4 pJ
+    expect(at(32).postProcessing.mulEnergy.joules).toBeCloseTo(3.7e-12, 20); // fp32 multiply 3.7 pJ
+  });
+  it('other widths are rejected at the JSON path', () => {
+    const e = errOf(() => resolveArch(mergeSpec(base, { buffers: { realStream: { precisionBits: 12 } } }), 'w.json'));
+    expect(e.jsonPath).toBe('$.buffers.realStream.precisionBits');
+    expect(e.message).toMatch(/expected 8 .*16 .*32/);
+  });
+});
