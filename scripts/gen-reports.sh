@@ -5,6 +5,8 @@
 #   reports/bireal18-xnornet18-resnet18/  whole-network simulations, binary nets on an XNOR accelerator vs
 #                               ResNet-18 on the matched fp32 MAC baseline (presets edge, baseline-mac)
 #   reports/sweep-bireal18-edge/  1200-point design-space sweep of Bi-Real-18 with its Pareto front
+#   reports/formats-mnist/      accuracy (golden model, MNIST test set) x cost (simulator, edge with the stream
+#                               width) per real-valued stream format, for the trained MNIST model (skipped if absent)
 #   reports/img/<report>/*.png  every chart as PNG (README images)
 # The sweep file reports/sweeps/bireal18-edge.jsonl is resumed, not recomputed, when it is complete and its
 # spec hash matches; SWEEP_RESTART=1 recomputes it (1200 points took 87 s on 2 busy cores).
@@ -47,3 +49,19 @@ $B merge reports/sweeps/bireal18-edge.jsonl --out reports/sweeps/bireal18-edge.j
 $B report reports/sweeps/bireal18-edge.jsonl \
   --title "Design-space sweep: Bi-Real-18 on variants of the edge XNOR accelerator (1200 random points)" \
   --out reports/sweep-bireal18-edge --png reports/img/sweep-bireal18-edge
+
+# real-stream formats on the trained MNIST model (reports/train/, written by `birealsim train`); the formats
+# JSON holds no wall-clock field, so it is byte-identical on every run with the same model
+MNIST_MODEL=${MNIST_MODEL:-}
+for m in reports/train/mnist/model.safetensors reports/train/mnist-binary/model.safetensors; do
+  if [ -z "$MNIST_MODEL" ] && [ -f "$m" ]; then MNIST_MODEL=$m; fi
+done
+if [ -n "$MNIST_MODEL" ]; then
+  $B formats "$MNIST_MODEL" --dataset mnist --arch edge --formats fp32,fp16,int16q8,int16q10,int8q4,int8q5 \
+    --check-images 10 --json --out reports/formats-mnist.json
+  $B report reports/formats-mnist.json \
+    --title "Real-valued stream formats: MNIST accuracy (golden model) vs energy per frame (edge accelerator with the stream width)" \
+    --out reports/formats-mnist --png
+else
+  echo "skipping reports/formats-mnist: no trained MNIST model (set MNIST_MODEL=<model.safetensors>)" >&2
+fi

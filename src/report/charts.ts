@@ -204,10 +204,10 @@ function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): vo
       config: {
         type: 'scatter',
         data: { datasets: [
-          ...pts.map((p, j) => ({ label: `${p.format} (${p.bits}-bit): ${fmt2(100 * p.accuracy)}% at ${round6(p.energyJoules! * 1e6)} uJ`, data: [xy(p)], backgroundColor: color(j), borderColor: color(j), pointStyle: POINT_STYLES[j % POINT_STYLES.length], pointRadius: 8 })),
-          { label: `accuracy/energy Pareto front (${front.length} formats)`, data: front.map(xy), showLine: true, stepped: 'after', borderColor: 'rgba(0,0,0,0.45)', backgroundColor: 'rgba(0,0,0,0)', borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 },
+          ...pts.map((p, j) => ({ label: `${p.format} (${p.bits}-bit): ${fmt2(100 * p.accuracy)}% at ${Number((p.energyJoules! * 1e6).toPrecision(4))} uJ`, data: [xy(p)], backgroundColor: color(j), borderColor: color(j), pointStyle: POINT_STYLES[j % POINT_STYLES.length], pointRadius: 8 })),
+          { label: `accuracy/energy Pareto front (${front.length} formats)`, data: front.map(xy), showLine: true, stepped: 'before', borderColor: 'rgba(0,0,0,0.45)', backgroundColor: 'rgba(0,0,0,0)', borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 },
         ] },
-        options: base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)'), axis('test accuracy [%] (golden model)'),
+        options: base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)', { beginAtZero: true, grace: '5%' }), axis('test accuracy [%] (golden model)', { grace: '5%' }),
           { plugins: { title: { display: true, text: `${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame` }, legend: { position: 'bottom', labels: { usePointStyle: true } } } }),
       },
     });
