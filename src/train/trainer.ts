@@ -283,7 +283,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     process.off('SIGINT', onSig);
   }
   const seconds = elapsedBefore + (performance.now() - t0) / 1000;
-  const final = evaluate(tn, ds, ds.test);
+  // the last epoch already evaluated the final weights on the test split (unless resumed past it)
+  const final = Number.isFinite(lastTestAcc) ? { accuracy: lastTestAcc } : evaluate(tn, ds, ds.test);
   const model = tn.toLatent({
     ...run.meta,
     dataset: ds.name, 'dataset.split': ds.note, 'input.mean': String(ds.mean), 'input.std': String(ds.std),
