@@ -263,9 +263,11 @@ function zeroPadCorrection(out: Int32Array, outIdx: number, corr: Int32Array, a:
 /**
  * Binary GEMM: dot[m][n] = K - 2*popcount(A_m XOR B_n) for packed rows A [M][wordsPerRow],
  * B [N][wordsPerRow] (bit conventions of core/bits.ts: padding bits past K zero in both).
- * Returns Int32Array [M][N]. The benchmark's measure of binary throughput.
+ * Returns Int32Array [M][N], written into `out` when given (reusing one output buffer avoids fresh-page
+ * faults, which cost ~10-25 us per 4 KiB page in this Firecracker VM). The benchmark's measure of binary
+ * throughput.
  */
-export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N: number, kBits: number): Int32Array {
+export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N: number, kBits: number, out?: Int32Array): Int32Array {
   const wpr = Math.ceil(kBits / 32);
   if (aBits.length !== M * wpr || bBits.length !== N * wpr) throw new Error(`binaryGemm: operand sizes ${aBits.length}, ${bBits.length} do not match M=${M}, N=${N}, K=${kBits} bits`);
   const packed = packBinaryWeights(bBits, N, 1, wpr, 1, wpr, kBits);
@@ -274,7 +276,10 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
   sc.commit();
   sc.u32.set(aBits, xOff >>> 2);
   const outOff = runBinary(sc, xOff, packed, { rows: 1, cols: M, rowStride: 0, pxStride: wpr * 4, nseg: 1, segStride: 0, segWords: wpr, kone: kBits, cout: N });
-  return sc.copyI32(outOff, M * N);
+  if (!out) return sc.copyI32(outOff, M * N);
+  if (out.length < M * N) throw new Error(`binaryGemm: out has ${out.length} values, needs ${M * N}`);
+  out.set(sc.i32.subarray(outOff >>> 2, (outOff >>> 2) + M * N));
+  return out;
 }
 
 // ---------------------------------------------------------------- fp32 conv / fc / sgemm
