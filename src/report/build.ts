@@ -275,7 +275,7 @@ function formatsSection(r: Reader, v: Json, input: string): { section: FormatsSe
   const sm = /seed (\d+)/.exec(weights);
   const section: FormatsSection = {
     input, network: r.str(m.network, '$.model.network'),
-    model: `${r.str(m.path, '$.model.path')} (${r.str(m.kind, '$.model.kind')}${weights ? `, weights ${weights}` : ''}, sha256 ${r.str(m.sha256, '$.model.sha256').slice(0, 12)})`,
+    model: `${r.str(m.path, '$.model.path')} (${r.str(m.kind, '$.model.kind')}${/random/.test(weights) ? `, weights ${weights}` : ''}, sha256 ${r.str(m.sha256, '$.model.sha256').slice(0, 12)})`,
     dataset: `${r.str(d.source, '$.dataset.source')} (${r.nonneg(d.images, '$.dataset.images')} images)`,
     baseArch: r.str(ba.name, '$.baseArch.name'), points, notes,
   };
