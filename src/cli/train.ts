@@ -142,6 +142,7 @@ export const trainCommand = {
     const shortcut = argv.shortcut === undefined ? undefined : oneOf('shortcut', argv.shortcut, ['per-conv', 'per-block'] as const);
     const { net, init } = resolveModelArg(argv.model, shortcut);
     if (!argv.dataset && !argv.data) throw new UserError('E_DATA', 'no dataset given', { hint: 'use --dataset mnist|fashion-mnist|idx:DIR' });
+    trainOptionsFrom(argv, { flipsSensible: false } as Dataset); // validate every flag before loading data
     await setupGemm(argv.gemm, log);
     const tLoad = performance.now();
     const ds = loadDatasetFlags(argv, argv.seed);
