@@ -208,11 +208,14 @@ export async function benchKernels(): Promise<KernelBench> {
     ``,
     `| (b) 224x224 batch-1 inference | median ms | best ms | |`,
     `|---|---:|---:|---:|`,
-    `| Bi-Real-18, golden model, fast kernels, 2 threads | ${round(bireal2Ms, 2)} | ${round(Math.min(...b.o2), 2)} | ${speedupVsTorch !== undefined ? `${round(speedupVsTorch, 2)}x faster than PyTorch (target >= 1.5: ${ok(speedupVsTorch >= 1.5)})` : ''} |`,
+    `| Bi-Real-18, golden model, fast kernels, 2 threads | ${round(bireal2Ms, 2)} | ${round(Math.min(...b.o2), 2)} | ${speedupVsTorch !== undefined ? `speed-up vs PyTorch ${round(speedupVsTorch, 2)}x (PyTorch ms / ours ms; target >= 1.5: ${ok(speedupVsTorch >= 1.5)})` : ''} |`,
     `| Bi-Real-18, golden model, fast kernels, 1 thread | ${round(bireal1Ms, 2)} | ${round(Math.min(...b.o1), 2)} | |`,
     torchMs !== undefined ? `| ResNet-18 fp32, PyTorch ${torch.torch}, ${torch.threads} threads (OMP_NUM_THREADS=2) | ${round(torchMs, 2)} | ${round(Math.min(...b.t), 2)} | 1.00 |` : `| ResNet-18 PyTorch | skipped: ${torch.reason} | | |`,
     ``,
     `${TRIALS * 3} timed runs per side after warm-up (3 per trial). Load average (1 min): ${machine.load1} before, ${loadAfter} after this section.`,
+    ...(Math.max(machine.load1, loadAfter) > 0.8 * machine.cores / 2
+      ? ['', `**Machine busy** (load ${Math.max(machine.load1, loadAfter)} on ${machine.cores} cores): other jobs competed for the cores, so the 2-thread numbers above (ours, and PyTorch's OMP_NUM_THREADS=2) depend on when a core was free and may be far from idle-machine values; the 1-thread GEMM rows are the most reliable. Re-run \`npm run bench\` on an idle machine.`]
+      : []),
   ].join('\n');
   return {
     machine, loadAfter, binaryKernel: `${bk.kind} ${bk.P}x${bk.O}`, ours1, ours2, cScalar, cNative,
