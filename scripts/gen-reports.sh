@@ -7,6 +7,7 @@
 #   reports/sweep-bireal18-edge/  1200-point design-space sweep of Bi-Real-18 with its Pareto front
 #   reports/formats-mnist/      accuracy (golden model, MNIST test set) x cost (simulator, edge with the stream
 #                               width) per real-valued stream format, for the trained MNIST model (skipped if absent)
+#   reports/verify-mnist/       bit-exact verification of the trained MNIST model (golden, simulator, trainer, PyTorch)
 #   reports/img/<report>/*.png  every chart as PNG (README images)
 # The sweep file reports/sweeps/bireal18-edge.jsonl is resumed, not recomputed, when it is complete and its
 # spec hash matches; SWEEP_RESTART=1 recomputes it (1200 points took 87 s on 2 busy cores).
@@ -53,7 +54,8 @@ $B report reports/sweeps/bireal18-edge.jsonl \
 # real-stream formats on the trained MNIST model (reports/train/, written by `birealsim train`); the formats
 # JSON holds no wall-clock field, so it is byte-identical on every run with the same model
 MNIST_MODEL=${MNIST_MODEL:-}
-for m in reports/train/mnist/model.safetensors reports/train/mnist-binary/model.safetensors; do
+# best trained MNIST run first
+for m in reports/train/mnist-final/model.safetensors reports/train/mnist-run2/model.safetensors reports/train/mnist/model.safetensors reports/train/mnist-binary/model.safetensors; do
   if [ -z "$MNIST_MODEL" ] && [ -f "$m" ]; then MNIST_MODEL=$m; fi
 done
 if [ -n "$MNIST_MODEL" ]; then
@@ -64,4 +66,14 @@ if [ -n "$MNIST_MODEL" ]; then
     --out reports/formats-mnist --png
 else
   echo "skipping reports/formats-mnist: no trained MNIST model (set MNIST_MODEL=<model.safetensors>)" >&2
+fi
+
+# bit-exact verification of the trained MNIST model's deployable export: golden vs functional simulator on
+# edge, vs the latent model it was exported from, vs the trainer's float forward and PyTorch (1000 test images)
+if [ -n "$MNIST_MODEL" ] && [ -f "$(dirname "$MNIST_MODEL")/deployable.safetensors" ]; then
+  $B verify "$(dirname "$MNIST_MODEL")/deployable.safetensors" --reference "$MNIST_MODEL" --dataset mnist --images 1000 \
+    --arch edge --torch --json --out reports/verify-mnist.json
+  $B report reports/verify-mnist.json --title "Bit-exact verification of the trained MNIST Bi-Real model" --out reports/verify-mnist
+else
+  echo "skipping reports/verify-mnist: no exported MNIST model next to $MNIST_MODEL" >&2
 fi
