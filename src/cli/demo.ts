@@ -21,7 +21,7 @@ export const demoCommand = {
     .option('model', { type: 'string', default: 'bireal-mnist-fast', describe: 'network to train' })
     .option('epochs', { type: 'number', default: 1, describe: 'epochs of the 1-bit stage' })
     .option('pre-epochs', { type: 'number', default: 1, describe: 'epochs of the real-valued (clip) stage' })
-    .option('limit-train', { type: 'number', default: 20000, describe: 'training images used (0 = all 60,000)' })
+    .option('limit-train', { type: 'number', default: 12000, describe: 'training images used (0 = all 60,000)' })
     .option('images', { type: 'number', default: 200, describe: 'test images for verify' })
     .option('arch', { type: 'string', default: 'edge', describe: 'accelerator preset for verify and simulate' })
     .option('seed', { type: 'number', default: 1 }),
