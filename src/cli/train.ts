@@ -11,7 +11,7 @@ import { loadModel, type Model } from '../ir/model.ts';
 import type { ResolvedNetwork } from '../ir/types.ts';
 import { loadWorkloadText, resolveNetwork } from '../ir/validate.ts';
 import { limitSplit, loadDataset, type Dataset } from '../train/data.ts';
-import { initGemm, gemmBackend, type GemmBackendName } from '../train/gemm.ts';
+import { initGemm, gemmBackend, useKernelGemm, type GemmBackendName } from '../train/gemm.ts';
 import { OPT_NAMES, SCHEDULE_NAMES, type OptName, type ScheduleName } from '../train/optim.ts';
 import { ACT_GRADS, WEIGHT_GRADS, type ActGrad, type WeightGrad } from '../train/quantizers.ts';
 import { INIT_NAMES, MODEL_FILE, train, type InitName, type TrainOptions } from '../train/trainer.ts';
@@ -58,6 +58,8 @@ export async function setupGemm(name: string, log: (s: string) => void): Promise
   const want = oneOf('gemm', name, ['wasm-simd', 'js'] as const) as GemmBackendName;
   const r = await initGemm(want);
   if (r.reason) log(`note: WebAssembly SIMD gemm unavailable (${r.reason}); using the JS kernel`);
+  // large non-transposed products on src/kernels' multi-threaded sgemm (bit-identical, see train/gemm.ts)
+  if (r.backend === 'wasm-simd') await useKernelGemm();
 }
 
 export const trainFlags = {

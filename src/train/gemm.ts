@@ -8,9 +8,16 @@
  *    assembled at start-up by `wabt` (devDependency). f32x4.mul + f32x4.add round exactly like the scalar
  *    fp32 multiply then add, so the WASM and JS kernels agree bit for bit.
  *  - 'js': the same 4x8 tile in plain JavaScript with Math.fround (the fallback, and the spec of the kernel).
- * When src/kernels/ provides a faster float GEMM it can be plugged in with `setGemmBackend`.
+ * src/kernels' multi-threaded WASM SIMD sgemm (worker pool over all cores, same exactness contract: k
+ * ascending, fp32 mul then add, no FMA) is plugged in by `useKernelGemm()` for the shapes where it measured
+ * faster on the 2-core machine (KERNEL_GEMM_WHEN: not transposed A, overwrite, K >= 64, >= 1e7 MACs, i.e. the
+ * conv forwards and the dcols products). Those calls give the same bits as the local kernel (test/train
+ * ops.test.ts), so training results do not depend on the thread count. The transposed-A weight-gradient
+ * products stay local: the kernel repacks A there and was slower, and its accumulate mode rounds
+ * differently (it starts the sum at C; the local kernel adds the finished sum to C).
  *
  * Staging (see below): A and B are copied into the kernel heap as stored; only a transposed B is repacked.
+ * Both kernels write C row-major with rows padded to 8*nb floats, so copying it out is one memcpy per row.
  */
 
 export type GemmBackendName = 'js' | 'wasm-simd';
@@ -19,15 +26,15 @@ const WAT = `
 (module
   (memory (export "mem") 1)
   ;; For each 4-row panel i and 8-column panel j: tile = sum_k A[4i+r, k] * B[k, 8j+c].
-  ;; A(i,k) at pa0 + i*sai + k*sak (bytes); B(k, 8j..8j+7) at pb0 + k*sbk + 32j; tiles stored contiguously.
+  ;; A(i,k) at pa0 + i*sai + k*sak (bytes); B(k, 8j..8j+7) at pb0 + k*sbk + 32j; C row-major at cp with a
+  ;; row stride of ldc bytes (= 32*nb: the padded 4mb x 8nb result).
   (func (export "gemm") (param $mb i32) (param $nb i32) (param $K i32) (param $pa0 i32) (param $sai i32)
-        (param $sak i32) (param $pb0 i32) (param $sbk i32) (param $cp i32)
+        (param $sak i32) (param $pb0 i32) (param $sbk i32) (param $cp i32) (param $ldc i32)
     (local $i i32) (local $j i32) (local $k i32) (local $pa i32) (local $pb i32) (local $pc i32)
     (local $a1 i32) (local $a2 i32) (local $a3 i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local $b0 v128) (local $b1 v128) (local $a v128)
-    (local.set $pc (local.get $cp))
     (local.set $a1 (local.get $sai))
     (local.set $a2 (i32.mul (local.get $sai) (i32.const 2)))
     (local.set $a3 (i32.mul (local.get $sai) (i32.const 3)))
@@ -39,6 +46,7 @@ const WAT = `
         (br_if $jend (i32.ge_u (local.get $j) (local.get $nb)))
         (local.set $pa (i32.add (local.get $pa0) (i32.mul (i32.mul (local.get $i) (i32.const 4)) (local.get $sai))))
         (local.set $pb (i32.add (local.get $pb0) (i32.mul (local.get $j) (i32.const 32))))
+        (local.set $pc (i32.add (local.get $cp) (i32.add (i32.mul (i32.mul (local.get $i) (i32.const 4)) (local.get $ldc)) (i32.mul (local.get $j) (i32.const 32)))))
         (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
         (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
         (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
@@ -66,13 +74,15 @@ const WAT = `
           (br $kloop)))
         (v128.store (local.get $pc) (local.get $c00))
         (v128.store offset=16 (local.get $pc) (local.get $c01))
-        (v128.store offset=32 (local.get $pc) (local.get $c10))
-        (v128.store offset=48 (local.get $pc) (local.get $c11))
-        (v128.store offset=64 (local.get $pc) (local.get $c20))
-        (v128.store offset=80 (local.get $pc) (local.get $c21))
-        (v128.store offset=96 (local.get $pc) (local.get $c30))
-        (v128.store offset=112 (local.get $pc) (local.get $c31))
-        (local.set $pc (i32.add (local.get $pc) (i32.const 128)))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c10))
+        (v128.store offset=16 (local.get $pc) (local.get $c11))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c20))
+        (v128.store offset=16 (local.get $pc) (local.get $c21))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c30))
+        (v128.store offset=16 (local.get $pc) (local.get $c31))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $jloop)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -80,11 +90,17 @@ const WAT = `
   )
 )`;
 
-interface WasmGemm { mem: WebAssembly.Memory; gemm: (mb: number, nb: number, K: number, pa0: number, sai: number, sak: number, pb0: number, sbk: number, cp: number) => void }
+interface WasmGemm { mem: WebAssembly.Memory; gemm: (mb: number, nb: number, K: number, pa0: number, sai: number, sak: number, pb0: number, sbk: number, cp: number, ldc: number) => void }
 
 let wasm: WasmGemm | null = null;
 let backend: GemmBackendName = 'js';
-let external: ((M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, transA: boolean, transB: boolean, accumulate: boolean) => void) | null = null;
+type GemmFn = (M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, transA: boolean, transB: boolean, accumulate: boolean) => void;
+type GemmWhen = (M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) => boolean;
+let external: GemmFn | null = null;
+let externalWhen: GemmWhen | null = null;
+
+/** Shapes routed to the src/kernels sgemm by useKernelGemm (see header; measured per training shape). */
+export const KERNEL_GEMM_WHEN: GemmWhen = (M, N, K, transA, _transB, accumulate) => !transA && !accumulate && K >= 64 && M * N * K >= 1e7;
 
 /** Assembles the WASM kernel (idempotent). Falls back to JS (and says why) when wabt or SIMD is missing. */
 export async function initGemm(prefer: GemmBackendName = 'wasm-simd'): Promise<{ backend: GemmBackendName; reason?: string }> {
@@ -107,13 +123,28 @@ export async function initGemm(prefer: GemmBackendName = 'wasm-simd'): Promise<{
   }
 }
 
-export function gemmBackend(): string { return external ? 'external' : backend; }
+export function gemmBackend(): string { return external ? (externalWhen ? `${backend}+external` : 'external') : backend; }
 export function setGemmBackend(name: GemmBackendName): void {
   if (name === 'wasm-simd' && !wasm) throw new Error('wasm gemm not initialised: await initGemm() first');
   backend = name;
 }
-/** Plug in an external sgemm with the same contract (e.g. from src/kernels); null restores the built-in one. */
-export function setExternalGemm(f: typeof external): void { external = f; }
+/**
+ * Plug in an external sgemm with the same contract (e.g. from src/kernels); null restores the built-in one.
+ * With `when`, only the calls it accepts go to `f` (the rest use the built-in kernel).
+ */
+export function setExternalGemm(f: GemmFn | null, when?: GemmWhen): void { external = f; externalWhen = f ? when ?? null : null; }
+
+/**
+ * Routes the KERNEL_GEMM_WHEN shapes to src/kernels' sgemm on `threads` threads (default: BIREALSIM_THREADS
+ * or all cores) and waits for its workers. Requires the WASM back end (initGemm) for the other calls.
+ */
+export async function useKernelGemm(threads?: number): Promise<void> {
+  const k = await import('../kernels/index.ts');
+  const { defaultThreads } = await import('../kernels/pool.ts');
+  await k.setKernelThreads(threads ?? defaultThreads());
+  await k.kernelsReady();
+  setExternalGemm((M, N, K, a, b, c, transA, transB, accumulate) => k.sgemm({ M, N, K, a, b, c, transA, transB, accumulate }), KERNEL_GEMM_WHEN);
+}
 
 // ---- staging -------------------------------------------------------------------------------------------
 // A is copied as stored (no repacking): A(i,k) = heap[aOff + i*sai + k*sak] with (sai, sak) = (K, 1), or
@@ -154,17 +185,17 @@ function stage(M: number, N: number, K: number, A: Float32Array, B: Float32Array
   return { heap, lay: { aOff, sai, sak, bOff, sbk, cOff, total: aLen + bLen + cLen } };
 }
 
+/** C (+)= the padded row-major result (row stride 8*nb) at tiles[off..]. */
 function unpackC(M: number, N: number, tiles: Float32Array, off: number, C: Float32Array, accumulate: boolean): void {
-  const nb = (N + 7) >> 3;
+  const ldc = ((N + 7) >> 3) * 8;
+  if (!accumulate) {
+    if (ldc === N) { C.set(tiles.subarray(off, off + M * N)); return; }
+    for (let i = 0; i < M; i++) C.set(tiles.subarray(off + i * ldc, off + i * ldc + N), i * N);
+    return;
+  }
   for (let i = 0; i < M; i++) {
-    const ib = i >> 2, r = i & 3;
-    const row = i * N;
-    for (let jb = 0; jb < nb; jb++) {
-      const t = off + ((ib * nb + jb) * 4 + r) * 8;
-      const j0 = jb * 8, w = Math.min(8, N - j0);
-      if (accumulate) for (let c = 0; c < w; c++) C[row + j0 + c] += tiles[t + c];
-      else for (let c = 0; c < w; c++) C[row + j0 + c] = tiles[t + c];
-    }
+    const t = off + i * ldc, row = i * N;
+    for (let j = 0; j < N; j++) C[row + j] += tiles[t + j];
   }
 }
 
@@ -172,9 +203,10 @@ function unpackC(M: number, N: number, tiles: Float32Array, off: number, C: Floa
 function jsTiles(mb: number, nb: number, K: number, h: Float32Array, lay: Layout): void {
   const f = Math.fround;
   const { aOff, sai, sak, bOff, sbk } = lay;
-  let pc = lay.cOff;
+  const ldc = nb * 8;
   for (let i = 0; i < mb; i++) {
     for (let j = 0; j < nb; j++) {
+      const pc = lay.cOff + 4 * i * ldc + 8 * j;
       for (let r = 0; r < 4; r++) {
         let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
         let qa = aOff + (4 * i + r) * sai, qb = bOff + 8 * j;
@@ -184,10 +216,9 @@ function jsTiles(mb: number, nb: number, K: number, h: Float32Array, lay: Layout
           s4 = f(s4 + f(a * h[qb + 4])); s5 = f(s5 + f(a * h[qb + 5])); s6 = f(s6 + f(a * h[qb + 6])); s7 = f(s7 + f(a * h[qb + 7]));
           qa += sak; qb += sbk;
         }
-        const o = pc + r * 8;
+        const o = pc + r * ldc;
         h[o] = s0; h[o + 1] = s1; h[o + 2] = s2; h[o + 3] = s3; h[o + 4] = s4; h[o + 5] = s5; h[o + 6] = s6; h[o + 7] = s7;
       }
-      pc += 32;
     }
   }
 }
@@ -200,7 +231,7 @@ let jsHeap = new Float32Array(0);
  */
 export function sgemm(M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array,
   transA = false, transB = false, accumulate = false): void {
-  if (external) { external(M, N, K, A, B, C, transA, transB, accumulate); return; }
+  if (external && (!externalWhen || externalWhen(M, N, K, transA, transB, accumulate))) { external(M, N, K, A, B, C, transA, transB, accumulate); return; }
   if (M === 0 || N === 0) return;
   if (K === 0) { if (!accumulate) C.fill(0, 0, M * N); return; }
   const mb = (M + 3) >> 2, nb = (N + 7) >> 3;
@@ -211,7 +242,7 @@ export function sgemm(M: number, N: number, K: number, A: Float32Array, B: Float
       if (have < floats * 4) w.mem.grow(Math.ceil((floats * 4 - have) / 65536));
       return new Float32Array(w.mem.buffer);
     });
-    w.gemm(mb, nb, K, lay.aOff * 4, lay.sai * 4, lay.sak * 4, lay.bOff * 4, lay.sbk * 4, lay.cOff * 4);
+    w.gemm(mb, nb, K, lay.aOff * 4, lay.sai * 4, lay.sak * 4, lay.bOff * 4, lay.sbk * 4, lay.cOff * 4, nb * 32);
     unpackC(M, N, heap, lay.cOff, C, accumulate);
     return;
   }

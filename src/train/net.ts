@@ -17,7 +17,7 @@ import type { ResolvedNetwork, ResolvedLayer } from '../ir/types.ts';
 import { paramShapes } from '../ir/types.ts';
 import type { Model } from '../ir/model.ts';
 import { Rng } from '../core/rng.ts';
-import { bt, type BT } from './tensor.ts';
+import { Arena, bt, setArena, type BT } from './tensor.ts';
 import * as ops from './ops.ts';
 import {
   SIGN_QUANTIZERS, binaryWeightBackward, channelAlpha, signBackward, signForward, signWeights,
@@ -53,6 +53,11 @@ export class TrainNet {
   readonly bconvWeightNames: string[] = [];
   private saved = new Map<string, Saved>();
   private outputs = new Map<string, BT>();
+  /** per conv layer: im2col / dcols buffers reused across steps (ops.ConvScratch) */
+  private scratch = new Map<string, ops.ConvScratch>();
+  /** recycled activation/gradient buffers of a training step (tensor.ts Arena): active during a training
+   * forward and its backward, reset at the next training forward */
+  private arena = new Arena();
   /** cumulative BN statistics mode (re-estimation): step counter, or -1 for momentum updates */
   private bnCumulativeStep = -1;
   /** when set, accumulates milliseconds per `${op}.fwd|bwd` (profiling) */
@@ -101,6 +106,11 @@ export class TrainNet {
   }
 
   private p(id: string, name: string): Float32Array { return this.params.get(`${id}.${name}`)!; }
+  private sc(id: string): ops.ConvScratch {
+    let s = this.scratch.get(id);
+    if (!s) { s = {}; this.scratch.set(id, s); }
+    return s;
+  }
   private g(id: string, name: string): Float32Array { return this.grads.get(`${id}.${name}`)!; }
 
   /** Puts BN layers in cumulative-average mode (BN re-estimation): running stats are reset. */
@@ -112,6 +122,13 @@ export class TrainNet {
 
   /** Forward pass; returns the output tensor (logits). training=true saves what backward needs. */
   forward(x: BT, training: boolean, keepTaps = false): BT {
+    if (!training) return this.forwardImpl(x, false, keepTaps);
+    this.arena.reset();
+    const prev = setArena(this.arena);
+    try { return this.forwardImpl(x, true, keepTaps); } finally { setArena(prev); }
+  }
+
+  private forwardImpl(x: BT, training: boolean, keepTaps: boolean): BT {
     this.outputs.clear();
     this.saved.clear();
     this.outputs.set('input', x);
@@ -126,7 +143,7 @@ export class TrainNet {
       const tStart = this.profile ? performance.now() : 0;
       switch (l.op) {
         case 'conv': {
-          const r = ops.conv2dForward(x0, this.p(l.id, 'weight'), l.outChannels, l, l.bias ? this.p(l.id, 'bias') : undefined, 0);
+          const r = ops.conv2dForward(x0, this.p(l.id, 'weight'), l.outChannels, l, l.bias ? this.p(l.id, 'bias') : undefined, 0, this.sc(l.id));
           y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx });
           break;
         }
@@ -134,12 +151,12 @@ export class TrainNet {
           const w = this.p(l.id, 'weight');
           const padValue = l.padMode === 'one' ? 1 : 0;
           if (this.cfg.bconvWeights === 'real') {
-            const r = ops.conv2dForward(x0, w, l.outChannels, l, undefined, padValue);
+            const r = ops.conv2dForward(x0, w, l.outChannels, l, undefined, padValue, this.sc(l.id));
             y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx });
           } else {
             const sw = signWeights(w);
             const alpha = l.weightScale === 'channel' ? channelAlpha(w, l.outChannels) : null;
-            const r = ops.conv2dForward(x0, sw, l.outChannels, l, undefined, padValue);
+            const r = ops.conv2dForward(x0, sw, l.outChannels, l, undefined, padValue, this.sc(l.id));
             y = r.y;
             if (alpha) {
               const O = l.outChannels, d = y.data;
@@ -184,6 +201,11 @@ export class TrainNet {
 
   /** Backward from dL/d(output); accumulates parameter gradients into this.grads. */
   backward(dOut: BT): void {
+    const prev = setArena(this.arena);
+    try { this.backwardImpl(dOut); } finally { setArena(prev); }
+  }
+
+  private backwardImpl(dOut: BT): void {
     const grads = new Map<string, BT>();
     grads.set(this.net.output, dOut);
     const addGrad = (id: string, g: BT | null) => {
@@ -207,14 +229,14 @@ export class TrainNet {
       switch (l.op) {
         case 'conv': {
           const ctx = sv!.ctx as ops.ConvCtx;
-          addGrad(rl.inputs[0], ops.conv2dBackward(dy, ctx, this.p(l.id, 'weight'), this.g(l.id, 'weight'), l.bias ? this.g(l.id, 'bias') : null, needIn));
+          addGrad(rl.inputs[0], ops.conv2dBackward(dy, ctx, this.p(l.id, 'weight'), this.g(l.id, 'weight'), l.bias ? this.g(l.id, 'bias') : null, needIn, this.sc(l.id)));
           break;
         }
         case 'bconv': {
           const ctx = sv!.ctx as ops.ConvCtx;
           const w = this.p(l.id, 'weight');
           if (this.cfg.bconvWeights === 'real') {
-            addGrad(rl.inputs[0], ops.conv2dBackward(dy, ctx, w, this.g(l.id, 'weight'), null, needIn));
+            addGrad(rl.inputs[0], ops.conv2dBackward(dy, ctx, w, this.g(l.id, 'weight'), null, needIn, this.sc(l.id)));
           } else {
             const sw = sv!.sw as Float32Array, alpha = sv!.alpha as Float32Array | null;
             // W_b = alpha * sign(W); G = dL/dW_b = dy^T cols; dx = dy * W_b
@@ -222,7 +244,7 @@ export class TrainNet {
             const k = sw.length / l.outChannels;
             for (let o = 0; o < l.outChannels; o++) { const a = alpha ? alpha[o] : 1; for (let i = o * k; i < (o + 1) * k; i++) wb[i] = a * sw[i]; }
             const G = new Float32Array(sw.length);
-            const dx = ops.conv2dBackward(dy, ctx, wb, G, null, needIn);
+            const dx = ops.conv2dBackward(dy, ctx, wb, G, null, needIn, this.sc(l.id));
             binaryWeightBackward(G, w, alpha, l.outChannels, this.cfg.weightGrad, this.g(l.id, 'weight'));
             addGrad(rl.inputs[0], dx);
           }

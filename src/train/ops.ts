@@ -8,7 +8,9 @@
  * (ky, kx, ci), which matches the OHWI weight layout, so  out[P,O] = cols[P,K] * W[O,K]^T,
  * dW[O,K] += dOut[P,O]^T * cols[P,K],  dCols[P,K] = dOut[P,O] * W[O,K], then col2im scatters dCols back.
  * Padded taps read `padValue` (0 for real convs and 'zero'-padded binary convs; +1 for 'one' padding), and
- * their gradient is dropped.
+ * their gradient is dropped. The im2col / dcols matrices live in caller-owned ConvScratch buffers (reused per
+ * layer by TrainNet); other outputs come from tensor.ts bt()/allocF32(), i.e. from TrainNet's recycling Arena
+ * during a training step (zeroed on hand-out, so results are bit-identical to fresh allocation).
  *
  * Batch norm (Ioffe & Szegedy 2015), PyTorch conventions: training normalises with the biased batch variance
  * and updates running stats with momentum 0.1 and the UNBIASED variance; eval uses running stats.
@@ -16,7 +18,7 @@
  *   dx = invstd * (g - mean(g) - xhat * mean(g * xhat)),  dgamma = sum(dy * xhat),  dbeta = sum(dy).
  */
 import { sgemm } from './gemm.ts';
-import { bt, type BT } from './tensor.ts';
+import { allocF32, bt, type BT } from './tensor.ts';
 import { outSize } from '../core/geometry.ts';
 
 // ---------------------------------------------------------------------------------------------- conv2d
@@ -26,12 +28,29 @@ export interface ConvCtx { x: BT; cols: Float32Array; oh: number; ow: number; ge
 
 function isDirect(g: ConvGeom): boolean { return g.kernel === 1 && g.stride === 1 && g.pad === 0; }
 
-export function im2col(x: BT, g: ConvGeom, padValue: number): { cols: Float32Array; oh: number; ow: number } {
+/**
+ * Per-layer scratch buffers (TrainNet keeps one per conv layer): the im2col matrix and the dcols matrix are
+ * reused from step to step instead of allocating ~10 MB typed arrays per batch. A buffer is only reused when
+ * it is large enough; `cols` stays referenced by the forward context until the backward of the same layer.
+ */
+export interface ConvScratch { cols?: Float32Array; dcols?: Float32Array }
+
+function scratchArray(s: ConvScratch | undefined, key: 'cols' | 'dcols', n: number): Float32Array {
+  if (!s) return new Float32Array(n);
+  const have = s[key];
+  if (have && have.length >= n) return have.length === n ? have : have.subarray(0, n);
+  const a = new Float32Array(n);
+  s[key] = a;
+  return a;
+}
+
+export function im2col(x: BT, g: ConvGeom, padValue: number, scratch?: ConvScratch): { cols: Float32Array; oh: number; ow: number } {
   const { n, h, w, c } = x;
   const k = g.kernel;
   const oh = outSize(h, g), ow = outSize(w, g);
   const K = k * k * c;
-  const cols = new Float32Array(n * oh * ow * K);
+  // every entry is written below (padded taps included), so a reused buffer needs no clearing
+  const cols = scratchArray(scratch, 'cols', n * oh * ow * K);
   const xd = x.data;
   let p = 0;
   for (let b = 0; b < n; b++) {
@@ -44,7 +63,7 @@ export function im2col(x: BT, g: ConvGeom, padValue: number): { cols: Float32Arr
           for (let kx = 0; kx < k; kx++) {
             const ix = ox * g.stride - g.pad + kx;
             if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-              if (padValue !== 0) cols.fill(padValue, q, q + c);
+              cols.fill(padValue, q, q + c);
             } else {
               const src = xb + (iy * w + ix) * c;
               for (let ci = 0; ci < c; ci++) cols[q + ci] = xd[src + ci];
@@ -89,9 +108,9 @@ export function col2im(dcols: Float32Array, x: BT, g: ConvGeom, oh: number, ow: 
 }
 
 /** out = conv(x, W) (+ bias). W is OHWI [O, k, k, C]. */
-export function conv2dForward(x: BT, weight: Float32Array, outCh: number, g: ConvGeom, bias?: Float32Array, padValue = 0): { y: BT; ctx: ConvCtx } {
+export function conv2dForward(x: BT, weight: Float32Array, outCh: number, g: ConvGeom, bias?: Float32Array, padValue = 0, scratch?: ConvScratch): { y: BT; ctx: ConvCtx } {
   const direct = isDirect(g);
-  const { cols, oh, ow } = direct ? { cols: x.data, oh: x.h, ow: x.w } : im2col(x, g, padValue);
+  const { cols, oh, ow } = direct ? { cols: x.data, oh: x.h, ow: x.w } : im2col(x, g, padValue, scratch);
   const P = x.n * oh * ow, K = g.kernel * g.kernel * x.c;
   if (weight.length !== outCh * K) throw new Error(`conv2d: weight length ${weight.length} != ${outCh}x${K}`);
   const y = bt(x.n, oh, ow, outCh);
@@ -104,7 +123,7 @@ export function conv2dForward(x: BT, weight: Float32Array, outCh: number, g: Con
 }
 
 /** Accumulates dW (and dBias); returns dx unless needInputGrad is false. */
-export function conv2dBackward(dy: BT, ctx: ConvCtx, weight: Float32Array, dWeight: Float32Array | null, dBias?: Float32Array | null, needInputGrad = true): BT | null {
+export function conv2dBackward(dy: BT, ctx: ConvCtx, weight: Float32Array, dWeight: Float32Array | null, dBias?: Float32Array | null, needInputGrad = true, scratch?: ConvScratch): BT | null {
   const { x, cols, geom } = ctx;
   const O = dy.c, P = dy.n * dy.h * dy.w, K = geom.kernel * geom.kernel * x.c;
   if (dWeight) sgemm(O, K, P, dy.data, cols, dWeight, true, false, true);
@@ -113,7 +132,8 @@ export function conv2dBackward(dy: BT, ctx: ConvCtx, weight: Float32Array, dWeig
     for (let p = 0; p < P; p++) for (let o = 0; o < O; o++) dBias[o] += d[p * O + o];
   }
   if (!needInputGrad) return null;
-  const dcols = new Float32Array(P * K);
+  // the direct (1x1) case returns dcols as dx itself, so it must be a fresh array
+  const dcols = ctx.direct ? allocF32(P * K) : scratchArray(scratch, 'dcols', P * K);
   sgemm(P, K, O, dy.data, weight, dcols, false, false, false);
   if (ctx.direct) return bt(x.n, x.h, x.w, x.c, dcols);
   return col2im(dcols, x, geom, ctx.oh, ctx.ow);
@@ -180,7 +200,7 @@ export function bnForward(x: BT, p: BnParams, training: boolean, momentum = BN_M
     }
     g32[c] = p.gamma[c]; b32[c] = p.beta[c]; m32[c] = mean[c]; is32[c] = invstd[c];
   }
-  const xhat = new Float32Array(xd.length);
+  const xhat = allocF32(xd.length);
   for (let i = 0; i < M; i++) {
     const o = i * C;
     for (let c = 0; c < C; c++) {
