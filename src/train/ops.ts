@@ -52,26 +52,24 @@ export function im2col(x: BT, g: ConvGeom, padValue: number, scratch?: ConvScrat
   // every entry is written below (padded taps included), so a reused buffer needs no clearing
   const cols = scratchArray(scratch, 'cols', n * oh * ow * K);
   const xd = x.data;
-  let p = 0;
+  const { stride, pad } = g;
+  let q = 0;
   for (let b = 0; b < n; b++) {
     const xb = b * h * w * c;
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        let q = p * K;
+        // in-bounds taps of one kernel row are contiguous both in x (NHWC) and in the column: one run copy
+        const x0 = ox * stride - pad;
+        const kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + k > w ? w - x0 : k;
         for (let ky = 0; ky < k; ky++) {
-          const iy = oy * g.stride - g.pad + ky;
-          for (let kx = 0; kx < k; kx++) {
-            const ix = ox * g.stride - g.pad + kx;
-            if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-              cols.fill(padValue, q, q + c);
-            } else {
-              const src = xb + (iy * w + ix) * c;
-              for (let ci = 0; ci < c; ci++) cols[q + ci] = xd[src + ci];
-            }
-            q += c;
-          }
+          const iy = oy * stride - pad + ky;
+          if (iy < 0 || iy >= h || kx1 <= kx0) { cols.fill(padValue, q, q + k * c); q += k * c; continue; }
+          if (kx0 > 0) cols.fill(padValue, q, q + kx0 * c);
+          const src = xb + (iy * w + x0 + kx0) * c, len = (kx1 - kx0) * c, dst = q + kx0 * c;
+          for (let i = 0; i < len; i++) cols[dst + i] = xd[src + i];
+          if (kx1 < k) cols.fill(padValue, q + kx1 * c, q + k * c);
+          q += k * c;
         }
-        p++;
       }
     }
   }
@@ -83,24 +81,23 @@ export function col2im(dcols: Float32Array, x: BT, g: ConvGeom, oh: number, ow: 
   const k = g.kernel, K = k * k * c;
   const dx = bt(n, h, w, c);
   const d = dx.data;
-  let p = 0;
+  const { stride, pad } = g;
+  let q = 0;
   for (let b = 0; b < n; b++) {
     const xb = b * h * w * c;
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
-        let q = p * K;
+        // the same contiguous in-bounds runs as im2col (same order of additions per element as tap order)
+        const x0 = ox * stride - pad;
+        const kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + k > w ? w - x0 : k;
         for (let ky = 0; ky < k; ky++) {
-          const iy = oy * g.stride - g.pad + ky;
-          for (let kx = 0; kx < k; kx++) {
-            const ix = ox * g.stride - g.pad + kx;
-            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-              const dst = xb + (iy * w + ix) * c;
-              for (let ci = 0; ci < c; ci++) d[dst + ci] += dcols[q + ci];
-            }
-            q += c;
+          const iy = oy * stride - pad + ky;
+          if (iy >= 0 && iy < h && kx1 > kx0) {
+            const dst = xb + (iy * w + x0 + kx0) * c, len = (kx1 - kx0) * c, src = q + kx0 * c;
+            for (let i = 0; i < len; i++) d[dst + i] += dcols[src + i];
           }
+          q += k * c;
         }
-        p++;
       }
     }
   }
