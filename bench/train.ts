@@ -1,8 +1,9 @@
 /**
  * Training-throughput benchmark: images/s of one forward+backward pass (no optimiser step, no data loading)
  * of the reference Bi-Real network `bireal-mnist-fast` (src/train/variants.ts) in the 1-bit regime
- * (ApproxSign, magnitude-aware binary weights, batch-statistics BN), batch 64, ours (src/train, WASM SIMD
- * sgemm, one thread) vs the same network, weights and batch in PyTorch (test/train/torch_ref.py --bench,
+ * (ApproxSign, magnitude-aware binary weights, batch-statistics BN), batch 64, ours (src/train: WASM SIMD
+ * sgemm, the large non-transposed products on src/kernels' sgemm over all cores as `birealsim train` does,
+ * the rest single-threaded) vs the same network, weights and batch in PyTorch (test/train/torch_ref.py --bench,
  * Debian python3-torch run by /usr/bin/python3 with OMP_NUM_THREADS=2). Median of the timed iterations.
  * Called by the lead's bench/run.ts; runnable alone: `node bin/run-ts.mjs bench/train.ts`.
  * The machine may be shared: both sides are measured back to back under the same conditions.
@@ -14,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/core/rng.ts';
 import { resolveNetwork } from '../src/ir/validate.ts';
-import { initGemm } from '../src/train/gemm.ts';
+import { initGemm, useKernelGemm } from '../src/train/gemm.ts';
 import { BINARY_CONFIG, TrainNet } from '../src/train/net.ts';
 import { softmaxCrossEntropy } from '../src/train/ops.ts';
 import { bt } from '../src/train/tensor.ts';
@@ -28,6 +29,7 @@ function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b);
 export async function benchTraining(opts: { batch?: number; iters?: number; model?: string } = {}): Promise<{ ours_img_s: number; torch_img_s: number; ratio: number }> {
   const batch = opts.batch ?? 64, iters = opts.iters ?? 5;
   await initGemm();
+  await useKernelGemm();
   const wl = variantWorkload(opts.model ?? 'bireal-mnist-fast')!;
   const net = resolveNetwork(wl);
   const t = new TrainNet(net, BINARY_CONFIG, 3);

@@ -58,6 +58,8 @@ export class TrainNet {
   /** recycled activation/gradient buffers of a training step (tensor.ts Arena): active during a training
    * forward and its backward, reset at the next training forward */
   private arena = new Arena();
+  /** the same for inference forwards without taps (evaluation); the returned logits are a fresh copy */
+  private evalArena = new Arena();
   /** cumulative BN statistics mode (re-estimation): step counter, or -1 for momentum updates */
   private bnCumulativeStep = -1;
   /** when set, accumulates milliseconds per `${op}.fwd|bwd` (profiling) */
@@ -122,10 +124,18 @@ export class TrainNet {
 
   /** Forward pass; returns the output tensor (logits). training=true saves what backward needs. */
   forward(x: BT, training: boolean, keepTaps = false): BT {
-    if (!training) return this.forwardImpl(x, false, keepTaps);
-    this.arena.reset();
-    const prev = setArena(this.arena);
-    try { return this.forwardImpl(x, true, keepTaps); } finally { setArena(prev); }
+    if (!training && keepTaps) return this.forwardImpl(x, false, true);
+    // an inference forward recycles its own arena (a training step's buffers stay intact) and returns a copy
+    const arena = training ? this.arena : this.evalArena;
+    arena.reset();
+    const prev = setArena(arena);
+    let out: BT;
+    try { out = this.forwardImpl(x, training, keepTaps); } finally { setArena(prev); }
+    if (training) return out;
+    const copy = bt(out.n, out.h, out.w, out.c, out.data.slice());
+    this.outputs.clear();
+    this.outputs.set(this.net.output, copy);
+    return copy;
   }
 
   private forwardImpl(x: BT, training: boolean, keepTaps: boolean): BT {

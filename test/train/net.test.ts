@@ -93,7 +93,7 @@ describe('TrainNet', () => {
 });
 
 describe('TrainNet buffer reuse (arena + per-layer im2col scratch)', () => {
-  it('repeated training steps on the same input give bit-identical gradients to a fresh net, and stepping never aliases the returned logits', async () => {
+  it('repeated training steps on the same input give bit-identical gradients to a fresh net; eval forwards neither disturb a step nor alias their returned logits', async () => {
     const { BINARY_CONFIG } = await import('../../src/train/net.ts');
     const { variantWorkload } = await import('../../src/train/variants.ts');
     const net = resolveNetwork(variantWorkload('bireal-tiny')!);
@@ -110,8 +110,14 @@ describe('TrainNet buffer reuse (arena + per-layer im2col scratch)', () => {
     const y1 = step(reused, x);
     expect(Array.from(y1)).toEqual(Array.from(y0));
     for (const [k, v] of gradsOf(reused)) expect(v.equals(g0.get(k)!), k).toBe(true);
-    // an eval forward in between (no arena) leaves the training result unchanged
-    reused.forward(x2, false);
+    // eval forwards in between (their own arena) leave the training result unchanged; their logits are
+    // copies that a later forward does not overwrite, and equal a fresh net's with the same state
+    const e1 = reused.forward(x2, false), e1copy = e1.data.slice();
+    reused.forward(x, false);
+    expect(Array.from(e1.data)).toEqual(Array.from(e1copy));
+    const twin = new TrainNet(net, BINARY_CONFIG, 5);
+    for (const [k, v] of reused.params) twin.params.get(k)!.set(v);
+    expect(Array.from(twin.forward(x2, false).data)).toEqual(Array.from(e1copy));
     step(reused, x);
     for (const [k, v] of gradsOf(reused)) expect(v.equals(g0.get(k)!), k).toBe(true);
   });
