@@ -14,6 +14,12 @@
  * >= 0 inside the sub-tensor, so only true image borders look like padding; the first j0 output rows are
  * discarded (a simulator artefact; the hardware does not compute them and the timing model does not count
  * them). The sub-tensor ends at min(H, (oy1-1)*s - p + k), so the bottom border is the image's own.
+ * When the kernel set has ElementOps (kernels.ops, bit-identical to golden/ops.ts by contract), tiles use
+ * them exactly as golden/run.ts does: a binary conv tile whose K is whole runs the fused xnorConv (integer
+ * accumulators + output transform), and bn / add / sign / pooling tiles the vectorised ops. Sub-tensors
+ * that are contiguous in the source (all channels / packed words of a row range) are views, not copies, and
+ * weight tiles are sliced once per (weight array, tile) and kept (WeakMap on the weight array, re-checked
+ * against the source on every use), so the kernels' packed-weight caches hit as they do for golden.
  * K-tiles of a binary conv split the packed words of each pixel: each slice's dot is C_slice -
  * 2*popcount (zero padding bits XOR to 0, and for padMode 'one' the per-slice C_slice - 2*popcount(w)
  * sums to the whole), and the integer partial sums add exactly in the outputs buffer.
@@ -21,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { packSigns, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import { wordsFor } from '../core/bits.ts';
-import type { KernelSet } from '../kernels/types.ts';
+import type { ElementOps, KernelSet } from '../kernels/types.ts';
 import { fastKernels } from '../kernels/fast.ts';
 import { quantizeInPlace, type RealFormat } from '../core/realformat.ts';
 import type { ExecPlan, ExecStep } from '../golden/plan.ts';
@@ -58,21 +64,23 @@ class Sram {
   }
 }
 
-/** Copies rows [r0, r1) and packed words [w0, w1) of every pixel into a new packed sub-tensor. */
+/** Rows [r0, r1) and packed words [w0, w1) of every pixel as a packed sub-tensor (a view when all words are kept). */
 function packedRows(src: PackedTensor, r0: number, r1: number, w0: number, w1: number, c: number): PackedTensor {
   const wpp = w1 - w0, W = src.w;
+  if (w0 === 0 && wpp === src.wordsPerPixel) return { h: r1 - r0, w: W, c, wordsPerPixel: wpp, words: src.words.subarray(r0 * W * wpp, r1 * W * wpp) };
   const out: PackedTensor = { h: r1 - r0, w: W, c, wordsPerPixel: wpp, words: new Uint32Array((r1 - r0) * W * wpp) };
-  if (w0 === 0 && wpp === src.wordsPerPixel) out.words.set(src.words.subarray(r0 * W * wpp, r1 * W * wpp));
-  else for (let p = 0, q = r0 * W; p < (r1 - r0) * W; p++, q++) out.words.set(src.words.subarray(q * src.wordsPerPixel + w0, q * src.wordsPerPixel + w1), p * wpp);
+  const s = src.words, d = out.words, swpp = src.wordsPerPixel;
+  for (let p = 0, q = r0 * W; p < (r1 - r0) * W; p++, q++) for (let i = 0, a = q * swpp + w0, b = p * wpp; i < wpp; i++) d[b + i] = s[a + i];
   return out;
 }
 
-/** Copies rows [r0, r1) and channels [c0, c1) into a new real sub-tensor. */
+/** Rows [r0, r1) and channels [c0, c1) as a real sub-tensor (a read-only view when all channels are kept). */
 function realRows(src: Tensor, r0: number, r1: number, c0: number, c1: number): Tensor {
   const C = src.c, W = src.w, n = c1 - c0;
+  if (c0 === 0 && c1 === C) return tensor(r1 - r0, W, n, src.data.subarray(r0 * W * C, r1 * W * C));
   const out = tensor(r1 - r0, W, n);
-  if (c0 === 0 && c1 === C) out.data.set(src.data.subarray(r0 * W * C, r1 * W * C));
-  else for (let p = 0, q = r0 * W; p < (r1 - r0) * W; p++, q++) out.data.set(src.data.subarray(q * C + c0, q * C + c1), p * n);
+  const s = src.data, d = out.data;
+  for (let p = 0, q = r0 * W; p < (r1 - r0) * W; p++, q++) for (let i = 0, a = q * C + c0, b = p * n; i < n; i++) d[b + i] = s[a + i];
   return out;
 }
 
@@ -90,17 +98,70 @@ function zeroPaddedRows(src: Tensor, y0: number, y1: number, pad: number, outW: 
   return out;
 }
 
-/** Drops the first j rows of a real tile and keeps `rows` rows. */
+/** Drops the first j rows of a real tile and keeps `rows` rows (a view of the tile). */
 function dropRows(t: Tensor, j: number, rows: number): Tensor {
   if (j === 0 && rows === t.h) return t;
   const row = t.w * t.c;
-  return tensor(rows, t.w, t.c, t.data.slice(j * row, (j + rows) * row));
+  return tensor(rows, t.w, t.c, t.data.subarray(j * row, (j + rows) * row));
+}
+
+/**
+ * Weight tiles, sliced once per (source array, tile) and kept while the source lives. A kept slice is
+ * compared with its source on every use and replaced by a new array when they differ (so kernel caches
+ * keyed on the slice's identity never see stale weights). The whole array is passed as it is.
+ */
+const sliceCache = new WeakMap<object, Map<string, Uint32Array | Float32Array>>();
+/** Bitwise equality of two ranges. */
+function sameRange(a: Uint32Array | Float32Array, b: Uint32Array | Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Int32Array(a.buffer, a.byteOffset, a.length), y = new Int32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+function cachedSlice<T extends Uint32Array | Float32Array>(src: T, key: string, make: () => T, same: (kept: T) => boolean): T {
+  let m = sliceCache.get(src);
+  if (!m) { m = new Map(); sliceCache.set(src, m); }
+  const kept = m.get(key) as T | undefined;
+  if (kept && same(kept)) return kept;
+  const fresh = make();
+  m.set(key, fresh);
+  return fresh;
+}
+function floatRange(src: Float32Array, start: number, end: number): Float32Array {
+  if (start === 0 && end === src.length) return src;
+  return cachedSlice(src, `${start}/${end}`, () => src.slice(start, end), (kept) => sameRange(src.subarray(start, end), kept));
+}
+/** Binary weights of output channels [c0, c0+nt) and packed words [w0, w1) of each (channel, tap). */
+function binaryWeightTile(src: Uint32Array, kk: number, wpp: number, c0: number, nt: number, w0: number, w1: number): Uint32Array {
+  const twpp = w1 - w0;
+  if (w0 === 0 && twpp === wpp) {
+    const start = c0 * kk * wpp, end = (c0 + nt) * kk * wpp;
+    if (start === 0 && end === src.length) return src;
+    return cachedSlice(src, `${start}/${end}`, () => src.slice(start, end), (kept) => sameRange(src.subarray(start, end), kept));
+  }
+  const make = () => {
+    const wt = new Uint32Array(nt * kk * twpp);
+    for (let o = 0; o < nt; o++) for (let tap = 0; tap < kk; tap++) {
+      const s = ((c0 + o) * kk + tap) * wpp;
+      wt.set(src.subarray(s + w0, s + w1), (o * kk + tap) * twpp);
+    }
+    return wt;
+  };
+  const same = (kept: Uint32Array) => {
+    for (let o = 0; o < nt; o++) for (let tap = 0; tap < kk; tap++) {
+      const s = ((c0 + o) * kk + tap) * wpp, d = (o * kk + tap) * twpp;
+      for (let i = 0; i < twpp; i++) if (kept[d + i] !== src[s + w0 + i]) return false;
+    }
+    return true;
+  };
+  return cachedSlice(src, `${c0}/${nt}/${w0}/${w1}/${kk}`, make, same);
 }
 
 function writeReal(dst: Tensor, tile: Tensor, oy0: number, c0: number): void {
   const C = dst.c, W = dst.w, n = tile.c;
   if (c0 === 0 && n === C) { dst.data.set(tile.data, oy0 * W * C); return; }
-  for (let p = 0, q = oy0 * W; p < tile.h * W; p++, q++) dst.data.set(tile.data.subarray(p * n, (p + 1) * n), q * C + c0);
+  const s = tile.data, d = dst.data;
+  for (let p = 0, q = oy0 * W; p < tile.h * W; p++, q++) for (let i = 0, a = p * n, b = q * C + c0; i < n; i++) d[b + i] = s[a + i];
 }
 
 function writeBits(dst: PackedTensor, tile: PackedTensor, oy0: number, c0: number): void {
@@ -120,7 +181,8 @@ function writeBits(dst: PackedTensor, tile: PackedTensor, oy0: number, c0: numbe
 }
 
 function writeAcc(dst: Int32Array, tile: Int32Array, rows: number, W: number, C: number, oy0: number, c0: number, n: number): void {
-  for (let p = 0, q = oy0 * W; p < rows * W; p++, q++) dst.set(tile.subarray(p * n, (p + 1) * n), q * C + c0);
+  if (c0 === 0 && n === C) { dst.set(tile, oy0 * W * C); return; }
+  for (let p = 0, q = oy0 * W; p < rows * W; p++, q++) for (let i = 0, a = p * n, b = q * C + c0; i < n; i++) dst[b + i] = tile[a + i];
 }
 
 interface TileIter { band: number; n: number; k: number; index: number }
@@ -143,6 +205,8 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
   const realB = arch.realBits / 8;
   let tiles = 0, kernelCalls = 0;
   const onArray = (l: SimLayer) => l.unit === 'pe-array' || (l.unit === 'real-unit' && arch.realUnit.onPeArray);
+  const ops = kernels.ops ?? {}; // the same optional element ops golden/run.ts uses
+  const sramList = Object.values(srams);
 
   for (const l of layers) {
     const m = mappings.get(l.id)!;
@@ -162,7 +226,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
     let acc: Int32Array | undefined;
     for (const t of tilesOf(m, nb, nn, nk)) {
       tiles++;
-      for (const s of Object.values(srams)) s.reset();
+      for (const s of sramList) s.reset();
       const oy0 = t.band * r, oy1 = Math.min(Ho, oy0 + r), rows = oy1 - oy0;
       const c0 = t.n * ntFull, nt = Math.min(ntFull, N - c0);
       const k0 = t.k * ctFull, ct = Math.min(ctFull, l.cin - k0);
@@ -180,17 +244,23 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
           const sub = packedRows(x, R0, R1, w0, w1, ct);
           const wpp = x.wordsPerPixel, kk = a.kernel * a.kernel, twpp = w1 - w0;
           srams.weights.take(nt * kk * bitsPixelBytes(ct, arch) + nt * l.paramWordsPerChannel * 4, `${l.id} weight tile`);
-          const wt = new Uint32Array(nt * kk * twpp);
-          for (let o = 0; o < nt; o++) for (let tap = 0; tap < kk; tap++) {
-            const src = ((c0 + o) * kk + tap) * wpp;
-            wt.set(a.weightBits.subarray(src + w0, src + w1), (o * kk + tap) * twpp);
-          }
-          const part = kernels.binaryConv({ input: sub, weightBits: wt, cout: nt, kernel: a.kernel, stride: a.stride, pad: a.pad, padMode: a.padMode, outH: rows + j0, outW: Wo });
-          kernelCalls++;
+          const wt = binaryWeightTile(a.weightBits, kk, wpp, c0, nt, w0, w1);
+          const args = { input: sub, weightBits: wt, cout: nt, kernel: a.kernel, stride: a.stride, pad: a.pad, padMode: a.padMode, outH: rows + j0, outW: Wo };
           const accBits = arch.peArray.type === 'xnor' ? arch.peArray.accumulatorBits : realOperandBits(arch);
           srams.outputs.take((rows * Wo * nt * accBits) / 8, `${l.id} accumulators`);
-          const kept = part.subarray(j0 * Wo * nt, (j0 + rows) * Wo * nt);
-          if (firstK) acc = Int32Array.from(kept);
+          const keep0 = j0 * Wo * nt, keep1 = (j0 + rows) * Wo * nt;
+          if (nk === 1 && ops.xnorConv) {
+            // whole K in one tile: the fused conv + output transform, as golden runs it
+            const r = ops.xnorConv(args, a.mul.subarray(c0, c0 + nt), a.bias.subarray(c0, c0 + nt));
+            kernelCalls++;
+            writeAcc(fullAcc!, r.acc.subarray(keep0, keep1), rows, Wo, N, oy0, c0, nt);
+            val = dropRows(r.out, j0, rows);
+            break;
+          }
+          const part = kernels.binaryConv(args);
+          kernelCalls++;
+          const kept = part.subarray(keep0, keep1); // the kernel's fresh array: accumulated in place
+          if (firstK) acc = kept;
           else for (let i = 0; i < acc!.length; i++) acc![i] += kept[i];
           if (lastK) {
             writeAcc(fullAcc!, acc!, rows, Wo, N, oy0, c0, nt);
@@ -206,7 +276,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
           const sub = zeroPaddedRows(x, oy0 * a.stride - a.pad, (oy1 - 1) * a.stride - a.pad + a.kernel, a.pad, Wo, a.kernel, a.stride);
           const per = a.kernel * a.kernel * a.cin;
           srams.weights.take((nt * per * realOperandBits(arch)) / 8 + nt * l.paramWordsPerChannel * 4, `${l.id} weight tile`);
-          const wt = a.weight.slice(c0 * per, (c0 + nt) * per);
+          const wt = floatRange(a.weight, c0 * per, (c0 + nt) * per);
           const y = kernels.realConv({ input: sub, weight: wt, bias: a.bias?.subarray(c0, c0 + nt), cout: nt, kernel: a.kernel, stride: a.stride, pad: 0, outH: rows, outW: Wo });
           kernelCalls++;
           val = tensor(rows, Wo, nt, y);
@@ -217,7 +287,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
           srams[inBuf].take(x.data.length * realB, `${l.id} input`);
           const inF = a.inFeatures;
           srams.weights.take((nt * inF * realOperandBits(arch)) / 8 + nt * l.paramWordsPerChannel * 4, `${l.id} weight tile`);
-          const y = kernels.fc({ input: Float32Array.from(x.data), weight: a.weight.slice(c0 * inF, (c0 + nt) * inF), bias: a.bias?.subarray(c0, c0 + nt), outFeatures: nt });
+          const y = kernels.fc({ input: x.data, weight: floatRange(a.weight, c0 * inF, (c0 + nt) * inF), bias: a.bias?.subarray(c0, c0 + nt), outFeatures: nt });
           kernelCalls++;
           val = tensor(1, 1, nt, y);
           break;
@@ -226,7 +296,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
           const x = get(a.inputs[0]) as Tensor;
           srams.realStream.take(neededRows * x.w * nt * realB, `${l.id} input tile`);
           const sub = realRows(x, R0, R1, c0, c0 + nt);
-          val = dropRows(poolApply(sub, a.kind, a.kernel, a.stride, a.pad), j0, rows);
+          val = dropRows((ops.pool ?? poolApply)(sub, a.kind, a.kernel, a.stride, a.pad), j0, rows);
           break;
         }
         case 'gap': {
@@ -244,6 +314,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
         const x = get(current) as Tensor;
         srams.realStream.take(rows * Wo * nt * realB, `${l.id} input tile`);
         val = realRows(x, oy0, oy1, c0, c0 + nt);
+        if (val.data.buffer === x.data.buffer) val = tensor(val.h, val.w, val.c, val.data.slice()); // the chain may round in place
       } else {
         roundReal(val!, fmt);
         writeTile(full.get(current)!, val!, oy0, c0);
@@ -263,7 +334,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
           const [n0, n1] = inputRows(oy0, oy1, ka, sa, pa, v.h);
           srams.realStream.take((n1 - n0) * v.w * v.c * realB, `${l.id} actscale window ${name}`);
           return { x: realRows(v, (oy0 - ja) * sa, n1, 0, v.c), j: ja };
-        }, rows, c0);
+        }, rows, c0, ops);
         roundReal(val, fmt);
         current = stepOutput(s);
         writeTile(full.get(current)!, val, oy0, c0);
@@ -300,16 +371,17 @@ function applyPost(
   s: ExecStep, val: Value, current: string,
   side: (name: string) => Tensor,
   window: (name: string, k: number, s: number, p: number) => { x: Tensor; j: number },
-  rows: number, c0: number,
+  rows: number, c0: number, ops: Partial<ElementOps>,
 ): Value {
   const v = val as Tensor;
   switch (s.kind) {
-    case 'bn': return bnApply(v, s.scale.subarray(c0, c0 + v.c), s.shift.subarray(c0, c0 + v.c));
+    case 'bn': return (ops.bn ?? bnApply)(v, s.scale.subarray(c0, c0 + v.c), s.shift.subarray(c0, c0 + v.c));
     case 'add': {
       const [i0, i1] = s.inputs;
-      return i0 === current ? addApply(v, side(i1)) : addApply(side(i0), v);
+      const add = ops.add ?? addApply;
+      return i0 === current ? add(v, side(i1)) : add(side(i0), v);
     }
-    case 'sign': return packSigns(v);
+    case 'sign': return (ops.signPack ?? packSigns)(v);
     case 'relu': return reluApply(v);
     case 'clip': return clipApply(v);
     case 'actscale': {

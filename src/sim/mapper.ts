@@ -303,8 +303,26 @@ function scratch(T: number): void {
   sLov = new Float64Array(scratchN); sLex = new Float64Array(scratchN); sSov = new Float64Array(scratchN); sSex = new Float64Array(scratchN);
 }
 
+/** One DMA burst of x bytes: latency + ceil(x / bytes per cycle), 0 when nothing moves. */
+function dmaCycles(x: number, lat: number, bw: number): number { return x > 0 ? lat + Math.ceil(x / bw - 1e-9) : 0; }
+
 /** Evaluates one mapping (assumed feasible). */
 export function evaluate(ctx: LayerCtx, m: Mapping, withTrace = false): LayerEval {
+  return evaluateBounded(ctx, m, withTrace, Infinity, 0)!;
+}
+
+/**
+ * evaluate(), but gives up (undefined) as soon as the layer's cycles are known to exceed `abortAbove`.
+ * After tile i: cycles >= fill + sum_{j<i} period_j + max(W_i + (the rest's compute + post-op cycles),
+ * the DRAM bytes not yet moved / bytes per cycle): period_j of j < i is exact once tile j+1's loads are
+ * known; period_i >= W_i, every later period_j >= W_j >= compute_j + postOp_j, and the rest is bounded
+ * below by `computeLb` (computeLowerBound, a lower bound on the sum of compute + post-op over all tiles)
+ * minus the tiles done; every later burst of x bytes adds d(x) >= x / bytes per cycle to a later period or
+ * the drain, and the bytes not yet moved are `dramBytes` (dramBytesOf, equal to this evaluation's count)
+ * minus those moved so far. A mapping abandoned here has more cycles than `abortAbove` (the search's
+ * current best) and cannot win.
+ */
+function evaluateBounded(ctx: LayerCtx, m: Mapping, withTrace: boolean, abortAbove: number, computeLb: number, dramBytes = 0): LayerEval | undefined {
   const { arch, layer } = ctx;
   const R = arch.peArray.rows, C = arch.peArray.cols;
   const r = Math.min(m.rowsPerTile, ctx.Ho), ntFull = Math.min(m.channelsPerTile, ctx.N), ctFull = Math.min(m.cinPerTile, ctx.cin);
@@ -329,6 +347,10 @@ export function evaluate(ctx: LayerCtx, m: Mapping, withTrace = false): LayerEva
   let prevW = -1, prevIn = -1, prevX = -1;
   const nmk = m.order === 'nmk';
   const ppuLanes = arch.postProcessing.lanes;
+  // the 'scalesim-printed' convention subtracts one cycle at the end (see below)
+  const printedAdj = arch.peArray.cycleConvention === 'scalesim-printed' && (ctx.exec === 'xnor-array' || ctx.exec === 'mac-array') ? 1 : 0;
+  const bounded = abortAbove !== Infinity;
+  let fill0 = 0, runT = 0, runCP = 0, moved = 0;
   let i = 0;
   for (let a = 0; a < (nmk ? nn : nb); a++) {
     for (let b2 = 0; b2 < (nmk ? nb : nn); b2++) {
@@ -385,6 +407,17 @@ export function evaluate(ctx: LayerCtx, m: Mapping, withTrace = false): LayerEva
         const sram = Math.max(Math.ceil((r0 + w0) / bwB[0] - 1e-9), Math.ceil((r1 + w1) / bwB[1] - 1e-9), Math.ceil((r2 + w2) / bwB[2] - 1e-9), Math.ceil((r3 + w3) / bwB[3] - 1e-9));
         W[i] = Math.max(tc.compute + p, sram);
         Lov[i] = lov; Lex[i] = lex; Sov[i] = sov; Sex[i] = sex;
+        if (bounded) {
+          if (i === 0) { fill0 = dmaCycles(lov + lex, lat, bw) - printedAdj; moved = lov + lex; }
+          else { // period of tile i-1 (as in the timing loop below; i-1 < T-1 here)
+            const j = i - 1;
+            runT += (j > 0 ? dmaCycles(Lex[j], lat, bw) : 0) + Math.max(W[j], dmaCycles(lov + (j > 0 ? Sov[j - 1] : 0), lat, bw)) + dmaCycles(Sex[j], lat, bw);
+            moved += lov + (j > 0 ? Lex[j] + Sov[j - 1] : 0) + Sex[j];
+          }
+          runCP += tc.compute + p;
+          const rest = Math.max(W[i] + Math.max(0, computeLb - runCP), (dramBytes - moved) / bw - 1e-3);
+          if (fill0 + runT + rest > abortAbove) return undefined;
+        }
         peOps += tc.peOps; realMacs += tc.realMacs; poolOps += tc.poolOps;
         ppuMul += tc.ppuMul; ppuAdd += tc.ppuAdd; ppuCmp += tc.ppuCmp;
         usedPeFolds += tc.usedPeFolds; peFolds += tc.peFolds;
@@ -395,7 +428,7 @@ export function evaluate(ctx: LayerCtx, m: Mapping, withTrace = false): LayerEva
       }
     }
   }
-  const d = (x: number) => (x > 0 ? lat + Math.ceil(x / bw - 1e-9) : 0);
+  const d = (x: number) => dmaCycles(x, lat, bw);
   const fill = d(Lov[0] + Lex[0]);
   const drain = d(Sov[T - 1] + Sex[T - 1]);
   let t = fill, sumComp = 0, sumPost = 0, sumW = 0, sumPeriod = 0, dramRead = 0, dramWrite = 0;
@@ -462,17 +495,23 @@ export interface MapFailure { feasible: false; reason: string; candidates: numbe
 export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?: Mapping): MapResult | MapFailure {
   const cands = fixed ? [fixed] : candidateMappings(ctx);
   const feasible: Mapping[] = [];
-  let reason = '';
   let smallest = Infinity;
+  let closest: Mapping | undefined; // the infeasible candidate with the smallest footprint: its reason is reported
+  const accOk = ctx.exec !== 'xnor-array' || Math.ceil(Math.log2(ctx.kh * ctx.kw * ctx.cin + 1)) + 1 <= ctx.arch.peArray.accumulatorBits;
   for (const m of cands) {
-    const f = feasibility(ctx, m);
-    if (f.ok) feasible.push(m);
+    // = feasibility(ctx, m).ok, with the footprint computed once
+    const fp = footprint(ctx, m);
+    let ok = accOk;
+    if (ok) for (const b of BUFFER_NAMES) if (fp[b] > ctx.arch.buffers[b].tileBytes) { ok = false; break; }
+    if (ok) feasible.push(m);
     else {
-      const fp = footprint(ctx, m);
-      const size = BUFFER_NAMES.reduce((a, b) => a + fp[b] / ctx.arch.buffers[b].tileBytes, 0);
-      if (size < smallest) { smallest = size; reason = f.reason; }
+      let size = 0;
+      for (const b of BUFFER_NAMES) size += fp[b] / ctx.arch.buffers[b].tileBytes;
+      if (size < smallest) { smallest = size; closest = m; }
     }
   }
+  const closestF = closest ? feasibility(ctx, closest) : undefined;
+  const reason = closestF && !closestF.ok ? closestF.reason : '';
   if (!feasible.length) return { feasible: false, reason: reason || `${ctx.layer.id}: no mapping`, candidates: cands.length };
   const score = (ev: LayerEval): number[] => {
     const cyc = ev.cycles.total, dram = ev.counts.dramReadBytes + ev.counts.dramWriteBytes;
@@ -488,11 +527,12 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
   let evaluated = 0;
   if (objective === 'cycles' && !fixed) {
     const lat2 = 2 * ctx.arch.dram.latencyCycles;
-    const lbs = feasible.map((m, idx) => ({ m, idx, lb: Math.max(computeLowerBound(ctx, m), dramBytesOf(ctx, m) / ctx.arch.dram.bytesPerCycle + lat2) }));
+    const lbs = feasible.map((m, idx) => { const clb = computeLowerBound(ctx, m), db = dramBytesOf(ctx, m); return { m, idx, clb, db, lb: Math.max(clb, db / ctx.arch.dram.bytesPerCycle + lat2) }; });
     lbs.sort((a, b) => a.lb - b.lb || a.idx - b.idx);
-    for (const { m, lb } of lbs) {
+    for (const { m, lb, clb, db } of lbs) {
       if (lb > bestScore[0]) break;
-      const ev = evaluate(ctx, m); evaluated++;
+      const ev = evaluateBounded(ctx, m, false, bestScore[0], clb, db); evaluated++;
+      if (!ev) continue; // more cycles than the best so far
       const s = score(ev);
       if (better(s, bestScore)) { best = ev; bestScore = s; }
     }
@@ -507,19 +547,39 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
 }
 
 /** sum over tiles of compute + post-op cycles (a lower bound on the layer's cycles), from tile classes. */
+const gemmCycleCache = new WeakMap<LayerCtx, Map<number, number>>();
+/** systolicGemm(...).computeCycles on the ctx's PE array, memoised per context. */
+function gemmCycles(ctx: LayerCtx, mt: number, n: number, K: number): number {
+  let c = gemmCycleCache.get(ctx);
+  if (!c) { c = new Map(); gemmCycleCache.set(ctx, c); }
+  const key = (mt * 65536 + n) * 65536 + K;
+  let v = c.get(key);
+  if (v === undefined) {
+    const pe = ctx.arch.peArray;
+    v = systolicGemm(mt, n, K, pe.rows, pe.cols, pe.dataflow, pe.skew).computeCycles;
+    c.set(key, v);
+  }
+  return v;
+}
+
 function computeLowerBound(ctx: LayerCtx, m: Mapping): number {
   const r = Math.min(m.rowsPerTile, ctx.Ho), nt = Math.min(m.channelsPerTile, ctx.N), ct = Math.min(m.cinPerTile, ctx.cin);
-  const parts = (n: number, t: number): [number, number][] => { const f = Math.floor(n / t), rem = n - f * t; return rem ? [[t, f], [rem, 1]] : [[t, f]]; };
   const { arch, layer } = ctx;
   const nk = Math.ceil(ctx.cin / ct);
+  // tile sizes come in (full, count) and (remainder, 1) classes per dimension, summed in that order
+  const rf = Math.floor(ctx.Ho / r), rrem = ctx.Ho - rf * r;
+  const nf = Math.floor(ctx.N / nt), nrem = ctx.N - nf * nt;
+  const kf = Math.floor(ctx.cin / ct), krem = ctx.cin - kf * ct;
   let lb = 0;
-  for (const [rows, cr] of parts(ctx.Ho, r)) for (const [n, cn] of parts(ctx.N, nt)) {
+  for (let ri = 0; ri < (rrem ? 2 : 1); ri++) for (let ni = 0; ni < (nrem ? 2 : 1); ni++) {
+    const rows = ri ? rrem : r, cr = ri ? 1 : rf, n = ni ? nrem : nt, cn = ni ? 1 : nf;
     const mt = rows * ctx.Wo;
     let c = 0;
     if (ctx.exec === 'xnor-array' || ctx.exec === 'mac-array') {
-      for (const [k, ck] of parts(ctx.cin, ct)) {
+      for (let ki = 0; ki < (krem ? 2 : 1); ki++) {
+        const k = ki ? krem : ct, ck = ki ? 1 : kf;
         const wpt = ctx.exec === 'xnor-array' && layer.binary ? Math.ceil(k / arch.peArray.laneBits) : k;
-        c += ck * systolicGemm(mt, n, ctx.kh * ctx.kw * wpt, arch.peArray.rows, arch.peArray.cols, arch.peArray.dataflow, arch.peArray.skew).computeCycles;
+        c += ck * gemmCycles(ctx, mt, n, ctx.kh * ctx.kw * wpt);
       }
     } else if (ctx.exec === 'real-unit') c = nk * mt * ctx.kh * ctx.kw * ctx.cin * Math.ceil(n / arch.realUnit.macsPerCycle);
     else if (ctx.exec === 'pooling') c = Math.ceil((mt * n * ctx.kh * ctx.kw) / arch.pooling.lanes);
@@ -566,16 +626,20 @@ export function dramBytesOf(ctx: LayerCtx, m: Mapping): number {
   const nmk = m.order === 'nmk';
   let inRowsSum = 0, xRowsSum = 0;
   for (let b = 0; b < nb; b++) { inRowsSum += bands.inRows[b]; xRowsSum += bands.xRows[b]; }
-  // weights over all (n, k) once
-  let wAll = 0;
-  for (let n = 0; n < nn; n++) for (let k = 0; k < nk; k++) wAll += weightTileBytes(ctx, Math.min(ntFull, ctx.N - n * ntFull), Math.min(ctFull, ctx.cin - k * ctFull));
+  // weights over all (n, k) once: tiles come in at most two sizes per dimension (full and the remainder);
+  // every term is an integer or a multiple of 1/8 byte far below 2^50, so grouping them sums exactly
+  const nFullCount = Math.floor(ctx.N / ntFull), nRem = ctx.N - nFullCount * ntFull;
+  const kFullCount = Math.floor(ctx.cin / ctFull), kRem = ctx.cin - kFullCount * ctFull;
+  let wAll = nFullCount * kFullCount * weightTileBytes(ctx, ntFull, ctFull);
+  if (kRem) wAll += nFullCount * weightTileBytes(ctx, ntFull, kRem);
+  if (nRem) { wAll += kFullCount * weightTileBytes(ctx, nRem, ctFull); if (kRem) wAll += weightTileBytes(ctx, nRem, kRem); }
   const wOnce = nmk ? nk === 1 || nb === 1 : nn === 1 && nk === 1;
   let bytes = wOnce ? wAll : nb * wAll;
   // input
   const inKeyMode = ctx.exec === 'real-unit' || (ctx.exec === 'mac-array' && !layer.binary) ? 0 : layer.channelwise ? 1 : 2;
-  if (inKeyMode === 1) bytes += inRowsSum * ctx.Win * sumOver(nn, (n) => ctx.inPixelBytes(Math.min(ntFull, ctx.N - n * ntFull)));
+  if (inKeyMode === 1) bytes += inRowsSum * ctx.Win * (nFullCount * ctx.inPixelBytes(ntFull) + (nRem ? ctx.inPixelBytes(nRem) : 0));
   else {
-    const perPass = inRowsSum * ctx.Win * (inKeyMode === 0 ? ctx.inPixelBytes(ctx.cin) : sumOver(nk, (k) => ctx.inPixelBytes(Math.min(ctFull, ctx.cin - k * ctFull))));
+    const perPass = inRowsSum * ctx.Win * (inKeyMode === 0 ? ctx.inPixelBytes(ctx.cin) : kFullCount * ctx.inPixelBytes(ctFull) + (kRem ? ctx.inPixelBytes(kRem) : 0));
     const once = inKeyMode === 0 ? (nmk ? nb === 1 : true) : (nmk ? nb === 1 && nk === 1 : nk === 1);
     bytes += once ? perPass : nn * perPass;
   }
@@ -583,8 +647,6 @@ export function dramBytesOf(ctx: LayerCtx, m: Mapping): number {
     if (si.role === 'elementwise') bytes += ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
     else bytes += (nmk && nb > 1 ? nn : 1) * xRowsSum * si.w * si.c * ctx.realBytes;
   }
-  for (const o of layer.outputs) bytes += o.dtype === 'bits' ? ctx.Ho * ctx.Wo * sumOver(nn, (n) => bitsPixelBytes(Math.min(ntFull, ctx.N - n * ntFull), ctx.arch)) : ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
+  for (const o of layer.outputs) bytes += o.dtype === 'bits' ? ctx.Ho * ctx.Wo * (nFullCount * bitsPixelBytes(ntFull, ctx.arch) + (nRem ? bitsPixelBytes(nRem, ctx.arch) : 0)) : ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
   return bytes;
 }
-
-function sumOver(n: number, f: (i: number) => number): number { let s = 0; for (let i = 0; i < n; i++) s += f(i); return s; }
