@@ -194,7 +194,12 @@ function* tilesOf(m: Mapping, nb: number, nn: number, nk: number): Generator<Til
   }
 }
 
-export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<string, Mapping>, arch: ResolvedArch, input: Tensor, kernels: KernelSet = fastKernels): FunctionalRun {
+/**
+ * `probe` (default true) keeps every step's full output and every binary conv's accumulators for
+ * verifyAgainstGolden; without it only what later steps and layers read is assembled (the same values).
+ */
+export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<string, Mapping>, arch: ResolvedArch, input: Tensor, kernels: KernelSet = fastKernels, opts: { probe?: boolean } = {}): FunctionalRun {
+  const keepAll = opts.probe ?? true;
   const fmt = plan.realFormat;
   const t0 = performance.now();
   const dram = new Map<string, Value>([['input', input]]);
@@ -217,11 +222,14 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
     const get = (name: string): Value => { const v = dram.get(name); if (!v) throw new Error(`sim functional: tensor ${name} not in DRAM for ${l.id}`); return v; };
     // full-size results of every step of the layer (probe for verification; the layer's outputs go to DRAM)
     const full = new Map<string, Value>();
+    const read = new Set<string>(l.outputs.map((o) => o.name));
+    for (const s of l.steps) for (const n of s.inputs) read.add(n);
     for (const s of l.steps) {
       const o = s.out;
+      if (!keepAll && !read.has(stepOutput(s))) continue;
       full.set(stepOutput(s), s.kind === 'sign' ? { h: o.h, w: o.w, c: o.c, wordsPerPixel: wordsFor(o.c), words: new Uint32Array(o.h * o.w * wordsFor(o.c)) } : tensor(o.h, o.w, o.c));
     }
-    const fullAcc = a.kind === 'xnor' ? new Int32Array(Ho * Wo * N) : undefined;
+    const fullAcc = a.kind === 'xnor' && keepAll ? new Int32Array(Ho * Wo * N) : undefined;
     const inBuf: BufferName = onArray(l) ? 'inputs' : 'realStream';
     let acc: Int32Array | undefined;
     for (const t of tilesOf(m, nb, nn, nk)) {
@@ -253,7 +261,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
             // whole K in one tile: the fused conv + output transform, as golden runs it
             const r = ops.xnorConv(args, a.mul.subarray(c0, c0 + nt), a.bias.subarray(c0, c0 + nt));
             kernelCalls++;
-            writeAcc(fullAcc!, r.acc.subarray(keep0, keep1), rows, Wo, N, oy0, c0, nt);
+            if (fullAcc) writeAcc(fullAcc, r.acc.subarray(keep0, keep1), rows, Wo, N, oy0, c0, nt);
             val = dropRows(r.out, j0, rows);
             break;
           }
@@ -263,7 +271,7 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
           if (firstK) acc = kept;
           else for (let i = 0; i < acc!.length; i++) acc![i] += kept[i];
           if (lastK) {
-            writeAcc(fullAcc!, acc!, rows, Wo, N, oy0, c0, nt);
+            if (fullAcc) writeAcc(fullAcc, acc!, rows, Wo, N, oy0, c0, nt);
             val = xnorOutputTransform(acc!, a.mul.subarray(c0, c0 + nt), a.bias.subarray(c0, c0 + nt), rows, Wo, nt);
           }
           break;
@@ -317,7 +325,8 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
         if (val.data.buffer === x.data.buffer) val = tensor(val.h, val.w, val.c, val.data.slice()); // the chain may round in place
       } else {
         roundReal(val!, fmt);
-        writeTile(full.get(current)!, val!, oy0, c0);
+        const dst = full.get(current);
+        if (dst) writeTile(dst, val!, oy0, c0);
       }
       const chain = l.unit === 'ppu' ? l.steps : l.steps.slice(1);
       for (const s of chain) {
@@ -337,7 +346,8 @@ export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<
         }, rows, c0, ops);
         roundReal(val, fmt);
         current = stepOutput(s);
-        writeTile(full.get(current)!, val, oy0, c0);
+        const dst = full.get(current);
+        if (dst) writeTile(dst, val, oy0, c0);
       }
       // output tiles staged for DRAM
       for (const o of l.outputs) srams[o.dtype === 'bits' ? 'outputs' : 'realStream'].take(o.dtype === 'bits' ? rows * Wo * bitsPixelBytes(nt, arch) : rows * Wo * nt * realB, `${l.id} output tile ${o.name}`);

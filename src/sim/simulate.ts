@@ -211,7 +211,7 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
   };
   result.timingMs = performance.now() - t0;
   if (opts.functional && feasible) {
-    const f = runFunctional(plan, layers, evals, arch, opts.functional.input, opts.functional.kernels);
+    const f = runFunctional(plan, layers, evals, arch, opts.functional.input, opts.functional.kernels, { probe: opts.functional.verify === true });
     result.functional = opts.functional.verify ? verifyAgainstGolden(plan, layers, evals, f, opts.functional.input, opts.functional.kernels) : f.report;
   }
   return result;
