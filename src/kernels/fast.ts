@@ -46,6 +46,7 @@ export async function setKernelThreads(n: number): Promise<void> {
 }
 
 /** The pool (created on first use), or undefined when running single-threaded. */
+let callingThreadOnly = 0;
 function getPool(): KernelPool | undefined {
   if (threads <= 1) return undefined;
   pool ??= new KernelPool(threads - 1, kernelExports);
@@ -76,7 +77,7 @@ const PARALLEL_MIN_WORK = 300_000;
  * tileArg/tileArg+1, splitting the larger of the two ranges evenly over the threads.
  */
 function runSplit(fn: string, args: number[], rowArg: number, rows: number, tileArg: number, tiles: number, work: number): void {
-  const p = work >= PARALLEL_MIN_WORK ? getPool() : undefined;
+  const p = work >= PARALLEL_MIN_WORK && callingThreadOnly === 0 ? getPool() : undefined;
   const n = p ? Math.min(p.threads, Math.max(rows, tiles)) : 1;
   kernelStats.calls++;
   if (!p || n <= 1) {
@@ -529,8 +530,15 @@ export function poolFast(x: Tensor, kind: 'avgpool' | 'maxpool', kernel: number,
   return tensor(oh, ow, x.c, sc.copyF32(outOff, n));
 }
 
+/** KernelSet.onCallingThread: every call inside `fn` runs on the main thread. */
+function onCallingThread<T>(fn: () => T): T {
+  callingThreadOnly++;
+  try { return fn(); } finally { callingThreadOnly--; }
+}
+
 export const fastKernels: KernelSet = {
   name: 'fast',
+  onCallingThread,
   binaryConv: binaryConvFast,
   realConv: realConvFast,
   fc: fcFast,

@@ -56,6 +56,11 @@ export interface KernelSet {
   name: string;
   /** optional fused / vectorised element ops (see ElementOps) */
   ops?: Partial<ElementOps>;
+  /**
+   * optional: runs `fn` with this set's calls kept on the calling thread (no worker hand-off; the same
+   * results, since thread splits only divide independent outputs). For callers issuing many small calls.
+   */
+  onCallingThread?<T>(fn: () => T): T;
   /** integer accumulators (the +-1 dot products), NHWC [outH][outW][cout] */
   binaryConv(a: BinaryConvArgs): Int32Array;
   /** fp32 conv, each product and sum rounded to fp32, accumulation in (ky, kx, ci) order, bias added last */

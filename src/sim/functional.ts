@@ -199,6 +199,12 @@ function* tilesOf(m: Mapping, nb: number, nn: number, nk: number): Generator<Til
  * verifyAgainstGolden; without it only what later steps and layers read is assembled (the same values).
  */
 export function runFunctional(plan: ExecPlan, layers: SimLayer[], mappings: Map<string, Mapping>, arch: ResolvedArch, input: Tensor, kernels: KernelSet = fastKernels, opts: { probe?: boolean } = {}): FunctionalRun {
+  // many small tile calls: on this 2-core machine a worker hand-off per tile cost more than its split saved
+  // (functional 2-4x slower with hand-offs under load, bench/sim.ts), so tiles run on the calling thread
+  return kernels.onCallingThread ? kernels.onCallingThread(() => functionalRun(plan, layers, mappings, arch, input, kernels, opts)) : functionalRun(plan, layers, mappings, arch, input, kernels, opts);
+}
+
+function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string, Mapping>, arch: ResolvedArch, input: Tensor, kernels: KernelSet, opts: { probe?: boolean }): FunctionalRun {
   const keepAll = opts.probe ?? true;
   const fmt = plan.realFormat;
   const t0 = performance.now();
