@@ -527,11 +527,17 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
   let evaluated = 0;
   if (objective === 'cycles' && !fixed) {
     const lat2 = 2 * ctx.arch.dram.latencyCycles;
-    const lbs = feasible.map((m, idx) => { const clb = computeLowerBound(ctx, m), db = dramBytesOf(ctx, m); return { m, idx, clb, db, lb: Math.max(clb, db / ctx.arch.dram.bytesPerCycle + lat2) }; });
+    const all = feasible.map((m, idx) => { const clb = computeLowerBound(ctx, m), db = dramBytesOf(ctx, m); return { m, idx, clb, db, lb: Math.max(clb, db / ctx.arch.dram.bytesPerCycle + lat2) }; });
+    // visiting order: (lb, candidate index). The first visited is the minimum; its cycles bound every later
+    // best, so candidates with a larger lb are never visited and need no sorting.
+    let first = all[0];
+    for (const c of all) if (c.lb < first.lb) first = c;
+    const firstEv = evaluate(ctx, first.m);
+    const lbs = all.filter((c) => c.lb <= firstEv.cycles.total);
     lbs.sort((a, b) => a.lb - b.lb || a.idx - b.idx);
     for (const { m, lb, clb, db } of lbs) {
       if (lb > bestScore[0]) break;
-      const ev = evaluateBounded(ctx, m, false, bestScore[0], clb, db); evaluated++;
+      const ev = m === first.m ? firstEv : evaluateBounded(ctx, m, false, bestScore[0], clb, db); evaluated++;
       if (!ev) continue; // more cycles than the best so far
       const s = score(ev);
       if (better(s, bestScore)) { best = ev; bestScore = s; }
