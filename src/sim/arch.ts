@@ -345,9 +345,11 @@ export function resolveArchText(text: string, file?: string): ResolvedArch {
 /** Loads a preset by name (arch/<name>.json) or an arch file by path. */
 export function loadArch(nameOrPath: string): ResolvedArch {
   const presets = presetNames();
-  let file: string;
-  if (presets.includes(nameOrPath)) file = join(PRESET_DIR, `${nameOrPath}.json`);
-  else if (existsSync(nameOrPath)) file = nameOrPath;
+  // presets are named by their path inside the package (arch/<name>.json), never by an absolute path, so
+  // results and reports are the same bytes in every checkout
+  let file: string, shown: string;
+  if (presets.includes(nameOrPath)) { file = join(PRESET_DIR, `${nameOrPath}.json`); shown = `arch/${nameOrPath}.json`; }
+  else if (existsSync(nameOrPath)) file = shown = nameOrPath;
   else {
     const m = didYouMean(nameOrPath, presets);
     throw new UserError('E_ARCH', `no such architecture preset or file '${nameOrPath}'`, { path: '--arch', hint: `${m ? `did you mean '${m}'? ` : ''}presets: ${presets.join(', ')}; or give a path to a ${ARCH_SCHEMA_ID} JSON file` });
@@ -356,7 +358,7 @@ export function loadArch(nameOrPath: string): ResolvedArch {
   try { text = readFileSync(file, 'utf8'); } catch (e) {
     throw new UserError('E_IO', `cannot read architecture: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
   }
-  return resolveArchText(text, file);
+  return resolveArchText(text, shown);
 }
 
 /** A modified copy of a spec object (deep-merged), for tests and sweeps: `withSpec(raw, {peArray: {rows: 32}})`. */
