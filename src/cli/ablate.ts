@@ -50,7 +50,7 @@ export const ablateCommand = {
     const log = (s: string) => process.stderr.write(`[ablate] ${s}\n`);
     const seeds = numberFlag('seeds', argv.seeds, { int: true, min: 1 });
     if (!variantWorkload(argv.model)) throw new UserError('E_TARGET', `unknown trainer variant '${argv.model}'`);
-    await setupGemm(argv.gemm, log);
+    await setupGemm(argv.gemm, log, argv.replicas);
     const full = loadDatasetFlags(argv, 1);
     const ds = argv.limitTest > 0 ? { ...full, test: limitSplit(full.test, numberFlag('limit-test', argv.limitTest, { int: true, min: 1 }), 7, full.h * full.w * full.c) } : full;
     const base = trainOptionsFrom(argv, ds);

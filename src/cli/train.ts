@@ -54,12 +54,13 @@ export function checkCompatible(net: ResolvedNetwork, ds: Dataset): void {
   if (classes < ds.classes) throw new UserError('E_DATA', `network '${net.workload.name}' has ${classes} outputs but ${ds.name} has ${ds.classes} classes`);
 }
 
-export async function setupGemm(name: string, log: (s: string) => void): Promise<void> {
+export async function setupGemm(name: string, log: (s: string) => void, replicas = 1): Promise<void> {
   const want = oneOf('gemm', name, ['wasm-simd', 'js'] as const) as GemmBackendName;
   const r = await initGemm(want);
   if (r.reason) log(`note: WebAssembly SIMD gemm unavailable (${r.reason}); using the JS kernel`);
   // large non-transposed products on src/kernels' multi-threaded sgemm (bit-identical, see train/gemm.ts)
-  if (r.backend === 'wasm-simd') await useKernelGemm();
+  // (not with data-parallel replicas: they already keep every core busy)
+  if (r.backend === 'wasm-simd' && replicas <= 1) await useKernelGemm();
 }
 
 export const trainFlags = {
@@ -88,12 +89,13 @@ export const trainFlags = {
   seed: { type: 'number', default: 1, describe: 'seed of every random choice' },
   'limit-train': { type: 'number', default: 0, describe: 'use only N training images (quick runs)' },
   gemm: { type: 'string', default: 'wasm-simd', describe: 'float GEMM back end: wasm-simd | js' },
+  replicas: { type: 'number', default: 2, describe: 'data-parallel threads per batch (each normalises BN over its shard; part of the recipe: results depend on it, not on the machine)' },
 } as const;
 
 export interface TrainFlagValues {
   dataset?: string; data?: string; epochs: number; preEpochs: number; batch: number; lr: number; preLr: number; wd: number; preWd: number;
   optimizer: string; momentum: number; schedule: string; milestones: string; gamma: number; labelSmoothing: number;
-  actGrad: string; weightGrad: string; init: string; shortcut?: string; weightClip: boolean; cropPad: number; flip?: boolean; seed: number; limitTrain: number; gemm: string;
+  actGrad: string; weightGrad: string; init: string; shortcut?: string; weightClip: boolean; cropPad: number; flip?: boolean; seed: number; limitTrain: number; gemm: string; replicas?: number;
 }
 
 export function trainOptionsFrom(a: TrainFlagValues, ds: Dataset): TrainOptions {
@@ -113,6 +115,7 @@ export function trainOptionsFrom(a: TrainFlagValues, ds: Dataset): TrainOptions 
     augment: { cropPad: numberFlag('crop-pad', a.cropPad, { int: true, min: 0 }), flip: a.flip ?? ds.flipsSensible },
     pre: { epochs: numberFlag('pre-epochs', a.preEpochs, { int: true, min: 0 }), lr: numberFlag('pre-lr', a.preLr, { positive: true }), weightDecay: numberFlag('pre-wd', a.preWd, { min: 0 }) },
     main: { epochs: numberFlag('epochs', a.epochs, { int: true, min: 0 }), lr: numberFlag('lr', a.lr, { positive: true }), weightDecay: numberFlag('wd', a.wd, { min: 0 }) },
+    replicas: numberFlag('replicas', a.replicas ?? 1, { int: true, min: 1 }),
   };
 }
 
@@ -145,14 +148,14 @@ export const trainCommand = {
     const { net, init } = resolveModelArg(argv.model, shortcut);
     if (!argv.dataset && !argv.data) throw new UserError('E_DATA', 'no dataset given', { hint: 'use --dataset mnist|fashion-mnist|idx:DIR' });
     trainOptionsFrom(argv, { flipsSensible: false } as Dataset); // validate every flag before loading data
-    await setupGemm(argv.gemm, log);
+    await setupGemm(argv.gemm, log, argv.resume ? 1 : argv.replicas);
     const tLoad = performance.now();
     const ds = loadDatasetFlags(argv, argv.seed);
     checkCompatible(net, ds);
     log(`dataset ${ds.name}: ${ds.train.n} train / ${ds.test.n} test images, ${ds.note}; loaded in ${((performance.now() - tLoad) / 1000).toFixed(1)} s`);
     const options = trainOptionsFrom(argv, ds);
     const outDir = argv.out ?? join('runs', `${net.workload.name}-${ds.name.replace(/[^a-z0-9-]/gi, '_')}`);
-    log(`network ${net.workload.name} (${net.layers.length} layers); gemm ${gemmBackend()}; output ${outDir}`);
+    log(`network ${net.workload.name} (${net.layers.length} layers); gemm ${gemmBackend()}; ${options.replicas} replica${options.replicas === 1 ? '' : 's'}; output ${outDir}`);
     const command = `birealsim ${process.argv.slice(2).join(' ')}`;
     const r = await train({
       net, dataset: ds, options, outDir, resume: argv.resume, log, initModel: init,

@@ -123,6 +123,8 @@ export async function initGemm(prefer: GemmBackendName = 'wasm-simd'): Promise<{
   }
 }
 
+/** The built-in back end (what a worker thread should initialise), whatever external routing is set. */
+export function localGemmBackend(): GemmBackendName { return backend; }
 export function gemmBackend(): string { return external ? (externalWhen ? `${backend}+external` : 'external') : backend; }
 export function setGemmBackend(name: GemmBackendName): void {
   if (name === 'wasm-simd' && !wasm) throw new Error('wasm gemm not initialised: await initGemm() first');

@@ -435,8 +435,10 @@ export function actScaleBackward(dy: BT, ctx: ActScaleCtx): [BT, BT] {
 /**
  * Softmax cross-entropy, mean over the batch, with label smoothing eps: target q = (1-eps)*onehot + eps/C.
  * loss = -(1/n) sum_b sum_c q_bc log softmax(z_b)_c ;  dL/dz_bc = (p_bc - q_bc) / n.
+ * `normaliser` (default n) divides the gradient instead: a data-parallel shard of a batch of N passes N, so
+ * the shards' gradients sum to the full-batch mean gradient (replicas.ts). The returned loss is the shard mean.
  */
-export function softmaxCrossEntropy(logits: BT, labels: ArrayLike<number>, smoothing = 0): { loss: number; dlogits: BT; correct: number } {
+export function softmaxCrossEntropy(logits: BT, labels: ArrayLike<number>, smoothing = 0, normaliser = logits.n): { loss: number; dlogits: BT; correct: number } {
   const n = logits.n, C = logits.h * logits.w * logits.c;
   const z = logits.data;
   const d = bt(logits.n, logits.h, logits.w, logits.c);
@@ -453,7 +455,7 @@ export function softmaxCrossEntropy(logits: BT, labels: ArrayLike<number>, smoot
       const q = (c === labels[b] ? 1 - smoothing : 0) + smoothing / C;
       const logp = z[o + c] - lse;
       loss -= q * logp;
-      d.data[o + c] = (Math.exp(logp) - q) / n;
+      d.data[o + c] = (Math.exp(logp) - q) / normaliser;
     }
   }
   return { loss: loss / n, dlogits: d, correct };

@@ -28,6 +28,8 @@ import { makeBatch, NO_AUGMENT, type Augment, type Dataset, type Split } from '.
 import { TrainNet, type NetConfig, type SignAs } from './net.ts';
 import { argmaxRows, softmaxCrossEntropy } from './ops.ts';
 import { learningRate, Optimizer, type OptName, type ScheduleName } from './optim.ts';
+import { localGemmBackend } from './gemm.ts';
+import { Replicas } from './replicas.ts';
 import type { ActGrad, WeightGrad } from './quantizers.ts';
 
 export type InitName = 'clip' | 'relu' | 'leaky-clip' | 'scratch';
@@ -53,6 +55,8 @@ export interface TrainOptions {
   /** stage 1 (real) and stage 2 (binary) hyper-parameters */
   pre: StageOptions;
   main: StageOptions;
+  /** data-parallel replicas (threads) per batch, replicas.ts; absent = 1. BN uses per-shard statistics when > 1 */
+  replicas?: number;
 }
 
 export interface StagePlan { name: 'real' | 'binary'; cfg: NetConfig; opts: StageOptions }
@@ -102,6 +106,22 @@ export function evaluate(net: TrainNet, ds: Dataset, split: Split, batch = 500):
   return { accuracy: correct / split.n, correct, n: split.n, loss: lossSum / split.n, predictions: preds };
 }
 
+/** evaluate() with the forwards spread over data-parallel replicas (same logits row for row). */
+export async function evaluateParallel(rep: Replicas, ds: Dataset, split: Split, batch = 500): Promise<EvalResult> {
+  const preds = new Int32Array(split.n);
+  let correct = 0, lossSum = 0;
+  for (let s = 0; s < split.n; s += batch) {
+    const idx = Int32Array.from({ length: Math.min(batch, split.n - s) }, (_, i) => s + i);
+    const { x, labels } = makeBatch(ds, split, idx, NO_AUGMENT, null);
+    const logits = await rep.forwardEval(x);
+    const r = softmaxCrossEntropy(logits, labels, 0);
+    lossSum += r.loss * idx.length;
+    correct += r.correct;
+    preds.set(argmaxRows(logits), s);
+  }
+  return { accuracy: correct / split.n, correct, n: split.n, loss: lossSum / split.n, predictions: preds };
+}
+
 /** Re-estimates BN running statistics (cumulative average over `batches` training batches, no augmentation). */
 export function reestimateBn(net: TrainNet, ds: Dataset, batches: number, batch: number, seed: number): void {
   const perm = Int32Array.from({ length: ds.train.n }, (_, i) => i);
@@ -116,7 +136,7 @@ export function reestimateBn(net: TrainNet, ds: Dataset, batches: number, batch:
 
 // ------------------------------------------------------------------------------------------------ checkpoints
 
-interface CheckpointMeta { format: 'birealsim.checkpoint/1'; workload: string; options: TrainOptions; position: Position; dataset: string; elapsedSeconds: number }
+interface CheckpointMeta { format: 'birealsim.checkpoint/1'; workload: string; options: TrainOptions; position: Position; dataset: string; elapsedSeconds: number; trainImages?: number }
 
 export function saveCheckpoint(path: string, net: TrainNet, opt: Optimizer, meta: CheckpointMeta): void {
   const tensors = new Map<string, { shape: number[]; data: StArray }>();
@@ -192,6 +212,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     resumed = readCheckpoint(ckptPath);
     if (resumed.meta.workload !== JSON.stringify(net.workload)) throw new UserError('E_RESUME', 'the checkpoint was made for a different network', { file: ckptPath, hint: 'pass the same --model as the interrupted run' });
     if (resumed.meta.dataset !== ds.name) throw new UserError('E_RESUME', `the checkpoint was trained on '${resumed.meta.dataset}', not '${ds.name}'`, { file: ckptPath });
+    if (resumed.meta.trainImages !== undefined && resumed.meta.trainImages !== ds.train.n) throw new UserError('E_RESUME', `the checkpoint was trained on ${resumed.meta.trainImages} training images, this dataset has ${ds.train.n}`, { file: ckptPath, hint: 'pass the same --limit-train as the interrupted run' });
     o = resumed.meta.options;
     pos = resumed.meta.position;
     elapsedBefore = resumed.meta.elapsedSeconds;
@@ -203,6 +224,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     log(`resuming from ${ckptPath} at stage ${pos.stage + 1}, epoch ${pos.epoch + 1}, batch ${pos.batch} (options from the checkpoint)`);
   }
   const stages = planStages(net, o);
+  const rep = (o.replicas ?? 1) > 1 ? await Replicas.start(tn, o.replicas!, localGemmBackend()) : null;
+  const evalTest = () => (rep ? evaluateParallel(rep, ds, ds.test) : Promise.resolve(evaluate(tn, ds, ds.test)));
   const decayed = new Set(tn.weightNames);
   const trainable = tn.trainableNames();
   let interrupted = false;
@@ -213,7 +236,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   let imagesDone = 0;
   const stageAccuracies: number[] = [];
   let lastTestAcc = NaN;
-  const metaFor = (): CheckpointMeta => ({ format: 'birealsim.checkpoint/1', workload: JSON.stringify(net.workload), options: o, position: { ...pos }, dataset: ds.name, elapsedSeconds: elapsedBefore + (performance.now() - t0) / 1000 });
+  let finalEval: EvalResult | null = null;
+  const metaFor = (): CheckpointMeta => ({ format: 'birealsim.checkpoint/1', workload: JSON.stringify(net.workload), options: o, position: { ...pos }, dataset: ds.name, trainImages: ds.train.n, elapsedSeconds: elapsedBefore + (performance.now() - t0) / 1000 });
   try {
     for (; pos.stage < stages.length; pos.stage++, pos.epoch = 0, pos.batch = 0, pos.optStep = 0) {
       const st = stages[pos.stage];
@@ -240,10 +264,14 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           }
           const idx = perm.subarray(pos.batch * o.batch, (pos.batch + 1) * o.batch);
           const { x, labels } = makeBatch(ds, ds.train, idx, o.augment, new Rng(streamSeed(o.seed, pos.stage, pos.epoch, pos.batch, 0xa0)));
-          tn.zeroGrad();
-          const logits = tn.forward(x, true);
-          const r = softmaxCrossEntropy(logits, labels, o.labelSmoothing);
-          tn.backward(r.dlogits);
+          let r: { loss: number; correct: number };
+          if (rep) r = await rep.trainStep(x, labels, o.labelSmoothing);
+          else {
+            tn.zeroGrad();
+            const logits = tn.forward(x, true);
+            r = softmaxCrossEntropy(logits, labels, o.labelSmoothing);
+            tn.backward((r as ReturnType<typeof softmaxCrossEntropy>).dlogits);
+          }
           const lr = learningRate(st.opts.lr, { name: o.schedule, milestones: o.milestones, gamma: o.gamma }, pos.optStep, totalIters, pos.epoch);
           opt.update(tn.params, tn.grads, trainable, decayed, lr);
           pos.optStep++;
@@ -263,7 +291,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           img_s: seen / epochSeconds, epoch_seconds: epochSeconds,
         };
         if (run.evalEachEpoch !== false || pos.epoch === st.opts.epochs - 1) {
-          const ev = evaluate(tn, ds, ds.test);
+          const ev = await evalTest();
           rec.test_acc = ev.accuracy; rec.test_loss = ev.loss;
           lastTestAcc = ev.accuracy;
         }
@@ -279,12 +307,14 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       stageAccuracies.push(lastTestAcc);
       if (st.name === 'real' && pos.stage < stages.length - 1) saveModel(join(outDir, 'stage1.safetensors'), tn.toLatent({ ...run.meta, stage: 'real-valued stage 1', dataset: ds.name, 'input.mean': String(ds.mean), 'input.std': String(ds.std) }));
     }
+    if (!Number.isFinite(lastTestAcc)) finalEval = await evalTest();
   } finally {
     process.off('SIGINT', onSig);
+    await rep?.close();
   }
   const seconds = elapsedBefore + (performance.now() - t0) / 1000;
   // the last epoch already evaluated the final weights on the test split (unless resumed past it)
-  const final = Number.isFinite(lastTestAcc) ? { accuracy: lastTestAcc } : evaluate(tn, ds, ds.test);
+  const final = finalEval ?? { accuracy: lastTestAcc };
   const model = tn.toLatent({
     ...run.meta,
     dataset: ds.name, 'dataset.split': ds.note, 'input.mean': String(ds.mean), 'input.std': String(ds.std),
