@@ -8,12 +8,18 @@ import type { KernelSet } from '../kernels/types.ts';
 import { fastKernels } from '../kernels/fast.ts';
 import type { ExecPlan, ExecStep } from './plan.ts';
 import { stepOutput } from './plan.ts';
+import { runResident } from './resident.ts';
 import { FP32, quantizeInPlace, type RealFormat } from '../core/realformat.ts';
 import { actScaleApply, addApply, bnApply, clipApply, gapApply, poolApply, reluApply, xnorOutputTransform } from './ops.ts';
 
 export interface Tap { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }
 export interface RunResult { logits: Float32Array; taps: Map<string, Tap> }
-export interface RunOptions { kernels?: KernelSet; taps?: boolean }
+export interface RunOptions {
+  kernels?: KernelSet;
+  taps?: boolean;
+  /** run step by step through the KernelSet calls even when it offers resident execution (tests, comparisons) */
+  perStep?: boolean;
+}
 
 type Value = Tensor | PackedTensor;
 const isPacked = (v: Value): v is PackedTensor => 'words' in v;
@@ -61,6 +67,10 @@ export function runPlan(plan: ExecPlan, input: Tensor, opts: RunOptions = {}): R
   const kernels = opts.kernels ?? fastKernels; // bit-identical to referenceKernels (test/kernels)
   const i0 = plan.input;
   if (input.h !== i0.h || input.w !== i0.w || input.c !== i0.c) throw new Error(`runPlan: input ${input.h}x${input.w}x${input.c}, plan expects ${i0.h}x${i0.w}x${i0.c}`);
+  // kernels that keep data in their own memory run the whole plan there (golden/resident.ts: same bytes)
+  if (kernels.device === 'wasm' && plan.realFormat.kind === 'fp32' && !opts.perStep) {
+    return runResident(plan, input, !!opts.taps, (step, ins) => executeStep(step, ins, kernels, plan.realFormat));
+  }
   // last step index that reads each tensor, so intermediate tensors can be dropped when taps are off
   const lastUse = new Map<string, number>();
   plan.steps.forEach((s, i) => s.inputs.forEach((n) => lastUse.set(n, i)));

@@ -76,7 +76,7 @@ const PARALLEL_MIN_WORK = 300_000;
  * Runs kernel `fn` whose argument list holds a row range at rowArg/rowArg+1 and a channel-tile range at
  * tileArg/tileArg+1, splitting the larger of the two ranges evenly over the threads.
  */
-function runSplit(fn: string, args: number[], rowArg: number, rows: number, tileArg: number, tiles: number, work: number): void {
+export function runSplit(fn: string, args: number[], rowArg: number, rows: number, tileArg: number, tiles: number, work: number): void {
   const p = work >= PARALLEL_MIN_WORK && callingThreadOnly === 0 ? getPool() : undefined;
   const n = p ? Math.min(p.threads, Math.max(rows, tiles)) : 1;
   kernelStats.calls++;
@@ -114,20 +114,21 @@ export function setBinaryKernel(k: BinaryKernelChoice): void { bKernel = { ...k 
 export function getBinaryKernel(): BinaryKernelChoice { return { ...bKernel }; }
 /** Binary convs whose kernel-row segment is shorter than this many words are gathered (im2col) first. */
 let IM2COL_BELOW_WORDS = 16;
+export const im2colBelowWords = () => IM2COL_BELOW_WORDS;
 /** For benchmarks and tests: the im2col threshold in words (0 disables the gather). */
 export function setIm2colBelowWords(words: number): void { IM2COL_BELOW_WORDS = words; }
 
-interface PackedBinaryWeights { O: number; stepWords: number; words: Uint32Array; tapCorrection: Int32Array; probe: Float64Array }
+export interface PackedBinaryWeights { O: number; stepWords: number; words: Uint32Array; tapCorrection: Int32Array; probe: Float64Array }
 const binaryWeightCache = new WeakMap<Uint32Array, Map<string, PackedBinaryWeights>>();
 
 /** 64 evenly spaced entries of a weight array (cache validation, see header). */
 const PROBES = 64;
-function probeOf(src: ArrayLike<number>): Float64Array {
+export function probeOf(src: ArrayLike<number>): Float64Array {
   const p = new Float64Array(Math.min(PROBES, src.length));
   for (let i = 0; i < p.length; i++) p[i] = src[Math.floor((i * (src.length - 1)) / Math.max(1, p.length - 1))];
   return p;
 }
-function probeMatches(src: ArrayLike<number>, probe: Float64Array): boolean {
+export function probeMatches(src: ArrayLike<number>, probe: Float64Array): boolean {
   const now = probeOf(src);
   for (let i = 0; i < now.length; i++) if (!Object.is(now[i], probe[i])) return false;
   return true;
@@ -138,7 +139,7 @@ function probeMatches(src: ArrayLike<number>, probe: Float64Array): boolean {
  * (stepWords = 4 for v128, 2 for i64; zero-padded steps and channels), plus the per-tap padding
  * corrections C - 2*popcount(w_{o,tap}).
  */
-function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number): PackedBinaryWeights {
+export function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number): PackedBinaryWeights {
   const O = bKernel.O, SW = bKernel.kind === 'v128' ? 4 : 2;
   const key = `${cout}/${nseg}/${segWords}/${tapsPerSeg}/${O}/${SW}`;
   let m = binaryWeightCache.get(src);
@@ -302,7 +303,7 @@ function packFloatRows(src: Float32Array, cout: number, K: number, dst: Float32A
   }
 }
 
-function cachedFloatWeights(src: Float32Array, cout: number, K: number): PackedFloatWeights {
+export function cachedFloatWeights(src: Float32Array, cout: number, K: number): PackedFloatWeights {
   const key = `${cout}/${K}`;
   let m = floatWeightCache.get(src);
   const hit = m?.get(key);
@@ -334,8 +335,8 @@ function runFloat(sc: Scratch, xOff: number, wOff: number, bias: Float32Array | 
   let flags = 0;
   if (bias) { f32.fill(0, bOff >>> 2, (bOff >>> 2) + coutPad); f32.set(bias.subarray(0, g.cout), bOff >>> 2); flags |= 2; }
   if (init) { init(f32, outOff >>> 2, coutPad); flags |= 1; }
-  // args: x w out bias flags oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride segLen coutPad
-  const args = [xOff, wOff, outOff, bOff, flags, 0, 0, 0, 0, g.colsPad, g.rowStride, g.pxStride, g.nseg, g.segStride, g.segLen, coutPad];
+  // args: x w out bias flags oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride segLen coutPad scale shift
+  const args = [xOff, wOff, outOff, bOff, flags, 0, 0, 0, 0, g.colsPad, g.rowStride, g.pxStride, g.nseg, g.segStride, g.segLen, coutPad, 0, 0];
   runSplit('sconv', args, 5, g.rows, 7, tiles, g.rows * g.colsPad * coutPad * g.nseg * g.segLen);
   return { outOff, coutPad };
 }
@@ -538,6 +539,7 @@ function onCallingThread<T>(fn: () => T): T {
 
 export const fastKernels: KernelSet = {
   name: 'fast',
+  device: 'wasm',
   onCallingThread,
   binaryConv: binaryConvFast,
   realConv: realConvFast,

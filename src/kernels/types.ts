@@ -61,6 +61,11 @@ export interface KernelSet {
    * results, since thread splits only divide independent outputs). For callers issuing many small calls.
    */
   onCallingThread?<T>(fn: () => T): T;
+  /**
+   * optional: 'wasm' when the set's kernels can run a whole plan resident in the shared WebAssembly memory
+   * (golden/resident.ts); the golden runner then uses that executor (same bytes, fewer copies).
+   */
+  device?: 'wasm';
   /** integer accumulators (the +-1 dot products), NHWC [outH][outW][cout] */
   binaryConv(a: BinaryConvArgs): Int32Array;
   /** fp32 conv, each product and sum rounded to fp32, accumulation in (ky, kx, ci) order, bias added last */

@@ -3,10 +3,12 @@
  * load (top-level await), and instantiates it on ONE shared WebAssembly.Memory that the worker pool
  * (pool.ts) instantiates too, so threads exchange no data: they receive argument lists only.
  *
- * Scratch memory: every kernel call lays its operands out from byte 0 upward (`Scratch`), growing the
- * memory when a call needs more; nothing is allocated per call once the memory is large enough. Calls
- * are strictly sequential on the main thread (a pool job finishes before the call returns), so one
- * scratch region suffices.
+ * Memory map: [0, scratchBase) is the resident region, owned by at most one resident program at a time
+ * (golden/resident.ts keeps weights and activations there across calls, claimRegion); above it, every
+ * kernel call lays its operands out from scratchBase upward (`Scratch`), growing the memory when a call
+ * needs more; nothing is allocated per call once the memory is large enough. Calls are strictly
+ * sequential on the main thread (a pool job finishes before the call returns), so one scratch region
+ * suffices, and per-call kernels never touch the resident region.
  */
 import wabtInit from 'wabt';
 import { moduleWat } from './wat.ts';
@@ -37,9 +39,33 @@ type KernelFn = (...args: number[]) => void;
 /** Exported kernel functions of the main-thread instance, by name. */
 export const kernelExports = instance.exports as unknown as Record<string, KernelFn>;
 
+/** Grows the memory so that it holds at least `bytes` bytes. */
+export function ensureMemory(bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return;
+  const pages = Math.ceil((bytes - have) / PAGE_BYTES);
+  if (have / PAGE_BYTES + pages > MAX_PAGES) throw new Error(`fast kernels: ${bytes} bytes of wasm memory needed, over the 2 GiB limit`);
+  memory.grow(pages);
+}
+
+let scratchBase = 0;
+let regionOwner: object | undefined;
+
+/**
+ * Makes `owner` the owner of the resident region [0, bytes) (64-byte aligned); per-call scratch moves above
+ * it. The previous owner's contents may be overwritten from now on (it re-claims before its next use).
+ */
+export function claimRegion(owner: object, bytes: number): void {
+  regionOwner = owner;
+  scratchBase = Math.max(scratchBase, Math.ceil(bytes / 64) * 64);
+  ensureMemory(scratchBase);
+}
+/** True while `owner` still owns the resident region (no other program claimed it since). */
+export function ownsRegion(owner: object): boolean { return regionOwner === owner; }
+
 /** Bump layout of one call's operands in the shared memory; views are refreshed after any growth. */
 export class Scratch {
-  private top = 0;
+  private top = scratchBase;
   /** Reserves `bytes` (64-byte aligned) plus `slackBytes` of readable slack; returns the byte offset. */
   alloc(bytes: number, slackBytes = 0): number {
     const at = this.top;
@@ -47,14 +73,7 @@ export class Scratch {
     return at;
   }
   /** Grows the memory to hold everything allocated so far; call before writing through views. */
-  commit(): void {
-    const have = memory.buffer.byteLength;
-    if (this.top > have) {
-      const pages = Math.ceil((this.top - have) / PAGE_BYTES);
-      if (have / PAGE_BYTES + pages > MAX_PAGES) throw new Error(`fast kernels: a call needs ${this.top} bytes of scratch, over the 2 GiB wasm limit`);
-      memory.grow(pages);
-    }
-  }
+  commit(): void { ensureMemory(this.top); }
   /**
    * Copies n values at byte offset `at` out of the shared memory into a fresh array. (new + set, never
    * TypedArray.prototype.slice: V8's slice of a SharedArrayBuffer view is ~100x slower than memcpy.)

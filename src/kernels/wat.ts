@@ -38,7 +38,8 @@
  * order (segment, position in segment) = (ky, kx, ci): acc = fp32(acc + fp32(x_k * w_k)) with f32x4.mul
  * then f32x4.add (wasm forbids contracting them into an FMA), four OUTPUT channels per vector lane group;
  * k is never split across lanes, so each lane performs exactly the reference's sequence of roundings.
- * Bias (flag bit 1) is added last. Weight layout: tile t of 8 channels -> [k][8 floats]. Loops are not
+ * Bias (flag bit 1) is added last; with flag bit 2 a per-channel affine map (a BN folded to scale/shift)
+ * follows: out = fp32(fp32(acc * scale_c) + shift_c), exactly golden/ops.ts bnApply. Weight layout: tile t of 8 channels -> [k][8 floats]. Loops are not
  * unrolled: the unrolled variants (U = 2, 4) were slower, V8 hoisted the loads and spilled.
  *
  * ---- element ops (elementWat, poolWat): the golden model's bn / add / sign+pack / pooling / xnor
@@ -236,6 +237,7 @@ export function sconvWat(name: string, P: number, V: number, U = 1): string {
     (param $oy0 i32) (param $oy1 i32) (param $t0 i32) (param $t1 i32)
     (param $ncols i32) (param $rowStride i32) (param $pxStride i32)
     (param $nseg i32) (param $segStride i32) (param $segLen i32) (param $coutPad i32)
+    (param $scale i32) (param $shift i32)
     (local $tile i32) (local $wt i32) (local $oy i32) (local $px i32) (local $xbase i32) (local $ws i32)
     (local $seg i32) (local $n i32) (local $kTotal i32)
     ${I.map((i) => `(local $xp_${i} i32) (local $op_${i} i32) (local $xv_${i} v128)`).join(' ')}
@@ -278,6 +280,11 @@ export function sconvWat(name: string, P: number, V: number, U = 1): string {
             (br_if $segs (i32.lt_u (local.get $seg) (local.get $nseg))))
           (if (i32.and (local.get $flags) (i32.const 2)) (then
             ${Vs.map((v) => `(local.set $wv_${v} (v128.load offset=${16 * v} (i32.add (local.get $bias) (i32.mul (local.get $tile) (i32.const ${TW * 4})))))`).join(' ')}
+            ${pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.add (local.get $acc_${i}_${v}) (local.get $wv_${v})))`).join(' ')}))
+          (if (i32.and (local.get $flags) (i32.const 4)) (then
+            ${Vs.map((v) => `(local.set $wv_${v} (v128.load offset=${16 * v} (i32.add (local.get $scale) (i32.mul (local.get $tile) (i32.const ${TW * 4})))))`).join(' ')}
+            ${pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.mul (local.get $acc_${i}_${v}) (local.get $wv_${v})))`).join(' ')}
+            ${Vs.map((v) => `(local.set $wv_${v} (v128.load offset=${16 * v} (i32.add (local.get $shift) (i32.mul (local.get $tile) (i32.const ${TW * 4})))))`).join(' ')}
             ${pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.add (local.get $acc_${i}_${v}) (local.get $wv_${v})))`).join(' ')}))
           ${pairs.map(([i, v]) => `(v128.store offset=${16 * v} (local.get $op_${i}) (local.get $acc_${i}_${v}))`).join('\n')}
           (local.set $px (i32.add (local.get $px) (i32.const ${P})))
@@ -342,8 +349,22 @@ export function elementWat(): string {
     perChannel('add', '(param $in2 i32)',
       `(f32x4.add (v128.load ${lane('$i')}) (v128.load (i32.add (i32.add (local.get $in2) (i32.sub (local.get $i) (local.get $in))) (local.get $j))))`,
       `(f32.add ${at('$i', 'f32')} (f32.load (i32.add (i32.add (local.get $in2) (i32.sub (local.get $i) (local.get $in))) (local.get $j))))`),
-    `
-  (func $sign_pack (export "sign_pack") (param $in i32) (param $out i32) (param $p0 i32) (param $p1 i32) (param $c i32)
+    signPackWat('sign_pack', false),
+    signPackWat('sign_pack_pad', true),
+    poolWat('maxpool', 'max'),
+    poolWat('avgpool', 'avg'),
+    im2colWat(),
+  ].join('\n');
+}
+
+/**
+ * sign + bit-pack over pixels [p0, p1) (see elementWat). `padded`: pixel p = (p / ow, p % ow) is written at
+ * out + (p / ow) * oRow + (p % ow) * oPx, i.e. into the interior of a zero-bordered packed buffer that a
+ * binary conv then reads in place; otherwise the packed words are contiguous.
+ */
+function signPackWat(name: string, padded: boolean): string {
+  return `
+  (func $${name} (export "${name}") (param $in i32) (param $out i32) (param $p0 i32) (param $p1 i32) (param $c i32)${padded ? ' (param $ow i32) (param $oRow i32) (param $oPx i32)' : ''}
     (local $p i32) (local $w i32) (local $words i32) (local $full i32) (local $i i32) (local $o i32) (local $word i32) (local $b i32) (local $n i32)
     (local.set $words (i32.shr_u (i32.add (local.get $c) (i32.const 31)) (i32.const 5)))
     (local.set $full (i32.shr_u (local.get $c) (i32.const 5)))
@@ -351,7 +372,9 @@ export function elementWat(): string {
     (block $done (loop $pix
       (br_if $done (i32.ge_u (local.get $p) (local.get $p1)))
       (local.set $i (i32.add (local.get $in) (i32.shl (i32.mul (local.get $p) (local.get $c)) (i32.const 2))))
-      (local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (local.get $p) (local.get $words)) (i32.const 2))))
+      ${padded
+        ? '(local.set $o (i32.add (local.get $out) (i32.add (i32.mul (i32.div_u (local.get $p) (local.get $ow)) (local.get $oRow)) (i32.mul (i32.rem_u (local.get $p) (local.get $ow)) (local.get $oPx)))))'
+        : '(local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (local.get $p) (local.get $words)) (i32.const 2))))'}
       (local.set $w (i32.const 0))
       (block $fd (loop $fl
         (br_if $fd (i32.ge_u (local.get $w) (local.get $full)))
@@ -382,11 +405,7 @@ export function elementWat(): string {
         (i32.store (local.get $o) (local.get $word))))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $pix)))
-  )`,
-    poolWat('maxpool', 'max'),
-    poolWat('avgpool', 'avg'),
-    im2colWat(),
-  ].join('\n');
+  )`;
 }
 
 /**
@@ -511,6 +530,88 @@ function poolWat(name: string, mode: 'max' | 'avg'): string {
   )`;
 }
 
+/** Flag bits of the fused xnor epilogue (xnorEpiWat); one exported function per combination. */
+export const EPI = { ACC_BACK: 1, STORE_Y: 2, RESIDUAL: 4, PACK: 8 } as const;
+export const epiName = (flags: number) => `xnor_epi_${flags}`;
+
+/**
+ * Fused epilogue of a binary conv over output pixels [p0, p1) with c channels (the golden steps
+ * xnor -> add -> sign, each exact as in golden/ops.ts; fusion only skips storing intermediates):
+ *   a = acc - corr[cls[p]]           padding correction (fast.ts header; cls[p] = byte offset of pixel p's
+ *                                    correction vector, 0 = the all-zero vector for interior pixels)
+ *   y = fp32(fp32(mul_c * fp32(a)) + bias_c)                 (ops.xnorOutputTransform)
+ *   ACC_BACK: acc = a (the corrected accumulators, for taps)  STORE_Y: store y
+ *   RESIDUAL: z = fp32(y + res) stored at z (ops.addApply), else z = y (not stored)
+ *   PACK: sign bits (z < 0) packed 32 channels per word into a zero-bordered packed buffer at
+ *         pk + (p / ow) * pkRow + (p % ow) * pkPx (as sign_pack_pad)
+ * Channel groups of 4 are vectorised; a tail of c mod 4 channels runs scalar.
+ */
+function xnorEpiWat(flags: number): string {
+  const accBack = (flags & EPI.ACC_BACK) !== 0, storeY = (flags & EPI.STORE_Y) !== 0, residual = (flags & EPI.RESIDUAL) !== 0, pack = (flags & EPI.PACK) !== 0;
+  const name = epiName(flags);
+  const vec = [
+    '(local.set $av (i32x4.sub (v128.load (i32.add (local.get $a) (local.get $j))) (v128.load (i32.add (local.get $cp) (local.get $j)))))',
+    accBack ? '(v128.store (i32.add (local.get $a) (local.get $j)) (local.get $av))' : '',
+    '(local.set $yv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $mul) (local.get $j))) (f32x4.convert_i32x4_s (local.get $av))) (v128.load (i32.add (local.get $bias) (local.get $j)))))',
+    storeY ? '(v128.store (i32.add (local.get $yp) (local.get $j)) (local.get $yv))' : '',
+    residual ? '(local.set $yv (f32x4.add (local.get $yv) (v128.load (i32.add (local.get $rp) (local.get $j)))))' : '',
+    residual ? '(v128.store (i32.add (local.get $zp) (local.get $j)) (local.get $yv))' : '',
+    pack ? `(local.set $sh (i32.and (i32.shr_u (local.get $j) (i32.const 2)) (i32.const 31)))
+        (local.set $word (i32.or (local.get $word) (i32.shl (i32x4.bitmask (f32x4.lt (local.get $yv) (v128.const i64x2 0 0))) (local.get $sh))))
+        (if (i32.eq (local.get $sh) (i32.const 28)) (then
+          (i32.store (local.get $pkp) (local.get $word)) (local.set $word (i32.const 0))
+          (local.set $pkp (i32.add (local.get $pkp) (i32.const 4)))))` : '',
+  ].filter(Boolean).join('\n        ');
+  const sca = [
+    '(local.set $as (i32.sub (i32.load (i32.add (local.get $a) (local.get $j))) (i32.load (i32.add (local.get $cp) (local.get $j)))))',
+    accBack ? '(i32.store (i32.add (local.get $a) (local.get $j)) (local.get $as))' : '',
+    '(local.set $ys (f32.add (f32.mul (f32.load (i32.add (local.get $mul) (local.get $j))) (f32.convert_i32_s (local.get $as))) (f32.load (i32.add (local.get $bias) (local.get $j)))))',
+    storeY ? '(f32.store (i32.add (local.get $yp) (local.get $j)) (local.get $ys))' : '',
+    residual ? '(local.set $ys (f32.add (local.get $ys) (f32.load (i32.add (local.get $rp) (local.get $j)))))' : '',
+    residual ? '(f32.store (i32.add (local.get $zp) (local.get $j)) (local.get $ys))' : '',
+    pack ? `(local.set $sh (i32.and (i32.shr_u (local.get $j) (i32.const 2)) (i32.const 31)))
+        (local.set $word (i32.or (local.get $word) (i32.shl (f32.lt (local.get $ys) (f32.const 0)) (local.get $sh))))
+        (if (i32.eq (local.get $sh) (i32.const 31)) (then
+          (i32.store (local.get $pkp) (local.get $word)) (local.set $word (i32.const 0))
+          (local.set $pkp (i32.add (local.get $pkp) (i32.const 4)))))` : '',
+  ].filter(Boolean).join('\n        ');
+  return `
+  (func $${name} (export "${name}")
+    (param $acc i32) (param $cls i32) (param $corr i32) (param $mul i32) (param $bias i32)
+    (param $res i32) (param $y i32) (param $z i32) (param $pk i32)
+    (param $p0 i32) (param $p1 i32) (param $c i32) (param $ow i32) (param $pkRow i32) (param $pkPx i32)
+    (local $p i32) (local $j i32) (local $cv i32) (local $row i32) (local $a i32) (local $cp i32)
+    (local $yp i32) (local $zp i32) (local $rp i32) (local $pkp i32) (local $word i32) (local $sh i32)
+    (local $av v128) (local $yv v128) (local $as i32) (local $ys f32)
+    (local.set $cv (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $p (local.get $p0))
+    (block $done (loop $pix
+      (br_if $done (i32.ge_u (local.get $p) (local.get $p1)))
+      (local.set $a (i32.add (local.get $acc) (i32.mul (local.get $p) (local.get $row))))
+      (local.set $cp (i32.add (local.get $corr) (i32.load (i32.add (local.get $cls) (i32.shl (local.get $p) (i32.const 2))))))
+      (local.set $yp (i32.add (local.get $y) (i32.mul (local.get $p) (local.get $row))))
+      (local.set $zp (i32.add (local.get $z) (i32.mul (local.get $p) (local.get $row))))
+      (local.set $rp (i32.add (local.get $res) (i32.mul (local.get $p) (local.get $row))))
+      (local.set $pkp (i32.add (local.get $pk) (i32.add (i32.mul (i32.div_u (local.get $p) (local.get $ow)) (local.get $pkRow)) (i32.mul (i32.rem_u (local.get $p) (local.get $ow)) (local.get $pkPx)))))
+      (local.set $word (i32.const 0))
+      (local.set $j (i32.const 0))
+      (block $vd (loop $vl
+        (br_if $vd (i32.ge_u (local.get $j) (local.get $cv)))
+        ${vec}
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $vl)))
+      (block $sd (loop $sl
+        (br_if $sd (i32.ge_u (local.get $j) (local.get $row)))
+        ${sca}
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $sl)))
+      ${pack ? '(if (i32.and (local.get $c) (i32.const 31)) (then (i32.store (local.get $pkp) (local.get $word))))' : ''}
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pix)))
+  )`;
+}
+
 /** Register tiles compiled into the module (P pixels x O channels for bconv, P x 4V for sconv). */
 export const BCONV_TILES: ReadonlyArray<readonly [number, number]> = [[2, 4], [4, 2], [2, 3], [3, 2], [2, 2], [1, 4]];
 export const BCONV64_TILES: ReadonlyArray<readonly [number, number]> = [[2, 2], [2, 3], [3, 2], [1, 4], [4, 1], [2, 4], [1, 2]];
@@ -523,5 +624,6 @@ export function moduleWat(): string {
   ${BCONV64_TILES.map(([p, o]) => bconv64Wat(`bconv64_${p}x${o}`, p, o)).join('\n')}
   ${sconvWat('sconv', SCONV_TILE.P, SCONV_TILE.V)}
   ${elementWat()}
+  ${Array.from({ length: 16 }, (_, f) => xnorEpiWat(f)).join('\n')}
 )`;
 }

@@ -1,0 +1,464 @@
+/**
+ * Resident execution of an ExecPlan on the fast WebAssembly kernels: the plan is compiled once into a fixed
+ * memory layout in the kernels' shared memory (kernels/wasm.ts resident region) and a list of kernel
+ * launches on byte offsets, so a run copies only the input in and the logits (or taps) out, instead of
+ * copying every step's operands in and results out and allocating fresh arrays per step.
+ *
+ * Same bytes as the per-step golden run (golden/run.ts executeStep with any kernel set), by construction:
+ *  - every launch is one of the fast kernels that test/kernels checks bit for bit against the reference, on
+ *    the same operand layouts (zero-bordered inputs, packed weights) that the per-call wrappers build;
+ *  - fusion only skips storing intermediates, never changes an operation: a stem conv absorbs the BN that
+ *    follows it (sconv flag 4 = bnApply in the conv's epilogue); a binary conv's epilogue (wat.ts
+ *    xnorEpiWat) applies the zero-padding correction, the output transform, the residual add and the
+ *    sign + bit-pack of the next block in one pass, writing the packed bits straight into the zero-bordered
+ *    buffer the next binary conv reads in place. An add is fused only when it is the xnor output's single
+ *    consumer; its launch happens at the add's position in the plan, when the shortcut exists.
+ *  - zero padding ('zero' pad mode): the conv computes the +1-padding dot (zero words = +1), and the
+ *    epilogue subtracts, per output pixel, the sum of C - 2*popcount(w_{o,t}) over its out-of-bounds taps t;
+ *    pixels fall into a few classes (which kernel rows and columns are out of bounds), each class has one
+ *    precomputed per-channel correction vector (class 0 = interior = zeros).
+ *  - steps without a resident kernel (actscale, relu, clip, non-finite weights) run through the per-step
+ *    path on copies (download inputs, executeStep, upload the output), so every plan runs.
+ * Taps mode compiles without fusion and keeps every tensor and every (corrected) accumulator buffer.
+ * Only the fp32 real stream is compiled (other real formats round every stored tensor: per-step path).
+ *
+ * Ownership: the resident region holds one program at a time; a program that lost it (another program
+ * claimed it) re-uploads its weights and zero borders before its next run.
+ */
+import type { ExecPlan, ExecStep, XnorStep } from './plan.ts';
+import { stepOutput } from './plan.ts';
+import { packedTensor, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
+import { wordsFor } from '../core/bits.ts';
+import { outSize } from '../core/geometry.ts';
+import { memory, claimRegion, ownsRegion } from '../kernels/wasm.ts';
+import { cachedFloatWeights, getBinaryKernel, im2colBelowWords, packBinaryWeights, probeMatches, probeOf, runSplit } from '../kernels/fast.ts';
+import { EPI, epiName, SCONV_TILE } from '../kernels/wat.ts';
+
+type Value = Tensor | PackedTensor;
+/** The per-step executor used for steps without a resident kernel (golden/run.ts executeStep). */
+export type StepExecutor = (step: ExecStep, ins: Value[]) => { out: Value; acc?: Int32Array };
+
+interface RealBuf { kind: 'real'; off: number; h: number; w: number; c: number; pad: number; slack: number }
+interface PackedBuf { kind: 'packed'; off: number; h: number; w: number; c: number; wpp: number; pad: number; slack: number }
+type Buf = RealBuf | PackedBuf;
+
+const SP = SCONV_TILE.P, TW = 4 * SCONV_TILE.V;
+/** Readable slack after every buffer: covers the kernels' over-reads for strides <= 4 and kernels <= 8. */
+const slackFor = (pxBytes: number) => (4 * 4 + 8) * pxBytes + 64;
+
+const f32 = () => new Float32Array(memory.buffer);
+const i32 = () => new Int32Array(memory.buffer);
+const u32 = () => new Uint32Array(memory.buffer);
+
+export class ResidentProgram {
+  private top = 0;
+  private readonly ops: (() => void)[] = [];
+  private readonly uploads: { off: number; data: Float32Array | Int32Array | Uint32Array }[] = [];
+  private readonly probes: { src: ArrayLike<number>; probe: Float64Array }[] = [];
+  private readonly bufs = new Map<string, Buf>();
+  private readonly accBufs = new Map<string, { off: number; n: number }>();
+  private readonly consumers = new Map<string, ExecStep[]>();
+  private readonly fused = new Set<ExecStep>();
+  private readonly deferred = new Map<ExecStep, () => () => void>();
+  private inputBuf!: RealBuf;
+
+  constructor(readonly plan: ExecPlan, readonly taps: boolean, private readonly fallback: StepExecutor) {
+    for (const s of plan.steps) for (const n of s.inputs) {
+      if (!this.consumers.has(n)) this.consumers.set(n, []);
+      this.consumers.get(n)!.push(s);
+    }
+    const i0 = plan.input;
+    const cons = this.consumers.get('input') ?? [];
+    const convPads = new Set(cons.map((s) => (s.kind === 'conv' ? s.pad : -1)));
+    const pad = convPads.size === 1 && !convPads.has(-1) ? [...convPads][0] : 0;
+    this.inputBuf = this.realBuf(i0.h, i0.w, i0.c, pad);
+    this.bufs.set('input', this.inputBuf);
+    for (const step of plan.steps) if (!this.fused.has(step)) this.compileStep(step);
+  }
+
+  // ------------------------------------------------------------------ layout
+
+  private alloc(bytes: number): number { const at = this.top; this.top += Math.ceil(bytes / 64) * 64; return at; }
+  private realBuf(h: number, w: number, c: number, pad = 0): RealBuf {
+    const bytes = (h + 2 * pad) * (w + 2 * pad) * c * 4, slack = slackFor(c * 4);
+    return { kind: 'real', off: this.alloc(bytes + slack), h, w, c, pad, slack };
+  }
+  private packedBuf(h: number, w: number, c: number, pad: number): PackedBuf {
+    const wpp = wordsFor(c), bytes = (h + 2 * pad) * (w + 2 * pad) * wpp * 4, slack = slackFor(wpp * 4);
+    return { kind: 'packed', off: this.alloc(bytes + slack), h, w, c, wpp, pad, slack };
+  }
+  private upload(data: Float32Array | Int32Array | Uint32Array): number {
+    const off = this.alloc(data.byteLength + 64);
+    this.uploads.push({ off, data });
+    return off;
+  }
+  /** A per-channel vector uploaded zero-padded to n entries. */
+  private uploadVec(v: Float32Array, c: number, n: number): number {
+    if (v.length < c) throw new Error(`resident: per-channel vector has ${v.length} values, expected ${c}`);
+    const d = new Float32Array(n);
+    d.set(v.subarray(0, c));
+    return this.upload(d);
+  }
+  private watch(src: ArrayLike<number>): void { this.probes.push({ src, probe: probeOf(src) }); }
+  private buf(name: string): Buf {
+    const b = this.bufs.get(name);
+    if (!b) throw new Error(`resident: tensor ${name} not available`);
+    return b;
+  }
+  private only(name: string): ExecStep | undefined {
+    const c = this.consumers.get(name) ?? [];
+    return c.length === 1 && name !== this.plan.output ? c[0] : undefined;
+  }
+  /** Border a packed tensor should be stored with: its consumers' common pad if all are binary convs. */
+  private packedPadFor(name: string): number {
+    const pads = new Set((this.consumers.get(name) ?? []).map((s) => (s.kind === 'xnor' && s.stride <= 4 ? s.pad : -1)));
+    return pads.size === 1 && !pads.has(-1) ? [...pads][0] : 0;
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  private compileStep(step: ExecStep): void {
+    const out = stepOutput(step);
+    const deferred = this.deferred.get(step);
+    if (deferred) { this.ops.push(deferred()); return; }
+    switch (step.kind) {
+      case 'xnor': if (this.compileXnor(step)) return; break;
+      case 'conv': if (this.compileConv(step)) return; break;
+      case 'fc': if (this.compileFc(step)) return; break;
+      case 'bn': case 'add': {
+        const x = this.buf(step.inputs[0]);
+        if (x.kind !== 'real' || x.pad !== 0) break;
+        const o = this.realBuf(x.h, x.w, x.c);
+        const n = x.h * x.w * x.c;
+        if (step.kind === 'bn') {
+          const s = this.uploadVec(step.scale, x.c, x.c), t = this.uploadVec(step.shift, x.c, x.c);
+          this.ops.push(() => runSplit('bn', [x.off, s, t, o.off, 0, 0, x.c], 4, x.h * x.w, -1, 0, n));
+        } else {
+          const y = this.buf(step.inputs[1]);
+          if (y.kind !== 'real' || y.pad !== 0 || y.h * y.w * y.c !== n) break;
+          this.ops.push(() => runSplit('add', [x.off, y.off, o.off, 0, 0, x.c], 3, x.h * x.w, -1, 0, n));
+        }
+        this.bufs.set(out, o);
+        return;
+      }
+      case 'sign': {
+        const x = this.buf(step.inputs[0]);
+        if (x.kind !== 'real' || x.pad !== 0) break;
+        const pad = this.packedPadFor(out);
+        const o = this.packedBuf(x.h, x.w, x.c, pad);
+        const Wp = x.w + 2 * pad, pxB = o.wpp * 4;
+        const at = o.off + (pad * Wp + pad) * pxB;
+        this.ops.push(() => runSplit('sign_pack_pad', [x.off, at, 0, 0, x.c, x.w, Wp * pxB, pxB], 2, x.h * x.w, -1, 0, x.h * x.w * x.c));
+        this.bufs.set(out, o);
+        return;
+      }
+      case 'maxpool': case 'avgpool': case 'gap': {
+        const x = this.buf(step.inputs[0]);
+        if (x.kind !== 'real' || x.pad !== 0) break;
+        // gap = avg pool with one window over the whole (square) map: same additions in the same order
+        if (step.kind === 'gap' && x.h !== x.w) break;
+        const [k, s, pad] = step.kind === 'gap' ? [x.h, 1, 0] : [step.kernel, step.stride, step.pad];
+        const win = { kernel: k, stride: s, pad };
+        const oh = outSize(x.h, win), ow = outSize(x.w, win);
+        const o = this.realBuf(oh, ow, x.c);
+        const fn = step.kind === 'maxpool' ? 'maxpool' : 'avgpool';
+        this.ops.push(() => runSplit(fn, [x.off, o.off, 0, 0, x.h, x.w, x.c, k, s, pad, ow], 2, oh, -1, 0, oh * ow * x.c * k * k));
+        this.bufs.set(out, o);
+        return;
+      }
+      default: break;
+    }
+    this.compileFallback(step);
+  }
+
+  /** Runs the step through the per-step path on copies of its inputs. */
+  private compileFallback(step: ExecStep): void {
+    const ins = step.inputs.map((n) => this.buf(n));
+    const o = step.out;
+    const outName = stepOutput(step);
+    let ob: Buf;
+    if (step.kind === 'sign') ob = this.packedBuf(o.h, o.w, o.c, this.packedPadFor(outName));
+    else ob = this.realBuf(o.h, o.w, o.c);
+    this.bufs.set(outName, ob);
+    const acc = step.kind === 'xnor' && this.taps ? { off: this.alloc(o.h * o.w * o.c * 4), n: o.h * o.w * o.c } : undefined;
+    if (acc) this.accBufs.set(step.id, acc);
+    this.ops.push(() => {
+      const r = this.fallback(step, ins.map((b) => this.download(b)));
+      this.store(ob, r.out);
+      if (acc && r.acc) i32().set(r.acc, acc.off >>> 2);
+    });
+  }
+
+  private compileConv(step: Extract<ExecStep, { kind: 'conv' }>): boolean {
+    const x = this.buf(step.inputs[0]);
+    if (x.kind !== 'real') return false;
+    const { kernel: k, stride: s, pad, cout } = step;
+    const C = x.c, K = k * k * C;
+    const packed = cachedFloatWeights(step.weight, cout, K);
+    if (!packed.finite || s > 4 || k > 8) return false;
+    this.watch(step.weight);
+    // fuse a following BN (its only consumer)
+    const next = this.taps ? undefined : this.only(stepOutput(step));
+    const bn = next && next.kind === 'bn' && next.inputs[0] === stepOutput(step) ? next : undefined;
+    const outName = bn ? stepOutput(bn) : stepOutput(step);
+    const { h: oh, w: ow } = step.out;
+    const coutPad = Math.ceil(cout / TW) * TW, tiles = coutPad / TW;
+    // input: zero-bordered by `pad` (copied into a bordered buffer unless it already is)
+    let xb: RealBuf = x;
+    if (x.pad !== pad) {
+      const t = this.realBuf(x.h, x.w, C, pad);
+      this.ops.push(() => this.copyReal(x, t));
+      xb = t;
+    }
+    const gemm = k === 1 && s === 1 && pad === 0;
+    const Wp = xb.w + 2 * pad, pxB = C * 4;
+    const rows = gemm ? Math.ceil((oh * ow) / SP) : oh, colsPad = gemm ? SP : Math.ceil(ow / SP) * SP;
+    const compact = coutPad === cout && (gemm || colsPad === ow);
+    const o = this.realBuf(oh, ow, cout);
+    const outBytes = rows * colsPad * coutPad * 4;
+    const dst = compact && outBytes <= oh * ow * cout * 4 + o.slack ? o.off : this.alloc(outBytes);
+    const wOff = this.upload(packed.words);
+    let flags = 0, bOff = 0, sOff = 0, tOff = 0;
+    if (step.bias) { bOff = this.uploadVec(step.bias, cout, coutPad); flags |= 2; }
+    if (bn) { sOff = this.uploadVec(bn.scale, cout, coutPad); tOff = this.uploadVec(bn.shift, cout, coutPad); flags |= 4; this.fused.add(bn); }
+    const args = gemm
+      ? [xb.off, wOff, dst, bOff, flags, 0, 0, 0, 0, SP, SP * pxB, pxB, 1, 0, C, coutPad, sOff, tOff]
+      : [xb.off, wOff, dst, bOff, flags, 0, 0, 0, 0, colsPad, s * Wp * pxB, s * pxB, k, Wp * pxB, k * C, coutPad, sOff, tOff];
+    const work = rows * colsPad * coutPad * K;
+    this.ops.push(() => runSplit('sconv', args, 5, rows, 7, tiles, work));
+    if (dst !== o.off) this.ops.push(() => this.compactConv(dst, o, gemm ? oh * ow : ow, gemm ? 1 : oh, gemm ? oh * ow : colsPad, coutPad));
+    this.bufs.set(outName, o);
+    return true;
+  }
+
+  private compileFc(step: Extract<ExecStep, { kind: 'fc' }>): boolean {
+    const x = this.buf(step.inputs[0]);
+    if (x.kind !== 'real' || x.pad !== 0) return false;
+    const n = x.h * x.w * x.c, cout = step.outFeatures;
+    const packed = cachedFloatWeights(step.weight, cout, n);
+    if (!packed.finite || n === 0) return false;
+    this.watch(step.weight);
+    const coutPad = Math.ceil(cout / TW) * TW;
+    const o = this.realBuf(1, 1, cout);
+    const dst = this.alloc(SP * coutPad * 4); // [SP][coutPad]: the SP pixel lanes all read the one input row
+    const wOff = this.upload(packed.words);
+    let flags = 0, bOff = 0;
+    if (step.bias) { bOff = this.uploadVec(step.bias, cout, coutPad); flags |= 2; }
+    const args = [x.off, wOff, dst, bOff, flags, 0, 0, 0, 0, SP, 0, 0, 1, 0, n, coutPad, 0, 0];
+    this.ops.push(() => {
+      runSplit('sconv', args, 5, 1, 7, coutPad / TW, SP * coutPad * n);
+      f32().copyWithin(o.off >>> 2, dst >>> 2, (dst >>> 2) + cout);
+    });
+    this.bufs.set(stepOutput(step), o);
+    return true;
+  }
+
+  private compileXnor(step: XnorStep): boolean {
+    let x = this.buf(step.inputs[0]);
+    if (x.kind !== 'packed') return false;
+    const { kernel: k, stride: s, pad, cout, padMode } = step;
+    if (s > 4) return false;
+    const { h: oh, w: ow } = step.out;
+    const n = oh * ow * cout;
+    const wpp = x.wpp, C = x.c;
+    if (x.pad !== pad) {
+      const t = this.packedBuf(x.h, x.w, C, pad);
+      const src = x;
+      this.ops.push(() => this.copyPacked(src, t));
+      x = t;
+    }
+    const bk = getBinaryKernel();
+    const gather = k > 1 && k * wpp < im2colBelowWords();
+    const packed = gather ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C) : packBinaryWeights(step.weightBits, cout, k, k * wpp, k, wpp, C);
+    this.watch(step.weightBits);
+    const fn = `${packed.stepWords === 4 ? 'bconv' : 'bconv64'}_${bk.P}x${packed.O}`;
+    const O = packed.O, SW = packed.stepWords, tiles = Math.ceil(cout / O);
+    const wOff = this.upload(packed.words);
+    const accOff = this.alloc(n * 4);
+    if (this.taps) this.accBufs.set(step.id, { off: accOff, n });
+    const Wp = x.w + 2 * pad, pxB = wpp * 4;
+    const work = (n * k * k * wpp * 32) / 8;
+    if (gather) {
+      const K = k * k * wpp;
+      const col = this.alloc(oh * ow * K * 4 + 4 * K * 4 + 64);
+      const xo = x.off;
+      this.ops.push(() => runSplit('im2col', [xo, col, 0, 0, ow, s * Wp * pxB, s * pxB, k, Wp * pxB, k * wpp], 2, oh * ow, -1, 0, oh * ow * K));
+      const nfull = Math.floor(K / SW), tail = K % SW;
+      const args = [col, wOff, accOff, 0, 0, 0, 0, ow, ow * K * 4, K * 4, 1, 0, nfull, tail, cout, k * k * C];
+      this.ops.push(() => runSplit(fn, args, 3, oh, 5, tiles, work));
+    } else {
+      const segWords = k * wpp, nfull = Math.floor(segWords / SW), tail = segWords % SW;
+      const args = [x.off, wOff, accOff, 0, 0, 0, 0, ow, s * Wp * pxB, s * pxB, k, Wp * pxB, nfull, tail, cout, k * k * C];
+      this.ops.push(() => runSplit(fn, args, 3, oh, 5, tiles, work));
+    }
+    // padding correction classes
+    const { cls, corr } = correctionTables(step, x.h, x.w, padMode === 'zero' && pad > 0 ? packed.tapCorrection : undefined);
+    const clsOff = this.upload(cls), corrOff = this.upload(corr);
+    const mulOff = this.uploadVec(step.mul, cout, cout), biasOff = this.uploadVec(step.bias, cout, cout);
+    // fusion: the single consuming add, then a sign of its result
+    const yName = stepOutput(step);
+    let add: ExecStep | undefined = this.taps ? undefined : this.only(yName);
+    if (add && (add.kind !== 'add' || add.inputs[0] === add.inputs[1])) add = undefined;
+    const zName = add ? stepOutput(add) : yName;
+    const sign = this.taps ? undefined : (this.consumers.get(zName) ?? []).find((c) => c.kind === 'sign' && c.inputs[0] === zName);
+    const yStored = this.taps || !add && (zName === this.plan.output || (this.consumers.get(yName) ?? []).some((c) => c !== sign));
+    const yb = this.realBuf(oh, ow, cout);
+    if (!add || yStored) this.bufs.set(yName, yb);
+    const zb = add ? this.realBuf(oh, ow, cout) : yb;
+    if (add) this.bufs.set(zName, zb);
+    let pk: PackedBuf | undefined;
+    if (sign) { pk = this.packedBuf(oh, ow, cout, this.packedPadFor(stepOutput(sign))); this.bufs.set(stepOutput(sign), pk); this.fused.add(sign); }
+    const flags = (this.taps ? EPI.ACC_BACK : 0) | (yStored ? EPI.STORE_Y : 0) | (add ? EPI.RESIDUAL : 0) | (pk ? EPI.PACK : 0);
+    const pkWp = pk ? ow + 2 * pk.pad : 0, pkPx = pk ? pk.wpp * 4 : 0;
+    const pkAt = pk ? pk.off + (pk.pad * pkWp + pk.pad) * pkPx : 0;
+    const epilogue = (resOff: number) => {
+      const args = [accOff, clsOff, corrOff, mulOff, biasOff, resOff, yb.off, zb.off, pkAt, 0, 0, cout, ow, pkWp * pkPx, pkPx];
+      return () => runSplit(epiName(flags), args, 9, oh * ow, -1, 0, n);
+    };
+    if (add) {
+      // launched at the add's position in the plan, when the shortcut has been computed
+      const resName = add.inputs[0] === yName ? add.inputs[1] : add.inputs[0];
+      this.deferred.set(add, () => {
+        const r = this.buf(resName);
+        if (r.kind !== 'real' || r.pad !== 0 || r.h * r.w * r.c !== n) throw new Error(`resident: shortcut ${resName} does not match ${yName}`);
+        return epilogue(r.off);
+      });
+    } else this.ops.push(epilogue(0));
+    return true;
+  }
+
+  // ------------------------------------------------------------------ copies (JS on views)
+
+  private copyReal(from: RealBuf, to: RealBuf): void {
+    const m = f32(), c = from.c;
+    const fW = from.w + 2 * from.pad, tW = to.w + 2 * to.pad;
+    for (let y = 0; y < from.h; y++) {
+      const s = (from.off >>> 2) + ((y + from.pad) * fW + from.pad) * c;
+      m.copyWithin((to.off >>> 2) + ((y + to.pad) * tW + to.pad) * c, s, s + from.w * c);
+    }
+  }
+  private copyPacked(from: PackedBuf, to: PackedBuf): void {
+    const m = u32(), c = from.wpp;
+    const fW = from.w + 2 * from.pad, tW = to.w + 2 * to.pad;
+    for (let y = 0; y < from.h; y++) {
+      const s = (from.off >>> 2) + ((y + from.pad) * fW + from.pad) * c;
+      m.copyWithin((to.off >>> 2) + ((y + to.pad) * tW + to.pad) * c, s, s + from.w * c);
+    }
+  }
+  /** [rows][colsPad][coutPad] -> compact [rows][cols][cout]. */
+  private compactConv(src: number, o: RealBuf, cols: number, rows: number, colsPad: number, coutPad: number): void {
+    const m = f32(), cout = o.c;
+    for (let r = 0, d = o.off >>> 2; r < rows; r++) for (let c = 0; c < cols; c++, d += cout) {
+      const s = (src >>> 2) + (r * colsPad + c) * coutPad;
+      m.copyWithin(d, s, s + cout);
+    }
+  }
+
+  private download(b: Buf): Value {
+    if (b.kind === 'real') {
+      const t = tensor(b.h, b.w, b.c);
+      if (b.pad === 0) t.data.set(new Float32Array(memory.buffer, b.off, t.data.length));
+      else {
+        const m = f32(), Wp = b.w + 2 * b.pad;
+        for (let y = 0; y < b.h; y++) {
+          const s = (b.off >>> 2) + ((y + b.pad) * Wp + b.pad) * b.c;
+          t.data.set(m.subarray(s, s + b.w * b.c), y * b.w * b.c);
+        }
+      }
+      return t;
+    }
+    const p = packedTensor(b.h, b.w, b.c);
+    const m = u32(), Wp = b.w + 2 * b.pad;
+    for (let y = 0; y < b.h; y++) {
+      const s = (b.off >>> 2) + ((y + b.pad) * Wp + b.pad) * b.wpp;
+      p.words.set(m.subarray(s, s + b.w * b.wpp), y * b.w * b.wpp);
+    }
+    return p;
+  }
+  private store(b: Buf, v: Value): void {
+    if (b.kind === 'real') {
+      if ('words' in v) throw new Error('resident: expected a real tensor');
+      const m = f32(), Wp = b.w + 2 * b.pad;
+      for (let y = 0; y < b.h; y++) m.set(v.data.subarray(y * b.w * b.c, (y + 1) * b.w * b.c), (b.off >>> 2) + ((y + b.pad) * Wp + b.pad) * b.c);
+      return;
+    }
+    if (!('words' in v)) throw new Error('resident: expected a packed tensor');
+    const m = u32(), Wp = b.w + 2 * b.pad;
+    for (let y = 0; y < b.h; y++) m.set(v.words.subarray(y * b.w * b.wpp, (y + 1) * b.w * b.wpp), (b.off >>> 2) + ((y + b.pad) * Wp + b.pad) * b.wpp);
+  }
+
+  // ------------------------------------------------------------------ run
+
+  /** False when a weight array changed since compilation (the caller recompiles). */
+  valid(): boolean { return this.probes.every((p) => probeMatches(p.src, p.probe)); }
+
+  run(input: Tensor): { logits: Float32Array; taps: Map<string, { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }> } {
+    if (!ownsRegion(this)) {
+      claimRegion(this, this.top);
+      new Uint8Array(memory.buffer, 0, this.top).fill(0); // zero borders and padding
+      const m = u32();
+      for (const u of this.uploads) m.set(new Uint32Array(u.data.buffer, u.data.byteOffset, u.data.length), u.off >>> 2);
+    }
+    this.store(this.inputBuf, input);
+    for (const op of this.ops) op();
+    const taps = new Map<string, { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }>();
+    if (this.taps) {
+      for (const step of this.plan.steps) {
+        const v = this.download(this.buf(stepOutput(step)));
+        const a = this.accBufs.get(step.id);
+        const acc = a ? new Int32Array(a.n) : undefined;
+        if (a && acc) acc.set(new Int32Array(memory.buffer, a.off, a.n));
+        taps.set(step.id, 'words' in v ? { bits: v, acc } : { real: v, acc });
+      }
+    }
+    const out = this.download(this.buf(this.plan.output));
+    if ('words' in out) throw new Error('runPlan: output is packed');
+    return { logits: out.data, taps };
+  }
+}
+
+/**
+ * Per-pixel correction classes of a zero-padded binary conv (see header): cls[p] = byte offset of pixel
+ * p's vector in corr ([class][cout] int32, class 0 = zeros). Without `tapCorrection` every pixel is
+ * class 0.
+ */
+export function correctionTables(step: XnorStep, inH: number, inW: number, tapCorrection?: Int32Array): { cls: Int32Array; corr: Int32Array } {
+  const { kernel: k, stride: s, pad, cout } = step, { h: oh, w: ow } = step.out;
+  const cls = new Int32Array(oh * ow);
+  if (!tapCorrection) return { cls, corr: new Int32Array(cout) };
+  const mask = (o: number, size: number) => { let m = 0; for (let t = 0; t < k; t++) { const i = o * s - pad + t; if (i < 0 || i >= size) m |= 1 << t; } return m; };
+  const rowM = Array.from({ length: oh }, (_, y) => mask(y, inH)), colM = Array.from({ length: ow }, (_, x) => mask(x, inW));
+  const classes = new Map<string, number>([['0/0', 0]]);
+  const vecs: Int32Array[] = [new Int32Array(cout)];
+  const taps = k * k;
+  for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) {
+    const key = `${rowM[y]}/${colM[x]}`;
+    let c = classes.get(key);
+    if (c === undefined) {
+      c = vecs.length;
+      classes.set(key, c);
+      const v = new Int32Array(cout);
+      for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
+        if (!((rowM[y] >> ky) & 1) && !((colM[x] >> kx) & 1)) continue;
+        for (let o = 0; o < cout; o++) v[o] += tapCorrection[o * taps + ky * k + kx];
+      }
+      vecs.push(v);
+    }
+    cls[y * ow + x] = c * cout * 4;
+  }
+  const corr = new Int32Array(vecs.length * cout);
+  vecs.forEach((v, i) => corr.set(v, i * cout));
+  return { cls, corr };
+}
+
+const programs = new WeakMap<ExecPlan, { plain?: ResidentProgram; taps?: ResidentProgram }>();
+
+/** Runs a plan resident in the fast kernels' memory (compiled on first use per plan and taps mode). */
+export function runResident(plan: ExecPlan, input: Tensor, taps: boolean, fallback: StepExecutor) {
+  let m = programs.get(plan);
+  if (!m) { m = {}; programs.set(plan, m); }
+  const key = taps ? 'taps' : 'plain';
+  let p = m[key];
+  if (!p || !p.valid()) { p = new ResidentProgram(plan, taps, fallback); m[key] = p; }
+  return p.run(input);
+}
