@@ -53,6 +53,9 @@ const u32 = () => new Uint32Array(memory.buffer);
 export class ResidentProgram {
   private top = 0;
   private readonly ops: (() => void)[] = [];
+  /** what each op does (step id and kernel), for profile() */
+  private readonly labels: string[] = [];
+  private current = '';
   private readonly uploads: { off: number; data: Float32Array | Int32Array | Uint32Array }[] = [];
   private readonly probes: { src: ArrayLike<number>; probe: Float64Array }[] = [];
   private readonly bufs = new Map<string, Buf>();
@@ -78,6 +81,7 @@ export class ResidentProgram {
 
   // ------------------------------------------------------------------ layout
 
+  private push(op: () => void, what = ''): void { this.ops.push(op); this.labels.push(what ? `${this.current} ${what}` : this.current); }
   private alloc(bytes: number): number { const at = this.top; this.top += Math.ceil(bytes / 64) * 64; return at; }
   private realBuf(h: number, w: number, c: number, pad = 0): RealBuf {
     const bytes = (h + 2 * pad) * (w + 2 * pad) * c * 4, slack = slackFor(c * 4);
@@ -119,8 +123,9 @@ export class ResidentProgram {
 
   private compileStep(step: ExecStep): void {
     const out = stepOutput(step);
+    this.current = `${step.id} (${step.kind})`;
     const deferred = this.deferred.get(step);
-    if (deferred) { this.ops.push(deferred()); return; }
+    if (deferred) { this.current = `${step.id} (fused epilogue)`; this.push(deferred()); return; }
     switch (step.kind) {
       case 'xnor': if (this.compileXnor(step)) return; break;
       case 'conv': if (this.compileConv(step)) return; break;
@@ -132,11 +137,11 @@ export class ResidentProgram {
         const n = x.h * x.w * x.c;
         if (step.kind === 'bn') {
           const s = this.uploadVec(step.scale, x.c, x.c), t = this.uploadVec(step.shift, x.c, x.c);
-          this.ops.push(() => runSplit('bn', [x.off, s, t, o.off, 0, 0, x.c], 4, x.h * x.w, -1, 0, n));
+          this.push(() => runSplit('bn', [x.off, s, t, o.off, 0, 0, x.c], 4, x.h * x.w, -1, 0, n));
         } else {
           const y = this.buf(step.inputs[1]);
           if (y.kind !== 'real' || y.pad !== 0 || y.h * y.w * y.c !== n) break;
-          this.ops.push(() => runSplit('add', [x.off, y.off, o.off, 0, 0, x.c], 3, x.h * x.w, -1, 0, n));
+          this.push(() => runSplit('add', [x.off, y.off, o.off, 0, 0, x.c], 3, x.h * x.w, -1, 0, n));
         }
         this.bufs.set(out, o);
         return;
@@ -148,7 +153,7 @@ export class ResidentProgram {
         const o = this.packedBuf(x.h, x.w, x.c, pad);
         const Wp = x.w + 2 * pad, pxB = o.wpp * 4;
         const at = o.off + (pad * Wp + pad) * pxB;
-        this.ops.push(() => runSplit('sign_pack_pad', [x.off, at, 0, 0, x.c, x.w, Wp * pxB, pxB], 2, x.h * x.w, -1, 0, x.h * x.w * x.c));
+        this.push(() => runSplit('sign_pack_pad', [x.off, at, 0, 0, x.c, x.w, Wp * pxB, pxB], 2, x.h * x.w, -1, 0, x.h * x.w * x.c));
         this.bufs.set(out, o);
         return;
       }
@@ -162,7 +167,7 @@ export class ResidentProgram {
         const oh = outSize(x.h, win), ow = outSize(x.w, win);
         const o = this.realBuf(oh, ow, x.c);
         const fn = step.kind === 'maxpool' ? 'maxpool' : 'avgpool';
-        this.ops.push(() => runSplit(fn, [x.off, o.off, 0, 0, x.h, x.w, x.c, k, s, pad, ow], 2, oh, -1, 0, oh * ow * x.c * k * k));
+        this.push(() => runSplit(fn, [x.off, o.off, 0, 0, x.h, x.w, x.c, k, s, pad, ow], 2, oh, -1, 0, oh * ow * x.c * k * k));
         this.bufs.set(out, o);
         return;
       }
@@ -182,7 +187,7 @@ export class ResidentProgram {
     this.bufs.set(outName, ob);
     const acc = step.kind === 'xnor' && this.taps ? { off: this.alloc(o.h * o.w * o.c * 4), n: o.h * o.w * o.c } : undefined;
     if (acc) this.accBufs.set(step.id, acc);
-    this.ops.push(() => {
+    this.push(() => {
       const r = this.fallback(step, ins.map((b) => this.download(b)));
       this.store(ob, r.out);
       if (acc && r.acc) i32().set(r.acc, acc.off >>> 2);
@@ -207,7 +212,7 @@ export class ResidentProgram {
     let xb: RealBuf = x;
     if (x.pad !== pad) {
       const t = this.realBuf(x.h, x.w, C, pad);
-      this.ops.push(() => this.copyReal(x, t));
+      this.push(() => this.copyReal(x, t));
       xb = t;
     }
     const gemm = k === 1 && s === 1 && pad === 0;
@@ -225,8 +230,8 @@ export class ResidentProgram {
       ? [xb.off, wOff, dst, bOff, flags, 0, 0, 0, 0, SP, SP * pxB, pxB, 1, 0, C, coutPad, sOff, tOff]
       : [xb.off, wOff, dst, bOff, flags, 0, 0, 0, 0, colsPad, s * Wp * pxB, s * pxB, k, Wp * pxB, k * C, coutPad, sOff, tOff];
     const work = rows * colsPad * coutPad * K;
-    this.ops.push(() => runSplit('sconv', args, 5, rows, 7, tiles, work));
-    if (dst !== o.off) this.ops.push(() => this.compactConv(dst, o, gemm ? oh * ow : ow, gemm ? 1 : oh, gemm ? oh * ow : colsPad, coutPad));
+    this.push(() => runSplit('sconv', args, 5, rows, 7, tiles, work));
+    if (dst !== o.off) this.push(() => this.compactConv(dst, o, gemm ? oh * ow : ow, gemm ? 1 : oh, gemm ? oh * ow : colsPad, coutPad));
     this.bufs.set(outName, o);
     return true;
   }
@@ -245,7 +250,7 @@ export class ResidentProgram {
     let flags = 0, bOff = 0;
     if (step.bias) { bOff = this.uploadVec(step.bias, cout, coutPad); flags |= 2; }
     const args = [x.off, wOff, dst, bOff, flags, 0, 0, 0, 0, SP, 0, 0, 1, 0, n, coutPad, 0, 0];
-    this.ops.push(() => {
+    this.push(() => {
       runSplit('sconv', args, 5, 1, 7, coutPad / TW, SP * coutPad * n);
       f32().copyWithin(o.off >>> 2, dst >>> 2, (dst >>> 2) + cout);
     });
@@ -264,7 +269,7 @@ export class ResidentProgram {
     if (x.pad !== pad) {
       const t = this.packedBuf(x.h, x.w, C, pad);
       const src = x;
-      this.ops.push(() => this.copyPacked(src, t));
+      this.push(() => this.copyPacked(src, t));
       x = t;
     }
     const bk = getBinaryKernel();
@@ -282,14 +287,14 @@ export class ResidentProgram {
       const K = k * k * wpp;
       const col = this.alloc(oh * ow * K * 4 + 4 * K * 4 + 64);
       const xo = x.off;
-      this.ops.push(() => runSplit('im2col', [xo, col, 0, 0, ow, s * Wp * pxB, s * pxB, k, Wp * pxB, k * wpp], 2, oh * ow, -1, 0, oh * ow * K));
+      this.push(() => runSplit('im2col', [xo, col, 0, 0, ow, s * Wp * pxB, s * pxB, k, Wp * pxB, k * wpp], 2, oh * ow, -1, 0, oh * ow * K), 'im2col');
       const nfull = Math.floor(K / SW), tail = K % SW;
       const args = [col, wOff, accOff, 0, 0, 0, 0, ow, ow * K * 4, K * 4, 1, 0, nfull, tail, cout, k * k * C];
-      this.ops.push(() => runSplit(fn, args, 3, oh, 5, tiles, work));
+      this.push(() => runSplit(fn, args, 3, oh, 5, tiles, work));
     } else {
       const segWords = k * wpp, nfull = Math.floor(segWords / SW), tail = segWords % SW;
       const args = [x.off, wOff, accOff, 0, 0, 0, 0, ow, s * Wp * pxB, s * pxB, k, Wp * pxB, nfull, tail, cout, k * k * C];
-      this.ops.push(() => runSplit(fn, args, 3, oh, 5, tiles, work));
+      this.push(() => runSplit(fn, args, 3, oh, 5, tiles, work));
     }
     // padding correction classes
     const { cls, corr } = correctionTables(step, x.h, x.w, padMode === 'zero' && pad > 0 ? packed.tapCorrection : undefined);
@@ -323,7 +328,7 @@ export class ResidentProgram {
         if (r.kind !== 'real' || r.pad !== 0 || r.h * r.w * r.c !== n) throw new Error(`resident: shortcut ${resName} does not match ${yName}`);
         return epilogue(r.off);
       });
-    } else this.ops.push(epilogue(0));
+    } else this.push(epilogue(0), 'epilogue');
     return true;
   }
 
@@ -389,6 +394,17 @@ export class ResidentProgram {
 
   // ------------------------------------------------------------------ run
 
+  /** Median milliseconds of each op over `reps` runs (for benchmarks; same results as run). */
+  profile(input: Tensor, reps: number): { label: string; ms: number }[] {
+    this.run(input);
+    const times = this.ops.map(() => [] as number[]);
+    for (let r = 0; r < reps; r++) {
+      this.store(this.inputBuf, input);
+      this.ops.forEach((op, i) => { const t0 = performance.now(); op(); times[i].push(performance.now() - t0); });
+    }
+    return this.ops.map((_, i) => ({ label: this.labels[i], ms: [...times[i]].sort((a, b) => a - b)[Math.floor(reps / 2)] }));
+  }
+
   /** False when a weight array changed since compilation (the caller recompiles). */
   valid(): boolean { return this.probes.every((p) => probeMatches(p.src, p.probe)); }
 
@@ -451,14 +467,18 @@ export function correctionTables(step: XnorStep, inH: number, inW: number, tapCo
   return { cls, corr };
 }
 
-const programs = new WeakMap<ExecPlan, { plain?: ResidentProgram; taps?: ResidentProgram }>();
-
-/** Runs a plan resident in the fast kernels' memory (compiled on first use per plan and taps mode). */
-export function runResident(plan: ExecPlan, input: Tensor, taps: boolean, fallback: StepExecutor) {
+export function residentProgram(plan: ExecPlan, taps: boolean, fallback: StepExecutor): ResidentProgram {
   let m = programs.get(plan);
   if (!m) { m = {}; programs.set(plan, m); }
   const key = taps ? 'taps' : 'plain';
   let p = m[key];
   if (!p || !p.valid()) { p = new ResidentProgram(plan, taps, fallback); m[key] = p; }
-  return p.run(input);
+  return p;
+}
+
+const programs = new WeakMap<ExecPlan, { plain?: ResidentProgram; taps?: ResidentProgram }>();
+
+/** Runs a plan resident in the fast kernels' memory (compiled on first use per plan and taps mode). */
+export function runResident(plan: ExecPlan, input: Tensor, taps: boolean, fallback: StepExecutor) {
+  return residentProgram(plan, taps, fallback).run(input);
 }

@@ -10,9 +10,10 @@ const fns = names.map((n) => instance.exports[n]);
 Atomics.store(ctrl, READY, 1);
 parentPort.postMessage({ ready: true });
 
-// Spin briefly before sleeping: inference posts jobs back to back, and a futex wake-up costs tens of
-// microseconds in a VM. performance.now() bounds the spin (~100 us), so an idle pool sleeps.
-const SPIN_MS = 0.1;
+// Spin briefly before sleeping: inference posts jobs back to back (with short single-threaded steps in
+// between), and a futex wake-up costs tens of microseconds in a VM. performance.now() bounds the spin
+// (0.5 ms), so an idle pool sleeps.
+const SPIN_MS = 0.5;
 let seen = 0;
 for (;;) {
   if (Atomics.load(ctrl, SEQ) === seen) {

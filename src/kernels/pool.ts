@@ -8,6 +8,11 @@
  *   Atomics.wait on the main thread, which keeps the KernelSet interface synchronous.
  * Invariants: one job in flight per worker; slices write disjoint outputs; a worker that is still starting
  * is skipped (its slice runs on the main thread), so the first calls never block on worker start-up.
+ * Watchdog: the main thread never waits forever. A worker that has not finished its slice within
+ * max(watchdogMs, 50 x the main thread's own slice time) (slices are equal shares of one kernel call, so a
+ * live worker takes about as long as the main thread) is declared dead: the call throws an error naming
+ * the worker and the kernel, and the worker is never given work again (later calls run without it).
+ * Kernel exceptions inside a worker are caught there and reported as errors of the call (STATUS).
  * Workers are unref()ed: the pool never keeps a process alive; close() terminates them explicitly.
  *
  * The worker is a plain .mjs file (it needs no TypeScript), so it runs the same under node, tsx and vitest.
@@ -21,7 +26,7 @@ const BLOCK_INTS = ARGS + MAX_ARGS;
 /** Busy-wait before sleeping on a futex (ms); also used by the worker (pool-worker.mjs). */
 const SPIN_MS = 0.1;
 
-interface Slot { worker: Worker; ctrl: Int32Array; seq: number; exited: boolean; error?: string }
+interface Slot { worker: Worker; ctrl: Int32Array; seq: number; exited: boolean; error?: string; index: number }
 /** READY is set by the worker itself in shared memory: message events never arrive while the main thread
  * is inside a synchronous inference, the flag is visible at once. */
 const isReady = (s: Slot) => !s.exited && Atomics.load(s.ctrl, READY) === 1;
@@ -32,15 +37,18 @@ export class KernelPool {
   private readyPromise: Promise<void>;
   private closed = false;
 
+  private readonly watchdogMs: number;
+
   /** Starts `workers` threads (the main thread is the extra one: threads = workers + 1). */
-  constructor(readonly workers: number, private readonly mainFns: Record<string, (...a: number[]) => void>) {
+  constructor(readonly workers: number, private readonly mainFns: Record<string, (...a: number[]) => void>, opts: { watchdogMs?: number } = {}) {
+    this.watchdogMs = opts.watchdogMs ?? 10_000;
     const names = Object.keys(mainFns);
     this.fnIndex = new Map(names.map((n, i) => [n, i]));
     const readies: Promise<void>[] = [];
     for (let w = 0; w < workers; w++) {
       const ctrl = new Int32Array(new SharedArrayBuffer(BLOCK_INTS * 4));
       const worker = new Worker(new URL('./pool-worker.mjs', import.meta.url), { workerData: { module: kernelModule, memory, ctrl, names } });
-      const slot: Slot = { worker, ctrl, seq: 0, exited: false };
+      const slot: Slot = { worker, ctrl, seq: 0, exited: false, index: w + 1 };
       readies.push(new Promise<void>((resolve, reject) => {
         worker.on('message', (m: { ready?: boolean; error?: string }) => {
           if (m.ready) { worker.unref(); resolve(); }
@@ -88,23 +96,37 @@ export class KernelPool {
       posted.push(s);
     }
     let firstError: unknown;
+    const t0 = performance.now();
     try {
       const f = this.mainFns[fn];
       for (const args of local) f(...args);
     } catch (e) { firstError = e; }
+    const t1 = performance.now();
+    const deadline = t1 + Math.max(this.watchdogMs, 50 * (t1 - t0));
     for (const s of posted) {
       // the worker's slice usually ends within microseconds of ours: spin briefly, then sleep
       const until = performance.now() + SPIN_MS;
       while (Atomics.load(s.ctrl, DONE) !== s.seq && performance.now() < until);
+      let done = true;
       for (;;) {
         const d = Atomics.load(s.ctrl, DONE);
         if (d === s.seq) break;
-        Atomics.wait(s.ctrl, DONE, d);
+        const left = deadline - performance.now();
+        if (left <= 0) { done = false; break; }
+        Atomics.wait(s.ctrl, DONE, d, left);
+      }
+      if (!done) {
+        s.exited = true; // never used again (a late DONE would belong to this abandoned job)
+        firstError ??= new Error(`KernelPool: worker ${s.index} did not finish kernel ${fn} within ${Math.round(deadline - t1)} ms (the main thread's slice took ${(t1 - t0).toFixed(1)} ms): the worker died or hung; later calls run without it${s.error ? `; its last error: ${s.error}` : ''}`);
+        continue;
       }
       if (Atomics.load(s.ctrl, STATUS) !== 0) firstError ??= new Error(`KernelPool: ${fn} failed in a worker${s.error ? `: ${s.error}` : ''}`);
     }
     if (firstError) throw firstError;
   }
+
+  /** Terminates worker `i` (1-based) without telling the pool: lets tests check the watchdog. */
+  terminateWorkerForTest(i: number): Promise<number> { return this.slots[i - 1].worker.terminate(); }
 
   /** Terminates the workers; later calls run on the main thread only. */
   async close(): Promise<void> {
