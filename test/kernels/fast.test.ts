@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { binaryConvReference, fcReference, realConvReference } from '../../src/kernels/reference.ts';
 import {
-  binaryConvFast, binaryGemm, closeKernelPool, fcFast, getBinaryKernel, kernelStats, setIm2colBelowWords, realConvFast, setBinaryKernel, setKernelThreads, sgemm,
+  binaryConvFast, binaryGemm, closeKernelPool, fcFast, getBinaryKernel, kernelStats, setIm2colBelowWords, realConvFast, setBinaryKernel, setGemmSplit, setKernelThreads, sgemm,
 } from '../../src/kernels/fast.ts';
 import { getKernels } from '../../src/kernels/index.ts';
 import { BCONV64_TILES, BCONV_TILES } from '../../src/kernels/wat.ts';
@@ -117,10 +117,12 @@ describe('fast binary conv = reference (bit for bit)', () => {
     expect(Array.from(binaryConvFast(z))).toEqual(Array.from(binaryConvReference(z)));
     expect(binaryConvFast(z)[(1 * 4 + 1) * 2]).toBe(-9 * 65);
   });
-  it('binary GEMM equals a popcount loop', async () => {
-    await setKernelThreads(1);
+  for (const [threads, split] of [[1, 'rows'], [2, 'rows'], [2, 'tiles']] as const) it(`binary GEMM equals a popcount loop (${threads} thread${threads > 1 ? 's' : ''}, split by ${split})`, async () => {
+    await setKernelThreads(threads);
+    setGemmSplit(split);
     const rng = new Rng(15);
-    for (const [M, N, K] of [[5, 7, 100], [16, 9, 4608], [3, 4, 1], [9, 13, 129]]) {
+    const before = kernelStats.parallelCalls;
+    for (const [M, N, K] of [[5, 7, 100], [16, 9, 4608], [3, 4, 1], [9, 13, 129], [67, 33, 4608], [64, 64, 4608], [64, 64, 4608]]) {
       const wpr = Math.ceil(K / 32);
       const mk = (rows: number) => {
         const m = new Uint32Array(rows * wpr).map(() => rng.nextU32());
@@ -139,6 +141,8 @@ describe('fast binary conv = reference (bit for bit)', () => {
         expect(got[m * N + n]).toBe(K - 2 * pop);
       }
     }
+    if (threads > 1) expect(kernelStats.parallelCalls - before).toBeGreaterThanOrEqual(4);
+    setGemmSplit('rows');
   });
 });
 
