@@ -31,7 +31,7 @@ import { packedTensor, tensor, type PackedTensor, type Tensor } from '../core/te
 import { wordsFor } from '../core/bits.ts';
 import { outSize } from '../core/geometry.ts';
 import { memory, claimRegion, ownsRegion } from '../kernels/wasm.ts';
-import { cachedFloatWeights, getBinaryKernel, im2colBelowWords, packBinaryWeights, probeMatches, probeOf, runSplit } from '../kernels/fast.ts';
+import { cachedFloatWeights, getBinaryKernel, im2colBelowWords, packBinaryWeights, probeMatches, probeOf, runSplit, type SplitOptions } from '../kernels/fast.ts';
 import { EPI, epiName, SCONV_TILE } from '../kernels/wat.ts';
 
 type Value = Tensor | PackedTensor;
@@ -45,6 +45,12 @@ type Buf = RealBuf | PackedBuf;
 const SP = SCONV_TILE.P, TW = 4 * SCONV_TILE.V;
 /** Readable slack after every buffer: covers the kernels' over-reads for strides <= 4 and kernels <= 8. */
 const slackFor = (pxBytes: number) => (4 * 4 + 8) * pxBytes + 64;
+
+/**
+ * Element ops split by whole image rows (`unit` pixels), the same rows as the conv before them, from
+ * ~20K values on (a worker hand-off costs a few microseconds while the worker is spinning).
+ */
+const rowsOf = (unit: number): SplitOptions => ({ mode: 'rows', unit, minWork: 20_000 });
 
 const f32 = () => new Float32Array(memory.buffer);
 const i32 = () => new Int32Array(memory.buffer);
@@ -137,11 +143,11 @@ export class ResidentProgram {
         const n = x.h * x.w * x.c;
         if (step.kind === 'bn') {
           const s = this.uploadVec(step.scale, x.c, x.c), t = this.uploadVec(step.shift, x.c, x.c);
-          this.push(() => runSplit('bn', [x.off, s, t, o.off, 0, 0, x.c], 4, x.h * x.w, -1, 0, n));
+          this.push(() => runSplit('bn', [x.off, s, t, o.off, 0, 0, x.c], 4, x.h * x.w, -1, 0, n, rowsOf(x.w)));
         } else {
           const y = this.buf(step.inputs[1]);
           if (y.kind !== 'real' || y.pad !== 0 || y.h * y.w * y.c !== n) break;
-          this.push(() => runSplit('add', [x.off, y.off, o.off, 0, 0, x.c], 3, x.h * x.w, -1, 0, n));
+          this.push(() => runSplit('add', [x.off, y.off, o.off, 0, 0, x.c], 3, x.h * x.w, -1, 0, n, rowsOf(x.w)));
         }
         this.bufs.set(out, o);
         return;
@@ -153,7 +159,7 @@ export class ResidentProgram {
         const o = this.packedBuf(x.h, x.w, x.c, pad);
         const Wp = x.w + 2 * pad, pxB = o.wpp * 4;
         const at = o.off + (pad * Wp + pad) * pxB;
-        this.push(() => runSplit('sign_pack_pad', [x.off, at, 0, 0, x.c, x.w, Wp * pxB, pxB], 2, x.h * x.w, -1, 0, x.h * x.w * x.c));
+        this.push(() => runSplit('sign_pack_pad', [x.off, at, 0, 0, x.c, x.w, Wp * pxB, pxB], 2, x.h * x.w, -1, 0, x.h * x.w * x.c, rowsOf(x.w)));
         this.bufs.set(out, o);
         return;
       }
@@ -167,7 +173,7 @@ export class ResidentProgram {
         const oh = outSize(x.h, win), ow = outSize(x.w, win);
         const o = this.realBuf(oh, ow, x.c);
         const fn = step.kind === 'maxpool' ? 'maxpool' : 'avgpool';
-        this.push(() => runSplit(fn, [x.off, o.off, 0, 0, x.h, x.w, x.c, k, s, pad, ow], 2, oh, -1, 0, oh * ow * x.c * k * k));
+        this.push(() => runSplit(fn, [x.off, o.off, 0, 0, x.h, x.w, x.c, k, s, pad, ow], 2, oh, -1, 0, oh * ow * x.c * k * k, rowsOf(1)));
         this.bufs.set(out, o);
         return;
       }
@@ -230,7 +236,7 @@ export class ResidentProgram {
       ? [xb.off, wOff, dst, bOff, flags, 0, 0, 0, 0, SP, SP * pxB, pxB, 1, 0, C, coutPad, sOff, tOff]
       : [xb.off, wOff, dst, bOff, flags, 0, 0, 0, 0, colsPad, s * Wp * pxB, s * pxB, k, Wp * pxB, k * C, coutPad, sOff, tOff];
     const work = rows * colsPad * coutPad * K;
-    this.push(() => runSplit('sconv', args, 5, rows, 7, tiles, work));
+    this.push(() => runSplit('sconv', args, 5, rows, 7, tiles, work, gemm ? {} : { mode: 'rows' }));
     if (dst !== o.off) this.push(() => this.compactConv(dst, o, gemm ? oh * ow : ow, gemm ? 1 : oh, gemm ? oh * ow : colsPad, coutPad));
     this.bufs.set(outName, o);
     return true;
@@ -283,18 +289,21 @@ export class ResidentProgram {
     if (this.taps) this.accBufs.set(step.id, { off: accOff, n });
     const Wp = x.w + 2 * pad, pxB = wpp * 4;
     const work = (n * k * k * wpp * 32) / 8;
+    // large maps: every thread computes, then post-processes, its own output rows (the data stays in its
+    // core's caches); small maps (few rows, many channels): split the channel tiles
+    const convSplit: SplitOptions = oh >= 14 ? { mode: 'rows' } : { mode: 'tiles' };
     if (gather) {
       const K = k * k * wpp;
       const col = this.alloc(oh * ow * K * 4 + 4 * K * 4 + 64);
       const xo = x.off;
-      this.push(() => runSplit('im2col', [xo, col, 0, 0, ow, s * Wp * pxB, s * pxB, k, Wp * pxB, k * wpp], 2, oh * ow, -1, 0, oh * ow * K), 'im2col');
+      this.push(() => runSplit('im2col', [xo, col, 0, 0, ow, s * Wp * pxB, s * pxB, k, Wp * pxB, k * wpp], 2, oh * ow, -1, 0, oh * ow * K, rowsOf(ow)), 'im2col');
       const nfull = Math.floor(K / SW), tail = K % SW;
       const args = [col, wOff, accOff, 0, 0, 0, 0, ow, ow * K * 4, K * 4, 1, 0, nfull, tail, cout, k * k * C];
-      this.push(() => runSplit(fn, args, 3, oh, 5, tiles, work));
+      this.push(() => runSplit(fn, args, 3, oh, 5, tiles, work, convSplit));
     } else {
       const segWords = k * wpp, nfull = Math.floor(segWords / SW), tail = segWords % SW;
       const args = [x.off, wOff, accOff, 0, 0, 0, 0, ow, s * Wp * pxB, s * pxB, k, Wp * pxB, nfull, tail, cout, k * k * C];
-      this.push(() => runSplit(fn, args, 3, oh, 5, tiles, work));
+      this.push(() => runSplit(fn, args, 3, oh, 5, tiles, work, convSplit));
     }
     // padding correction classes
     const { cls, corr } = correctionTables(step, x.h, x.w, padMode === 'zero' && pad > 0 ? packed.tapCorrection : undefined);
@@ -318,7 +327,7 @@ export class ResidentProgram {
     const pkAt = pk ? pk.off + (pk.pad * pkWp + pk.pad) * pkPx : 0;
     const epilogue = (resOff: number) => {
       const args = [accOff, clsOff, corrOff, mulOff, biasOff, resOff, yb.off, zb.off, pkAt, 0, 0, cout, ow, pkWp * pkPx, pkPx];
-      return () => runSplit(epiName(flags), args, 9, oh * ow, -1, 0, n);
+      return () => runSplit(epiName(flags), args, 9, oh * ow, -1, 0, n, rowsOf(ow));
     };
     if (add) {
       // launched at the add's position in the plan, when the shortcut has been computed

@@ -72,13 +72,27 @@ export const kernelStats = { calls: 0, parallelCalls: 0 };
  */
 const PARALLEL_MIN_WORK = 300_000;
 
+/** How runSplit divides a call (all optional): see runSplit. */
+export interface SplitOptions {
+  /** split the row range or the tile range (default: the larger one, tiles when there are >= 2 per thread) */
+  mode?: 'rows' | 'tiles';
+  /** row ranges are cut at multiples of this many rows (e.g. one image row of pixels) */
+  unit?: number;
+  /** split only from this much work on (default PARALLEL_MIN_WORK) */
+  minWork?: number;
+}
+
 /**
  * Runs kernel `fn` whose argument list holds a row range at rowArg/rowArg+1 and a channel-tile range at
- * tileArg/tileArg+1, splitting the larger of the two ranges evenly over the threads.
+ * tileArg/tileArg+1 (tileArg < 0: none), splitting one of the two ranges evenly over the threads.
+ * Callers that chain several calls over the same rows (golden/resident.ts) pass the same mode and unit, so
+ * each thread keeps working on the rows it produced (less data moving between cores).
  */
-export function runSplit(fn: string, args: number[], rowArg: number, rows: number, tileArg: number, tiles: number, work: number): void {
-  const p = work >= PARALLEL_MIN_WORK && callingThreadOnly === 0 ? getPool() : undefined;
-  const n = p ? Math.min(p.threads, Math.max(rows, tiles)) : 1;
+export function runSplit(fn: string, args: number[], rowArg: number, rows: number, tileArg: number, tiles: number, work: number, opts: SplitOptions = {}): void {
+  const p = work >= (opts.minWork ?? PARALLEL_MIN_WORK) && callingThreadOnly === 0 ? getPool() : undefined;
+  const unit = Math.max(1, opts.unit ?? 1), units = Math.ceil(rows / unit);
+  const byTiles = tileArg >= 0 && (opts.mode ? opts.mode === 'tiles' : tiles >= units || tiles >= 2 * (p?.threads ?? 1));
+  const n = p ? Math.min(p.threads, byTiles ? tiles : units) : 1;
   kernelStats.calls++;
   if (!p || n <= 1) {
     const a = args.slice();
@@ -87,14 +101,13 @@ export function runSplit(fn: string, args: number[], rowArg: number, rows: numbe
     kernelExports[fn](...a);
     return;
   }
-  const byTiles = tileArg >= 0 && (tiles >= rows || tiles >= 2 * n);
-  const total = byTiles ? tiles : rows;
+  const total = byTiles ? tiles : units;
   const lists: number[][] = [];
   for (let i = 0; i < n; i++) {
     const lo = Math.floor((total * i) / n), hi = Math.floor((total * (i + 1)) / n);
     const a = args.slice();
     if (byTiles) { a[rowArg] = 0; a[rowArg + 1] = rows; a[tileArg] = lo; a[tileArg + 1] = hi; }
-    else { a[rowArg] = lo; a[rowArg + 1] = hi; if (tileArg >= 0) { a[tileArg] = 0; a[tileArg + 1] = tiles; } }
+    else { a[rowArg] = lo * unit; a[rowArg + 1] = Math.min(rows, hi * unit); if (tileArg >= 0) { a[tileArg] = 0; a[tileArg + 1] = tiles; } }
     lists.push(a);
   }
   kernelStats.parallelCalls++;
