@@ -84,7 +84,8 @@ export interface SplitOptions {
 
 /**
  * Runs kernel `fn` whose argument list holds a row range at rowArg/rowArg+1 and a channel-tile range at
- * tileArg/tileArg+1 (tileArg < 0: none), splitting one of the two ranges evenly over the threads.
+ * tileArg/tileArg+1 (tileArg < 0: none), splitting one of the two ranges between the threads (in chunks,
+ * each thread its own share first, see pool.ts runChunked).
  * Callers that chain several calls over the same rows (golden/resident.ts) pass the same mode and unit, so
  * each thread keeps working on the rows it produced (less data moving between cores).
  */
@@ -101,17 +102,12 @@ export function runSplit(fn: string, args: number[], rowArg: number, rows: numbe
     kernelExports[fn](...a);
     return;
   }
-  const total = byTiles ? tiles : units;
-  const lists: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const lo = Math.floor((total * i) / n), hi = Math.floor((total * (i + 1)) / n);
-    const a = args.slice();
-    if (byTiles) { a[rowArg] = 0; a[rowArg + 1] = rows; a[tileArg] = lo; a[tileArg + 1] = hi; }
-    else { a[rowArg] = lo * unit; a[rowArg + 1] = Math.min(rows, hi * unit); if (tileArg >= 0) { a[tileArg] = 0; a[tileArg + 1] = tiles; } }
-    lists.push(a);
-  }
+  const a = args.slice();
+  a[rowArg] = 0; a[rowArg + 1] = rows;
+  if (tileArg >= 0) { a[tileArg] = 0; a[tileArg + 1] = tiles; }
   kernelStats.parallelCalls++;
-  p.run(fn, lists);
+  if (byTiles) p.runChunked(fn, a, tileArg, tiles, 1);
+  else p.runChunked(fn, a, rowArg, rows, unit);
 }
 
 // ---------------------------------------------------------------- binary conv
