@@ -37,11 +37,14 @@ import { SCONV_TILE } from './wat.ts';
 let pool: KernelPool | undefined;
 let threads = defaultThreads();
 
-/** Sets the number of threads (1 = main thread only). Starts or stops workers as needed. */
+/**
+ * Sets the number of threads (1 = main thread only). Starts or stops workers as needed; going down to 1
+ * keeps existing workers asleep (unused), so alternating 1 and n threads (benchmarks) does not restart them.
+ */
 export async function setKernelThreads(n: number): Promise<void> {
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`setKernelThreads: expected a positive integer, got ${n}`);
   threads = n;
-  if (pool && pool.workers !== n - 1) { const p = pool; pool = undefined; await p.close(); }
+  if (n > 1 && pool && pool.workers !== n - 1) { const p = pool; pool = undefined; await p.close(); }
   if (n > 1) await getPool()!.ready();
 }
 
@@ -297,8 +300,9 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
   let g = gemmState;
   if (!g || !ownsRegion(gemmOwner) || g.packed !== packed || g.M !== M || g.N !== N || g.wpr !== wpr) {
     const a64 = (n: number) => Math.ceil(n / 64) * 64;
+    // slack: the 'rows' layout below computes whole rows of P pixels, the last one possibly past M
     const xOff = a64(packed.words.byteLength), outOff = xOff + a64(M * wpr * 4 + P * wpr * 4 + 64);
-    claimRegion(gemmOwner, outOff + M * N * 4);
+    claimRegion(gemmOwner, outOff + (M + P) * N * 4);
     new Uint32Array(memory.buffer).set(packed.words, 0);
     g = gemmState = { packed, M, N, wpr, xOff, outOff };
   }
@@ -307,18 +311,12 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
   const nfull = Math.floor(wpr / SW), tail = wpr % SW;
   const fn = `${kind === 'v128' ? 'bconv' : 'bconv64'}_${P}x${packed.O}`;
   // args: x w out oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride nfull tail cout kone
-  const args = (m0: number, m1: number) => [g!.xOff + m0 * wpr * 4, 0, g!.outOff + m0 * N * 4, 0, 1, 0, tiles, m1 - m0, 0, wpr * 4, 1, 0, nfull, tail, N, kBits];
   const work = (M * N * wpr * 32) / 8;
-  if (gemmSplit === 'tiles') runSplit(fn, args(0, M), 3, 1, 5, tiles, work);
+  if (gemmSplit === 'tiles') runSplit(fn, [g.xOff, 0, g.outOff, 0, 1, 0, tiles, M, 0, wpr * 4, 1, 0, nfull, tail, N, kBits], 3, 1, 5, tiles, work, { mode: 'tiles' });
   else {
-    const p = work >= PARALLEL_MIN_WORK && callingThreadOnly === 0 ? getPool() : undefined;
-    const n = p ? Math.min(p.threads, M) : 1;
-    kernelStats.calls++;
-    if (!p || n <= 1) kernelExports[fn](...args(0, M));
-    else {
-      kernelStats.parallelCalls++;
-      p.run(fn, Array.from({ length: n }, (_, i) => args(Math.floor((M * i) / n), Math.floor((M * (i + 1)) / n))));
-    }
+    // 'rows' of P pixels (one register tile each): row r = pixels [rP, rP + P), contiguous in A and in out
+    const rows = Math.ceil(M / P);
+    runSplit(fn, [g.xOff, 0, g.outOff, 0, rows, 0, tiles, P, P * wpr * 4, wpr * 4, 1, 0, nfull, tail, N, kBits], 3, rows, 5, tiles, work, { mode: 'rows' });
   }
   const res = out ?? new Int32Array(M * N);
   res.set(new Int32Array(memory.buffer, g.outOff, M * N));

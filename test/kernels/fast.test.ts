@@ -142,6 +142,15 @@ describe('fast binary conv = reference (bit for bit)', () => {
       }
     }
     if (threads > 1) expect(kernelStats.parallelCalls - before).toBeGreaterThanOrEqual(4);
+    // register tiles of several pixels: the last tile of rows runs past M (slack), same dots
+    const def = getBinaryKernel();
+    const a = new Uint32Array(67 * 144).map(() => rng.nextU32()), b = new Uint32Array(33 * 144).map(() => rng.nextU32());
+    const want = Array.from(binaryGemm(a, b, 67, 33, 4608));
+    for (const [kind, P, O] of [['i64', 2, 2], ['i64', 3, 2], ['v128', 2, 4], ['i64', 4, 1]] as const) {
+      setBinaryKernel({ kind, P, O });
+      expect(Array.from(binaryGemm(a, b, 67, 33, 4608)), `${kind} ${P}x${O}`).toEqual(want);
+    }
+    setBinaryKernel(def);
     setGemmSplit('rows');
   });
 });
