@@ -5,7 +5,9 @@
  *      WebAssembly) on 1 and 2 threads vs bench/bgemm_ref.c compiled here with `gcc -O3 -mpopcnt` (scalar
  *      POPCNT; the object code is checked for the absence of vector popcounts), 1 core. The same C built
  *      with -march=native (GCC auto-vectorises with AVX-512 VPOPCNTQ where present) is shown for context.
- *  (b) Bi-Real-18 224x224 batch-1 inference latency of the golden model (fast kernels, random weights)
+ *  (b) Bi-Real-18 224x224 batch-1 inference latency of the golden model (fast kernels, random weights;
+ *      runPlan executes it resident in the kernels' wasm memory, golden/resident.ts; a per-part profile
+ *      of that program on 1 and 2 threads follows the table)
  *      vs full-precision ResNet-18 in PyTorch (bench/resnet18_torch.py, /usr/bin/python3,
  *      OMP_NUM_THREADS=2), both median of several runs after warm-up, measured back to back.
  * Wall-clock times. The machine may be shared, so the sides are INTERLEAVED (several trials, each running
@@ -24,8 +26,9 @@ import { bireal18 } from '../src/ir/builders.ts';
 import { randomModel } from '../src/ir/model.ts';
 import { resolveNetwork } from '../src/ir/validate.ts';
 import { lower } from '../src/golden/plan.ts';
-import { runPlan } from '../src/golden/run.ts';
-import { binaryGemm, getBinaryKernel, kernelStats, setKernelThreads } from '../src/kernels/fast.ts';
+import { executeStep, runPlan } from '../src/golden/run.ts';
+import { residentProgram } from '../src/golden/resident.ts';
+import { binaryGemm, fastKernels, getBinaryKernel, kernelStats, setKernelThreads } from '../src/kernels/fast.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -94,12 +97,29 @@ export function runCRef(b: CRefBuild, seconds: number): number {
 }
 
 /** A random-weight Bi-Real-18 plan and input, built once (not timed). */
-export function biReal18Case(): { run: () => void } {
+export function biReal18Case(): { run: () => void; profile: (reps: number) => Map<string, number> } {
   const net = resolveNetwork(bireal18());
   const plan = lower(randomModel(net, 42));
   const x = tensor(224, 224, 3);
   new Rng(7).fillNormal(x.data);
-  return { run: () => { runPlan(plan, x); } };
+  return {
+    run: () => { runPlan(plan, x); },
+    // median ms per op of the resident program (golden/resident.ts), summed into groups
+    profile: (reps) => {
+      const prog = residentProgram(plan, false, (st, ins) => executeStep(st, ins, fastKernels));
+      const groups = new Map<string, number>();
+      for (const { label, ms } of prog.profile(x, reps)) {
+        const g = /^stem\.conv/.test(label) ? 'stem conv 7x7/2 + BN (fp32)'
+          : /^stem\.pool/.test(label) ? 'stem max pool'
+          : /\(xnor\)/.test(label) ? 'binary convs (im2col + XNOR-popcount)'
+          : /epilogue|\(sign\)|\(add\)/.test(label) ? 'fused epilogues (output transform, residual add, sign + pack)'
+          : /down\./.test(label) ? 'downsample shortcuts (avg pool + 1x1 conv + BN)'
+          : /^head/.test(label) ? 'head (GAP + FC)' : 'other';
+        groups.set(g, (groups.get(g) ?? 0) + ms);
+      }
+      return groups;
+    },
+  };
 }
 
 /** Times n runs of fn (ms each). */
@@ -183,7 +203,11 @@ export async function benchKernels(): Promise<KernelBench> {
       b.o1.push(...timeRuns(bi.run, 3));
     }
   } finally { torchServer.stop(); }
+  // where the time goes: per-op medians of the resident program, on 1 and 2 threads
+  await setKernelThreads(1);
+  const prof1 = bi.profile(7);
   await setKernelThreads(2);
+  const prof2 = bi.profile(7);
   const loadAfter = round(loadavg()[0], 2);
   const max = (xs: number[]) => Math.max(...xs);
   const ours1 = median(a.o1), ours2 = median(a.o2), cScalar = median(a.c), cNative = native ? median(a.n) : undefined;
@@ -213,6 +237,13 @@ export async function benchKernels(): Promise<KernelBench> {
     torchMs !== undefined ? `| ResNet-18 fp32, PyTorch ${torch.torch}, ${torch.threads} threads (OMP_NUM_THREADS=2) | ${round(torchMs, 2)} | ${round(Math.min(...b.t), 2)} | 1.00 |` : `| ResNet-18 PyTorch | skipped: ${torch.reason} | | |`,
     ``,
     `${TRIALS * 3} timed runs per side after warm-up (3 per trial). Load average (1 min): ${machine.load1} before, ${loadAfter} after this section.`,
+    ``,
+    `Where the golden model's time goes (median ms per kernel launch over 7 runs, summed; launches are timed one by one, so the sums exceed the end-to-end medians slightly):`,
+    ``,
+    `| part | 1 thread ms | 2 threads ms |`,
+    `|---|---:|---:|`,
+    ...[...prof1.keys()].map((k) => `| ${k} | ${round(prof1.get(k)!, 2)} | ${round(prof2.get(k) ?? 0, 2)} |`),
+    `| sum | ${round([...prof1.values()].reduce((x, y) => x + y, 0), 2)} | ${round([...prof2.values()].reduce((x, y) => x + y, 0), 2)} |`,
     ...(Math.max(machine.load1, loadAfter) > 0.8 * machine.cores / 2
       ? ['', `**Machine busy** (load ${Math.max(machine.load1, loadAfter)} on ${machine.cores} cores): other jobs competed for the cores, so the 2-thread numbers above (ours, and PyTorch's OMP_NUM_THREADS=2) depend on when a core was free and may be far from idle-machine values; the 1-thread GEMM rows are the most reliable. Re-run \`npm run bench\` on an idle machine.`]
       : []),

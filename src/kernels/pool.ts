@@ -75,6 +75,8 @@ export class KernelPool {
   private closed = false;
 
   private readonly watchdogMs: number;
+  /** counters for benchmarks: worker jobs posted, cancelled before a worker took them, ms the main thread waited */
+  readonly stats = { posted: 0, cancelled: 0, waitMs: 0 };
   /** per-thread chunk claim words of the current chunked job (shared with every worker) */
   private readonly claims = new Int32Array(new SharedArrayBuffer(MAX_THREADS * 4));
 
@@ -177,9 +179,10 @@ export class KernelPool {
     try { mine(); } catch (e) { firstError = e; }
     const t1 = performance.now();
     const deadline = t1 + Math.max(this.watchdogMs, 50 * (t1 - t0));
+    this.stats.posted += posted.length;
     for (const s of posted) {
       // a chunked job the worker has not taken yet: its chunks are all done (stolen), do not wait for it
-      if (cancellable && Atomics.compareExchange(s.ctrl, STATE, 2 * s.seq, -1) === 2 * s.seq) continue;
+      if (cancellable && Atomics.compareExchange(s.ctrl, STATE, 2 * s.seq, -1) === 2 * s.seq) { this.stats.cancelled++; continue; }
       // the worker's share usually ends within microseconds of ours: spin briefly, then sleep
       const until = performance.now() + SPIN_MS;
       while (Atomics.load(s.ctrl, DONE) !== s.seq && performance.now() < until);
@@ -198,6 +201,7 @@ export class KernelPool {
       }
       if (Atomics.load(s.ctrl, STATUS) !== 0) firstError ??= new Error(`KernelPool: ${fn} failed in a worker${s.error ? `: ${s.error}` : ''}`);
     }
+    this.stats.waitMs += performance.now() - t1;
     if (firstError) throw firstError;
   }
 
