@@ -282,7 +282,7 @@ export class ResidentProgram {
     const gather = k > 1 && k * wpp < im2colBelowWords();
     const packed = gather ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C) : packBinaryWeights(step.weightBits, cout, k, k * wpp, k, wpp, C);
     this.watch(step.weightBits);
-    const fn = `${packed.stepWords === 4 ? 'bconv' : 'bconv64'}_${bk.P}x${packed.O}`;
+    const fn = `${packed.stepWords === 4 ? 'bconv' : 'bconv64'}_${bk.P}x${packed.O}${packed.stepWords === 2 && bk.touch ? '_t' : ''}`;
     const O = packed.O, SW = packed.stepWords, tiles = Math.ceil(cout / O);
     const wOff = this.upload(packed.words);
     const accOff = this.alloc(n * 4);

@@ -122,7 +122,7 @@ export function runSplit(fn: string, args: number[], rowArg: number, rows: numbe
  * Binary kernel variant: 'v128' (SIMD, 128-bit steps, wat.ts BCONV_TILES) or 'i64' (scalar i64.popcnt,
  * 64-bit steps, BCONV64_TILES), with its register tile P output pixels x O output channels.
  */
-export interface BinaryKernelChoice { kind: 'v128' | 'i64'; P: number; O: number }
+export interface BinaryKernelChoice { kind: 'v128' | 'i64'; P: number; O: number; touch?: boolean }
 let bKernel: BinaryKernelChoice = { kind: 'i64', P: 1, O: 4 };
 /** For benchmarks: selects the binary kernel variant and register tile. */
 export function setBinaryKernel(k: BinaryKernelChoice): void { bKernel = { ...k }; }
@@ -312,7 +312,7 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
   new Uint32Array(memory.buffer).set(aBits, g.xOff >>> 2);
   const SW = packed.stepWords, tiles = Math.ceil(N / packed.O);
   const nfull = Math.floor(wpr / SW), tail = wpr % SW;
-  const fn = `${kind === 'v128' ? 'bconv' : 'bconv64'}_${P}x${packed.O}`;
+  const fn = `${kind === 'v128' ? 'bconv' : 'bconv64'}_${P}x${packed.O}${kind === 'i64' && bKernel.touch ? '_t' : ''}`;
   // args: x w out oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride nfull tail cout kone
   const work = (M * N * wpr * 32) / 8;
   if (gemmSplit === 'tiles') runSplit(fn, [g.xOff, 0, g.outOff, 0, 1, 0, tiles, M, 0, wpr * 4, 1, 0, nfull, tail, N, kBits], 3, 1, 5, tiles, work, { mode: 'tiles' });

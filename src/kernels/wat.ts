@@ -134,12 +134,29 @@ export function bconvWat(name: string, P: number, O: number): string {
 }
 
 /**
+ * Optional prologue of bconv64 (`touch`): when the call owns whole output rows (all channel tiles,
+ * t0 = 0 and t1 * O >= cout), one 16-byte zero store per 64 bytes of its output block [oy0, oy1) takes
+ * the cache lines for writing in one dense sweep before the kernel's scattered stores (the values are
+ * overwritten; results unchanged). Lines last read by another core otherwise cost one ownership
+ * transfer each, one at a time, in the middle of the compute.
+ */
+const TOUCH = `
+    (if (i32.and (i32.eqz (local.get $t0)) (i32.ge_u (i32.mul (local.get $t1) (i32.const O_TILE)) (local.get $cout))) (then
+      (local.set $optr (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (local.get $oy0) (local.get $ncols)) (local.get $cout)) (i32.const 2))))
+      (local.set $n (i32.sub (i32.add (local.get $out) (i32.shl (i32.mul (i32.mul (local.get $oy1) (local.get $ncols)) (local.get $cout)) (i32.const 2))) (i32.const 16)))
+      (block $td (loop $tl
+        (br_if $td (i32.gt_s (local.get $optr) (local.get $n)))
+        (v128.store (local.get $optr) (v128.const i64x2 0 0))
+        (local.set $optr (i32.add (local.get $optr) (i32.const 64)))
+        (br $tl)))))`;
+
+/**
  * Scalar variant of bconv: 64-bit steps with i64.xor + i64.popcnt into i64 accumulators (no widening
  * needed). Same arguments and strided-window addressing as bconvWat; `nfull` counts 64-bit steps and
  * `tail` (0 or 1) marks a final 32-bit word, read with i64.load32_u (upper half zero). Weight layout:
  * tile t of O channels -> [seg][step][j = 0..O-1][8 bytes], the odd last word zero-padded.
  */
-export function bconv64Wat(name: string, P: number, O: number, U = 1): string {
+export function bconv64Wat(name: string, P: number, O: number, U = 1, touch = false): string {
   const I = range(P), J = range(O);
   const pairs = I.flatMap((i) => J.map((j) => [i, j] as const));
   // step u of an unrolled group: static offsets 8u (activations) and 8*O*u (weights) from the group's pointers
@@ -170,6 +187,7 @@ export function bconv64Wat(name: string, P: number, O: number, U = 1): string {
     ${I.map((i) => `(local $xp_${i} i32) (local $xv_${i} i64)`).join(' ')}
     ${J.map((j) => `(local $wv_${j} i64)`).join(' ')}
     ${pairs.map(([i, j]) => `(local $a_${i}_${j} i64)`).join(' ')}
+    ${touch ? TOUCH.replace('O_TILE', String(O)) : ''}
     (local.set $segSteps (i32.add (local.get $nfull) (i32.ne (local.get $tail) (i32.const 0))))
     (local.set $tileBytes (i32.mul (i32.mul (local.get $segSteps) (local.get $nseg)) (i32.const ${8 * O})))
     (local.set $tile (local.get $t0))
@@ -622,6 +640,7 @@ export function moduleWat(): string {
   (import "env" "mem" (memory 1 65536 shared))
   ${BCONV_TILES.map(([p, o]) => bconvWat(`bconv_${p}x${o}`, p, o)).join('\n')}
   ${BCONV64_TILES.map(([p, o]) => bconv64Wat(`bconv64_${p}x${o}`, p, o)).join('\n')}
+  ${BCONV64_TILES.map(([p, o]) => bconv64Wat(`bconv64_${p}x${o}_t`, p, o, 1, true)).join('\n')}
   ${sconvWat('sconv', SCONV_TILE.P, SCONV_TILE.V)}
   ${elementWat()}
   ${Array.from({ length: 16 }, (_, f) => xnorEpiWat(f)).join('\n')}

@@ -14,7 +14,7 @@ import { runPlan, type RunResult } from '../../src/golden/run.ts';
 import { tensor, packSigns } from '../../src/core/tensor.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { referenceKernels } from '../../src/kernels/reference.ts';
-import { binaryConvFast, closeKernelPool, fastKernels, setKernelThreads, sgemm } from '../../src/kernels/fast.ts';
+import { binaryConvFast, closeKernelPool, fastKernels, getBinaryKernel, setBinaryKernel, setKernelThreads, sgemm } from '../../src/kernels/fast.ts';
 import type { PadMode } from '../../src/core/bits.ts';
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (v, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : v));
@@ -75,6 +75,20 @@ describe('resident execution = per-step execution (bytes)', () => {
       }
     });
   }
+
+  it('every binary register tile (with and without the output pre-touch) gives the same bytes', async () => {
+    await setKernelThreads(2);
+    const def = getBinaryKernel();
+    const plan = lower(randomModel(resolveNetwork(CASES[0][1]), 6));
+    const x = inputFor(plan, 6);
+    const want = bits(runPlan(plan, x, { kernels: referenceKernels }).logits);
+    for (const [kind, P, O, touch] of [['i64', 2, 2, false], ['i64', 3, 2, true], ['v128', 2, 4, false], ['i64', 1, 4, true], ['i64', 1, 2, true]] as const) {
+      setBinaryKernel({ kind, P, O, touch });
+      const plan2 = lower(randomModel(resolveNetwork(CASES[0][1]), 6)); // compiled with this kernel
+      expect(bits(runPlan(plan2, x).logits), `${kind} ${P}x${O}${touch ? ' touch' : ''}`).toEqual(want);
+    }
+    setBinaryKernel(def);
+  });
 
   it('ResNet-18 (ReLU steps run through the per-step fallback), 64x64, 2 threads', async () => {
     await setKernelThreads(2);

@@ -146,9 +146,9 @@ describe('fast binary conv = reference (bit for bit)', () => {
     const def = getBinaryKernel();
     const a = new Uint32Array(67 * 144).map(() => rng.nextU32()), b = new Uint32Array(33 * 144).map(() => rng.nextU32());
     const want = Array.from(binaryGemm(a, b, 67, 33, 4608));
-    for (const [kind, P, O] of [['i64', 2, 2], ['i64', 3, 2], ['v128', 2, 4], ['i64', 4, 1]] as const) {
-      setBinaryKernel({ kind, P, O });
-      expect(Array.from(binaryGemm(a, b, 67, 33, 4608)), `${kind} ${P}x${O}`).toEqual(want);
+    for (const [kind, P, O, touch] of [['i64', 2, 2, false], ['i64', 3, 2, true], ['v128', 2, 4, false], ['i64', 4, 1, false], ['i64', 1, 4, true], ['i64', 1, 4, false]] as const) {
+      setBinaryKernel({ kind, P, O, touch });
+      expect(Array.from(binaryGemm(a, b, 67, 33, 4608)), `${kind} ${P}x${O}${touch ? ' touch' : ''}`).toEqual(want);
     }
     setBinaryKernel(def);
     setGemmSplit('rows');
