@@ -316,17 +316,18 @@ export class ResidentProgram {
     const zName = add ? stepOutput(add) : yName;
     const sign = this.taps ? undefined : (this.consumers.get(zName) ?? []).find((c) => c.kind === 'sign' && c.inputs[0] === zName);
     const yStored = this.taps || !add && (zName === this.plan.output || (this.consumers.get(yName) ?? []).some((c) => c !== sign));
-    const yb = this.realBuf(oh, ow, cout);
-    if (!add || yStored) this.bufs.set(yName, yb);
+    // y is stored only when something reads it; the epilogue ignores the pointer otherwise
+    const yb = yStored ? this.realBuf(oh, ow, cout) : undefined;
+    if (yb) this.bufs.set(yName, yb);
     const zb = add ? this.realBuf(oh, ow, cout) : yb;
-    if (add) this.bufs.set(zName, zb);
+    if (add && zb) this.bufs.set(zName, zb);
     let pk: PackedBuf | undefined;
     if (sign) { pk = this.packedBuf(oh, ow, cout, this.packedPadFor(stepOutput(sign))); this.bufs.set(stepOutput(sign), pk); this.fused.add(sign); }
     const flags = (this.taps ? EPI.ACC_BACK : 0) | (yStored ? EPI.STORE_Y : 0) | (add ? EPI.RESIDUAL : 0) | (pk ? EPI.PACK : 0);
     const pkWp = pk ? ow + 2 * pk.pad : 0, pkPx = pk ? pk.wpp * 4 : 0;
     const pkAt = pk ? pk.off + (pk.pad * pkWp + pk.pad) * pkPx : 0;
     const epilogue = (resOff: number) => {
-      const args = [accOff, clsOff, corrOff, mulOff, biasOff, resOff, yb.off, zb.off, pkAt, 0, 0, cout, ow, pkWp * pkPx, pkPx];
+      const args = [accOff, clsOff, corrOff, mulOff, biasOff, resOff, yb?.off ?? 0, zb?.off ?? 0, pkAt, 0, 0, cout, ow, pkWp * pkPx, pkPx];
       return () => runSplit(epiName(flags), args, 9, oh * ow, -1, 0, n, rowsOf(ow));
     };
     if (add) {
