@@ -32,7 +32,7 @@ import { wordsFor } from '../core/bits.ts';
 import { outSize } from '../core/geometry.ts';
 import { memory, claimRegion, ownsRegion } from '../kernels/wasm.ts';
 import { cachedFloatWeights, getBinaryKernel, im2colBelowWords, packBinaryWeights, probeMatches, probeOf, runSplit, type SplitOptions } from '../kernels/fast.ts';
-import { EPI, epiName, SCONV_TILE } from '../kernels/wat.ts';
+import { BCONVX_G, BCONVX_MAX_STEPS, EPI, bconvxName, epiName, SCONV_TILE } from '../kernels/wat.ts';
 
 type Value = Tensor | PackedTensor;
 /** The per-step executor used for steps without a resident kernel (golden/run.ts executeStep). */
@@ -280,10 +280,15 @@ export class ResidentProgram {
     }
     const bk = getBinaryKernel();
     const gather = k > 1 && k * wpp < im2colBelowWords();
-    const packed = gather ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C) : packBinaryWeights(step.weightBits, cout, k, k * wpp, k, wpp, C);
+    // short gathered windows: the unrolled x-stationary kernel (wat.ts bconvxWat), 8 channels per "tile"
+    const short = gather && bk.kind === 'i64' && bk.short !== false && Math.ceil((k * k * wpp) / 2) <= BCONVX_MAX_STEPS;
+    const packed = short ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C, { O: 1, SW: 2 })
+      : gather ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C)
+        : packBinaryWeights(step.weightBits, cout, k, k * wpp, k, wpp, C);
     this.watch(step.weightBits);
-    const fn = `${packed.stepWords === 4 ? 'bconv' : 'bconv64'}_${bk.P}x${packed.O}${packed.stepWords === 2 && bk.touch ? '_t' : ''}`;
-    const O = packed.O, SW = packed.stepWords, tiles = Math.ceil(cout / O);
+    const SW = packed.stepWords, O = short ? BCONVX_G : packed.O, tiles = Math.ceil(cout / O);
+    const fn = short ? bconvxName(Math.floor((k * k * wpp) / 2), (k * k * wpp) % 2)
+      : `${SW === 4 ? 'bconv' : 'bconv64'}_${bk.P}x${packed.O}${SW === 2 && bk.touch ? '_t' : ''}`;
     const wOff = this.upload(packed.words);
     const accOff = this.alloc(n * 4);
     if (this.taps) this.accBufs.set(step.id, { off: accOff, n });

@@ -122,7 +122,13 @@ export function runSplit(fn: string, args: number[], rowArg: number, rows: numbe
  * Binary kernel variant: 'v128' (SIMD, 128-bit steps, wat.ts BCONV_TILES) or 'i64' (scalar i64.popcnt,
  * 64-bit steps, BCONV64_TILES), with its register tile P output pixels x O output channels.
  */
-export interface BinaryKernelChoice { kind: 'v128' | 'i64'; P: number; O: number; touch?: boolean }
+export interface BinaryKernelChoice {
+  kind: 'v128' | 'i64'; P: number; O: number;
+  /** scalar kernels: pre-touch whole output rows (wat.ts TOUCH) */
+  touch?: boolean;
+  /** resident programs: gathered windows of <= 9 64-bit words use the unrolled bconvx kernels (default on) */
+  short?: boolean;
+}
 let bKernel: BinaryKernelChoice = { kind: 'i64', P: 1, O: 4 };
 /** For benchmarks: selects the binary kernel variant and register tile. */
 export function setBinaryKernel(k: BinaryKernelChoice): void { bKernel = { ...k }; }
@@ -154,8 +160,8 @@ export function probeMatches(src: ArrayLike<number>, probe: Float64Array): boole
  * (stepWords = 4 for v128, 2 for i64; zero-padded steps and channels), plus the per-tap padding
  * corrections C - 2*popcount(w_{o,tap}).
  */
-export function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number): PackedBinaryWeights {
-  const O = bKernel.O, SW = bKernel.kind === 'v128' ? 4 : 2;
+export function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number, layout?: { O: number; SW: number }): PackedBinaryWeights {
+  const O = layout?.O ?? bKernel.O, SW = layout?.SW ?? (bKernel.kind === 'v128' ? 4 : 2);
   const key = `${cout}/${nseg}/${segWords}/${tapsPerSeg}/${O}/${SW}`;
   let m = binaryWeightCache.get(src);
   const hit = m?.get(key);

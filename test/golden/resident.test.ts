@@ -76,16 +76,16 @@ describe('resident execution = per-step execution (bytes)', () => {
     });
   }
 
-  it('every binary register tile (with and without the output pre-touch) gives the same bytes', async () => {
+  it('every binary register tile (with and without the output pre-touch and the short-window kernels) gives the same bytes', async () => {
     await setKernelThreads(2);
     const def = getBinaryKernel();
     const plan = lower(randomModel(resolveNetwork(CASES[0][1]), 6));
     const x = inputFor(plan, 6);
     const want = bits(runPlan(plan, x, { kernels: referenceKernels }).logits);
-    for (const [kind, P, O, touch] of [['i64', 2, 2, false], ['i64', 3, 2, true], ['v128', 2, 4, false], ['i64', 1, 4, true], ['i64', 1, 2, true]] as const) {
-      setBinaryKernel({ kind, P, O, touch });
+    for (const [kind, P, O, touch, short] of [['i64', 2, 2, false, true], ['i64', 3, 2, true, false], ['v128', 2, 4, false, true], ['i64', 1, 4, true, false], ['i64', 1, 2, true, true], ['i64', 1, 4, false, false]] as const) {
+      setBinaryKernel({ kind, P, O, touch, short });
       const plan2 = lower(randomModel(resolveNetwork(CASES[0][1]), 6)); // compiled with this kernel
-      expect(bits(runPlan(plan2, x).logits), `${kind} ${P}x${O}${touch ? ' touch' : ''}`).toEqual(want);
+      expect(bits(runPlan(plan2, x).logits), `${kind} ${P}x${O}${touch ? ' touch' : ''}${short ? ' short' : ''}`).toEqual(want);
     }
     setBinaryKernel(def);
   });
