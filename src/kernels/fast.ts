@@ -57,7 +57,7 @@ function getPool(): KernelPool | undefined {
 }
 
 /** The pool's counters (benchmarks), or undefined before a pool was started. */
-export function poolStats(): { posted: number; cancelled: number; waitMs: number } | undefined { return pool?.stats; }
+export function poolStats(): { posted: number; cancelled: number; waitMs: number; backoffs: number } | undefined { return pool?.stats; }
 
 /** Waits until the worker threads are running (optional: calls before that run on the main thread). */
 export async function kernelsReady(): Promise<void> { await getPool()?.ready(); }

@@ -33,10 +33,10 @@ function runChunks(self, n, k, exec) {
   }
 }
 
-// Spin briefly before sleeping: inference posts jobs back to back (with short single-threaded steps in
-// between), and a futex wake-up costs tens of microseconds in a VM. performance.now() bounds the spin
-// (0.5 ms), so an idle pool sleeps.
-const SPIN_MS = 0.5;
+// Spin briefly before sleeping: inference posts jobs back to back, and a futex wake-up costs tens of
+// microseconds in a VM. performance.now() bounds the spin (~100 us), so an idle pool sleeps and a busy
+// machine loses little to spinning (a job the worker is too late for is cancelled, see pool.ts).
+const SPIN_MS = 0.1;
 let seen = 0;
 for (;;) {
   if (Atomics.load(ctrl, SEQ) === seen) {

@@ -22,6 +22,10 @@
  * live worker takes about as long as the main thread) is declared dead: the call throws an error naming
  * the worker and the kernel, and the worker is never given work again (later calls run without it).
  * Kernel exceptions inside a worker are caught there and reported as errors of the call (STATUS).
+ * Back-off: when the main thread had to wait long for a worker that had taken a job (it was descheduled
+ *   while holding a chunk: another process is using the cores), the next BACKOFF_JOBS calls run on the
+ *   main thread alone, then the workers are tried again. On a busy 2-core machine this keeps a split call
+ *   from waiting a whole scheduler time slice for a stalled worker; on a quiet one it never triggers.
  * Workers are unref()ed: the pool never keeps a process alive; close() terminates them explicitly.
  *
  * The worker is a plain .mjs file (it needs no TypeScript), so it runs the same under node, tsx and vitest.
@@ -34,6 +38,9 @@ const SEQ = 0, DONE = 1, FN = 2, STATUS = 3, READY = 4, NARGS = 5, STATE = 6, AR
 // chunked jobs: range argument index (-1 = plain job), range length, unit, chunk count, thread count, own index
 const CH_ARG = 32, CH_TOTAL = 33, CH_UNIT = 34, CH_N = 35, CH_THREADS = 36, CH_SELF = 37;
 const BLOCK_INTS = 40;
+/** A wait for a worker longer than this (and than half the main thread's own share) triggers the back-off. */
+const LATE_MS = 0.3;
+const BACKOFF_JOBS = 64;
 /** Chunks per thread in a chunked job (steal granularity). */
 const CHUNKS_PER_THREAD = 4;
 const MAX_THREADS = 64;
@@ -76,7 +83,8 @@ export class KernelPool {
 
   private readonly watchdogMs: number;
   /** counters for benchmarks: worker jobs posted, cancelled before a worker took them, ms the main thread waited */
-  readonly stats = { posted: 0, cancelled: 0, waitMs: 0 };
+  readonly stats = { posted: 0, cancelled: 0, waitMs: 0, backoffs: 0 };
+  private backoff = 0;
   /** per-thread chunk claim words of the current chunked job (shared with every worker) */
   private readonly claims = new Int32Array(new SharedArrayBuffer(MAX_THREADS * 4));
 
@@ -119,6 +127,7 @@ export class KernelPool {
    */
   run(fn: string, argLists: number[][]): void {
     const idx = this.fnIndex(fn);
+    if (this.backoff > 0) this.backoff--;
     const posted: Slot[] = [], local: number[][] = [argLists[0]];
     for (let i = 1; i < argLists.length; i++) {
       const s = this.nextReady(posted);
@@ -136,6 +145,7 @@ export class KernelPool {
    */
   runChunked(fn: string, args: number[], rangeArg: number, total: number, unit: number): void {
     const idx = this.fnIndex(fn);
+    if (this.backoff > 0) this.backoff--;
     const posted: Slot[] = [];
     for (let s; posted.length + 1 < this.slots.length + 1 && (s = this.nextReady(posted));) posted.push(s);
     const n = posted.length + 1;
@@ -156,7 +166,7 @@ export class KernelPool {
     return idx;
   }
   private nextReady(taken: Slot[]): Slot | undefined {
-    if (this.closed) return undefined;
+    if (this.closed || this.backoff > 0) return undefined;
     return this.slots.find((s) => isReady(s) && !taken.includes(s));
   }
   private post(s: Slot, idx: number, args: number[], chArg: number, total: number, unit: number, k: number, n: number, self: number): void {
@@ -201,7 +211,9 @@ export class KernelPool {
       }
       if (Atomics.load(s.ctrl, STATUS) !== 0) firstError ??= new Error(`KernelPool: ${fn} failed in a worker${s.error ? `: ${s.error}` : ''}`);
     }
-    this.stats.waitMs += performance.now() - t1;
+    const waited = performance.now() - t1;
+    this.stats.waitMs += waited;
+    if (waited > LATE_MS && waited > 0.5 * (t1 - t0)) { this.backoff = BACKOFF_JOBS; this.stats.backoffs++; }
     if (firstError) throw firstError;
   }
 
