@@ -18,6 +18,9 @@
  * "Bit-identical" covers every bit of every non-NaN fp32 result (signed zeros included); the sign and
  * payload of a NaN are not specified (V8's own JS arithmetic gives 0x7fc00000 or 0xffc00000 for the same
  * expression depending on the compiler tier), only that it is a NaN.
+ * The golden model does not go through these per-call wrappers for whole plans: golden/resident.ts runs a
+ * plan resident in the wasm memory on the same kernels (runSplit, the packers below, the bconvx kernels
+ * for short windows and the fused epilogues in wat.ts).
  * Weight layouts are packed once per weight array and cached (WeakMap on the array's identity). Each hit
  * re-reads 64 sampled entries of the source and repacks if any changed, which catches in-place updates
  * such as an optimiser step; a mutation that leaves every sampled entry unchanged would go unnoticed, so
