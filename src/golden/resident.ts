@@ -22,15 +22,17 @@
  * Taps mode compiles without fusion and keeps every tensor and every (corrected) accumulator buffer.
  * Only the fp32 real stream is compiled (other real formats round every stored tensor: per-step path).
  *
- * Ownership: the resident region holds one program at a time; a program that lost it (another program
- * claimed it) re-uploads its weights and zero borders before its next run.
+ * Memory: each program owns a region of the wasm memory (kernels/wasm.ts allocRegion), laid out at
+ * compile time from the region's base (compiled twice: once to size the region, once at its base); the
+ * first run zeroes it (borders, padding) and uploads the weights. If the regions are dropped (they grew
+ * past the cap) the program is compiled again at a new region.
  */
 import type { ExecPlan, ExecStep, XnorStep } from './plan.ts';
 import { stepOutput } from './plan.ts';
 import { packedTensor, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import { wordsFor } from '../core/bits.ts';
 import { outSize } from '../core/geometry.ts';
-import { memory, claimRegion, ownsRegion } from '../kernels/wasm.ts';
+import { memory, allocRegion, ownsRegion } from '../kernels/wasm.ts';
 import { cachedFloatWeights, getBinaryKernel, im2colBelowWords, packBinaryWeights, probeMatches, probeOf, runSplit, type SplitOptions } from '../kernels/fast.ts';
 import { BCONVX_G, BCONVX_MAX_STEPS, EPI, bconvxName, epiName, SCONV_TILE } from '../kernels/wat.ts';
 
@@ -57,7 +59,8 @@ const i32 = () => new Int32Array(memory.buffer);
 const u32 = () => new Uint32Array(memory.buffer);
 
 export class ResidentProgram {
-  private top = 0;
+  private top: number;
+  private initialised = false;
   private readonly ops: (() => void)[] = [];
   /** what each op does (step id and kernel), for profile() */
   private readonly labels: string[] = [];
@@ -71,7 +74,12 @@ export class ResidentProgram {
   private readonly deferred = new Map<ExecStep, () => () => void>();
   private inputBuf!: RealBuf;
 
-  constructor(readonly plan: ExecPlan, readonly taps: boolean, private readonly fallback: StepExecutor) {
+  /**
+   * Lays the plan out from byte `base` (a region of `owner`, see residentProgram); with no owner the
+   * program only measures its size (`bytes`) and must not run.
+   */
+  constructor(readonly plan: ExecPlan, readonly taps: boolean, private readonly fallback: StepExecutor, readonly base = 0, private readonly owner?: object) {
+    this.top = base;
     for (const s of plan.steps) for (const n of s.inputs) {
       if (!this.consumers.has(n)) this.consumers.set(n, []);
       this.consumers.get(n)!.push(s);
@@ -420,15 +428,19 @@ export class ResidentProgram {
     return this.ops.map((_, i) => ({ label: this.labels[i], ms: [...times[i]].sort((a, b) => a - b)[Math.floor(reps / 2)] }));
   }
 
-  /** False when a weight array changed since compilation (the caller recompiles). */
-  valid(): boolean { return this.probes.every((p) => probeMatches(p.src, p.probe)); }
+  /** Bytes of wasm memory the program lays out. */
+  get bytes(): number { return this.top - this.base; }
+
+  /** False when a weight array changed since compilation or the region was dropped (the caller recompiles). */
+  valid(): boolean { return this.owner !== undefined && ownsRegion(this.owner) && this.probes.every((p) => probeMatches(p.src, p.probe)); }
 
   run(input: Tensor): { logits: Float32Array; taps: Map<string, { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }> } {
-    if (!ownsRegion(this)) {
-      claimRegion(this, this.top);
-      new Uint8Array(memory.buffer, 0, this.top).fill(0); // zero borders and padding
+    if (!this.owner || !ownsRegion(this.owner)) throw new Error('resident: program has no region (use residentProgram)');
+    if (!this.initialised) {
+      new Uint8Array(memory.buffer, this.base, this.bytes).fill(0); // zero borders and padding
       const m = u32();
       for (const u of this.uploads) m.set(new Uint32Array(u.data.buffer, u.data.byteOffset, u.data.length), u.off >>> 2);
+      this.initialised = true;
     }
     this.store(this.inputBuf, input);
     for (const op of this.ops) op();
@@ -482,12 +494,20 @@ export function correctionTables(step: XnorStep, inH: number, inW: number, tapCo
   return { cls, corr };
 }
 
+/** Compiles a new program in a new region (residentProgram caches one per plan and taps mode). */
+export function compileResident(plan: ExecPlan, taps: boolean, fallback: StepExecutor): ResidentProgram {
+  const bytes = new ResidentProgram(plan, taps, fallback).bytes;
+  const owner = {};
+  return new ResidentProgram(plan, taps, fallback, allocRegion(owner, bytes), owner);
+}
+
+/** The cached program of a plan (compiled on first use, again when its weights or region changed). */
 export function residentProgram(plan: ExecPlan, taps: boolean, fallback: StepExecutor): ResidentProgram {
   let m = programs.get(plan);
   if (!m) { m = {}; programs.set(plan, m); }
   const key = taps ? 'taps' : 'plain';
   let p = m[key];
-  if (!p || !p.valid()) { p = new ResidentProgram(plan, taps, fallback); m[key] = p; }
+  if (!p || !p.valid()) { p = compileResident(plan, taps, fallback); m[key] = p; }
   return p;
 }
 

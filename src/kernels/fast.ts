@@ -31,7 +31,7 @@ import { outSize } from '../core/geometry.ts';
 import { packedTensor, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import type { BinaryConvArgs, FcArgs, KernelSet, RealConvArgs } from './types.ts';
 import { fcReference, realConvReference } from './reference.ts';
-import { claimRegion, kernelExports, memory, ownsRegion, Scratch } from './wasm.ts';
+import { allocRegion, kernelExports, memory, ownsRegion, Scratch } from './wasm.ts';
 import { KernelPool, defaultThreads } from './pool.ts';
 import { SCONV_TILE } from './wat.ts';
 
@@ -292,16 +292,15 @@ function zeroPadCorrection(out: Int32Array, outIdx: number, corr: Int32Array, a:
  * Returns Int32Array [M][N], written into `out` when given (reusing one output buffer avoids fresh-page
  * faults, which cost ~10-25 us per 4 KiB page in this Firecracker VM). The benchmark's measure of binary
  * throughput.
- * B is packed once (cached) and kept in the resident region (wasm.ts claimRegion) while no other resident
- * user claims it, so repeated products with the same B copy only A in and the dots out. Threads split the
+ * B is packed once (cached) and kept in a resident region (wasm.ts allocRegion), so repeated products
+ * with the same B copy only A in and the dots out. Threads split the
  * M rows ('rows', default: each thread reads its own rows of A and writes one contiguous block of the
  * output) or the N channel tiles ('tiles': every thread reads all of A).
  */
 let gemmSplit: 'rows' | 'tiles' = 'rows';
 /** For benchmarks: how binaryGemm divides its work between threads. */
 export function setGemmSplit(mode: 'rows' | 'tiles'): void { gemmSplit = mode; }
-const gemmOwner = {};
-let gemmState: { packed: PackedBinaryWeights; M: number; N: number; wpr: number; xOff: number; outOff: number } | undefined;
+let gemmState: { owner: object; packed: PackedBinaryWeights; M: number; N: number; wpr: number; xOff: number; outOff: number; wOff: number } | undefined;
 
 export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N: number, kBits: number, out?: Int32Array): Int32Array {
   const wpr = Math.ceil(kBits / 32);
@@ -310,13 +309,14 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
   const packed = packBinaryWeights(bBits, N, 1, wpr, 1, wpr, kBits);
   const { kind, P } = bKernel;
   let g = gemmState;
-  if (!g || !ownsRegion(gemmOwner) || g.packed !== packed || g.M !== M || g.N !== N || g.wpr !== wpr) {
+  if (!g || !ownsRegion(g.owner) || g.packed !== packed || g.M !== M || g.N !== N || g.wpr !== wpr) {
     const a64 = (n: number) => Math.ceil(n / 64) * 64;
     // slack: the 'rows' layout below computes whole rows of P pixels, the last one possibly past M
-    const xOff = a64(packed.words.byteLength), outOff = xOff + a64(M * wpr * 4 + P * wpr * 4 + 64);
-    claimRegion(gemmOwner, outOff + (M + P) * N * 4);
-    new Uint32Array(memory.buffer).set(packed.words, 0);
-    g = gemmState = { packed, M, N, wpr, xOff, outOff };
+    const xRel = a64(packed.words.byteLength), outRel = xRel + a64(M * wpr * 4 + P * wpr * 4 + 64);
+    const owner = {};
+    const base = allocRegion(owner, outRel + (M + P) * N * 4);
+    new Uint32Array(memory.buffer).set(packed.words, base >>> 2);
+    g = gemmState = { owner, packed, M, N, wpr, xOff: base + xRel, outOff: base + outRel, wOff: base };
   }
   new Uint32Array(memory.buffer).set(aBits, g.xOff >>> 2);
   const SW = packed.stepWords, tiles = Math.ceil(N / packed.O);
@@ -324,11 +324,11 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
   const fn = `${kind === 'v128' ? 'bconv' : 'bconv64'}_${P}x${packed.O}${kind === 'i64' && bKernel.touch ? '_t' : ''}`;
   // args: x w out oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride nfull tail cout kone
   const work = (M * N * wpr * 32) / 8;
-  if (gemmSplit === 'tiles') runSplit(fn, [g.xOff, 0, g.outOff, 0, 1, 0, tiles, M, 0, wpr * 4, 1, 0, nfull, tail, N, kBits], 3, 1, 5, tiles, work, { mode: 'tiles' });
+  if (gemmSplit === 'tiles') runSplit(fn, [g.xOff, g.wOff, g.outOff, 0, 1, 0, tiles, M, 0, wpr * 4, 1, 0, nfull, tail, N, kBits], 3, 1, 5, tiles, work, { mode: 'tiles' });
   else {
     // 'rows' of P pixels (one register tile each): row r = pixels [rP, rP + P), contiguous in A and in out
     const rows = Math.ceil(M / P);
-    runSplit(fn, [g.xOff, 0, g.outOff, 0, rows, 0, tiles, P, P * wpr * 4, wpr * 4, 1, 0, nfull, tail, N, kBits], 3, rows, 5, tiles, work, { mode: 'rows' });
+    runSplit(fn, [g.xOff, g.wOff, g.outOff, 0, rows, 0, tiles, P, P * wpr * 4, wpr * 4, 1, 0, nfull, tail, N, kBits], 3, rows, 5, tiles, work, { mode: 'rows' });
   }
   const res = out ?? new Int32Array(M * N);
   res.set(new Int32Array(memory.buffer, g.outOff, M * N));

@@ -3,12 +3,14 @@
  * load (top-level await), and instantiates it on ONE shared WebAssembly.Memory that the worker pool
  * (pool.ts) instantiates too, so threads exchange no data: they receive argument lists only.
  *
- * Memory map: [0, scratchBase) is the resident region, owned by at most one resident program at a time
- * (golden/resident.ts keeps weights and activations there across calls, claimRegion); above it, every
- * kernel call lays its operands out from scratchBase upward (`Scratch`), growing the memory when a call
- * needs more; nothing is allocated per call once the memory is large enough. Calls are strictly
- * sequential on the main thread (a pool job finishes before the call returns), so one scratch region
- * suffices, and per-call kernels never touch the resident region.
+ * Memory map: [0, scratchBase) holds resident regions, one per owner (golden/resident.ts programs keep
+ * weights and activations there across calls; binaryGemm its packed B), allocated one after the other
+ * (allocRegion); above them, every kernel call lays its operands out from scratchBase upward
+ * (`Scratch`), growing the memory when a call needs more; nothing is allocated per call once the memory
+ * is large enough. Calls are strictly sequential on the main thread (a pool job finishes before the call
+ * returns), so one scratch region suffices, and per-call kernels never touch resident regions. When the
+ * regions would pass REGIONS_MAX_BYTES they are all dropped and allocation restarts at 0: their owners
+ * see ownsRegion() false and rebuild (programs recompile at a new base).
  */
 import wabtInit from 'wabt';
 import { moduleWat } from './wat.ts';
@@ -49,19 +51,28 @@ export function ensureMemory(bytes: number): void {
 }
 
 let scratchBase = 0;
-let regionOwner: object | undefined;
+let REGIONS_MAX_BYTES = 1 << 30;
+/** For tests: the cap after which all resident regions are dropped (default 1 GiB). */
+export function setRegionsMaxBytes(bytes: number): void { REGIONS_MAX_BYTES = bytes; }
+let regionTop = 0;
+let regionOwners = new Set<object>();
 
 /**
- * Makes `owner` the owner of the resident region [0, bytes) (64-byte aligned); per-call scratch moves above
- * it. The previous owner's contents may be overwritten from now on (it re-claims before its next use).
+ * Allocates a resident region of `bytes` for `owner` and returns its base (64-byte aligned). Its contents
+ * are unspecified (memory may have held scratch data): the owner initialises it.
  */
-export function claimRegion(owner: object, bytes: number): void {
-  regionOwner = owner;
-  scratchBase = Math.max(scratchBase, Math.ceil(bytes / 64) * 64);
+export function allocRegion(owner: object, bytes: number): number {
+  const size = Math.ceil(bytes / 64) * 64;
+  if (regionTop + size > REGIONS_MAX_BYTES) { regionOwners = new Set(); regionTop = 0; }
+  const base = regionTop;
+  regionTop += size;
+  regionOwners.add(owner);
+  scratchBase = Math.max(scratchBase, regionTop);
   ensureMemory(scratchBase);
+  return base;
 }
-/** True while `owner` still owns the resident region (no other program claimed it since). */
-export function ownsRegion(owner: object): boolean { return regionOwner === owner; }
+/** True while `owner`'s region is still allocated (regions are dropped together when they outgrow the cap). */
+export function ownsRegion(owner: object): boolean { return regionOwners.has(owner); }
 
 /** Bump layout of one call's operands in the shared memory; views are refreshed after any growth. */
 export class Scratch {

@@ -16,6 +16,7 @@ import { Rng } from '../../src/core/rng.ts';
 import { referenceKernels } from '../../src/kernels/reference.ts';
 import { binaryConvFast, closeKernelPool, fastKernels, getBinaryKernel, setBinaryKernel, setKernelThreads, sgemm } from '../../src/kernels/fast.ts';
 import type { PadMode } from '../../src/core/bits.ts';
+import { setRegionsMaxBytes } from '../../src/kernels/wasm.ts';
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (v, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : v));
 
@@ -101,8 +102,9 @@ describe('resident execution = per-step execution (bytes)', () => {
     expect(bits(runPlan(plan, x).logits)).toEqual(bits(want.logits));
   });
 
-  it('programs share the memory: alternating plans, per-call kernels in between, repeated runs', async () => {
+  it('programs share the memory: alternating plans, per-call kernels in between, repeated runs, regions dropped', async () => {
     await setKernelThreads(2);
+    setRegionsMaxBytes(3 << 20); // a few small programs, then all regions are dropped and rebuilt
     const planA = lower(randomModel(resolveNetwork(CASES[0][1]), 1));
     const planB = lower(randomModel(resolveNetwork(CASES[1][1]), 2));
     const xa = inputFor(planA, 1), xb = inputFor(planB, 2);
@@ -120,7 +122,9 @@ describe('resident execution = per-step execution (bytes)', () => {
       expect(c[0]).toBe(128);
       expect(bits(runPlan(planB, xb).logits)).toEqual(wantB);
       expect(bits(runPlan(planA, xa, { taps: true }).logits)).toEqual(wantA);
+      expect(bits(runPlan(planB, xb, { taps: true }).logits)).toEqual(wantB);
     }
+    setRegionsMaxBytes(1 << 30);
   });
 
   it('weights edited in place between runs are picked up (recompiled)', async () => {
