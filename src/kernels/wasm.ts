@@ -51,8 +51,8 @@ export function ensureMemory(bytes: number): void {
 }
 
 let scratchBase = 0;
-let REGIONS_MAX_BYTES = 1 << 30;
-/** For tests: the cap after which all resident regions are dropped (default 1 GiB). */
+let REGIONS_MAX_BYTES = 512 << 20;
+/** For tests: the cap after which all resident regions are dropped (default 512 MiB). */
 export function setRegionsMaxBytes(bytes: number): void { REGIONS_MAX_BYTES = bytes; }
 let regionTop = 0;
 let regionOwners = new Set<object>();

@@ -124,7 +124,7 @@ describe('resident execution = per-step execution (bytes)', () => {
       expect(bits(runPlan(planA, xa, { taps: true }).logits)).toEqual(wantA);
       expect(bits(runPlan(planB, xb, { taps: true }).logits)).toEqual(wantB);
     }
-    setRegionsMaxBytes(1 << 30);
+    setRegionsMaxBytes(512 << 20);
   });
 
   it('weights edited in place between runs are picked up (recompiled)', async () => {
