@@ -83,6 +83,9 @@ describe('flag validation', () => {
     try { trainOptionsFrom({ ...base, init: 'clp' }, ds); } catch (e) { expect((e as UserError).hint).toContain("did you mean 'clip'"); }
     expect(() => trainOptionsFrom({ ...base, batch: 0 }, ds)).toThrow(/--batch/);
     expect(() => trainOptionsFrom({ ...base, lr: -1 }, ds)).toThrow(/--lr/);
+    expect(() => trainOptionsFrom({ ...base, replicas: 0 }, ds)).toThrow(/--replicas/);
+    expect(() => trainOptionsFrom({ ...base, replicas: 1.5 }, ds)).toThrow(/--replicas: expected an integer/);
+    expect(trainOptionsFrom({ ...base, replicas: 3 }, ds).replicas).toBe(3);
     try { resolveModelArg('bireal-mnist-fsat'); expect.unreachable(); } catch (e) { expect((e as UserError).hint).toContain("did you mean 'bireal-mnist-fast'"); }
     expect(() => resolveModelArg('bireal18-imagenet', 'per-block')).toThrow(UserError);
   });
