@@ -290,8 +290,10 @@ function zeroPadCorrection(out: Int32Array, outIdx: number, corr: Int32Array, a:
  * Binary GEMM: dot[m][n] = K - 2*popcount(A_m XOR B_n) for packed rows A [M][wordsPerRow],
  * B [N][wordsPerRow] (bit conventions of core/bits.ts: padding bits past K zero in both).
  * Returns Int32Array [M][N], written into `out` when given (reusing one output buffer avoids fresh-page
- * faults, which cost ~10-25 us per 4 KiB page in this Firecracker VM). The benchmark's measure of binary
- * throughput.
+ * faults, which cost ~10-25 us per 4 KiB page in this Firecracker VM), or with out = 'view' the dots where
+ * the kernel wrote them: a view of the shared wasm memory, valid until the next binaryGemm call (no copy,
+ * as the C reference leaves its dots in its buffer; copying them out also makes the main thread pull the
+ * worker's half across cores every call). The benchmark's measure of binary throughput.
  * B is packed once (cached) and kept in a resident region (wasm.ts allocRegion), so repeated products
  * with the same B copy only A in and the dots out. Threads split the
  * M rows ('rows', default: each thread reads its own rows of A and writes one contiguous block of the
@@ -302,10 +304,10 @@ let gemmSplit: 'rows' | 'tiles' = 'rows';
 export function setGemmSplit(mode: 'rows' | 'tiles'): void { gemmSplit = mode; }
 let gemmState: { owner: object; packed: PackedBinaryWeights; M: number; N: number; wpr: number; xOff: number; outOff: number; wOff: number } | undefined;
 
-export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N: number, kBits: number, out?: Int32Array): Int32Array {
+export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N: number, kBits: number, out?: Int32Array | 'view'): Int32Array {
   const wpr = Math.ceil(kBits / 32);
   if (aBits.length !== M * wpr || bBits.length !== N * wpr) throw new Error(`binaryGemm: operand sizes ${aBits.length}, ${bBits.length} do not match M=${M}, N=${N}, K=${kBits} bits`);
-  if (out && out.length < M * N) throw new Error(`binaryGemm: out has ${out.length} values, needs ${M * N}`);
+  if (out instanceof Int32Array && out.length < M * N) throw new Error(`binaryGemm: out has ${out.length} values, needs ${M * N}`);
   const packed = packBinaryWeights(bBits, N, 1, wpr, 1, wpr, kBits);
   const { kind, P } = bKernel;
   let g = gemmState;
@@ -330,8 +332,10 @@ export function binaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: number, N:
     const rows = Math.ceil(M / P);
     runSplit(fn, [g.xOff, g.wOff, g.outOff, 0, rows, 0, tiles, P, P * wpr * 4, wpr * 4, 1, 0, nfull, tail, N, kBits], 3, rows, 5, tiles, work, { mode: 'rows' });
   }
+  const dots = new Int32Array(memory.buffer, g.outOff, M * N);
+  if (out === 'view') return dots;
   const res = out ?? new Int32Array(M * N);
-  res.set(new Int32Array(memory.buffer, g.outOff, M * N));
+  res.set(dots);
   return res;
 }
 

@@ -135,6 +135,7 @@ describe('fast binary conv = reference (bit for bit)', () => {
       expect(binaryGemm(a, b, M, N, K, into)).toBe(into);
       expect(Array.from(into.subarray(0, M * N))).toEqual(Array.from(got));
       expect(into[M * N]).toBe(-7);
+      expect(Array.from(binaryGemm(a, b, M, N, K, 'view'))).toEqual(Array.from(got));
       for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
         let pop = 0;
         for (let w = 0; w < wpr; w++) pop += popcount32(a[m * wpr + w] ^ b[n * wpr + w]);
