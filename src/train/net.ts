@@ -164,7 +164,8 @@ export class TrainNet {
             const r = ops.conv2dForward(x0, w, l.outChannels, l, undefined, padValue, this.sc(l.id));
             y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx });
           } else {
-            const sw = signWeights(w);
+            const scr = this.sc(l.id);
+            const sw = scr.sw = signWeights(w, scr.sw);
             const alpha = l.weightScale === 'channel' ? channelAlpha(w, l.outChannels) : null;
             const r = ops.conv2dForward(x0, sw, l.outChannels, l, undefined, padValue, this.sc(l.id));
             y = r.y;
@@ -250,10 +251,11 @@ export class TrainNet {
           } else {
             const sw = sv!.sw as Float32Array, alpha = sv!.alpha as Float32Array | null;
             // W_b = alpha * sign(W); G = dL/dW_b = dy^T cols; dx = dy * W_b
-            const wb = new Float32Array(sw.length);
+            const scr = this.sc(l.id);
+            const wb = scr.wb && scr.wb.length === sw.length ? scr.wb : (scr.wb = new Float32Array(sw.length));
             const k = sw.length / l.outChannels;
             for (let o = 0; o < l.outChannels; o++) { const a = alpha ? alpha[o] : 1; for (let i = o * k; i < (o + 1) * k; i++) wb[i] = a * sw[i]; }
-            const G = new Float32Array(sw.length);
+            const G = scr.g && scr.g.length === sw.length ? scr.g.fill(0) : (scr.g = new Float32Array(sw.length));
             const dx = ops.conv2dBackward(dy, ctx, wb, G, null, needIn, this.sc(l.id));
             binaryWeightBackward(G, w, alpha, l.outChannels, this.cfg.weightGrad, this.g(l.id, 'weight'));
             addGrad(rl.inputs[0], dx);

@@ -33,7 +33,7 @@ function isDirect(g: ConvGeom): boolean { return g.kernel === 1 && g.stride === 
  * reused from step to step instead of allocating ~10 MB typed arrays per batch. A buffer is only reused when
  * it is large enough; `cols` stays referenced by the forward context until the backward of the same layer.
  */
-export interface ConvScratch { cols?: Float32Array; dcols?: Float32Array }
+export interface ConvScratch { cols?: Float32Array; dcols?: Float32Array; sw?: Float32Array; wb?: Float32Array; g?: Float32Array }
 
 function scratchArray(s: ConvScratch | undefined, key: 'cols' | 'dcols', n: number): Float32Array {
   if (!s) return new Float32Array(n);

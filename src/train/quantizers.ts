@@ -59,9 +59,9 @@ export function channelAlpha(w: Float32Array, outCh: number): Float32Array {
   return a;
 }
 
-/** sign(W) as +-1 floats. */
-export function signWeights(w: Float32Array): Float32Array {
-  const s = new Float32Array(w.length);
+/** sign(W) as +-1 floats (into `out` when given: reused buffers avoid a multi-KB allocation per step). */
+export function signWeights(w: Float32Array, out?: Float32Array): Float32Array {
+  const s = out && out.length === w.length ? out : new Float32Array(w.length);
   for (let i = 0; i < w.length; i++) s[i] = w[i] < 0 ? -1 : 1;
   return s;
 }
