@@ -34,7 +34,7 @@ import { wordsFor } from '../core/bits.ts';
 import { outSize } from '../core/geometry.ts';
 import { memory, allocRegion, ownsRegion } from '../kernels/wasm.ts';
 import { cachedFloatWeights, getBinaryKernel, im2colBelowWords, packBinaryWeights, probeMatches, probeOf, runSplit, type SplitOptions } from '../kernels/fast.ts';
-import { BCONVX_G, BCONVX_MAX_STEPS, EPI, bconvxName, epiName, SCONV_TILE } from '../kernels/wat.ts';
+import { BCONVX_G, BCONVX_MAX_STEPS, BCONVXS_SEGMENTS, EPI, bconvxName, bconvxsName, epiName, SCONV_TILE } from '../kernels/wat.ts';
 
 type Value = Tensor | PackedTensor;
 /** The per-step executor used for steps without a resident kernel (golden/run.ts executeStep). */
@@ -287,16 +287,21 @@ export class ResidentProgram {
       x = t;
     }
     const bk = getBinaryKernel();
-    const gather = k > 1 && k * wpp < im2colBelowWords();
-    // short gathered windows: the unrolled x-stationary kernel (wat.ts bconvxWat), 8 channels per "tile"
-    const short = gather && bk.kind === 'i64' && bk.short !== false && Math.ceil((k * k * wpp) / 2) <= BCONVX_MAX_STEPS;
-    const packed = short ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C, { O: 1, SW: 2 })
-      : gather ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C)
-        : packBinaryWeights(step.weightBits, cout, k, k * wpp, k, wpp, C);
+    const segWords = k * wpp;
+    // short 3x3 windows: the unrolled x-stationary kernel reading the 3 kernel-row segments in place (wat.ts
+    // bconvxWat, 8 channels per "tile"); other short windows: gathered (im2col), then that kernel
+    const inPlace = bk.kind === 'i64' && bk.short !== false && bk.shortInPlace !== false && k === 3 && BCONVXS_SEGMENTS.some(([n, t]) => n === segWords >> 1 && t === segWords % 2);
+    const gather = !inPlace && k > 1 && segWords < im2colBelowWords();
+    const short = inPlace || (gather && bk.kind === 'i64' && bk.short !== false && Math.ceil((k * k * wpp) / 2) <= BCONVX_MAX_STEPS);
+    const packed = inPlace ? packBinaryWeights(step.weightBits, cout, k, segWords, k, wpp, C, { O: 1, SW: 2 })
+      : short ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C, { O: 1, SW: 2 })
+        : gather ? packBinaryWeights(step.weightBits, cout, 1, k * k * wpp, k * k, wpp, C)
+          : packBinaryWeights(step.weightBits, cout, k, k * wpp, k, wpp, C);
     this.watch(step.weightBits);
     const SW = packed.stepWords, O = short ? BCONVX_G : packed.O, tiles = Math.ceil(cout / O);
-    const fn = short ? bconvxName(Math.floor((k * k * wpp) / 2), (k * k * wpp) % 2)
-      : `${SW === 4 ? 'bconv' : 'bconv64'}_${bk.P}x${packed.O}${SW === 2 && bk.touch ? '_t' : ''}`;
+    const fn = inPlace ? bconvxsName(k, segWords >> 1, segWords % 2)
+      : short ? bconvxName(Math.floor((k * k * wpp) / 2), (k * k * wpp) % 2)
+        : `${SW === 4 ? 'bconv' : 'bconv64'}_${bk.P}x${packed.O}${SW === 2 && bk.touch ? '_t' : ''}`;
     const wOff = this.upload(packed.words);
     const accOff = this.alloc(n * 4);
     if (this.taps) this.accBufs.set(step.id, { off: accOff, n });

@@ -131,6 +131,8 @@ export interface BinaryKernelChoice {
   touch?: boolean;
   /** resident programs: gathered windows of <= 9 64-bit words use the unrolled bconvx kernels (default on) */
   short?: boolean;
+  /** resident programs, with `short`: 3x3 windows over <= 64 channels read in place, no im2col (default on) */
+  shortInPlace?: boolean;
 }
 let bKernel: BinaryKernelChoice = { kind: 'i64', P: 1, O: 4 };
 /** For benchmarks: selects the binary kernel variant and register tile. */

@@ -642,15 +642,26 @@ function xnorEpiWat(flags: number): string {
  */
 export const BCONVX_G = 8;
 export const BCONVX_MAX_STEPS = 9;
+/** Segment shapes (nfull, tail) of the segmented 3-segment (3x3) variants: 3x3 windows over <= 64 channels. */
+export const BCONVXS_SEGMENTS: ReadonlyArray<readonly [number, number]> = [[0, 1], [1, 0], [1, 1], [2, 0], [2, 1], [3, 0]];
 export const bconvxName = (nfull: number, tail: number) => `bconvx_${nfull}_${tail}`;
-function bconvxWat(nfull: number, tail: number): string {
-  const G = BCONVX_G, steps = nfull + tail, stepBytes = 8 * steps;
+/**
+ * Segmented form `bconvxs_${nseg}_${nfull}_${tail}`: the window is read in place as `nseg` segments of
+ * nfull (+ tail) steps each, segStride bytes apart (no im2col gather); weights [o][seg][step][8 bytes].
+ */
+export const bconvxsName = (nseg: number, nfull: number, tail: number) => `bconvxs_${nseg}_${nfull}_${tail}`;
+function bconvxWat(nfull: number, tail: number, nseg = 0): string {
+  const G = BCONVX_G, segs = Math.max(1, nseg), steps = nfull + tail, stepBytes = 8 * steps * segs;
+  const xp = (sg: number) => (nseg ? `$xp${sg}` : '$xp');
   const dot = (g: number) => {
-    let t = Array.from({ length: steps }, (_, k) => `(i64.popcnt (i64.xor (${k < nfull ? 'i64.load' : 'i64.load32_u'} offset=${8 * k} (local.get $xp)) (i64.load offset=${stepBytes * g + 8 * k} (local.get $ws))))`);
+    let t = Array.from({ length: segs * steps }, (_, i) => {
+      const sg = Math.floor(i / steps), k = i % steps;
+      return `(i64.popcnt (i64.xor (${k < nfull ? 'i64.load' : 'i64.load32_u'} offset=${8 * k} (local.get ${xp(sg)})) (i64.load offset=${stepBytes * g + 8 * i} (local.get $ws))))`;
+    });
     while (t.length > 1) { const n: string[] = []; for (let i = 0; i < t.length; i += 2) n.push(i + 1 < t.length ? `(i64.add ${t[i]} ${t[i + 1]})` : t[i]); t = n; }
     return `(i32.sub (local.get $kone) (i32.shl (i32.wrap_i64 ${t[0]}) (i32.const 1)))`;
   };
-  const name = bconvxName(nfull, tail);
+  const name = nseg ? bconvxsName(nseg, nfull, tail) : bconvxName(nfull, tail);
   return `
   (func $${name} (export "${name}")
     (param $x i32) (param $w i32) (param $out i32)
@@ -659,6 +670,7 @@ function bconvxWat(nfull: number, tail: number): string {
     (param $nseg i32) (param $segStride i32) (param $nfull i32) (param $tail i32)
     (param $cout i32) (param $kone i32)
     (local $o0 i32) (local $oEnd i32) (local $oy i32) (local $px i32) (local $xp i32) (local $op i32) (local $ws i32) (local $o i32)
+    ${Array.from({ length: nseg }, (_, sg) => `(local $xp${sg} i32)`).join(' ')}
     (local.set $o0 (i32.mul (local.get $t0) (i32.const ${G})))
     (local.set $oEnd (i32.mul (local.get $t1) (i32.const ${G})))
     (if (i32.gt_u (local.get $oEnd) (local.get $cout)) (then (local.set $oEnd (local.get $cout))))
@@ -669,6 +681,7 @@ function bconvxWat(nfull: number, tail: number): string {
       (block $pd (loop $pl
         (br_if $pd (i32.ge_u (local.get $px) (local.get $ncols)))
         (local.set $xp (i32.add (i32.add (local.get $x) (i32.mul (local.get $oy) (local.get $rowStride))) (i32.mul (local.get $px) (local.get $pxStride))))
+        ${Array.from({ length: nseg }, (_, sg) => `(local.set $xp${sg} (i32.add (local.get $xp) (i32.mul (local.get $segStride) (i32.const ${sg}))))`).join('\n        ')}
         (local.set $op (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $ncols)) (local.get $px)) (local.get $cout)) (local.get $o0)) (i32.const 2))))
         (local.set $ws (i32.add (local.get $w) (i32.mul (local.get $o0) (i32.const ${stepBytes}))))
         (local.set $o (local.get $o0))
@@ -705,6 +718,7 @@ export function moduleWat(): string {
   ${BCONV64_TILES.map(([p, o]) => bconv64Wat(`bconv64_${p}x${o}`, p, o)).join('\n')}
   ${BCONV64_TILES.map(([p, o]) => bconv64Wat(`bconv64_${p}x${o}_t`, p, o, 1, true)).join('\n')}
   ${Array.from({ length: BCONVX_MAX_STEPS + 1 }, (_, n) => [0, 1].filter((t) => n + t >= 1 && n + t <= BCONVX_MAX_STEPS).map((t) => bconvxWat(n, t)).join('\n')).join('\n')}
+  ${BCONVXS_SEGMENTS.map(([n, t]) => bconvxWat(n, t, 3)).join('\n')}
   ${sconvWat('sconv', SCONV_TILE.P, SCONV_TILE.V)}
   ${elementWat()}
   ${Array.from({ length: 16 }, (_, f) => xnorEpiWat(f)).join('\n')}

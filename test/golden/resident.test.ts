@@ -83,10 +83,10 @@ describe('resident execution = per-step execution (bytes)', () => {
     const plan = lower(randomModel(resolveNetwork(CASES[0][1]), 6));
     const x = inputFor(plan, 6);
     const want = bits(runPlan(plan, x, { kernels: referenceKernels }).logits);
-    for (const [kind, P, O, touch, short] of [['i64', 2, 2, false, true], ['i64', 3, 2, true, false], ['v128', 2, 4, false, true], ['i64', 1, 4, true, false], ['i64', 1, 2, true, true], ['i64', 1, 4, false, false]] as const) {
-      setBinaryKernel({ kind, P, O, touch, short });
+    for (const [kind, P, O, touch, short, shortInPlace] of [['i64', 2, 2, false, true, true], ['i64', 3, 2, true, false, true], ['v128', 2, 4, false, true, true], ['i64', 1, 4, true, false, false], ['i64', 1, 2, true, true, false], ['i64', 1, 4, false, true, false]] as const) {
+      setBinaryKernel({ kind, P, O, touch, short, shortInPlace });
       const plan2 = lower(randomModel(resolveNetwork(CASES[0][1]), 6)); // compiled with this kernel
-      expect(bits(runPlan(plan2, x).logits), `${kind} ${P}x${O}${touch ? ' touch' : ''}${short ? ' short' : ''}`).toEqual(want);
+      expect(bits(runPlan(plan2, x).logits), `${kind} ${P}x${O}${touch ? ' touch' : ''}${short ? ' short' : ''}${shortInPlace ? ' in place' : ''}`).toEqual(want);
     }
     setBinaryKernel(def);
   });
