@@ -470,6 +470,8 @@ function im2colWat(): string {
  *   max: acc = -Inf; for in-bounds taps in (ky, kx) order acc = v > acc ? v : acc (v128.bitselect on
  *        f32x4.gt, NOT f32x4.max, which would differ on NaN and on -0/+0 ties);
  *   avg: acc = 0; acc = fp32(acc + v) in (ky, kx) order; out = fp32(acc / count of in-bounds taps).
+ * Channels go in blocks of 16 (four vector accumulators, one address per tap), then groups of 4, then
+ * single lanes; every channel sees its taps in the same (ky, kx) order.
  */
 function poolWat(name: string, mode: 'max' | 'avg'): string {
   const max = mode === 'max';
@@ -482,12 +484,38 @@ function poolWat(name: string, mode: 'max' | 'avg'): string {
     : '(local.set $sa (f32.add (local.get $sa) (local.get $sv)))';
   const vFinal = max ? '(local.get $acc)' : '(f32x4.div (local.get $acc) (f32x4.splat (local.get $cnt)))';
   const sFinal = max ? '(local.get $sa)' : '(f32.div (local.get $sa) (local.get $cnt))';
+  // blocks of 4 lane groups (16 channels): one address per tap for 4 accumulators
+  const B = 4;
+  const bUpdate = (i: number) => max
+    ? `(local.set $b${i} (v128.bitselect (local.get $v) (local.get $b${i}) (f32x4.gt (local.get $v) (local.get $b${i}))))`
+    : `(local.set $b${i} (f32x4.add (local.get $b${i}) (local.get $v)))`;
+  const bFinal = (i: number) => max ? `(local.get $b${i})` : `(f32x4.div (local.get $b${i}) (f32x4.splat (local.get $cnt)))`;
+  const block = `
+        (block $bd (loop $bl
+          (br_if $bd (i32.gt_u (i32.add (local.get $j) (i32.const ${16 * B})) (local.get $cv)))
+          ${Array.from({ length: B }, (_, i) => `(local.set $b${i} (f32x4.splat (f32.const ${init})))`).join(' ')}
+          (local.set $ky (local.get $ky0))
+          (block $kyd3 (loop $kyl3
+            (br_if $kyd3 (i32.ge_s (local.get $ky) (local.get $ky1)))
+            (local.set $t (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx0))) (local.get $row))) (local.get $j)))
+            (local.set $kx (local.get $kx0))
+            (block $kxd3 (loop $kxl3
+              (br_if $kxd3 (i32.ge_s (local.get $kx) (local.get $kx1)))
+              ${Array.from({ length: B }, (_, i) => `(local.set $v (v128.load offset=${16 * i} (local.get $t))) ${bUpdate(i)}`).join('\n              ')}
+              (local.set $t (i32.add (local.get $t) (local.get $row)))
+              (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+              (br $kxl3)))
+            (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+            (br $kyl3)))
+          ${Array.from({ length: B }, (_, i) => `(v128.store offset=${16 * i} (i32.add (local.get $o) (local.get $j)) ${bFinal(i)})`).join(' ')}
+          (local.set $j (i32.add (local.get $j) (i32.const ${16 * B})))
+          (br $bl)))`;
   return `
   (func $${name} (export "${name}") (param $in i32) (param $out i32) (param $oy0 i32) (param $oy1 i32)
     (param $H i32) (param $W i32) (param $c i32) (param $k i32) (param $s i32) (param $pad i32) (param $OW i32)
     (local $oy i32) (local $ox i32) (local $y0 i32) (local $x0 i32) (local $ky0 i32) (local $ky1 i32) (local $kx0 i32) (local $kx1 i32)
     (local $ky i32) (local $kx i32) (local $j i32) (local $cv i32) (local $row i32) (local $o i32) (local $t i32)
-    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32) (local $cnt f32)
+    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32) (local $cnt f32) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
     (local.set $row (i32.shl (local.get $c) (i32.const 2)))
     (local.set $cv (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
     (local.set $oy (local.get $oy0))
@@ -505,6 +533,7 @@ function poolWat(name: string, mode: 'max' | 'avg'): string {
         (local.set $cnt (f32.convert_i32_s (i32.mul (i32.sub (local.get $ky1) (local.get $ky0)) (i32.sub (local.get $kx1) (local.get $kx0)))))
         (local.set $o (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (local.get $oy) (local.get $OW)) (local.get $ox)) (local.get $row))))
         (local.set $j (i32.const 0))
+        ${block}
         (block $vd (loop $vl
           (br_if $vd (i32.ge_u (local.get $j) (local.get $cv)))
           (local.set $acc (f32x4.splat (f32.const ${init})))
