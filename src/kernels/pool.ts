@@ -23,9 +23,10 @@
  * the worker and the kernel, and the worker is never given work again (later calls run without it).
  * Kernel exceptions inside a worker are caught there and reported as errors of the call (STATUS).
  * Back-off: when the main thread had to wait long for a worker that had taken a job (it was descheduled
- *   while holding a chunk: another process is using the cores), the next BACKOFF_JOBS calls run on the
- *   main thread alone, then the workers are tried again. On a busy 2-core machine this keeps a split call
- *   from waiting a whole scheduler time slice for a stalled worker; on a quiet one it never triggers.
+ *   while holding a chunk: another process is using the cores), the next calls run on the main thread
+ *   alone, then the workers are tried again; the back-off doubles (64 calls up to 4096) while stalls keep
+ *   coming and returns to 64 after 512 split calls without one. On a busy 2-core machine this keeps split
+ *   calls from waiting scheduler time slices for stalled workers; on a quiet one it never triggers.
  * Workers are unref()ed: the pool never keeps a process alive; close() terminates them explicitly.
  *
  * The worker is a plain .mjs file (it needs no TypeScript), so it runs the same under node, tsx and vitest.
@@ -40,7 +41,7 @@ const CH_ARG = 32, CH_TOTAL = 33, CH_UNIT = 34, CH_N = 35, CH_THREADS = 36, CH_S
 const BLOCK_INTS = 40;
 /** A wait for a worker longer than this (and than half the main thread's own share) triggers the back-off. */
 const LATE_MS = 0.3;
-const BACKOFF_JOBS = 64;
+const BACKOFF_JOBS = 64, BACKOFF_MAX = 4096, BACKOFF_RESET_AFTER = 512;
 /** Chunks per thread in a chunked job (steal granularity). */
 const CHUNKS_PER_THREAD = 4;
 const MAX_THREADS = 64;
@@ -85,6 +86,8 @@ export class KernelPool {
   /** counters for benchmarks: worker jobs posted, cancelled before a worker took them, ms the main thread waited */
   readonly stats = { posted: 0, cancelled: 0, waitMs: 0, backoffs: 0 };
   private backoff = 0;
+  private backoffLen = BACKOFF_JOBS;
+  private okStreak = 0;
   /** per-thread chunk claim words of the current chunked job (shared with every worker) */
   private readonly claims = new Int32Array(new SharedArrayBuffer(MAX_THREADS * 4));
 
@@ -213,7 +216,12 @@ export class KernelPool {
     }
     const waited = performance.now() - t1;
     this.stats.waitMs += waited;
-    if (waited > LATE_MS && waited > 0.5 * (t1 - t0)) { this.backoff = BACKOFF_JOBS; this.stats.backoffs++; }
+    if (waited > LATE_MS && waited > 0.5 * (t1 - t0)) {
+      this.backoff = this.backoffLen;
+      this.backoffLen = Math.min(BACKOFF_MAX, 2 * this.backoffLen);
+      this.okStreak = 0;
+      this.stats.backoffs++;
+    } else if (posted.length > 0 && ++this.okStreak >= BACKOFF_RESET_AFTER) this.backoffLen = BACKOFF_JOBS;
     if (firstError) throw firstError;
   }
 
