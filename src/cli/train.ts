@@ -100,7 +100,7 @@ export interface TrainFlagValues {
 
 export function trainOptionsFrom(a: TrainFlagValues, ds: Dataset): TrainOptions {
   const milestones = a.milestones ? a.milestones.split(',').map((s) => numberFlag('milestones', s.trim(), { int: true, min: 0 })) : [];
-  return {
+  const o: TrainOptions = {
     seed: numberFlag('seed', a.seed, { int: true, min: 0 }),
     batch: numberFlag('batch', a.batch, { int: true, min: 1 }),
     init: oneOf('init', a.init, INIT_NAMES) as InitName,
@@ -117,6 +117,8 @@ export function trainOptionsFrom(a: TrainFlagValues, ds: Dataset): TrainOptions 
     main: { epochs: numberFlag('epochs', a.epochs, { int: true, min: 0 }), lr: numberFlag('lr', a.lr, { positive: true }), weightDecay: numberFlag('wd', a.wd, { min: 0 }) },
     replicas: numberFlag('replicas', a.replicas ?? 1, { int: true, min: 1 }),
   };
+  if (o.replicas! > o.batch) throw new UserError('E_FLAG', `--replicas ${o.replicas} is more than --batch ${o.batch}`, { hint: 'every replica needs at least one image of each batch' });
+  return o;
 }
 
 export function loadDatasetFlags(a: { dataset?: string; data?: string; limitTrain?: number }, seed = 1): Dataset {

@@ -139,6 +139,7 @@ export class Replicas {
    */
   async trainStep(x: BT, labels: Uint8Array, smoothing: number): Promise<{ loss: number; correct: number }> {
     const N = x.n, R = this.count, img = x.h * x.w * x.c, tn = this.tn;
+    if (N < R) throw new Error(`replicas: a batch of ${N} cannot be split over ${R} replicas`);
     this.copyStatsIn();
     const replies: Promise<ReplicaReply>[] = [];
     for (let r = 1; r < R; r++) {
@@ -183,8 +184,7 @@ export class Replicas {
     const calls: Promise<ReplicaReply>[] = [];
     let classes = -1;
     const outs: { a: number; b: number; off: number }[] = [];
-    // the logits width is known only after a forward: run our shard first when there are no workers
-    if (R === 1) return tn.forward(x, false);
+    if (R === 1 || N < R) return tn.forward(x, false); // (a tiny last batch is not worth splitting)
     const outShape = tn.net.byId.get(tn.net.output)!.out;
     classes = outShape.h * outShape.w * outShape.c;
     if (this.logitsBuf.length < N * classes) this.logitsBuf = sharedF32(N * classes);

@@ -86,6 +86,7 @@ describe('flag validation', () => {
     expect(() => trainOptionsFrom({ ...base, replicas: 0 }, ds)).toThrow(/--replicas/);
     expect(() => trainOptionsFrom({ ...base, replicas: 1.5 }, ds)).toThrow(/--replicas: expected an integer/);
     expect(trainOptionsFrom({ ...base, replicas: 3 }, ds).replicas).toBe(3);
+    expect(() => trainOptionsFrom({ ...base, replicas: 9 }, ds)).toThrow(/--replicas 9 is more than --batch 8/);
     try { resolveModelArg('bireal-mnist-fsat'); expect.unreachable(); } catch (e) { expect((e as UserError).hint).toContain("did you mean 'bireal-mnist-fast'"); }
     expect(() => resolveModelArg('bireal18-imagenet', 'per-block')).toThrow(UserError);
   });

@@ -93,6 +93,10 @@ describe('Replicas', () => {
       for (const [k, v] of tn.params) single.params.get(k)!.set(v);
       expect(bitsEqual(evalAfter.data, single.forward(x, false).data)).toBe(true);
       expect(bitsEqual(evalAfter.data, evalBefore.data)).toBe(false);
+      // a batch smaller than R runs on the calling thread; a training batch smaller than R is refused
+      const one = bt(1, 8, 8, 2, x.data.slice(0, img));
+      expect(bitsEqual((await rep.forwardEval(one)).data, single.forward(one, false).data)).toBe(true);
+      await expect(rep.trainStep(one, labels.subarray(0, 1), 0.1)).rejects.toThrow(/cannot be split/);
     } finally {
       await rep.close();
     }
