@@ -23,10 +23,11 @@
  * the worker and the kernel, and the worker is never given work again (later calls run without it).
  * Kernel exceptions inside a worker are caught there and reported as errors of the call (STATUS).
  * Back-off: when the main thread had to wait long for a worker that had taken a job (it was descheduled
- *   while holding a chunk: another process is using the cores), the next calls run on the main thread
- *   alone, then the workers are tried again; the back-off doubles (64 calls up to 4096) while stalls keep
- *   coming and returns to 64 after 512 split calls without one. On a busy 2-core machine this keeps split
- *   calls from waiting scheduler time slices for stalled workers; on a quiet one it never triggers.
+ *   while holding a chunk: another process is using the cores), calls run on the main thread alone for a
+ *   while, then the workers are tried again; the pause doubles (10 ms up to 160 ms) while stalls keep
+ *   coming and returns to 10 ms after a split call without one. On a busy 2-core machine this keeps split
+ *   calls from waiting scheduler time slices for stalled workers; on a quiet one it does not trigger, and
+ *   after a transient stall it costs at most a few tens of milliseconds of single-threaded work.
  * Workers are unref()ed: the pool never keeps a process alive; close() terminates them explicitly.
  *
  * The worker is a plain .mjs file (it needs no TypeScript), so it runs the same under node, tsx and vitest.
@@ -41,7 +42,7 @@ const CH_ARG = 32, CH_TOTAL = 33, CH_UNIT = 34, CH_N = 35, CH_THREADS = 36, CH_S
 const BLOCK_INTS = 40;
 /** A wait for a worker longer than this (and than half the main thread's own share) triggers the back-off. */
 const LATE_MS = 0.3;
-const BACKOFF_JOBS = 64, BACKOFF_MAX = 4096, BACKOFF_RESET_AFTER = 512;
+const BACKOFF_MS = 10, BACKOFF_MAX_MS = 160;
 /** Chunks per thread in a chunked job (steal granularity). */
 const CHUNKS_PER_THREAD = 4;
 const MAX_THREADS = 64;
@@ -85,9 +86,9 @@ export class KernelPool {
   private readonly watchdogMs: number;
   /** counters for benchmarks: worker jobs posted, cancelled before a worker took them, ms the main thread waited */
   readonly stats = { posted: 0, cancelled: 0, waitMs: 0, backoffs: 0 };
-  private backoff = 0;
-  private backoffLen = BACKOFF_JOBS;
-  private okStreak = 0;
+  /** workers are not used before this time (performance.now() ms) */
+  private backoffUntil = 0;
+  private backoffMs = BACKOFF_MS;
   /** per-thread chunk claim words of the current chunked job (shared with every worker) */
   private readonly claims = new Int32Array(new SharedArrayBuffer(MAX_THREADS * 4));
 
@@ -130,7 +131,6 @@ export class KernelPool {
    */
   run(fn: string, argLists: number[][]): void {
     const idx = this.fnIndex(fn);
-    if (this.backoff > 0) this.backoff--;
     const posted: Slot[] = [], local: number[][] = [argLists[0]];
     for (let i = 1; i < argLists.length; i++) {
       const s = this.nextReady(posted);
@@ -148,7 +148,6 @@ export class KernelPool {
    */
   runChunked(fn: string, args: number[], rangeArg: number, total: number, unit: number): void {
     const idx = this.fnIndex(fn);
-    if (this.backoff > 0) this.backoff--;
     const posted: Slot[] = [];
     for (let s; posted.length + 1 < this.slots.length + 1 && (s = this.nextReady(posted));) posted.push(s);
     const n = posted.length + 1;
@@ -169,7 +168,7 @@ export class KernelPool {
     return idx;
   }
   private nextReady(taken: Slot[]): Slot | undefined {
-    if (this.closed || this.backoff > 0) return undefined;
+    if (this.closed || (this.backoffUntil > 0 && performance.now() < this.backoffUntil)) return undefined;
     return this.slots.find((s) => isReady(s) && !taken.includes(s));
   }
   private post(s: Slot, idx: number, args: number[], chArg: number, total: number, unit: number, k: number, n: number, self: number): void {
@@ -217,11 +216,10 @@ export class KernelPool {
     const waited = performance.now() - t1;
     this.stats.waitMs += waited;
     if (waited > LATE_MS && waited > 0.5 * (t1 - t0)) {
-      this.backoff = this.backoffLen;
-      this.backoffLen = Math.min(BACKOFF_MAX, 2 * this.backoffLen);
-      this.okStreak = 0;
+      this.backoffUntil = performance.now() + this.backoffMs;
+      this.backoffMs = Math.min(BACKOFF_MAX_MS, 2 * this.backoffMs);
       this.stats.backoffs++;
-    } else if (posted.length > 0 && ++this.okStreak >= BACKOFF_RESET_AFTER) this.backoffLen = BACKOFF_JOBS;
+    } else if (posted.length > 0) { this.backoffMs = BACKOFF_MS; this.backoffUntil = 0; }
     if (firstError) throw firstError;
   }
 
