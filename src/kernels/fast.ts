@@ -127,14 +127,18 @@ export function runSplit(fn: string, args: number[], rowArg: number, rows: numbe
  */
 export interface BinaryKernelChoice {
   kind: 'v128' | 'i64'; P: number; O: number;
-  /** scalar kernels: pre-touch whole output rows (wat.ts TOUCH) */
+  /**
+   * scalar kernels: pre-touch whole output rows (wat.ts TOUCH; default on: binary GEMM on 2 threads went
+   * from 1.43x to 1.84x of 1 thread on an idle moment of this VM, the output lines otherwise bounce between
+   * the cores' caches one at a time)
+   */
   touch?: boolean;
   /** resident programs: gathered windows of <= 9 64-bit words use the unrolled bconvx kernels (default on) */
   short?: boolean;
   /** resident programs, with `short`: 3x3 windows over <= 64 channels read in place, no im2col (default on) */
   shortInPlace?: boolean;
 }
-let bKernel: BinaryKernelChoice = { kind: 'i64', P: 1, O: 4 };
+let bKernel: BinaryKernelChoice = { kind: 'i64', P: 1, O: 4, touch: true };
 /** For benchmarks: selects the binary kernel variant and register tile. */
 export function setBinaryKernel(k: BinaryKernelChoice): void { bKernel = { ...k }; }
 export function getBinaryKernel(): BinaryKernelChoice { return { ...bKernel }; }
