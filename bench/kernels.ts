@@ -28,7 +28,7 @@ import { resolveNetwork } from '../src/ir/validate.ts';
 import { lower } from '../src/golden/plan.ts';
 import { executeStep, runPlan } from '../src/golden/run.ts';
 import { residentProgram } from '../src/golden/resident.ts';
-import { binaryGemm, fastKernels, getBinaryKernel, kernelStats, setKernelThreads } from '../src/kernels/fast.ts';
+import { binaryGemm, fastKernels, getBinaryKernel, kernelStats, poolStats, setKernelThreads } from '../src/kernels/fast.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -198,13 +198,18 @@ export async function benchKernels(): Promise<KernelBench> {
   const torch1 = torch.available ? await torchServer1.start() : torch;
   const bi = biReal18Case();
   const b: Record<'t' | 't1' | 'o1' | 'o2', number[]> = { t: [], t1: [], o1: [], o2: [] };
+  const pool2 = { posted: 0, cancelled: 0, backoffs: 0 }; // worker hand-offs during the timed 2-thread runs
   try {
     await setKernelThreads(2);
     for (let i = 0; i < 5; i++) bi.run(); // warm-up: wasm tier-up, weight packing
     for (let t = 0; t < TRIALS; t++) {
       if (torch.available) b.t.push(...(await torchServer.runs(3)));
       await setKernelThreads(2);
+      const s0 = poolStats();
+      const before = s0 ? { ...s0 } : undefined;
       b.o2.push(...timeRuns(bi.run, 3));
+      const s1 = poolStats();
+      if (before && s1) { pool2.posted += s1.posted - before.posted; pool2.cancelled += s1.cancelled - before.cancelled; pool2.backoffs += s1.backoffs - before.backoffs; }
       await setKernelThreads(1);
       b.o1.push(...timeRuns(bi.run, 3));
       if (torch1.available) b.t1.push(...(await torchServer1.runs(3)));
@@ -249,6 +254,7 @@ export async function benchKernels(): Promise<KernelBench> {
     torch1Ms !== undefined ? `| ResNet-18 fp32, PyTorch, 1 thread (OMP_NUM_THREADS=1), for context | ${round(torch1Ms, 2)} | ${round(Math.min(...b.t1), 2)} | |` : '',
     ``,
     `${TRIALS * 3} timed runs per side after warm-up (3 per trial). Load average (1 min): ${machine.load1} before, ${loadAfter} after this section. The 1-thread rows suffer least when other jobs share the 2 cores (a 2-thread run waits for its slower thread; PyTorch's OpenMP threads spin at barriers).`,
+    `During the timed 2-thread runs: ${pool2.posted} kernel calls handed to the worker, ${pool2.cancelled} of them done by the main thread alone because the worker was not running in time, ${pool2.backoffs} back-offs (the worker stalled holding work: calls stayed on the main thread for 10-160 ms; see src/kernels/pool.ts).`,
     ``,
     `Where the golden model's time goes (median ms per kernel launch over 7 runs, summed; launches are timed one by one, so the sums exceed the end-to-end medians slightly):`,
     ``,
