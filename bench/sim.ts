@@ -8,6 +8,9 @@
  *  - functional simulation (timing + every tile executed on the modelled buffers with the fast kernels, no
  *    verification) against the golden model's own inference with the same kernels (which may use the worker
  *    threads; the functional tiles run on the calling thread): median of 5 each, alternating, target ratio <= 3.
+ *    Since the golden model keeps whole networks resident in wasm memory (src/golden/resident.ts) it is ~2x
+ *    faster than the per-step path the simulator's tiles use; the ratio against the per-step golden path
+ *    (`perStep: true`, what this target was set against) is reported beside it.
  * The plans are built before timing; kernel workers are started before timing. The 1-minute load average is
  * reported beside the numbers (the machine may be shared).
  */
@@ -26,6 +29,7 @@ import { simulate } from '../src/sim/simulate.ts';
 export interface SimBench {
   timingColdMs: number; timingWarmMs: number; timingTargetMs: number;
   functionalMs: number; goldenMs: number; functionalOverGolden: number; functionalTargetRatio: number;
+  goldenPerStepMs: number; functionalOverGoldenPerStep: number; functionalTarget: string;
   functionalTiles: number; verified: boolean; kernels: string; loadAverage1m: number;
 }
 
@@ -47,17 +51,21 @@ export async function benchSim(): Promise<SimBench> {
   new Rng(2).fillNormal(x.data);
   // correctness once (not timed), then timed runs without verification
   const checked = simulate(plan, arch, { functional: { input: x, kernels: fastKernels, verify: true } });
-  const g: number[] = [], f: number[] = [];
+  const g: number[] = [], f: number[] = [], gs: number[] = [];
   let tiles = 0;
   for (let i = 0; i < 5; i++) {
     t = performance.now(); runPlan(plan, x, { kernels: fastKernels }); g.push(performance.now() - t);
+    t = performance.now(); runPlan(plan, x, { kernels: fastKernels, perStep: true }); gs.push(performance.now() - t);
     t = performance.now(); const r = simulate(plan, arch, { functional: { input: x, kernels: fastKernels } }); f.push(performance.now() - t);
     tiles = r.functional!.tiles;
   }
-  const functionalMs = median(f), goldenMs = median(g);
+  const functionalMs = median(f), goldenMs = median(g), goldenPerStepMs = median(gs);
+  const ratio = functionalMs / goldenMs;
   return {
     timingColdMs, timingWarmMs: median(warm), timingTargetMs: 200,
-    functionalMs, goldenMs, functionalOverGolden: functionalMs / goldenMs, functionalTargetRatio: 3,
+    functionalMs, goldenMs, functionalOverGolden: ratio, functionalTargetRatio: 3,
+    goldenPerStepMs, functionalOverGoldenPerStep: functionalMs / goldenPerStepMs,
+    functionalTarget: `functional <= 3x golden (resident): ${ratio <= 3 ? 'met' : 'NOT met'}`,
     functionalTiles: tiles, verified: checked.functional!.verified === true, kernels: fastKernels.name, loadAverage1m: loadavg()[0],
   };
 }
