@@ -20,6 +20,8 @@
  * Both kernels write C row-major with rows padded to 8*nb floats, so copying it out is one memcpy per row.
  */
 
+import { SIMD_OPS_WAT, SimdOps, type SimdOpsExports } from './simd-ops.ts';
+
 export type GemmBackendName = 'js' | 'wasm-simd';
 
 const WAT = `
@@ -93,6 +95,8 @@ const WAT = `
 interface WasmGemm { mem: WebAssembly.Memory; gemm: (mb: number, nb: number, K: number, pa0: number, sai: number, sak: number, pb0: number, sbk: number, cp: number, ldc: number) => void }
 
 let wasm: WasmGemm | null = null;
+let simd: SimdOps | null = null;
+let simdEnabled = true;
 let backend: GemmBackendName = 'js';
 type GemmFn = (M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, transA: boolean, transB: boolean, accumulate: boolean) => void;
 type GemmWhen = (M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean) => boolean;
@@ -114,6 +118,12 @@ export async function initGemm(prefer: GemmBackendName = 'wasm-simd'): Promise<{
     m.destroy();
     const inst = await WebAssembly.instantiate(bin);
     const ex = (inst as unknown as { instance: WebAssembly.Instance }).instance.exports as unknown as { mem: WebAssembly.Memory; gemm: WasmGemm['gemm'] };
+    // the elementwise kernels (simd-ops.ts) share the GEMM's memory as scratch
+    const om = w.parseWat('simd-ops.wat', SIMD_OPS_WAT, { simd: true });
+    const obin = om.toBinary({}).buffer;
+    om.destroy();
+    const oinst = await WebAssembly.instantiate(obin, { env: { mem: ex.mem } });
+    simd = new SimdOps((oinst as unknown as { instance: WebAssembly.Instance }).instance.exports as unknown as SimdOpsExports, ex.mem);
     wasm = { mem: ex.mem, gemm: ex.gemm };
     backend = 'wasm-simd';
     return { backend };
@@ -122,6 +132,14 @@ export async function initGemm(prefer: GemmBackendName = 'wasm-simd'): Promise<{
     return { backend, reason: (e as Error).message };
   }
 }
+
+/**
+ * The WebAssembly SIMD elementwise kernels (simd-ops.ts) when the 'wasm-simd' back end is active, else null
+ * (ops.ts then runs its JS loops, which define the same results bit for bit).
+ */
+export function simdOps(): SimdOps | null { return backend === 'wasm-simd' && simdEnabled ? simd : null; }
+/** Tests and benchmarks: turn the SIMD elementwise kernels off (JS loops) or back on. */
+export function setSimdOpsEnabled(on: boolean): void { simdEnabled = on; }
 
 /** The built-in back end (what a worker thread should initialise), whatever external routing is set. */
 export function localGemmBackend(): GemmBackendName { return backend; }

@@ -19,6 +19,7 @@ import type { Model } from '../ir/model.ts';
 import { Rng } from '../core/rng.ts';
 import { Arena, bt, setArena, type BT } from './tensor.ts';
 import * as ops from './ops.ts';
+import { simdOps } from './gemm.ts';
 import {
   SIGN_QUANTIZERS, binaryWeightBackward, channelAlpha, signBackward, signForward, signWeights,
   type ActGrad, type WeightGrad,
@@ -171,7 +172,9 @@ export class TrainNet {
             y = r.y;
             if (alpha) {
               const O = l.outChannels, d = y.data;
-              for (let i = 0; i < d.length; i += O) for (let o = 0; o < O; o++) d[i + o] *= alpha[o];
+              const simd = O % 4 === 0 ? simdOps() : null;
+              if (simd) simd.scaleChannels(d, alpha, O);
+              else for (let i = 0; i < d.length; i += O) for (let o = 0; o < O; o++) d[i + o] *= alpha[o];
             }
             if (training) this.saved.set(l.id, { ctx: r.ctx, sw, alpha });
           }
@@ -224,7 +227,9 @@ export class TrainNet {
       const prev = grads.get(id);
       if (!prev) { grads.set(id, g); return; }
       const s = bt(g.n, g.h, g.w, g.c);
-      for (let i = 0; i < s.data.length; i++) s.data[i] = prev.data[i] + g.data[i];
+      const simd = simdOps();
+      if (simd) simd.add(prev.data, g.data, s.data);
+      else for (let i = 0; i < s.data.length; i++) s.data[i] = prev.data[i] + g.data[i];
       grads.set(id, s);
     };
     for (let li = this.net.layers.length - 1; li >= 0; li--) {

@@ -17,7 +17,7 @@
  * Backward with xhat = (x - mean) * invstd over M = n*h*w values per channel, g = dy * gamma:
  *   dx = invstd * (g - mean(g) - xhat * mean(g * xhat)),  dgamma = sum(dy * xhat),  dbeta = sum(dy).
  */
-import { sgemm } from './gemm.ts';
+import { sgemm, simdOps } from './gemm.ts';
 import { allocF32, bt, type BT } from './tensor.ts';
 import { outSize } from '../core/geometry.ts';
 
@@ -51,6 +51,8 @@ export function im2col(x: BT, g: ConvGeom, padValue: number, scratch?: ConvScrat
   const K = k * k * c;
   // every entry is written below (padded taps included), so a reused buffer needs no clearing
   const cols = scratchArray(scratch, 'cols', n * oh * ow * K);
+  const simd = c % 4 === 0 ? simdOps() : null;
+  if (simd) { simd.im2col(x.data, x, k, g.stride, g.pad, oh, ow, padValue, cols); return { cols, oh, ow }; }
   const xd = x.data;
   const { stride, pad } = g;
   let q = 0;
@@ -82,6 +84,8 @@ export function col2im(dcols: Float32Array, x: BT, g: ConvGeom, oh: number, ow: 
   const dx = bt(n, h, w, c);
   const d = dx.data;
   const { stride, pad } = g;
+  const simd = c % 4 === 0 ? simdOps() : null;
+  if (simd) { simd.col2im(dcols, x, k, stride, pad, oh, ow, d); return dx; }
   let q = 0;
   for (let b = 0; b < n; b++) {
     const xb = b * h * w * c;
@@ -172,19 +176,23 @@ export function bnForward(x: BT, p: BnParams, training: boolean, momentum = BN_M
   const xd = x.data;
   const y = bt(x.n, x.h, x.w, C);
   const yd = y.data;
+  const simd = C % 4 === 0 ? simdOps() : null;
   if (!training) {
     const mul = new Float64Array(C), add = new Float64Array(C);
     for (let c = 0; c < C; c++) {
       mul[c] = p.gamma[c] / Math.sqrt(p.runningVar[c] + p.eps);
       add[c] = p.beta[c] - p.runningMean[c] * mul[c];
     }
+    if (simd) { simd.bnNormalize(xd, C, mul, mul, mul, add, null, yd); return { y, ctx: null }; }
     for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) yd[o + c] = xd[o + c] * mul[c] + add[c]; }
     return { y, ctx: null };
   }
   const mean = new Float64Array(C), sq = new Float64Array(C);
-  for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) mean[c] += xd[o + c]; }
+  if (simd) simd.bnSums(xd, C, null, mean);
+  else for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) mean[c] += xd[o + c]; }
   for (let c = 0; c < C; c++) mean[c] /= M;
-  for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) { const d = xd[o + c] - mean[c]; sq[c] += d * d; } }
+  if (simd) simd.bnSums(xd, C, mean, sq);
+  else for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) { const d = xd[o + c] - mean[c]; sq[c] += d * d; } }
   const invstd = new Float64Array(C);
   const g32 = new Float32Array(C), b32 = new Float32Array(C), m32 = new Float32Array(C), is32 = new Float32Array(C);
   for (let c = 0; c < C; c++) {
@@ -198,6 +206,7 @@ export function bnForward(x: BT, p: BnParams, training: boolean, momentum = BN_M
     g32[c] = p.gamma[c]; b32[c] = p.beta[c]; m32[c] = mean[c]; is32[c] = invstd[c];
   }
   const xhat = allocF32(xd.length);
+  if (simd) { simd.bnNormalize(xd, C, m32, is32, g32, b32, xhat, yd); return { y, ctx: { xhat, invstd, c: C, shape: x } }; }
   for (let i = 0; i < M; i++) {
     const o = i * C;
     for (let c = 0; c < C; c++) {
@@ -213,7 +222,9 @@ export function bnBackward(dy: BT, ctx: BnCtx, gamma: Float32Array, dGamma: Floa
   const C = ctx.c, M = dy.n * dy.h * dy.w;
   const d = dy.data, xh = ctx.xhat;
   const sumDy = new Float64Array(C), sumDyXh = new Float64Array(C);
-  for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) { sumDy[c] += d[o + c]; sumDyXh[c] += d[o + c] * xh[o + c]; } }
+  const simd = C % 4 === 0 ? simdOps() : null;
+  if (simd) simd.bnBackwardSums(d, xh, C, sumDy, sumDyXh);
+  else for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) { sumDy[c] += d[o + c]; sumDyXh[c] += d[o + c] * xh[o + c]; } }
   const k1 = new Float64Array(C), k2 = new Float64Array(C), k3 = new Float64Array(C);
   for (let c = 0; c < C; c++) {
     dGamma[c] += sumDyXh[c];
@@ -225,6 +236,7 @@ export function bnBackward(dy: BT, ctx: BnCtx, gamma: Float32Array, dGamma: Floa
   }
   const dx = bt(dy.n, dy.h, dy.w, C);
   const o2 = dx.data;
+  if (simd) { simd.bnBackwardDx(d, xh, C, k1, k2, k3, o2); return dx; }
   for (let i = 0; i < M; i++) { const o = i * C; for (let c = 0; c < C; c++) o2[o + c] = k1[c] * (d[o + c] - k2[c] - xh[o + c] * k3[c]); }
   return dx;
 }
@@ -331,6 +343,8 @@ export function gapBackward(dy: BT, x: BT): BT {
 
 export function addForward(a: BT, b: BT): BT {
   const y = bt(a.n, a.h, a.w, a.c);
+  const simd = simdOps();
+  if (simd) { simd.add(a.data, b.data, y.data); return y; }
   for (let i = 0; i < y.data.length; i++) y.data[i] = a.data[i] + b.data[i];
   return y;
 }
@@ -351,6 +365,8 @@ export const LEAKY_CLIP: Pointwise = {
 export function pointwiseForward(x: BT, act: Pointwise): BT {
   const y = bt(x.n, x.h, x.w, x.c);
   const xd = x.data, yd = y.data, n = yd.length;
+  const simd = act === CLIP || act === RELU ? simdOps() : null;
+  if (simd) { simd.act(act === CLIP ? 'clip' : 'relu', xd, yd); return y; }
   if (act === CLIP) { for (let i = 0; i < n; i++) { const v = xd[i]; yd[i] = v < -1 ? -1 : v > 1 ? 1 : v; } return y; }
   if (act === RELU) { for (let i = 0; i < n; i++) { const v = xd[i]; yd[i] = v > 0 ? v : 0; } return y; }
   const f = act.f;
@@ -360,6 +376,8 @@ export function pointwiseForward(x: BT, act: Pointwise): BT {
 
 export function pointwiseBackward(dy: BT, x: BT, act: Pointwise): BT {
   const dx = bt(x.n, x.h, x.w, x.c);
+  const simd = act === CLIP || act === RELU ? simdOps() : null;
+  if (simd) { simd.actBackward(act === CLIP ? 'clip' : 'relu', x.data, dy.data, dx.data); return dx; }
   const df = act.df;
   for (let i = 0; i < dx.data.length; i++) dx.data[i] = dy.data[i] * df(x.data[i]);
   return dx;

@@ -13,6 +13,7 @@
  */
 import type { BT } from './tensor.ts';
 import { bt } from './tensor.ts';
+import { simdOps } from './gemm.ts';
 
 export type ActGrad = 'approxsign' | 'ste';
 export type WeightGrad = 'magnitude-aware' | 'plain';
@@ -32,6 +33,8 @@ export function signValue(x: number): 1 | -1 { return x < 0 ? -1 : 1; }
 export function signForward(x: BT): BT {
   const y = bt(x.n, x.h, x.w, x.c);
   const xd = x.data, yd = y.data, n = yd.length;
+  const simd = simdOps();
+  if (simd) { simd.sign(xd, yd); return y; }
   for (let i = 0; i < n; i++) yd[i] = xd[i] < 0 ? -1 : 1;
   return y;
 }
@@ -39,6 +42,8 @@ export function signForward(x: BT): BT {
 export function signBackward(dy: BT, x: BT, q: SignQuantizer): BT {
   const dx = bt(x.n, x.h, x.w, x.c);
   const xd = x.data, dd = dy.data, o = dx.data, n = o.length;
+  const simd = q.name === 'approxsign' || q.name === 'ste' ? simdOps() : null;
+  if (simd) { simd.signBackward(q.name, xd, dd, o); return dx; }
   // specialised loops (same values as q.pseudoGrad, which stays the definition)
   if (q.name === 'approxsign') { for (let i = 0; i < n; i++) { const a = Math.abs(xd[i]); o[i] = a < 1 ? dd[i] * (2 - 2 * a) : 0; } return dx; }
   if (q.name === 'ste') { for (let i = 0; i < n; i++) o[i] = Math.abs(xd[i]) <= 1 ? dd[i] : 0; return dx; }

@@ -1,0 +1,510 @@
+/**
+ * WebAssembly SIMD versions of the trainer's memory-bound elementwise ops (sign, clip, ReLU and their
+ * pseudo-gradients, residual add, per-channel scaling, batch-norm statistics / normalisation / backward,
+ * im2col and col2im). They run on the float GEMM's memory (gemm.ts; the heap is per-call scratch, laid
+ * out from byte 0 by each call), so a call copies its operands in, runs one kernel and copies its result
+ * out; the copies cost ~0.1 ns per float against 2-6 ns per float for the JS loops they replace (the
+ * JS sign and clip loops branch on random signs and mispredict about half the time).
+ *
+ * Exactness contract: every kernel returns the SAME BITS as the JS loop it replaces in ops.ts /
+ * quantizers.ts, which stays the spec (test/train/simd-ops.test.ts checks each one bit for bit):
+ *  - where the JS loop computes in float64 (JS numbers) and rounds once when storing to a Float32Array
+ *    (the ApproxSign pseudo-gradient, every batch-norm formula), the kernel computes in f64x2 lanes with
+ *    the same operations in the same order and rounds with f32x4.demote_f64x2_zero; float64 sums keep
+ *    their order (pixel ascending per channel, one accumulator per channel);
+ *  - a single fp32 add or multiply of two fp32 values rounds the same in fp32 as in float64 followed by
+ *    rounding to fp32 (the exact result fits in float64), so the residual add, col2im's accumulation and
+ *    the channel scaling use f32x4 arithmetic;
+ *  - selects keep the JS zeros: `cond ? dy * (2-2|x|) : 0` selects +0, `dy * df(x)` multiplies by 0 or 1
+ *    (giving -0 for a negative dy, like JS).
+ * The per-channel kernels need C % 4 == 0 (ops.ts falls back to JS otherwise); lengths are rounded up to
+ * whole vectors, the extra lanes read and write heap slack that is never copied back.
+ */
+
+export const SIMD_OPS_WAT = `
+(module
+  (import "env" "mem" (memory 1))
+
+  ;; ---- pointwise over n4 vectors ------------------------------------------------------------------
+  (func (export "sign_fwd") (param $x i32) (param $y i32) (param $n4 i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n4) (i32.const 4))))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $x) (local.get $end)))
+      (v128.store (local.get $y)
+        (v128.bitselect (v128.const f32x4 -1 -1 -1 -1) (v128.const f32x4 1 1 1 1)
+          (f32x4.lt (v128.load (local.get $x)) (v128.const f32x4 0 0 0 0))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (br $l))))
+
+  ;; dx = |x| < 1 ? dy * (2 - 2|x|) : +0, the product in float64 (as JS), rounded to fp32
+  (func (export "sign_bwd_approx") (param $x i32) (param $dy i32) (param $dx i32) (param $n4 i32)
+    (local $end i32) (local $a v128) (local $d v128) (local $lo v128) (local $hi v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n4) (i32.const 4))))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $a (f32x4.abs (v128.load (local.get $x))))
+      (local.set $d (v128.load (local.get $dy)))
+      (local.set $lo (f32x4.demote_f64x2_zero
+        (f64x2.mul (f64x2.promote_low_f32x4 (local.get $d))
+          (f64x2.sub (v128.const f64x2 2 2) (f64x2.mul (v128.const f64x2 2 2) (f64x2.promote_low_f32x4 (local.get $a)))))))
+      (local.set $hi (f32x4.demote_f64x2_zero
+        (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))
+          (f64x2.sub (v128.const f64x2 2 2) (f64x2.mul (v128.const f64x2 2 2)
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a) (local.get $a))))))))
+      (v128.store (local.get $dx)
+        (v128.bitselect (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $hi))
+          (v128.const i32x4 0 0 0 0)
+          (f32x4.lt (local.get $a) (v128.const f32x4 1 1 1 1))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+      (br $l))))
+
+  ;; dx = |x| <= 1 ? dy : +0 (straight-through estimator)
+  (func (export "sign_bwd_ste") (param $x i32) (param $dy i32) (param $dx i32) (param $n4 i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n4) (i32.const 4))))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $x) (local.get $end)))
+      (v128.store (local.get $dx)
+        (v128.bitselect (v128.load (local.get $dy)) (v128.const i32x4 0 0 0 0)
+          (f32x4.le (f32x4.abs (v128.load (local.get $x))) (v128.const f32x4 1 1 1 1))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+      (br $l))))
+
+  ;; kind 0: clip (hardtanh) y = min(max(x, -1), 1) keeping -0 and NaN as JS does; kind 1: ReLU x > 0 ? x : +0
+  (func (export "act_fwd") (param $kind i32) (param $x i32) (param $y i32) (param $n4 i32)
+    (local $end i32) (local $v v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n4) (i32.const 4))))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $v (v128.load (local.get $x)))
+      (if (i32.eqz (local.get $kind))
+        (then (v128.store (local.get $y)
+          (v128.bitselect (v128.const f32x4 -1 -1 -1 -1)
+            (v128.bitselect (v128.const f32x4 1 1 1 1) (local.get $v) (f32x4.gt (local.get $v) (v128.const f32x4 1 1 1 1)))
+            (f32x4.lt (local.get $v) (v128.const f32x4 -1 -1 -1 -1)))))
+        (else (v128.store (local.get $y)
+          (v128.bitselect (local.get $v) (v128.const i32x4 0 0 0 0) (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0))))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (br $l))))
+
+  ;; dx = dy * df(x), df = 1 inside, 0 outside (kind 0: clip, -1 < x < 1; kind 1: ReLU, x > 0)
+  (func (export "act_bwd") (param $kind i32) (param $x i32) (param $dy i32) (param $dx i32) (param $n4 i32)
+    (local $end i32) (local $v v128) (local $m v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n4) (i32.const 4))))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $v (v128.load (local.get $x)))
+      (if (i32.eqz (local.get $kind))
+        (then (local.set $m (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 -1 -1 -1 -1))
+                                      (f32x4.lt (local.get $v) (v128.const f32x4 1 1 1 1)))))
+        (else (local.set $m (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)))))
+      (v128.store (local.get $dx)
+        (f32x4.mul (v128.load (local.get $dy))
+          (v128.bitselect (v128.const f32x4 1 1 1 1) (v128.const f32x4 0 0 0 0) (local.get $m))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+      (br $l))))
+
+  ;; y = a + b (fp32)
+  (func (export "add") (param $a i32) (param $b i32) (param $y i32) (param $n4 i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n4) (i32.const 4))))
+    (block $e (loop $l
+      (br_if $e (i32.ge_u (local.get $a) (local.get $end)))
+      (v128.store (local.get $y) (f32x4.add (v128.load (local.get $a)) (v128.load (local.get $b))))
+      (local.set $a (i32.add (local.get $a) (i32.const 16)))
+      (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (br $l))))
+
+  ;; y[i, c] *= s[c] (fp32) over M rows of C = 4*c4 channels, in place
+  (func (export "scale_channels") (param $y i32) (param $s i32) (param $M i32) (param $c4 i32)
+    (local $i i32) (local $j i32) (local $ps i32)
+    (block $ie (loop $il
+      (br_if $ie (i32.ge_u (local.get $i) (local.get $M)))
+      (local.set $ps (local.get $s))
+      (local.set $j (i32.const 0))
+      (block $je (loop $jl
+        (br_if $je (i32.ge_u (local.get $j) (local.get $c4)))
+        (v128.store (local.get $y) (f32x4.mul (v128.load (local.get $y)) (v128.load (local.get $ps))))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $ps (i32.add (local.get $ps) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))
+
+  ;; ---- batch norm over M rows of C = 4*c4 channels; per-channel vectors are float64 [C] --------------
+  ;; mode 0: acc[c] += x ; mode 1: acc[c] += (x - mean[c])^2 ; all in float64, rows ascending
+  (func (export "bn_stats") (param $mode i32) (param $x i32) (param $M i32) (param $c4 i32) (param $mean i32) (param $acc i32)
+    (local $i i32) (local $j i32) (local $pa i32) (local $pm i32) (local $v v128) (local $lo v128) (local $hi v128)
+    (block $ie (loop $il
+      (br_if $ie (i32.ge_u (local.get $i) (local.get $M)))
+      (local.set $pa (local.get $acc))
+      (local.set $pm (local.get $mean))
+      (local.set $j (i32.const 0))
+      (block $je (loop $jl
+        (br_if $je (i32.ge_u (local.get $j) (local.get $c4)))
+        (local.set $v (v128.load (local.get $x)))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+        (if (local.get $mode) (then
+          (local.set $lo (f64x2.sub (local.get $lo) (v128.load (local.get $pm))))
+          (local.set $hi (f64x2.sub (local.get $hi) (v128.load offset=16 (local.get $pm))))
+          (local.set $lo (f64x2.mul (local.get $lo) (local.get $lo)))
+          (local.set $hi (f64x2.mul (local.get $hi) (local.get $hi)))))
+        (v128.store (local.get $pa) (f64x2.add (v128.load (local.get $pa)) (local.get $lo)))
+        (v128.store offset=16 (local.get $pa) (f64x2.add (v128.load offset=16 (local.get $pa)) (local.get $hi)))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
+        (local.set $pm (i32.add (local.get $pm) (i32.const 32)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))
+
+  ;; training: xh = (x - m[c]) * s[c]; xhat = f32(xh); y = f32(xh * g[c] + b[c])   (float64, no FMA)
+  ;; eval ($xhat = -1): y = f32(x * s[c] + b[c])  (m and g unused)
+  (func (export "bn_norm") (param $x i32) (param $M i32) (param $c4 i32) (param $m i32) (param $s i32) (param $g i32) (param $b i32)
+        (param $xhat i32) (param $y i32)
+    (local $i i32) (local $j i32) (local $o i32) (local $v v128) (local $lo v128) (local $hi v128)
+    (block $ie (loop $il
+      (br_if $ie (i32.ge_u (local.get $i) (local.get $M)))
+      (local.set $o (i32.const 0))
+      (local.set $j (i32.const 0))
+      (block $je (loop $jl
+        (br_if $je (i32.ge_u (local.get $j) (local.get $c4)))
+        (local.set $v (v128.load (local.get $x)))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+        (if (i32.ge_s (local.get $xhat) (i32.const 0))
+          (then
+            (local.set $lo (f64x2.mul (f64x2.sub (local.get $lo) (v128.load (i32.add (local.get $m) (local.get $o)))) (v128.load (i32.add (local.get $s) (local.get $o)))))
+            (local.set $hi (f64x2.mul (f64x2.sub (local.get $hi) (v128.load offset=16 (i32.add (local.get $m) (local.get $o)))) (v128.load offset=16 (i32.add (local.get $s) (local.get $o)))))
+            (v128.store (local.get $xhat) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+            (local.set $xhat (i32.add (local.get $xhat) (i32.const 16)))
+            (local.set $lo (f64x2.add (f64x2.mul (local.get $lo) (v128.load (i32.add (local.get $g) (local.get $o)))) (v128.load (i32.add (local.get $b) (local.get $o)))))
+            (local.set $hi (f64x2.add (f64x2.mul (local.get $hi) (v128.load offset=16 (i32.add (local.get $g) (local.get $o)))) (v128.load offset=16 (i32.add (local.get $b) (local.get $o))))))
+          (else
+            (local.set $lo (f64x2.add (f64x2.mul (local.get $lo) (v128.load (i32.add (local.get $s) (local.get $o)))) (v128.load (i32.add (local.get $b) (local.get $o)))))
+            (local.set $hi (f64x2.add (f64x2.mul (local.get $hi) (v128.load offset=16 (i32.add (local.get $s) (local.get $o)))) (v128.load offset=16 (i32.add (local.get $b) (local.get $o)))))))
+        (v128.store (local.get $y) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 32)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))
+
+  ;; sums for the backward: sd[c] += dy ; sdx[c] += dy * xhat   (float64; the product of two fp32 is exact)
+  (func (export "bn_bwd_sums") (param $dy i32) (param $xh i32) (param $M i32) (param $c4 i32) (param $sd i32) (param $sdx i32)
+    (local $i i32) (local $j i32) (local $o i32) (local $d v128) (local $h v128) (local $dl v128) (local $dh v128)
+    (block $ie (loop $il
+      (br_if $ie (i32.ge_u (local.get $i) (local.get $M)))
+      (local.set $o (i32.const 0))
+      (local.set $j (i32.const 0))
+      (block $je (loop $jl
+        (br_if $je (i32.ge_u (local.get $j) (local.get $c4)))
+        (local.set $d (v128.load (local.get $dy)))
+        (local.set $h (v128.load (local.get $xh)))
+        (local.set $dl (f64x2.promote_low_f32x4 (local.get $d)))
+        (local.set $dh (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))
+        (v128.store (i32.add (local.get $sd) (local.get $o)) (f64x2.add (v128.load (i32.add (local.get $sd) (local.get $o))) (local.get $dl)))
+        (v128.store offset=16 (i32.add (local.get $sd) (local.get $o)) (f64x2.add (v128.load offset=16 (i32.add (local.get $sd) (local.get $o))) (local.get $dh)))
+        (v128.store (i32.add (local.get $sdx) (local.get $o)) (f64x2.add (v128.load (i32.add (local.get $sdx) (local.get $o)))
+          (f64x2.mul (local.get $dl) (f64x2.promote_low_f32x4 (local.get $h)))))
+        (v128.store offset=16 (i32.add (local.get $sdx) (local.get $o)) (f64x2.add (v128.load offset=16 (i32.add (local.get $sdx) (local.get $o)))
+          (f64x2.mul (local.get $dh) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $h) (local.get $h))))))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+        (local.set $xh (i32.add (local.get $xh) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 32)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))
+
+  ;; dx = f32(k1[c] * ((dy - k2[c]) - xhat * k3[c]))   (float64)
+  (func (export "bn_bwd_dx") (param $dy i32) (param $xh i32) (param $M i32) (param $c4 i32) (param $k1 i32) (param $k2 i32) (param $k3 i32) (param $dx i32)
+    (local $i i32) (local $j i32) (local $o i32) (local $d v128) (local $h v128) (local $lo v128) (local $hi v128)
+    (block $ie (loop $il
+      (br_if $ie (i32.ge_u (local.get $i) (local.get $M)))
+      (local.set $o (i32.const 0))
+      (local.set $j (i32.const 0))
+      (block $je (loop $jl
+        (br_if $je (i32.ge_u (local.get $j) (local.get $c4)))
+        (local.set $d (v128.load (local.get $dy)))
+        (local.set $h (v128.load (local.get $xh)))
+        (local.set $lo (f64x2.mul (v128.load (i32.add (local.get $k1) (local.get $o)))
+          (f64x2.sub (f64x2.sub (f64x2.promote_low_f32x4 (local.get $d)) (v128.load (i32.add (local.get $k2) (local.get $o))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (local.get $h)) (v128.load (i32.add (local.get $k3) (local.get $o)))))))
+        (local.set $hi (f64x2.mul (v128.load offset=16 (i32.add (local.get $k1) (local.get $o)))
+          (f64x2.sub (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))
+                                (v128.load offset=16 (i32.add (local.get $k2) (local.get $o))))
+            (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $h) (local.get $h)))
+                       (v128.load offset=16 (i32.add (local.get $k3) (local.get $o)))))))
+        (v128.store (local.get $dx) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+        (local.set $xh (i32.add (local.get $xh) (i32.const 16)))
+        (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 32)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))
+
+  ;; ---- im2col / col2im (NHWC, C = 4*c4; the same loop structure and tap order as ops.ts) ---------------
+  ;; $dir 0: im2col, cols[q..] = x runs, padded taps = $pv;  $dir 1: col2im, dx runs += dcols[q..]
+  ;; ($x is x or dx, $q is cols or dcols; dx must be zero on entry)
+  (func (export "cols") (param $dir i32) (param $x i32) (param $q i32) (param $n i32) (param $h i32) (param $w i32) (param $c4 i32)
+        (param $k i32) (param $s i32) (param $pad i32) (param $oh i32) (param $ow i32) (param $pv f32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $ky i32) (local $x0 i32) (local $kx0 i32) (local $kx1 i32)
+    (local $iy i32) (local $xb i32) (local $src i32) (local $p i32) (local $e i32) (local $rowEnd i32)
+    (local $cb i32) (local $imgB i32) (local $pvv v128)
+    (local.set $pvv (f32x4.splat (local.get $pv)))
+    (local.set $cb (i32.shl (local.get $c4) (i32.const 4)))   ;; bytes per pixel
+    (local.set $imgB (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $cb)))
+    (local.set $b (i32.const 0))
+    (block $be (loop $bl
+      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $xb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $imgB))))
+      (local.set $oy (i32.const 0))
+      (block $ye (loop $yl
+        (br_if $ye (i32.ge_s (local.get $oy) (local.get $oh)))
+        (local.set $ox (i32.const 0))
+        (block $xe (loop $xl
+          (br_if $xe (i32.ge_s (local.get $ox) (local.get $ow)))
+          (local.set $x0 (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)))
+          (local.set $kx0 (select (i32.sub (i32.const 0) (local.get $x0)) (i32.const 0) (i32.lt_s (local.get $x0) (i32.const 0))))
+          (local.set $kx1 (select (i32.sub (local.get $w) (local.get $x0)) (local.get $k)
+            (i32.gt_s (i32.add (local.get $x0) (local.get $k)) (local.get $w))))
+          (local.set $ky (i32.const 0))
+          (block $ke (loop $kl
+            (br_if $ke (i32.ge_s (local.get $ky) (local.get $k)))
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $s)) (local.get $pad)) (local.get $ky)))
+            (local.set $rowEnd (i32.add (local.get $q) (i32.mul (local.get $k) (local.get $cb))))
+            (if (i32.or (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $h)))
+                        (i32.le_s (local.get $kx1) (local.get $kx0)))
+              (then
+                (if (i32.eqz (local.get $dir)) (then
+                  (local.set $p (local.get $q))
+                  (block $fe (loop $fl
+                    (br_if $fe (i32.ge_u (local.get $p) (local.get $rowEnd)))
+                    (v128.store (local.get $p) (local.get $pvv))
+                    (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                    (br $fl))))))
+              (else
+                (local.set $src (i32.add (local.get $xb)
+                  (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (i32.add (local.get $x0) (local.get $kx0))) (local.get $cb))))
+                (local.set $p (i32.add (local.get $q) (i32.mul (local.get $kx0) (local.get $cb))))
+                (local.set $e (i32.add (local.get $q) (i32.mul (local.get $kx1) (local.get $cb))))
+                (if (i32.eqz (local.get $dir))
+                  (then
+                    (local.set $iy (local.get $q))   ;; reuse $iy as a fill cursor: left padding
+                    (block $le (loop $ll
+                      (br_if $le (i32.ge_u (local.get $iy) (local.get $p)))
+                      (v128.store (local.get $iy) (local.get $pvv))
+                      (local.set $iy (i32.add (local.get $iy) (i32.const 16)))
+                      (br $ll)))
+                    (block $ce (loop $cl
+                      (br_if $ce (i32.ge_u (local.get $p) (local.get $e)))
+                      (v128.store (local.get $p) (v128.load (local.get $src)))
+                      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                      (br $cl)))
+                    (block $re (loop $rl
+                      (br_if $re (i32.ge_u (local.get $p) (local.get $rowEnd)))
+                      (v128.store (local.get $p) (local.get $pvv))
+                      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                      (br $rl))))
+                  (else
+                    (block $ae (loop $al
+                      (br_if $ae (i32.ge_u (local.get $p) (local.get $e)))
+                      (v128.store (local.get $src) (f32x4.add (v128.load (local.get $src)) (v128.load (local.get $p))))
+                      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                      (br $al)))))))
+            (local.set $q (local.get $rowEnd))
+            (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+            (br $kl)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $xl)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yl)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl))))
+)`;
+
+export interface SimdOpsExports {
+  sign_fwd(x: number, y: number, n4: number): void;
+  sign_bwd_approx(x: number, dy: number, dx: number, n4: number): void;
+  sign_bwd_ste(x: number, dy: number, dx: number, n4: number): void;
+  act_fwd(kind: number, x: number, y: number, n4: number): void;
+  act_bwd(kind: number, x: number, dy: number, dx: number, n4: number): void;
+  add(a: number, b: number, y: number, n4: number): void;
+  scale_channels(y: number, s: number, M: number, c4: number): void;
+  bn_stats(mode: number, x: number, M: number, c4: number, mean: number, acc: number): void;
+  bn_norm(x: number, M: number, c4: number, m: number, s: number, g: number, b: number, xhat: number, y: number): void;
+  bn_bwd_sums(dy: number, xh: number, M: number, c4: number, sd: number, sdx: number): void;
+  bn_bwd_dx(dy: number, xh: number, M: number, c4: number, k1: number, k2: number, k3: number, dx: number): void;
+  cols(dir: number, x: number, q: number, n: number, h: number, w: number, c4: number, k: number, s: number, pad: number, oh: number, ow: number, pv: number): void;
+}
+
+/**
+ * The heap seen by the elementwise kernels: a bump allocator over the shared memory, reset per op call.
+ * `f32(n)` / `f64(n)` reserve 16-byte aligned blocks (rounded up to whole vectors); `views()` must be
+ * taken AFTER all reservations of the call (reserving may grow the memory, which detaches old views).
+ */
+export class SimdHeap {
+  private top = 0;
+  constructor(private readonly mem: WebAssembly.Memory) {}
+  reset(): this { this.top = 0; return this; }
+  private take(bytes: number): number {
+    const at = this.top;
+    this.top += (bytes + 15) & ~15;
+    const have = this.mem.buffer.byteLength;
+    if (this.top > have) this.mem.grow(Math.ceil((this.top - have) / 65536));
+    return at;
+  }
+  /** byte offset of room for n floats (plus slack up to a whole vector) */
+  f32(n: number): number { return this.take(n * 4); }
+  f64(n: number): number { return this.take(n * 8); }
+  views(): { F: Float32Array; D: Float64Array } { const b = this.mem.buffer; return { F: new Float32Array(b), D: new Float64Array(b) }; }
+}
+
+/**
+ * Float32Array-level entry points: copy operands into the heap, run one kernel, copy the result out.
+ * Each method computes exactly what the JS loop named in its comment computes (see the header).
+ */
+export class SimdOps {
+  private readonly heap: SimdHeap;
+  constructor(private readonly k: SimdOpsExports, mem: WebAssembly.Memory) { this.heap = new SimdHeap(mem); }
+
+  /** quantizers.ts signForward */
+  sign(x: Float32Array, y: Float32Array): void { this.unary((a, b, n4) => this.k.sign_fwd(a, b, n4), x, y); }
+  /** ops.ts CLIP / RELU pointwiseForward */
+  act(kind: 'clip' | 'relu', x: Float32Array, y: Float32Array): void {
+    const code = kind === 'clip' ? 0 : 1;
+    this.unary((a, b, n4) => this.k.act_fwd(code, a, b, n4), x, y);
+  }
+  /** quantizers.ts signBackward ('approxsign' | 'ste') */
+  signBackward(kind: 'approxsign' | 'ste', x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    this.binary((a, b, c, n4) => (kind === 'approxsign' ? this.k.sign_bwd_approx(a, b, c, n4) : this.k.sign_bwd_ste(a, b, c, n4)), x, dy, dx);
+  }
+  /** ops.ts pointwiseBackward for CLIP / RELU */
+  actBackward(kind: 'clip' | 'relu', x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+    const code = kind === 'clip' ? 0 : 1;
+    this.binary((a, b, c, n4) => this.k.act_bwd(code, a, b, c, n4), x, dy, dx);
+  }
+  /** ops.ts addForward */
+  add(a: Float32Array, b: Float32Array, y: Float32Array): void { this.binary((p, q, r, n4) => this.k.add(p, q, r, n4), a, b, y); }
+
+  /** y[i*C + c] *= s[c] in place (net.ts bconv alpha scaling); C % 4 == 0 */
+  scaleChannels(y: Float32Array, s: Float32Array, C: number): void {
+    const n = y.length, h = this.heap.reset();
+    const py = h.f32(n), ps = h.f32(C);
+    const { F } = h.views();
+    F.set(y, py >> 2); F.set(s, ps >> 2);
+    this.k.scale_channels(py, ps, n / C, C >> 2);
+    y.set(F.subarray(py >> 2, (py >> 2) + n));
+  }
+
+  /**
+   * ops.ts bnForward, training branch, float64 statistics: returns per-channel sums of x and, with `mean`
+   * given, of (x - mean)^2. (Two calls, as the JS makes two passes.)
+   */
+  bnSums(x: Float32Array, C: number, mean: Float64Array | null, out: Float64Array): void {
+    const n = x.length, h = this.heap.reset();
+    const px = h.f32(n), pm = h.f64(C), pa = h.f64(C);
+    const { F, D } = h.views();
+    F.set(x, px >> 2);
+    D.fill(0, pa >> 3, (pa >> 3) + C);
+    if (mean) D.set(mean, pm >> 3);
+    this.k.bn_stats(mean ? 1 : 0, px, n / C, C >> 2, pm, pa);
+    out.set(D.subarray(pa >> 3, (pa >> 3) + C));
+  }
+
+  /** ops.ts bnForward normalisation: training (xhat given) xh = (x-m)*s, y = xh*g + b; eval y = x*s + b */
+  bnNormalize(x: Float32Array, C: number, m: ArrayLike<number>, s: ArrayLike<number>, g: ArrayLike<number>, b: ArrayLike<number>, xhat: Float32Array | null, y: Float32Array): void {
+    const n = x.length, h = this.heap.reset();
+    const px = h.f32(n), py = h.f32(n), pxh = xhat ? h.f32(n) : -1;
+    const pm = h.f64(C), ps = h.f64(C), pg = h.f64(C), pb = h.f64(C);
+    const { F, D } = h.views();
+    F.set(x, px >> 2);
+    for (let c = 0; c < C; c++) { D[(pm >> 3) + c] = m[c]; D[(ps >> 3) + c] = s[c]; D[(pg >> 3) + c] = g[c]; D[(pb >> 3) + c] = b[c]; }
+    this.k.bn_norm(px, n / C, C >> 2, pm, ps, pg, pb, pxh, py);
+    y.set(F.subarray(py >> 2, (py >> 2) + n));
+    if (xhat) xhat.set(F.subarray(pxh >> 2, (pxh >> 2) + n));
+  }
+
+  /** ops.ts bnBackward: float64 sums of dy and dy*xhat per channel */
+  bnBackwardSums(dy: Float32Array, xh: Float32Array, C: number, sumDy: Float64Array, sumDyXh: Float64Array): void {
+    const n = dy.length, h = this.heap.reset();
+    const pd = h.f32(n), px = h.f32(n), p1 = h.f64(C), p2 = h.f64(C);
+    const { F, D } = h.views();
+    F.set(dy, pd >> 2); F.set(xh, px >> 2);
+    D.fill(0, p1 >> 3, (p1 >> 3) + C); D.fill(0, p2 >> 3, (p2 >> 3) + C);
+    this.k.bn_bwd_sums(pd, px, n / C, C >> 2, p1, p2);
+    sumDy.set(D.subarray(p1 >> 3, (p1 >> 3) + C)); sumDyXh.set(D.subarray(p2 >> 3, (p2 >> 3) + C));
+  }
+
+  /** ops.ts bnBackward: dx = k1 * (dy - k2 - xhat * k3) */
+  bnBackwardDx(dy: Float32Array, xh: Float32Array, C: number, k1: Float64Array, k2: Float64Array, k3: Float64Array, dx: Float32Array): void {
+    const n = dy.length, h = this.heap.reset();
+    const pd = h.f32(n), px = h.f32(n), po = h.f32(n), q1 = h.f64(C), q2 = h.f64(C), q3 = h.f64(C);
+    const { F, D } = h.views();
+    F.set(dy, pd >> 2); F.set(xh, px >> 2);
+    D.set(k1, q1 >> 3); D.set(k2, q2 >> 3); D.set(k3, q3 >> 3);
+    this.k.bn_bwd_dx(pd, px, n / C, C >> 2, q1, q2, q3, po);
+    dx.set(F.subarray(po >> 2, (po >> 2) + n));
+  }
+
+  /** ops.ts im2col into `cols` (length n*oh*ow*k*k*C); C % 4 == 0 */
+  im2col(x: Float32Array, dims: { n: number; h: number; w: number; c: number }, k: number, stride: number, pad: number, oh: number, ow: number, padValue: number, cols: Float32Array): void {
+    const len = dims.n * oh * ow * k * k * dims.c, h = this.heap.reset();
+    const px = h.f32(x.length), pq = h.f32(len);
+    const { F } = h.views();
+    F.set(x, px >> 2);
+    this.k.cols(0, px, pq, dims.n, dims.h, dims.w, dims.c >> 2, k, stride, pad, oh, ow, padValue);
+    cols.set(F.subarray(pq >> 2, (pq >> 2) + len));
+  }
+
+  /** ops.ts col2im: dx = scatter-add of dcols (dx is overwritten) */
+  col2im(dcols: Float32Array, dims: { n: number; h: number; w: number; c: number }, k: number, stride: number, pad: number, oh: number, ow: number, dx: Float32Array): void {
+    const len = dims.n * oh * ow * k * k * dims.c, h = this.heap.reset();
+    const px = h.f32(dx.length), pq = h.f32(len);
+    const { F } = h.views();
+    F.fill(0, px >> 2, (px >> 2) + dx.length);
+    F.set(dcols.subarray(0, len), pq >> 2);
+    this.k.cols(1, px, pq, dims.n, dims.h, dims.w, dims.c >> 2, k, stride, pad, oh, ow, 0);
+    dx.set(F.subarray(px >> 2, (px >> 2) + dx.length));
+  }
+
+  private unary(f: (a: number, b: number, n4: number) => void, x: Float32Array, y: Float32Array): void {
+    const n = x.length, h = this.heap.reset();
+    const px = h.f32(n), py = h.f32(n);
+    const { F } = h.views();
+    F.set(x, px >> 2);
+    f(px, py, (n + 3) >> 2);
+    y.set(F.subarray(py >> 2, (py >> 2) + n));
+  }
+  private binary(f: (a: number, b: number, c: number, n4: number) => void, a: Float32Array, b: Float32Array, y: Float32Array): void {
+    const n = a.length, h = this.heap.reset();
+    const pa = h.f32(n), pb = h.f32(n), py = h.f32(n);
+    const { F } = h.views();
+    F.set(a, pa >> 2); F.set(b.subarray(0, n), pb >> 2);
+    f(pa, pb, py, (n + 3) >> 2);
+    y.set(F.subarray(py >> 2, (py >> 2) + n));
+  }
+}

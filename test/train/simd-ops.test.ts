@@ -1,0 +1,118 @@
+/**
+ * The WebAssembly SIMD elementwise kernels (src/train/simd-ops.ts) against the JS loops they replace
+ * (ops.ts, quantizers.ts, the spec), bit for bit: every op runs twice on the same inputs, once with the
+ * kernels on and once off (setSimdOpsEnabled), and the float32 bit patterns must be equal. Inputs include
+ * the edge values of each op (+-0, +-1 exactly, values just inside / outside +-1, large magnitudes), channel
+ * counts 4..64 and ragged spatial sizes; lengths that are not a whole number of vectors test the tails.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.ts';
+import * as ops from '../../src/train/ops.ts';
+import { initGemm, setGemmBackend, setSimdOpsEnabled, simdOps } from '../../src/train/gemm.ts';
+import { signBackward, signForward, SIGN_QUANTIZERS } from '../../src/train/quantizers.ts';
+import { bt, type BT } from '../../src/train/tensor.ts';
+
+beforeAll(async () => { await initGemm('wasm-simd'); });
+
+const EDGES = [0, -0, 1, -1, 0.9999999, -0.9999999, 1.0000001, -1.0000001, 1e-30, -1e-30, 3.5, -7.25, 1e20, -1e20, 0.5, -0.5];
+
+function input(rng: Rng, n: number, h: number, w: number, c: number, scale = 1): BT {
+  const t = bt(n, h, w, c, rng.fillNormal(new Float32Array(n * h * w * c), scale));
+  for (let i = 0; i < t.data.length; i += 7) t.data[i] = EDGES[(i / 7) % EDGES.length];
+  return t;
+}
+
+function bits(a: Float32Array): number[] { return Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)); }
+
+/** runs f with the SIMD kernels off, then on; returns both results (each a list of arrays) */
+function both(f: () => Float32Array[]): [Float32Array[], Float32Array[]] {
+  setSimdOpsEnabled(false);
+  let js: Float32Array[];
+  try { js = f().map((a) => a.slice()); } finally { setSimdOpsEnabled(true); }
+  expect(simdOps()).not.toBeNull();
+  return [js, f().map((a) => a.slice())];
+}
+
+function expectSameBits(f: () => Float32Array[]): void {
+  const [js, simd] = both(f);
+  expect(simd.length).toBe(js.length);
+  for (let i = 0; i < js.length; i++) expect(bits(simd[i])).toEqual(bits(js[i]));
+}
+
+const SHAPES: [number, number, number, number][] = [[2, 5, 3, 4], [3, 7, 7, 8], [1, 4, 6, 12], [2, 14, 14, 32], [2, 3, 5, 64], [1, 1, 3, 1], [1, 2, 3, 3]];
+
+describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
+  it('sign forward and both pseudo-gradients', () => {
+    const rng = new Rng(11);
+    for (const [n, h, w, c] of SHAPES) {
+      const x = input(rng, n, h, w, c, 1.2), dy = input(rng, n, h, w, c);
+      expectSameBits(() => [signForward(x).data, signBackward(dy, x, SIGN_QUANTIZERS.approxsign).data, signBackward(dy, x, SIGN_QUANTIZERS.ste).data]);
+    }
+  });
+
+  it('clip and ReLU forward and backward, residual add', () => {
+    const rng = new Rng(12);
+    for (const [n, h, w, c] of SHAPES) {
+      const x = input(rng, n, h, w, c, 1.5), dy = input(rng, n, h, w, c), b = input(rng, n, h, w, c);
+      expectSameBits(() => [
+        ops.pointwiseForward(x, ops.CLIP).data, ops.pointwiseBackward(dy, x, ops.CLIP).data,
+        ops.pointwiseForward(x, ops.RELU).data, ops.pointwiseBackward(dy, x, ops.RELU).data,
+        ops.addForward(x, b).data,
+      ]);
+    }
+  });
+
+  it('batch norm: training forward (statistics, running stats, xhat), eval forward, backward', () => {
+    const rng = new Rng(13);
+    for (const [n, h, w, c] of SHAPES) {
+      const x = input(rng, n, h, w, c, 3), dy = input(rng, n, h, w, c);
+      for (let i = 0; i < x.data.length; i++) x.data[i] += 0.25 * (i % c); // per-channel offsets
+      const params = () => ({
+        gamma: Float32Array.from({ length: c }, (_, i) => 0.5 + 0.1 * i), beta: Float32Array.from({ length: c }, (_, i) => 0.2 - 0.05 * i),
+        runningMean: Float32Array.from({ length: c }, (_, i) => 0.01 * i), runningVar: Float32Array.from({ length: c }, (_, i) => 1 + 0.1 * i), eps: 1e-5,
+      });
+      expectSameBits(() => {
+        const p = params();
+        const f = ops.bnForward(x, p, true);
+        const dG = new Float32Array(c), dB = new Float32Array(c);
+        const dx = ops.bnBackward(dy, f.ctx!, p.gamma, dG, dB);
+        const ev = ops.bnForward(x, p, false);
+        return [f.y.data, f.ctx!.xhat, new Float32Array(f.ctx!.invstd), p.runningMean, p.runningVar, dx.data, dG, dB, ev.y.data];
+      });
+    }
+  });
+
+  it('im2col and col2im for 1x1, 3x3 and 5x5 windows, strides 1 and 2, zero and +1 padding', () => {
+    const rng = new Rng(14);
+    for (const [n, h, w, c] of SHAPES) for (const g of [{ kernel: 3, stride: 1, pad: 1 }, { kernel: 3, stride: 2, pad: 1 }, { kernel: 5, stride: 2, pad: 2 }, { kernel: 1, stride: 2, pad: 0 }, { kernel: 3, stride: 1, pad: 0 }]) {
+      if (h + 2 * g.pad < g.kernel || w + 2 * g.pad < g.kernel) continue;
+      const x = input(rng, n, h, w, c);
+      for (const padValue of [0, 1]) {
+        const oh = Math.floor((h + 2 * g.pad - g.kernel) / g.stride) + 1, ow = Math.floor((w + 2 * g.pad - g.kernel) / g.stride) + 1;
+        const dcols = rng.fillNormal(new Float32Array(n * oh * ow * g.kernel * g.kernel * c));
+        expectSameBits(() => {
+          const r = ops.im2col(x, g, padValue);
+          expect([r.oh, r.ow]).toEqual([oh, ow]);
+          return [r.cols, ops.col2im(dcols, x, g, oh, ow).data];
+        });
+      }
+    }
+  });
+
+  it('a whole conv forward/backward through the layer API is unchanged', () => {
+    const rng = new Rng(15);
+    const x = input(rng, 2, 9, 9, 16), w = rng.fillNormal(new Float32Array(24 * 3 * 3 * 16), 0.2);
+    expectSameBits(() => {
+      const f = ops.conv2dForward(x, w, 24, { kernel: 3, stride: 1, pad: 1 });
+      const dW = new Float32Array(w.length);
+      const dx = ops.conv2dBackward(f.y, f.ctx, w, dW)!;
+      return [f.y.data, dW, dx.data];
+    });
+  });
+
+  it('the JS back end never uses the kernels', () => {
+    setGemmBackend('js');
+    try { expect(simdOps()).toBeNull(); } finally { setGemmBackend('wasm-simd'); }
+    expect(simdOps()).not.toBeNull();
+  });
+});
