@@ -90,9 +90,71 @@ const WAT = `
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $iloop)))
   )
+  ;; the same tiles with the column panel as the outer loop (B strip reused from cache across row panels)
+  (func (export "gemm_j") (param $mb i32) (param $nb i32) (param $K i32) (param $pa0 i32) (param $sai i32)
+        (param $sak i32) (param $pb0 i32) (param $sbk i32) (param $cp i32) (param $ldc i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $pa i32) (local $pb i32) (local $pc i32)
+    (local $a1 i32) (local $a2 i32) (local $a3 i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $a v128)
+    (local.set $a1 (local.get $sai))
+    (local.set $a2 (i32.mul (local.get $sai) (i32.const 2)))
+    (local.set $a3 (i32.mul (local.get $sai) (i32.const 3)))
+    (local.set $j (i32.const 0))
+    (block $jend (loop $jloop
+      (br_if $jend (i32.ge_u (local.get $j) (local.get $nb)))
+      (local.set $i (i32.const 0))
+      (block $iend (loop $iloop
+        (br_if $iend (i32.ge_u (local.get $i) (local.get $mb)))
+        (local.set $pa (i32.add (local.get $pa0) (i32.mul (i32.mul (local.get $i) (i32.const 4)) (local.get $sai))))
+        (local.set $pb (i32.add (local.get $pb0) (i32.mul (local.get $j) (i32.const 32))))
+        (local.set $pc (i32.add (local.get $cp) (i32.add (i32.mul (i32.mul (local.get $i) (i32.const 4)) (local.get $ldc)) (i32.mul (local.get $j) (i32.const 32)))))
+        (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+        (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+        (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
+        (local.set $k (local.get $K))
+        (block $kend (loop $kloop
+          (br_if $kend (i32.eqz (local.get $k)))
+          (local.set $b0 (v128.load (local.get $pb)))
+          (local.set $b1 (v128.load offset=16 (local.get $pb)))
+          (local.set $a (f32x4.splat (f32.load (local.get $pa))))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a1)))))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a2)))))
+          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a3)))))
+          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
+          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
+          (local.set $pa (i32.add (local.get $pa) (local.get $sak)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $sbk)))
+          (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+          (br $kloop)))
+        (v128.store (local.get $pc) (local.get $c00))
+        (v128.store offset=16 (local.get $pc) (local.get $c01))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c10))
+        (v128.store offset=16 (local.get $pc) (local.get $c11))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c20))
+        (v128.store offset=16 (local.get $pc) (local.get $c21))
+        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+        (v128.store (local.get $pc) (local.get $c30))
+        (v128.store offset=16 (local.get $pc) (local.get $c31))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $iloop)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $jloop)))
+  )
 )`;
 
-interface WasmGemm { mem: WebAssembly.Memory; gemm: (mb: number, nb: number, K: number, pa0: number, sai: number, sak: number, pb0: number, sbk: number, cp: number, ldc: number) => void }
+type GemmKernel = (mb: number, nb: number, K: number, pa0: number, sai: number, sak: number, pb0: number, sbk: number, cp: number, ldc: number) => void;
+interface WasmGemm { mem: WebAssembly.Memory; gemm: GemmKernel; gemm_j: GemmKernel }
 
 let wasm: WasmGemm | null = null;
 let simd: SimdOps | null = null;
@@ -117,14 +179,14 @@ export async function initGemm(prefer: GemmBackendName = 'wasm-simd'): Promise<{
     const bin = m.toBinary({}).buffer;
     m.destroy();
     const inst = await WebAssembly.instantiate(bin);
-    const ex = (inst as unknown as { instance: WebAssembly.Instance }).instance.exports as unknown as { mem: WebAssembly.Memory; gemm: WasmGemm['gemm'] };
+    const ex = (inst as unknown as { instance: WebAssembly.Instance }).instance.exports as unknown as WasmGemm;
     // the elementwise kernels (simd-ops.ts) share the GEMM's memory as scratch
     const om = w.parseWat('simd-ops.wat', SIMD_OPS_WAT, { simd: true });
     const obin = om.toBinary({}).buffer;
     om.destroy();
     const oinst = await WebAssembly.instantiate(obin, { env: { mem: ex.mem } });
     simd = new SimdOps((oinst as unknown as { instance: WebAssembly.Instance }).instance.exports as unknown as SimdOpsExports, ex.mem);
-    wasm = { mem: ex.mem, gemm: ex.gemm };
+    wasm = { mem: ex.mem, gemm: ex.gemm, gemm_j: ex.gemm_j };
     backend = 'wasm-simd';
     return { backend };
   } catch (e) {
@@ -262,7 +324,8 @@ export function sgemm(M: number, N: number, K: number, A: Float32Array, B: Float
       if (have < floats * 4) w.mem.grow(Math.ceil((floats * 4 - have) / 65536));
       return new Float32Array(w.mem.buffer);
     });
-    w.gemm(mb, nb, K, lay.aOff * 4, lay.sai * 4, lay.sak * 4, lay.bOff * 4, lay.sbk * 4, lay.cOff * 4, nb * 32);
+    const ord = process.env.BIREALSIM_GEMM_ORDER;
+    (ord === 'j' ? w.gemm_j : w.gemm)(mb, nb, K, lay.aOff * 4, lay.sai * 4, lay.sak * 4, lay.bOff * 4, lay.sbk * 4, lay.cOff * 4, nb * 32);
     unpackC(M, N, heap, lay.cOff, C, accumulate);
     return;
   }
@@ -272,4 +335,68 @@ export function sgemm(M: number, N: number, K: number, A: Float32Array, B: Float
   });
   jsTiles(mb, nb, K, heap, lay);
   unpackC(M, N, heap, lay.cOff, C, accumulate);
+}
+
+// ---- fused conv paths (wasm-simd only) --------------------------------------------------------------------
+// The conv forward gathers its im2col matrix straight into the GEMM's A operand, and the input gradient
+// scatters (col2im) straight out of the GEMM's result, so the large column matrices are copied between JS
+// and the wasm heap once (forward: out to the caller's cols buffer, which the weight gradient needs) instead
+// of three times. Same kernels, same operands, same order: the results are the bits of the unfused path
+// (im2col -> sgemm -> ..., sgemm -> col2im), which test/train/simd-ops.test.ts checks.
+
+export interface ConvDims { n: number; h: number; w: number; c: number; k: number; stride: number; pad: number; oh: number; ow: number }
+
+function growTo(floats: number): Float32Array {
+  const w = wasm!;
+  const have = w.mem.buffer.byteLength;
+  if (have < floats * 4) w.mem.grow(Math.ceil((floats * 4 - have) / 65536));
+  return new Float32Array(w.mem.buffer);
+}
+
+/** Whether the fused paths apply: the local wasm kernels run this product and channels are whole vectors. */
+function fusedOk(M: number, N: number, K: number, transB: boolean, c: number): boolean {
+  if (backend !== 'wasm-simd' || !wasm || !simd || !simdEnabled || c % 4 !== 0 || M === 0 || N === 0 || K === 0) return false;
+  return !(external && (!externalWhen || externalWhen(M, N, K, false, transB, false)));
+}
+
+/**
+ * y[P, O] = im2col(x)[P, K] * W[O, K]^T with cols[P, K] = im2col(x) written to `cols` as well.
+ * Returns false (nothing done) when the fused path does not apply.
+ */
+export function convForwardFused(x: Float32Array, d: ConvDims, padValue: number, weight: Float32Array, O: number, y: Float32Array, cols: Float32Array): boolean {
+  const P = d.n * d.oh * d.ow, K = d.k * d.k * d.c;
+  if (!fusedOk(P, O, K, true, d.c)) return false;
+  const mb = (P + 3) >> 2, nb = (O + 7) >> 3, bw = nb * 8;
+  const aOff = 0, aLen = round4(4 * mb * K + 8), bOff = aLen, bLen = round4(K * bw), cOff = bOff + bLen, cLen = mb * nb * 32, xOff = cOff + cLen;
+  const heap = growTo(xOff + round4(x.length + 4));
+  heap.set(x, xOff);
+  simd!.k.cols(0, xOff * 4, aOff * 4, d.n, d.h, d.w, d.c >> 2, d.k, d.stride, d.pad, d.oh, d.ow, padValue);
+  for (let k = 0; k < K; k++) {
+    const dst = bOff + k * bw;
+    for (let j = 0; j < O; j++) heap[dst + j] = weight[j * K + k];
+    for (let j = O; j < bw; j++) heap[dst + j] = 0;
+  }
+  wasm!.gemm(mb, nb, K, aOff * 4, K * 4, 4, bOff * 4, bw * 4, cOff * 4, nb * 32);
+  unpackC(P, O, heap, cOff, y, false);
+  cols.set(heap.subarray(aOff, aOff + P * K));
+  return true;
+}
+
+/**
+ * dx = col2im(dy[P, O] * W[O, K]) (dx overwritten). Needs K % 8 == 0 so the GEMM's padded result rows are
+ * the dcols rows; returns false (nothing done) when the fused path does not apply.
+ */
+export function convInputGradFused(dy: Float32Array, d: ConvDims, weight: Float32Array, O: number, dx: Float32Array): boolean {
+  const P = d.n * d.oh * d.ow, K = d.k * d.k * d.c;
+  if (K % 8 !== 0 || !fusedOk(P, K, O, false, d.c)) return false;
+  const mb = (P + 3) >> 2, nb = K >> 3;
+  const aOff = 0, aLen = round4(4 * mb * O + 8), bOff = aLen, bLen = round4(O * K + 8), cOff = bOff + bLen, cLen = mb * nb * 32, xOff = cOff + cLen;
+  const heap = growTo(xOff + round4(dx.length + 4));
+  heap.set(dy.subarray(0, P * O), aOff);
+  heap.set(weight.subarray(0, O * K), bOff);
+  wasm!.gemm(mb, nb, O, aOff * 4, O * 4, 4, bOff * 4, K * 4, cOff * 4, nb * 32);
+  heap.fill(0, xOff, xOff + dx.length);
+  simd!.k.cols(1, xOff * 4, cOff * 4, d.n, d.h, d.w, d.c >> 2, d.k, d.stride, d.pad, d.oh, d.ow, 0);
+  dx.set(heap.subarray(xOff, xOff + dx.length));
+  return true;
 }

@@ -17,7 +17,7 @@
  * Backward with xhat = (x - mean) * invstd over M = n*h*w values per channel, g = dy * gamma:
  *   dx = invstd * (g - mean(g) - xhat * mean(g * xhat)),  dgamma = sum(dy * xhat),  dbeta = sum(dy).
  */
-import { sgemm, simdOps } from './gemm.ts';
+import { convForwardFused, convInputGradFused, sgemm, simdOps } from './gemm.ts';
 import { allocF32, bt, type BT } from './tensor.ts';
 import { outSize } from '../core/geometry.ts';
 
@@ -111,16 +111,28 @@ export function col2im(dcols: Float32Array, x: BT, g: ConvGeom, oh: number, ow: 
 /** out = conv(x, W) (+ bias). W is OHWI [O, k, k, C]. */
 export function conv2dForward(x: BT, weight: Float32Array, outCh: number, g: ConvGeom, bias?: Float32Array, padValue = 0, scratch?: ConvScratch): { y: BT; ctx: ConvCtx } {
   const direct = isDirect(g);
-  const { cols, oh, ow } = direct ? { cols: x.data, oh: x.h, ow: x.w } : im2col(x, g, padValue, scratch);
-  const P = x.n * oh * ow, K = g.kernel * g.kernel * x.c;
+  const K = g.kernel * g.kernel * x.c;
   if (weight.length !== outCh * K) throw new Error(`conv2d: weight length ${weight.length} != ${outCh}x${K}`);
+  if (!direct) {
+    // fused im2col + GEMM on the wasm heap when available (gemm.ts; same bits as the two steps below)
+    const oh = outSize(x.h, g), ow = outSize(x.w, g);
+    const y = bt(x.n, oh, ow, outCh);
+    const cols = scratchArray(scratch, 'cols', x.n * oh * ow * K);
+    if (convForwardFused(x.data, { n: x.n, h: x.h, w: x.w, c: x.c, k: g.kernel, stride: g.stride, pad: g.pad, oh, ow }, padValue, weight, outCh, y.data, cols)) {
+      if (bias) addBias(y.data, bias, outCh);
+      return { y, ctx: { x, cols, oh, ow, geom: g, padValue, direct } };
+    }
+  }
+  const { cols, oh, ow } = direct ? { cols: x.data, oh: x.h, ow: x.w } : im2col(x, g, padValue, scratch);
+  const P = x.n * oh * ow;
   const y = bt(x.n, oh, ow, outCh);
   sgemm(P, outCh, K, cols, weight, y.data, false, true, false);
-  if (bias) {
-    const yd = y.data;
-    for (let p = 0; p < P; p++) for (let o = 0; o < outCh; o++) yd[p * outCh + o] += bias[o];
-  }
+  if (bias) addBias(y.data, bias, outCh);
   return { y, ctx: { x, cols, oh, ow, geom: g, padValue, direct } };
+}
+
+function addBias(yd: Float32Array, bias: Float32Array, O: number): void {
+  for (let p = 0; p < yd.length; p += O) for (let o = 0; o < O; o++) yd[p + o] += bias[o];
 }
 
 /** Accumulates dW (and dBias); returns dx unless needInputGrad is false. */
@@ -133,6 +145,11 @@ export function conv2dBackward(dy: BT, ctx: ConvCtx, weight: Float32Array, dWeig
     for (let p = 0; p < P; p++) for (let o = 0; o < O; o++) dBias[o] += d[p * O + o];
   }
   if (!needInputGrad) return null;
+  if (!ctx.direct) {
+    const dx = bt(x.n, x.h, x.w, x.c);
+    const d = { n: x.n, h: x.h, w: x.w, c: x.c, k: geom.kernel, stride: geom.stride, pad: geom.pad, oh: ctx.oh, ow: ctx.ow };
+    if (convInputGradFused(dy.data, d, weight, O, dx.data)) return dx;
+  }
   // the direct (1x1) case returns dcols as dx itself, so it must be a fresh array
   const dcols = ctx.direct ? allocF32(P * K) : scratchArray(scratch, 'dcols', P * K);
   sgemm(P, K, O, dy.data, weight, dcols, false, false, false);

@@ -389,7 +389,7 @@ export class SimdHeap {
  */
 export class SimdOps {
   private readonly heap: SimdHeap;
-  constructor(private readonly k: SimdOpsExports, mem: WebAssembly.Memory) { this.heap = new SimdHeap(mem); }
+  constructor(readonly k: SimdOpsExports, mem: WebAssembly.Memory) { this.heap = new SimdHeap(mem); }
 
   /** quantizers.ts signForward */
   sign(x: Float32Array, y: Float32Array): void { this.unary((a, b, n4) => this.k.sign_fwd(a, b, n4), x, y); }

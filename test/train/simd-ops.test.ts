@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import * as ops from '../../src/train/ops.ts';
-import { initGemm, setGemmBackend, setSimdOpsEnabled, simdOps } from '../../src/train/gemm.ts';
+import { convForwardFused, convInputGradFused, initGemm, setGemmBackend, setSimdOpsEnabled, simdOps } from '../../src/train/gemm.ts';
 import { signBackward, signForward, SIGN_QUANTIZERS } from '../../src/train/quantizers.ts';
 import { bt, type BT } from '../../src/train/tensor.ts';
 
@@ -99,15 +99,29 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
     }
   });
 
-  it('a whole conv forward/backward through the layer API is unchanged', () => {
+  it('whole convs through the layer API (fused im2col+GEMM and GEMM+col2im) give the unfused bits', () => {
     const rng = new Rng(15);
-    const x = input(rng, 2, 9, 9, 16), w = rng.fillNormal(new Float32Array(24 * 3 * 3 * 16), 0.2);
-    expectSameBits(() => {
-      const f = ops.conv2dForward(x, w, 24, { kernel: 3, stride: 1, pad: 1 });
-      const dW = new Float32Array(w.length);
-      const dx = ops.conv2dBackward(f.y, f.ctx, w, dW)!;
-      return [f.y.data, dW, dx.data];
-    });
+    for (const [n, h, w, c, O, g, padValue] of [
+      [2, 9, 9, 16, 24, { kernel: 3, stride: 1, pad: 1 }, 0], [2, 14, 14, 32, 32, { kernel: 3, stride: 1, pad: 1 }, 1],
+      [3, 7, 7, 64, 13, { kernel: 3, stride: 2, pad: 1 }, 0], [1, 6, 5, 8, 8, { kernel: 5, stride: 2, pad: 2 }, 0],
+      [2, 5, 5, 4, 6, { kernel: 3, stride: 1, pad: 1 }, 1], [1, 8, 8, 12, 16, { kernel: 3, stride: 1, pad: 0 }, 0],
+    ] as const) {
+      const x = input(rng, n, h, w, c), wt = rng.fillNormal(new Float32Array(O * g.kernel * g.kernel * c), 0.2);
+      const bias = rng.fillNormal(new Float32Array(O));
+      expectSameBits(() => {
+        const f = ops.conv2dForward(x, wt, O, g, bias, padValue);
+        const dW = new Float32Array(wt.length), dB = new Float32Array(O);
+        const dy = bt(f.y.n, f.y.h, f.y.w, f.y.c, f.y.data.map((v, i) => v * (1 + (i % 3))));
+        const dx = ops.conv2dBackward(dy, f.ctx, wt, dW, dB)!;
+        return [f.y.data, f.ctx.cols, dW, dB, dx.data];
+      });
+    }
+    // the fused paths did run for the shapes they serve (channels in whole vectors; dcols rows of K % 8 == 0)
+    const d = { n: 1, h: 6, w: 6, c: 8, k: 3, stride: 1, pad: 1, oh: 6, ow: 6 };
+    const x = new Float32Array(6 * 6 * 8).fill(1), wt = new Float32Array(4 * 72).fill(1);
+    expect(convForwardFused(x, d, 0, wt, 4, new Float32Array(36 * 4), new Float32Array(36 * 72))).toBe(true);
+    expect(convInputGradFused(new Float32Array(36 * 4), d, wt, 4, new Float32Array(x.length))).toBe(true);
+    expect(convForwardFused(new Float32Array(36 * 6), { ...d, c: 6 }, 0, new Float32Array(4 * 54), 4, new Float32Array(36 * 4), new Float32Array(36 * 54))).toBe(false);
   });
 
   it('the JS back end never uses the kernels', () => {
