@@ -132,7 +132,7 @@ export function loadDatasetFlags(a: { dataset?: string; data?: string; limitTrai
 
 function limitTrainSplit(ds: Dataset, n: number, seed: number) { return limitSplit(ds.train, n, seed, ds.h * ds.w * ds.c); }
 
-interface TrainArgs extends TrainFlagValues { model: string; out?: string; resume?: boolean; quiet?: boolean; json?: boolean }
+interface TrainArgs extends TrainFlagValues { model: string; out?: string; resume?: boolean; quiet?: boolean; json?: boolean; epochEval?: boolean }
 
 export const trainCommand = {
   command: 'train',
@@ -143,6 +143,7 @@ export const trainCommand = {
     .option('out', { type: 'string', describe: 'output directory (model.safetensors, checkpoint.safetensors, metrics.jsonl); default runs/<model>-<dataset>' })
     .option('resume', { type: 'boolean', describe: 'continue the run in --out from its checkpoint (its options are used)' })
     .option('quiet', { type: 'boolean', describe: 'no progress lines' })
+    .option('epoch-eval', { type: 'boolean', default: true, describe: 'evaluate on the test split after every epoch (--no-epoch-eval: only after the last epoch of each stage, ~10 s less per epoch on MNIST)' })
     .option('json', { type: 'boolean', describe: 'print the result as JSON' }),
   handler: async (argv: ArgumentsCamelCase<TrainArgs>) => {
     const log = argv.quiet ? () => {} : (s: string) => process.stderr.write(`[train] ${s}\n`);
@@ -160,7 +161,7 @@ export const trainCommand = {
     log(`network ${net.workload.name} (${net.layers.length} layers); gemm ${gemmBackend()}; ${options.replicas} replica${options.replicas === 1 ? '' : 's'}; output ${outDir}`);
     const command = `birealsim ${process.argv.slice(2).join(' ')}`;
     const r = await train({
-      net, dataset: ds, options, outDir, resume: argv.resume, log, initModel: init,
+      net, dataset: ds, options, outDir, resume: argv.resume, log, initModel: init, evalEachEpoch: argv.epochEval !== false,
       meta: { 'train.command': command, 'tool.version': TOOL_VERSION, seed: String(options.seed) },
     });
     if (r.interrupted) throw new UserError('E_INTERRUPTED', `training interrupted; checkpoint saved in ${outDir}`, { hint: `continue with: birealsim train --model ${argv.model} --dataset ${argv.dataset ?? `idx:${argv.data}`}${argv.limitTrain ? ` --limit-train ${argv.limitTrain}` : ''} --out ${outDir} --resume` });

@@ -71,3 +71,30 @@ describe('train: checkpoint and exact resume', () => {
     }
   });
 });
+
+describe('birealsim train --no-epoch-eval', () => {
+  it('evaluates the test split only after the last epoch of each stage; with the default, after every epoch', async () => {
+    const { main } = await import('../../src/cli/main.ts');
+    const root = mkdtempSync(join(tmpdir(), 'epoch-eval-'));
+    try {
+      writeSynthetic(join(root, 'data'), 48, 12);
+      const wl = join(root, 'tiny.json');
+      writeFileSync(wl, JSON.stringify(tinyBireal()));
+      const run = async (out: string, extra: string[]) => {
+        const w = process.stderr.write, o = process.stdout.write;
+        process.stderr.write = (() => true) as typeof process.stderr.write;
+        process.stdout.write = (() => true) as typeof process.stdout.write;
+        try {
+          expect(await main(['train', '--model', wl, '--dataset', `idx:${join(root, 'data')}`, '--pre-epochs', '2', '--epochs', '2', '--batch', '16', '--replicas', '1', '--out', join(root, out), ...extra])).toBe(0);
+        } finally { process.stderr.write = w; process.stdout.write = o; }
+        return readFileSync(join(root, out, METRICS_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stage: number; epoch: number; test_acc?: number });
+      };
+      const every = await run('every', []);
+      expect(every.map((r) => r.test_acc !== undefined)).toEqual([true, true, true, true]);
+      const last = await run('last', ['--no-epoch-eval']);
+      expect(last.map((r) => [r.stage, r.epoch, r.test_acc !== undefined])).toEqual([[1, 1, false], [1, 2, true], [2, 1, false], [2, 2, true]]);
+      // skipping evaluations changes nothing else: the same final accuracy
+      expect(last[3].test_acc).toBe(every[3].test_acc);
+    } finally { rmSync(root, { recursive: true, force: true }); }
+  });
+});
