@@ -90,71 +90,10 @@ const WAT = `
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $iloop)))
   )
-  ;; the same tiles with the column panel as the outer loop (B strip reused from cache across row panels)
-  (func (export "gemm_j") (param $mb i32) (param $nb i32) (param $K i32) (param $pa0 i32) (param $sai i32)
-        (param $sak i32) (param $pb0 i32) (param $sbk i32) (param $cp i32) (param $ldc i32)
-    (local $i i32) (local $j i32) (local $k i32) (local $pa i32) (local $pb i32) (local $pc i32)
-    (local $a1 i32) (local $a2 i32) (local $a3 i32)
-    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
-    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local $b0 v128) (local $b1 v128) (local $a v128)
-    (local.set $a1 (local.get $sai))
-    (local.set $a2 (i32.mul (local.get $sai) (i32.const 2)))
-    (local.set $a3 (i32.mul (local.get $sai) (i32.const 3)))
-    (local.set $j (i32.const 0))
-    (block $jend (loop $jloop
-      (br_if $jend (i32.ge_u (local.get $j) (local.get $nb)))
-      (local.set $i (i32.const 0))
-      (block $iend (loop $iloop
-        (br_if $iend (i32.ge_u (local.get $i) (local.get $mb)))
-        (local.set $pa (i32.add (local.get $pa0) (i32.mul (i32.mul (local.get $i) (i32.const 4)) (local.get $sai))))
-        (local.set $pb (i32.add (local.get $pb0) (i32.mul (local.get $j) (i32.const 32))))
-        (local.set $pc (i32.add (local.get $cp) (i32.add (i32.mul (i32.mul (local.get $i) (i32.const 4)) (local.get $ldc)) (i32.mul (local.get $j) (i32.const 32)))))
-        (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
-        (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
-        (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
-        (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
-        (local.set $k (local.get $K))
-        (block $kend (loop $kloop
-          (br_if $kend (i32.eqz (local.get $k)))
-          (local.set $b0 (v128.load (local.get $pb)))
-          (local.set $b1 (v128.load offset=16 (local.get $pb)))
-          (local.set $a (f32x4.splat (f32.load (local.get $pa))))
-          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $b0))))
-          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $b1))))
-          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a1)))))
-          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $b0))))
-          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $b1))))
-          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a2)))))
-          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $b0))))
-          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $b1))))
-          (local.set $a (f32x4.splat (f32.load (i32.add (local.get $pa) (local.get $a3)))))
-          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $b0))))
-          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $b1))))
-          (local.set $pa (i32.add (local.get $pa) (local.get $sak)))
-          (local.set $pb (i32.add (local.get $pb) (local.get $sbk)))
-          (local.set $k (i32.sub (local.get $k) (i32.const 1)))
-          (br $kloop)))
-        (v128.store (local.get $pc) (local.get $c00))
-        (v128.store offset=16 (local.get $pc) (local.get $c01))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
-        (v128.store (local.get $pc) (local.get $c10))
-        (v128.store offset=16 (local.get $pc) (local.get $c11))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
-        (v128.store (local.get $pc) (local.get $c20))
-        (v128.store offset=16 (local.get $pc) (local.get $c21))
-        (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
-        (v128.store (local.get $pc) (local.get $c30))
-        (v128.store offset=16 (local.get $pc) (local.get $c31))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $iloop)))
-      (local.set $j (i32.add (local.get $j) (i32.const 1)))
-      (br $jloop)))
-  )
 )`;
 
 type GemmKernel = (mb: number, nb: number, K: number, pa0: number, sai: number, sak: number, pb0: number, sbk: number, cp: number, ldc: number) => void;
-interface WasmGemm { mem: WebAssembly.Memory; gemm: GemmKernel; gemm_j: GemmKernel }
+interface WasmGemm { mem: WebAssembly.Memory; gemm: GemmKernel }
 
 let wasm: WasmGemm | null = null;
 let simd: SimdOps | null = null;
@@ -186,7 +125,7 @@ export async function initGemm(prefer: GemmBackendName = 'wasm-simd'): Promise<{
     om.destroy();
     const oinst = await WebAssembly.instantiate(obin, { env: { mem: ex.mem } });
     simd = new SimdOps((oinst as unknown as { instance: WebAssembly.Instance }).instance.exports as unknown as SimdOpsExports, ex.mem);
-    wasm = { mem: ex.mem, gemm: ex.gemm, gemm_j: ex.gemm_j };
+    wasm = { mem: ex.mem, gemm: ex.gemm };
     backend = 'wasm-simd';
     return { backend };
   } catch (e) {
@@ -324,8 +263,7 @@ export function sgemm(M: number, N: number, K: number, A: Float32Array, B: Float
       if (have < floats * 4) w.mem.grow(Math.ceil((floats * 4 - have) / 65536));
       return new Float32Array(w.mem.buffer);
     });
-    const ord = process.env.BIREALSIM_GEMM_ORDER;
-    (ord === 'j' ? w.gemm_j : w.gemm)(mb, nb, K, lay.aOff * 4, lay.sai * 4, lay.sak * 4, lay.bOff * 4, lay.sbk * 4, lay.cOff * 4, nb * 32);
+    w.gemm(mb, nb, K, lay.aOff * 4, lay.sai * 4, lay.sak * 4, lay.bOff * 4, lay.sbk * 4, lay.cOff * 4, nb * 32);
     unpackC(M, N, heap, lay.cOff, C, accumulate);
     return;
   }
