@@ -20,6 +20,8 @@ import { Rng } from '../core/rng.ts';
 import { Arena, bt, setArena, type BT } from './tensor.ts';
 import * as ops from './ops.ts';
 import { simdOps } from './gemm.ts';
+import { xnorApplies, type SimdOps } from './simd-ops.ts';
+import { outSize } from '../core/geometry.ts';
 import {
   SIGN_QUANTIZERS, binaryWeightBackward, channelAlpha, signBackward, signForward, signWeights,
   type ActGrad, type WeightGrad,
@@ -168,7 +170,9 @@ export class TrainNet {
             const scr = this.sc(l.id);
             const sw = scr.sw = signWeights(w, scr.sw);
             const alpha = l.weightScale === 'channel' ? channelAlpha(w, l.outChannels) : null;
-            const r = ops.conv2dForward(x0, sw, l.outChannels, l, undefined, padValue, this.sc(l.id));
+            // +-1 inputs (a sign layer feeds this conv): XNOR-popcount gives the float GEMM's exact integers
+            const simd = this.cfg.signAs === 'sign' && this.net.byId.get(rl.inputs[0])?.layer.op === 'sign' && xnorApplies(x0.c, l.outChannels, l.kernel) ? simdOps() : null;
+            const r = simd ? xnorForward(simd, x0, sw, l.outChannels, l, padValue, training ? scr : null) : ops.conv2dForward(x0, sw, l.outChannels, l, undefined, padValue, scr);
             y = r.y;
             if (alpha) {
               const O = l.outChannels, d = y.data;
@@ -304,4 +308,16 @@ export class TrainNet {
   clipBconvWeights(): void {
     for (const n of this.bconvWeightNames) { const w = this.params.get(n)!; for (let i = 0; i < w.length; i++) w[i] = w[i] > 1 ? 1 : w[i] < -1 ? -1 : w[i]; }
   }
+}
+
+/**
+ * Forward of a binary conv on +-1 inputs by XNOR-popcount (simd-ops.ts), with the same output bits as
+ * ops.conv2dForward; with `scratch` (training) it also gathers the +-1 im2col matrix the weight gradient needs.
+ */
+function xnorForward(simd: SimdOps, x: BT, sw: Float32Array, O: number, g: ops.ConvGeom, padValue: number, scratch: ops.ConvScratch | null): { y: BT; ctx: ops.ConvCtx } {
+  const oh = outSize(x.h, g), ow = outSize(x.w, g);
+  const y = bt(x.n, oh, ow, O);
+  simd.xnorConv(x.data, x, sw, O, g.kernel, g.stride, g.pad, oh, ow, padValue === 1, y.data);
+  const cols = scratch ? ops.im2col(x, g, padValue, scratch).cols : new Float32Array(0);
+  return { y, ctx: { x, cols, oh, ow, geom: g, padValue, direct: false } };
 }

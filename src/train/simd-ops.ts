@@ -344,6 +344,124 @@ export const SIMD_OPS_WAT = `
         (br $yl)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bl))))
+  ;; ---- XNOR-popcount forward of a binary conv on +-1 activations (exact integers) -------------------------
+  ;; pack: x NHWC floats (+-1) -> sign bits (bit = 1 for a negative value), W32 words per pixel, into a
+  ;; zero-initialised padded bit image [n][h+2pad][w+2pad][W32] (pad pixels stay 0, i.e. +1)
+  (func (export "pack_signs") (param $x i32) (param $out i32) (param $n i32) (param $h i32) (param $w i32) (param $W32 i32) (param $pad i32)
+    (local $b i32) (local $yy i32) (local $xx i32) (local $u i32) (local $o i32) (local $wp i32) (local $hp i32) (local $bits i32)
+    (local.set $wp (i32.add (local.get $w) (i32.shl (local.get $pad) (i32.const 1))))
+    (local.set $hp (i32.add (local.get $h) (i32.shl (local.get $pad) (i32.const 1))))
+    (block $be (loop $bl
+      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $yy (i32.const 0))
+      (block $ye (loop $yl
+        (br_if $ye (i32.ge_u (local.get $yy) (local.get $h)))
+        (local.set $xx (i32.const 0))
+        (block $xe (loop $xl
+          (br_if $xe (i32.ge_u (local.get $xx) (local.get $w)))
+          (local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $hp))
+            (i32.add (local.get $yy) (local.get $pad))) (local.get $wp)) (i32.add (local.get $xx) (local.get $pad))) (local.get $W32)) (i32.const 2))))
+          (local.set $u (i32.const 0))
+          (block $ue (loop $ul
+            (br_if $ue (i32.ge_u (local.get $u) (local.get $W32)))
+            (local.set $bits (i32.or (i32.or (i32.or
+              (i32x4.bitmask (v128.load (local.get $x)))
+              (i32.shl (i32x4.bitmask (v128.load offset=16 (local.get $x))) (i32.const 4)))
+              (i32.or (i32.shl (i32x4.bitmask (v128.load offset=32 (local.get $x))) (i32.const 8))
+                      (i32.shl (i32x4.bitmask (v128.load offset=48 (local.get $x))) (i32.const 12))))
+              (i32.or (i32.or (i32.shl (i32x4.bitmask (v128.load offset=64 (local.get $x))) (i32.const 16))
+                              (i32.shl (i32x4.bitmask (v128.load offset=80 (local.get $x))) (i32.const 20)))
+                      (i32.or (i32.shl (i32x4.bitmask (v128.load offset=96 (local.get $x))) (i32.const 24))
+                              (i32.shl (i32x4.bitmask (v128.load offset=112 (local.get $x))) (i32.const 28))))))
+            (i32.store (local.get $o) (local.get $bits))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (local.set $x (i32.add (local.get $x) (i32.const 128)))
+            (local.set $u (i32.add (local.get $u) (i32.const 1)))
+            (br $ul)))
+          (local.set $xx (i32.add (local.get $xx) (i32.const 1)))
+          (br $xl)))
+        (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
+        (br $yl)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl))))
+
+  ;; y[p, o] = sum over the window's taps and channels of x * w, as floats (exact integers), for G groups
+  ;; of 4 output channels. Weight bits at wb + (((ky*k + kx)*W32 + u)*G + g)*16: 4 channels' words of a
+  ;; (tap, word). $full = 0 ('zero' padding): only in-bounds taps count (a padded tap multiplies by 0);
+  ;; $full = 1 ('one' padding): every tap counts, padded ones read the +1 border of the bit image.
+  ;; Per tap and word: dot = 32 - 2*popcount(x ^ w). Byte-wise popcounts are summed over one kernel row
+  ;; (k*W32*8 <= 255 is required) and then widened to 32-bit lanes.
+  (func (export "xnor_conv") (param $xb i32) (param $wb i32) (param $y i32) (param $n i32) (param $h i32) (param $w i32)
+        (param $W32 i32) (param $k i32) (param $s i32) (param $pad i32) (param $oh i32) (param $ow i32) (param $G i32) (param $full i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $iy0 i32) (local $ix0 i32)
+    (local $ky0 i32) (local $ky1 i32) (local $kx0 i32) (local $kx1 i32) (local $ky i32) (local $kx i32) (local $u i32) (local $g i32)
+    (local $wp i32) (local $hp i32) (local $pixB i32) (local $px i32) (local $pw i32) (local $gB i32) (local $nC i32)
+    (local $cnt v128) (local $acc v128)
+    (local.set $wp (i32.add (local.get $w) (i32.shl (local.get $pad) (i32.const 1))))
+    (local.set $hp (i32.add (local.get $h) (i32.shl (local.get $pad) (i32.const 1))))
+    (local.set $pixB (i32.shl (local.get $W32) (i32.const 2)))
+    (local.set $gB (i32.shl (local.get $G) (i32.const 4)))
+    (block $be (loop $bl
+      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $oy (i32.const 0))
+      (block $ye (loop $yl
+        (br_if $ye (i32.ge_s (local.get $oy) (local.get $oh)))
+        (local.set $ox (i32.const 0))
+        (block $xe (loop $xl
+          (br_if $xe (i32.ge_s (local.get $ox) (local.get $ow)))
+          (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $s)) (local.get $pad)))
+          (local.set $ix0 (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)))
+          (if (local.get $full)
+            (then (local.set $ky0 (i32.const 0)) (local.set $ky1 (local.get $k)) (local.set $kx0 (i32.const 0)) (local.set $kx1 (local.get $k)))
+            (else
+              (local.set $ky0 (select (i32.sub (i32.const 0) (local.get $iy0)) (i32.const 0) (i32.lt_s (local.get $iy0) (i32.const 0))))
+              (local.set $ky1 (select (i32.sub (local.get $h) (local.get $iy0)) (local.get $k) (i32.gt_s (i32.add (local.get $iy0) (local.get $k)) (local.get $h))))
+              (local.set $kx0 (select (i32.sub (i32.const 0) (local.get $ix0)) (i32.const 0) (i32.lt_s (local.get $ix0) (i32.const 0))))
+              (local.set $kx1 (select (i32.sub (local.get $w) (local.get $ix0)) (local.get $k) (i32.gt_s (i32.add (local.get $ix0) (local.get $k)) (local.get $w))))))
+          ;; C * (number of counted taps)
+          (local.set $nC (i32.shl (i32.mul (i32.mul (i32.sub (local.get $ky1) (local.get $ky0)) (i32.sub (local.get $kx1) (local.get $kx0))) (local.get $W32)) (i32.const 5)))
+          (local.set $g (i32.const 0))
+          (block $ge (loop $gl
+            (br_if $ge (i32.ge_u (local.get $g) (local.get $G)))
+            (local.set $acc (v128.const i32x4 0 0 0 0))
+            (local.set $ky (local.get $ky0))
+            (block $kye (loop $kyl
+              (br_if $kye (i32.ge_s (local.get $ky) (local.get $ky1)))
+              (local.set $cnt (v128.const i32x4 0 0 0 0))
+              (local.set $kx (local.get $kx0))
+              (block $kxe (loop $kxl
+                (br_if $kxe (i32.ge_s (local.get $kx) (local.get $kx1)))
+                (local.set $px (i32.add (local.get $xb) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $hp))
+                  (i32.add (i32.add (local.get $iy0) (local.get $pad)) (local.get $ky))) (local.get $wp))
+                  (i32.add (i32.add (local.get $ix0) (local.get $pad)) (local.get $kx))) (local.get $pixB))))
+                (local.set $pw (i32.add (local.get $wb) (i32.add (i32.mul (i32.mul (i32.add (i32.mul (local.get $ky) (local.get $k)) (local.get $kx)) (local.get $W32)) (local.get $gB))
+                  (i32.shl (local.get $g) (i32.const 4)))))
+                (local.set $u (i32.const 0))
+                (block $ue (loop $ul
+                  (br_if $ue (i32.ge_u (local.get $u) (local.get $W32)))
+                  (local.set $cnt (i8x16.add (local.get $cnt)
+                    (i8x16.popcnt (v128.xor (v128.load32_splat (local.get $px)) (v128.load (local.get $pw))))))
+                  (local.set $px (i32.add (local.get $px) (i32.const 4)))
+                  (local.set $pw (i32.add (local.get $pw) (local.get $gB)))
+                  (local.set $u (i32.add (local.get $u) (i32.const 1)))
+                  (br $ul)))
+                (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+                (br $kxl)))
+              (local.set $acc (i32x4.add (local.get $acc)
+                (i32x4.extadd_pairwise_i16x8_u (i16x8.extadd_pairwise_i8x16_u (local.get $cnt)))))
+              (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+              (br $kyl)))
+            (v128.store (local.get $y) (f32x4.convert_i32x4_s
+              (i32x4.sub (i32x4.splat (local.get $nC)) (i32x4.shl (local.get $acc) (i32.const 1)))))
+            (local.set $y (i32.add (local.get $y) (i32.const 16)))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br $gl)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $xl)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yl)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl))))
 )`;
 
 export interface SimdOpsExports {
@@ -359,6 +477,8 @@ export interface SimdOpsExports {
   bn_bwd_sums(dy: number, xh: number, M: number, c4: number, sd: number, sdx: number): void;
   bn_bwd_dx(dy: number, xh: number, M: number, c4: number, k1: number, k2: number, k3: number, dx: number): void;
   cols(dir: number, x: number, q: number, n: number, h: number, w: number, c4: number, k: number, s: number, pad: number, oh: number, ow: number, pv: number): void;
+  pack_signs(x: number, out: number, n: number, h: number, w: number, W32: number, pad: number): void;
+  xnor_conv(xb: number, wb: number, y: number, n: number, h: number, w: number, W32: number, k: number, s: number, pad: number, oh: number, ow: number, G: number, full: number): void;
 }
 
 /**
@@ -387,6 +507,9 @@ export class SimdHeap {
  * Float32Array-level entry points: copy operands into the heap, run one kernel, copy the result out.
  * Each method computes exactly what the JS loop named in its comment computes (see the header).
  */
+/** Shapes the XNOR-popcount conv serves (see SimdOps.xnorConv). */
+export function xnorApplies(C: number, O: number, k: number): boolean { return C % 32 === 0 && O % 4 === 0 && k * (C >> 5) * 8 <= 255; }
+
 export class SimdOps {
   private readonly heap: SimdHeap;
   constructor(readonly k: SimdOpsExports, mem: WebAssembly.Memory) { this.heap = new SimdHeap(mem); }
@@ -489,6 +612,35 @@ export class SimdOps {
     F.set(dcols.subarray(0, len), pq >> 2);
     this.k.cols(1, px, pq, dims.n, dims.h, dims.w, dims.c >> 2, k, stride, pad, oh, ow, 0);
     dx.set(F.subarray(px >> 2, (px >> 2) + dx.length));
+  }
+
+  /**
+   * Binary conv forward by XNOR-popcount: y[P, O] = conv(x, sw) for x and sw exactly +-1 (x NHWC, sw OHWI), as
+   * the float GEMM computes it (every partial sum is an integer below 2^24, so the float result is exact and
+   * equal). padOne: padded taps are +1 ('one' padding), else 0. Needs C % 32 == 0, O % 4 == 0 and
+   * k * C/32 * 8 <= 255 (xnorApplies).
+   */
+  xnorConv(x: Float32Array, dims: { n: number; h: number; w: number; c: number }, sw: Float32Array, O: number, k: number, stride: number, pad: number, oh: number, ow: number, padOne: boolean, y: Float32Array): void {
+    const { n, h: H, w: W, c: C } = dims, W32 = C >> 5, G = O >> 2, hp = H + 2 * pad, wp = W + 2 * pad;
+    const hh = this.heap.reset();
+    const px = hh.f32(x.length), pb = hh.f32(n * hp * wp * W32), pw = hh.f32(k * k * W32 * O), py = hh.f32(n * oh * ow * O);
+    const { F } = hh.views();
+    F.set(x, px >> 2);
+    const U = new Uint32Array(F.buffer);
+    U.fill(0, pb >> 2, (pb >> 2) + n * hp * wp * W32);
+    this.k.pack_signs(px, pb, n, H, W, W32, pad);
+    // weight bits: word u of tap t for channel o at ((t*W32 + u)*G + (o >> 2))*4 + (o & 3)
+    const K = k * k * C, wo = pw >> 2;
+    for (let o = 0; o < O; o++) {
+      for (let t = 0; t < k * k; t++) for (let u = 0; u < W32; u++) {
+        let bits = 0;
+        const base = o * K + t * C + u * 32;
+        for (let j = 0; j < 32; j++) if (sw[base + j] < 0) bits |= 1 << j;
+        U[wo + ((t * W32 + u) * G + (o >> 2)) * 4 + (o & 3)] = bits;
+      }
+    }
+    this.k.xnor_conv(pb, pw, py, n, H, W, W32, k, stride, pad, oh, ow, G, padOne ? 1 : 0);
+    y.set(F.subarray(py >> 2, (py >> 2) + n * oh * ow * O));
   }
 
   private unary(f: (a: number, b: number, n4: number) => void, x: Float32Array, y: Float32Array): void {

@@ -11,6 +11,11 @@ import * as ops from '../../src/train/ops.ts';
 import { convForwardFused, convInputGradFused, initGemm, setGemmBackend, setSimdOpsEnabled, simdOps } from '../../src/train/gemm.ts';
 import { signBackward, signForward, SIGN_QUANTIZERS } from '../../src/train/quantizers.ts';
 import { bt, type BT } from '../../src/train/tensor.ts';
+import { xnorApplies } from '../../src/train/simd-ops.ts';
+import { BINARY_CONFIG, TrainNet } from '../../src/train/net.ts';
+import { softmaxCrossEntropy } from '../../src/train/ops.ts';
+import { resolveNetwork } from '../../src/ir/validate.ts';
+import { variantWorkload } from '../../src/train/variants.ts';
 
 beforeAll(async () => { await initGemm('wasm-simd'); });
 
@@ -122,6 +127,48 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
     expect(convForwardFused(x, d, 0, wt, 4, new Float32Array(36 * 4), new Float32Array(36 * 72))).toBe(true);
     expect(convInputGradFused(new Float32Array(36 * 4), d, wt, 4, new Float32Array(x.length))).toBe(true);
     expect(convForwardFused(new Float32Array(36 * 6), { ...d, c: 6 }, 0, new Float32Array(4 * 54), 4, new Float32Array(36 * 4), new Float32Array(36 * 54))).toBe(false);
+  });
+
+  it('XNOR-popcount binary conv forward equals the float GEMM conv on +-1 data, bit for bit', () => {
+    const rng = new Rng(16);
+    const pm1 = (len: number) => Float32Array.from({ length: len }, () => (rng.int(2) ? 1 : -1));
+    let cases = 0;
+    for (const [n, h, w, c, O, g] of [
+      [2, 14, 14, 32, 32, { kernel: 3, stride: 1, pad: 1 }], [3, 7, 7, 64, 64, { kernel: 3, stride: 1, pad: 1 }],
+      [2, 14, 14, 32, 64, { kernel: 3, stride: 2, pad: 1 }], [1, 5, 6, 96, 8, { kernel: 3, stride: 1, pad: 1 }],
+      [1, 9, 7, 64, 12, { kernel: 5, stride: 2, pad: 2 }], [2, 4, 4, 32, 4, { kernel: 1, stride: 1, pad: 0 }],
+      [1, 6, 6, 32, 8, { kernel: 3, stride: 1, pad: 0 }],
+    ] as const) {
+      const x = bt(n, h, w, c, pm1(n * h * w * c)), sw = pm1(O * g.kernel * g.kernel * c);
+      for (const padValue of [0, 1]) {
+        setSimdOpsEnabled(false);
+        const ref = ops.conv2dForward(x, sw, O, g, undefined, padValue).y;
+        setSimdOpsEnabled(true);
+        const y = new Float32Array(ref.data.length);
+        simdOps()!.xnorConv(x.data, x, sw, O, g.kernel, g.stride, g.pad, ref.h, ref.w, padValue === 1, y);
+        expect(bits(y)).toEqual(bits(ref.data));
+        cases++;
+      }
+    }
+    expect(cases).toBe(14);
+    expect(xnorApplies(32, 32, 3)).toBe(true);
+    expect(xnorApplies(16, 32, 3)).toBe(false); // partial words
+    expect(xnorApplies(352, 32, 3)).toBe(false); // byte counters of one kernel row would overflow
+  });
+
+  it('a binary network trains and evaluates with the same bits with and without the kernels (XNOR forward included)', () => {
+    const net = resolveNetwork(variantWorkload('bireal-mnist-deep')!);
+    const rng = new Rng(17);
+    const x = input(rng, 3, 28, 28, 1);
+    const labels = [1, 7, 3];
+    expectSameBits(() => {
+      const tn = new TrainNet(net, BINARY_CONFIG, 5);
+      const logits = tn.forward(x, true).data.slice();
+      tn.backward(softmaxCrossEntropy(bt(3, 1, 1, 10, logits), labels).dlogits);
+      const grads = [...tn.grads.values()].map((g) => g.slice());
+      const evalLogits = tn.forward(x, false).data;
+      return [logits, ...grads, evalLogits];
+    });
   });
 
   it('the JS back end never uses the kernels', () => {
