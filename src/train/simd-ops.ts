@@ -623,22 +623,19 @@ export class SimdOps {
   xnorConv(x: Float32Array, dims: { n: number; h: number; w: number; c: number }, sw: Float32Array, O: number, k: number, stride: number, pad: number, oh: number, ow: number, padOne: boolean, y: Float32Array): void {
     const { n, h: H, w: W, c: C } = dims, W32 = C >> 5, G = O >> 2, hp = H + 2 * pad, wp = W + 2 * pad;
     const hh = this.heap.reset();
-    const px = hh.f32(x.length), pb = hh.f32(n * hp * wp * W32), pw = hh.f32(k * k * W32 * O), py = hh.f32(n * oh * ow * O);
+    const T = k * k, nw = O * T * W32;
+    const px = hh.f32(x.length), pb = hh.f32(n * hp * wp * W32), pw = hh.f32(nw), ps = hh.f32(sw.length), pr = hh.f32(nw), py = hh.f32(n * oh * ow * O);
     const { F } = hh.views();
     F.set(x, px >> 2);
+    F.set(sw, ps >> 2);
     const U = new Uint32Array(F.buffer);
     U.fill(0, pb >> 2, (pb >> 2) + n * hp * wp * W32);
     this.k.pack_signs(px, pb, n, H, W, W32, pad);
-    // weight bits: word u of tap t for channel o at ((t*W32 + u)*G + (o >> 2))*4 + (o & 3)
-    const K = k * k * C, wo = pw >> 2;
-    for (let o = 0; o < O; o++) {
-      for (let t = 0; t < k * k; t++) for (let u = 0; u < W32; u++) {
-        let bits = 0;
-        const base = o * K + t * C + u * 32;
-        for (let j = 0; j < 32; j++) if (sw[base + j] < 0) bits |= 1 << j;
-        U[wo + ((t * W32 + u) * G + (o >> 2)) * 4 + (o & 3)] = bits;
-      }
-    }
+    // weight bits in (o, tap, word) order, then placed as word u of tap t for channel o at
+    // ((t*W32 + u)*G + (o >> 2))*4 + (o & 3)
+    this.k.pack_signs(ps, pr, 1, 1, O * T, W32, 0);
+    const wo = pw >> 2, ro = pr >> 2;
+    for (let o = 0, q = ro; o < O; o++) for (let t = 0; t < T; t++) for (let u = 0; u < W32; u++) U[wo + ((t * W32 + u) * G + (o >> 2)) * 4 + (o & 3)] = U[q++];
     this.k.xnor_conv(pb, pw, py, n, H, W, W32, k, stride, pad, oh, ow, G, padOne ? 1 : 0);
     y.set(F.subarray(py >> 2, (py >> 2) + n * oh * ow * O));
   }
