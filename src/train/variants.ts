@@ -9,7 +9,8 @@
  * minutes with the JS/WASM trainer. 'bireal-fashion-fast' doubles the widths. 'bireal-mnist-deep' has four
  * binary blocks at 7x7 instead of two (~1.7x the training time; +2.6 points in a short Fashion-MNIST probe);
  * 'bireal-mnist-deeper' has three at 14x14 and six at 7x7 (~1.5x deep's MACs: deep stops at 99.15% TRAINING
- * accuracy on MNIST after 1 + 11 epochs, i.e. it underfits).
+ * accuracy on MNIST after 1 + 11 epochs, i.e. it underfits); 'bireal-mnist-wide' is 'deep' with 64 channels at
+ * 14x14 too (~2x deep's MACs).
  * Existing builders' meanings are unchanged; these are new names.
  */
 import { BUILTIN_WORKLOADS, birealNet, type BiRealOptions } from '../ir/builders.ts';
@@ -35,6 +36,11 @@ export const TRAIN_VARIANTS: Record<string, Omit<BiRealOptions, 'shortcut'>> = {
     name: 'bireal-mnist-deeper', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 32 ch, binary stages 3x32 @14x14, 6x64 @7x7, 10 classes',
     input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: false },
     stages: [{ blocks: 3, channels: 32 }, { blocks: 6, channels: 64 }], classes: 10,
+  },
+  'bireal-mnist-wide': {
+    name: 'bireal-mnist-wide', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 64 ch, binary stages 2x64 @14x14, 4x64 @7x7, 10 classes',
+    input: GREY28, stem: { channels: 64, kernel: 5, stride: 2, pad: 2, maxpool: false },
+    stages: [{ blocks: 2, channels: 64 }, { blocks: 4, channels: 64 }], classes: 10,
   },
   'bireal-fashion-fast': {
     name: 'bireal-fashion-fast', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 64 ch, binary stages 2x64 @14x14, 2x128 @7x7, 10 classes',
