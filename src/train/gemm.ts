@@ -194,16 +194,21 @@ function stage(M: number, N: number, K: number, A: Float32Array, B: Float32Array
     heap.fill(0, bOff + K * N, bOff + bLen);
     sbk = N;
   } else {
-    const w = nb * 8;
-    for (let k = 0; k < K; k++) {
-      const dst = bOff + k * w;
-      for (let j = 0; j < N; j++) heap[dst + j] = B[j * K + k];
-      for (let j = N; j < w; j++) heap[dst + j] = 0;
-    }
-    sbk = w;
+    packTransposedB(heap, bOff, B, K, N);
+    sbk = nb * 8;
   }
   const [sai, sak] = transA ? [1, M] : [K, 1];
   return { heap, lay: { aOff, sai, sak, bOff, sbk, cOff, total: aLen + bLen + cLen } };
+}
+
+/** B stored N x K (transposed) -> heap[bOff..] as [K][8*ceil(N/8)], zero-padded columns. */
+function packTransposedB(heap: Float32Array, bOff: number, B: Float32Array, K: number, N: number): void {
+  const w = ((N + 7) >> 3) * 8;
+  for (let k = 0; k < K; k++) {
+    const dst = bOff + k * w;
+    for (let j = 0; j < N; j++) heap[dst + j] = B[j * K + k];
+    for (let j = N; j < w; j++) heap[dst + j] = 0;
+  }
 }
 
 /** C (+)= the padded row-major result (row stride 8*nb) at tiles[off..]. */
@@ -258,11 +263,7 @@ export function sgemm(M: number, N: number, K: number, A: Float32Array, B: Float
   const mb = (M + 3) >> 2, nb = (N + 7) >> 3;
   if (backend === 'wasm-simd' && wasm) {
     const w = wasm;
-    const { heap, lay } = stage(M, N, K, A, B, transA, transB, (floats) => {
-      const have = w.mem.buffer.byteLength;
-      if (have < floats * 4) w.mem.grow(Math.ceil((floats * 4 - have) / 65536));
-      return new Float32Array(w.mem.buffer);
-    });
+    const { heap, lay } = stage(M, N, K, A, B, transA, transB, growTo);
     w.gemm(mb, nb, K, lay.aOff * 4, lay.sai * 4, lay.sak * 4, lay.bOff * 4, lay.sbk * 4, lay.cOff * 4, nb * 32);
     unpackC(M, N, heap, lay.cOff, C, accumulate);
     return;
@@ -284,6 +285,7 @@ export function sgemm(M: number, N: number, K: number, A: Float32Array, B: Float
 
 export interface ConvDims { n: number; h: number; w: number; c: number; k: number; stride: number; pad: number; oh: number; ow: number }
 
+/** The GEMM heap as floats, grown to at least `floats` (growing detaches earlier views). */
 function growTo(floats: number): Float32Array {
   const w = wasm!;
   const have = w.mem.buffer.byteLength;
@@ -309,11 +311,7 @@ export function convForwardFused(x: Float32Array, d: ConvDims, padValue: number,
   const heap = growTo(xOff + round4(x.length + 4));
   heap.set(x, xOff);
   simd!.k.cols(0, xOff * 4, aOff * 4, d.n, d.h, d.w, d.c >> 2, d.k, d.stride, d.pad, d.oh, d.ow, padValue);
-  for (let k = 0; k < K; k++) {
-    const dst = bOff + k * bw;
-    for (let j = 0; j < O; j++) heap[dst + j] = weight[j * K + k];
-    for (let j = O; j < bw; j++) heap[dst + j] = 0;
-  }
+  packTransposedB(heap, bOff, weight, K, O);
   wasm!.gemm(mb, nb, K, aOff * 4, K * 4, 4, bOff * 4, bw * 4, cOff * 4, nb * 32);
   unpackC(P, O, heap, cOff, y, false);
   cols.set(heap.subarray(aOff, aOff + P * K));
