@@ -381,6 +381,69 @@ export const SIMD_OPS_WAT = `
         (br $yl)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bl))))
+  ;; ---- max pool (NHWC, C = 4*c4), the JS loop order: per output pixel, taps ky, kx ascending, then channels;
+  ;; a tap replaces the running max only if strictly greater (f32x4.gt: NaN never wins, the first max is kept).
+  ;; $arg receives the float index (into x) of each output's maximum, -1 if no tap was in bounds.
+  (func (export "maxpool_fwd") (param $x i32) (param $y i32) (param $arg i32) (param $n i32) (param $h i32) (param $w i32) (param $c4 i32)
+        (param $k i32) (param $s i32) (param $pad i32) (param $oh i32) (param $ow i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $ky i32) (local $kx i32) (local $iy i32) (local $ix i32) (local $j i32)
+    (local $yo i32) (local $xo i32) (local $v v128) (local $m v128) (local $py i32) (local $pa i32)
+    (block $be (loop $bl
+      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $oy (i32.const 0))
+      (block $ye (loop $yl
+        (br_if $ye (i32.ge_s (local.get $oy) (local.get $oh)))
+        (local.set $ox (i32.const 0))
+        (block $xe (loop $xl
+          (br_if $xe (i32.ge_s (local.get $ox) (local.get $ow)))
+          ;; byte offset of this output pixel's channels
+          (local.set $yo (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oh)) (local.get $oy)) (local.get $ow)) (local.get $ox))
+            (local.get $c4)) (i32.const 4)))
+          (local.set $j (i32.const 0))
+          (block $ie (loop $il
+            (br_if $ie (i32.ge_u (local.get $j) (local.get $c4)))
+            (v128.store (i32.add (i32.add (local.get $y) (local.get $yo)) (i32.shl (local.get $j) (i32.const 4))) (v128.const f32x4 -inf -inf -inf -inf))
+            (v128.store (i32.add (i32.add (local.get $arg) (local.get $yo)) (i32.shl (local.get $j) (i32.const 4))) (v128.const i32x4 -1 -1 -1 -1))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $il)))
+          (local.set $ky (i32.const 0))
+          (block $ke (loop $kl
+            (br_if $ke (i32.ge_s (local.get $ky) (local.get $k)))
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $s)) (local.get $pad)) (local.get $ky)))
+            (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h))) (then
+              (local.set $kx (i32.const 0))
+              (block $qe (loop $ql
+                (br_if $qe (i32.ge_s (local.get $kx) (local.get $k)))
+                (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)) (local.get $kx)))
+                (if (i32.and (i32.ge_s (local.get $ix) (i32.const 0)) (i32.lt_s (local.get $ix) (local.get $w))) (then
+                  ;; float index of this tap's first channel
+                  (local.set $xo (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w)) (local.get $ix))
+                    (local.get $c4)) (i32.const 2)))
+                  (local.set $py (i32.add (local.get $y) (local.get $yo)))
+                  (local.set $pa (i32.add (local.get $arg) (local.get $yo)))
+                  (local.set $j (i32.const 0))
+                  (block $ce (loop $cl
+                    (br_if $ce (i32.ge_u (local.get $j) (local.get $c4)))
+                    (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $xo) (i32.const 2)))))
+                    (local.set $m (f32x4.gt (local.get $v) (v128.load (local.get $py))))
+                    (v128.store (local.get $py) (v128.bitselect (local.get $v) (v128.load (local.get $py)) (local.get $m)))
+                    (v128.store (local.get $pa) (v128.bitselect
+                      (i32x4.add (i32x4.splat (local.get $xo)) (v128.const i32x4 0 1 2 3)) (v128.load (local.get $pa)) (local.get $m)))
+                    (local.set $xo (i32.add (local.get $xo) (i32.const 4)))
+                    (local.set $py (i32.add (local.get $py) (i32.const 16)))
+                    (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $cl)))))
+                (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+                (br $ql)))))
+            (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+            (br $kl)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $xl)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yl)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl))))
 )`;
 
 export interface SimdOpsExports {
@@ -398,6 +461,7 @@ export interface SimdOpsExports {
   cols(dir: number, x: number, q: number, n: number, h: number, w: number, c4: number, k: number, s: number, pad: number, oh: number, ow: number, pv: number): void;
   pack_signs(x: number, out: number, n: number, h: number, w: number, W32: number, pad: number): void;
   xnor_conv(xb: number, wb: number, y: number, n: number, h: number, w: number, W32: number, k: number, s: number, pad: number, oh: number, ow: number, G: number, full: number): void;
+  maxpool_fwd(x: number, y: number, arg: number, n: number, h: number, w: number, c4: number, k: number, s: number, pad: number, oh: number, ow: number): void;
 }
 
 /**
@@ -510,6 +574,17 @@ export class SimdOps {
     D.set(k1, q1 >> 3); D.set(k2, q2 >> 3); D.set(k3, q3 >> 3);
     this.k.bn_bwd_dx(pd, px, n / C, C >> 2, q1, q2, q3, po);
     dx.set(F.subarray(po >> 2, (po >> 2) + n));
+  }
+
+  /** ops.ts maxPoolForward: y and the argmax float indices into x; C % 4 == 0 */
+  maxPool(x: Float32Array, dims: { n: number; h: number; w: number; c: number }, k: number, stride: number, pad: number, oh: number, ow: number, y: Float32Array, arg: Int32Array): void {
+    const hp = this.heap.reset();
+    const px = hp.f32(x.length), py = hp.f32(y.length), pa = hp.f32(y.length);
+    const { F } = hp.views();
+    F.set(x, px >> 2);
+    this.k.maxpool_fwd(px, py, pa, dims.n, dims.h, dims.w, dims.c >> 2, k, stride, pad, oh, ow);
+    y.set(F.subarray(py >> 2, (py >> 2) + y.length));
+    arg.set(new Int32Array(F.buffer, pa, y.length));
   }
 
   /** ops.ts im2col into `cols` (length n*oh*ow*k*k*C); C % 4 == 0 */

@@ -37,6 +37,16 @@ export const TRAIN_VARIANTS: Record<string, Omit<BiRealOptions, 'shortcut'>> = {
     input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: false },
     stages: [{ blocks: 3, channels: 32 }, { blocks: 6, channels: 64 }], classes: 10,
   },
+  'bireal-mnist-deep-pool': {
+    name: 'bireal-mnist-deep-pool', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/1 32 ch + maxpool3x3/2 (the paper\'s stem form), binary stages 2x32 @14x14, 4x64 @7x7, 10 classes',
+    input: GREY28, stem: { channels: 32, kernel: 5, stride: 1, pad: 2, maxpool: true },
+    stages: [{ blocks: 2, channels: 32 }, { blocks: 4, channels: 64 }], classes: 10,
+  },
+  'bireal-mnist-deeper-pool': {
+    name: 'bireal-mnist-deeper-pool', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/1 32 ch + maxpool3x3/2 (the paper\'s stem form), binary stages 3x32 @14x14, 6x64 @7x7, 10 classes',
+    input: GREY28, stem: { channels: 32, kernel: 5, stride: 1, pad: 2, maxpool: true },
+    stages: [{ blocks: 3, channels: 32 }, { blocks: 6, channels: 64 }], classes: 10,
+  },
   'bireal-mnist-wide': {
     name: 'bireal-mnist-wide', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 64 ch, binary stages 2x64 @14x14, 4x64 @7x7, 10 classes',
     input: GREY28, stem: { channels: 64, kernel: 5, stride: 2, pad: 2, maxpool: false },

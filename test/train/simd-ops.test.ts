@@ -104,6 +104,26 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
     }
   });
 
+  it('max pool forward (values and argmax indices) and backward for 3x3/2 pad 1, 2x2/2 and 3x3/1 windows', () => {
+    const rng = new Rng(16);
+    const geoms = [{ kernel: 3, stride: 2, pad: 1 }, { kernel: 2, stride: 2, pad: 0 }, { kernel: 3, stride: 1, pad: 1 }];
+    for (const [n, h, w, c] of [...SHAPES, [2, 28, 28, 32] as [number, number, number, number]]) {
+      for (const g of geoms) {
+        if (h < g.kernel - 2 * g.pad || w < g.kernel - 2 * g.pad) continue;
+        const x = input(rng, n, h, w, c);
+        // ties: repeat some values inside windows so the first maximum must win in both
+        for (let i = c; i < x.data.length; i += 5) x.data[i] = x.data[i - c];
+        // a NaN never wins (x > max is false), as in the JS loop
+        x.data[3 % x.data.length] = NaN;
+        expectSameBits(() => {
+          const r = ops.maxPoolForward(x, g);
+          const dy = bt(r.y.n, r.y.h, r.y.w, r.y.c, new Rng(17).fillNormal(new Float32Array(r.y.data.length)));
+          return [r.y.data, new Float32Array(r.ctx.argmax.buffer.slice(0)), ops.maxPoolBackward(dy, r.ctx).data];
+        });
+      }
+    }
+  });
+
   it('whole convs through the layer API (fused im2col+GEMM and GEMM+col2im) give the unfused bits', () => {
     const rng = new Rng(15);
     for (const [n, h, w, c, O, g, padValue] of [
