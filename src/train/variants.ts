@@ -10,7 +10,10 @@
  * binary blocks at 7x7 instead of two (~1.7x the training time; +2.6 points in a short Fashion-MNIST probe);
  * 'bireal-mnist-deeper' has three at 14x14 and six at 7x7 (~1.5x deep's MACs: deep stops at 99.15% TRAINING
  * accuracy on MNIST after 1 + 11 epochs, i.e. it underfits); 'bireal-mnist-wide' is 'deep' with 64 channels at
- * 14x14 too (~2x deep's MACs).
+ * 14x14 too (~2x deep's MACs). The '-pool' variants keep the binary part and give the stem the paper's form
+ * (Bi-Real-18: conv7x7/2 + maxpool3x3/2; here conv5x5/1 on 28x28 + maxpool3x3/2 to 14x14): +0.27 points over
+ * 'deep' in a 1 + 3-epoch MNIST probe for ~16% more time per step; 'bireal-mnist-deep-pool' reaches 99.35% on
+ * MNIST in 17.4 minutes (reports/train/README.md).
  * Existing builders' meanings are unchanged; these are new names.
  */
 import { BUILTIN_WORKLOADS, birealNet, type BiRealOptions } from '../ir/builders.ts';

@@ -15,6 +15,7 @@ import { runPlan } from '../../src/golden/run.ts';
 import { tensor } from '../../src/core/tensor.ts';
 import { argmaxRows } from '../../src/train/ops.ts';
 import { tinyBireal, randBT } from './gradcheck.ts';
+import { TRAIN_VARIANTS, variantWorkload } from '../../src/train/variants.ts';
 
 beforeAll(async () => { await initGemm(); });
 
@@ -117,6 +118,46 @@ describe('export agreement', () => {
       if (arg === preds[b]) agree++;
     }
     expect(agree).toBe(20);
+    expect(maxDiff).toBeLessThan(1e-3);
+  });
+});
+
+describe('trainer variants', () => {
+  it('each variant has the stages its description states (binary convs x channels @ size) and the stem it names', () => {
+    for (const [name, v] of Object.entries(TRAIN_VARIANTS)) {
+      const net = resolveNetwork(variantWorkload(name)!);
+      const bconvs = net.layers.filter((l) => l.layer.op === 'bconv');
+      // "binary stages 2x32 @14x14, 4x64 @7x7" -> [[2, 32, 14], [4, 64, 7]]
+      const stated = [...v.description.matchAll(/(\d+)x(\d+) @(\d+)x\3/g)].map((m) => m.slice(1, 4).map(Number));
+      const desc = v.description.match(/binary stages (.*), \d+ classes/)![1];
+      const parsed = [...desc.matchAll(/(\d+)x(\d+)(?: @(\d+)x\d+)?/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      expect(parsed.length, name).toBeGreaterThan(0);
+      expect(bconvs.length, name).toBe(parsed.reduce((s, [n]) => s + n, 0));
+      let i = 0;
+      for (const [n, ch] of parsed) for (let k = 0; k < n; k++, i++) expect(bconvs[i].out.c, `${name} ${bconvs[i].layer.id}`).toBe(ch);
+      for (const [, ch, size] of stated) expect(bconvs.some((l) => l.out.c === ch && l.out.h === size), `${name} ${ch} @${size}`).toBe(true);
+      const pool = net.layers.find((l) => l.layer.id === 'stem.pool');
+      expect(Boolean(pool), name).toBe(/maxpool/.test(v.description));
+    }
+  });
+
+  it('the paper-stem variant (conv5x5/1 + maxpool3x3/2) exports to a deployable model the golden model agrees with', () => {
+    const net = resolveNetwork(variantWorkload('bireal-mnist-deep-pool')!);
+    const stemOut = net.layers.find((l) => l.layer.id === 'stem.pool')!.out;
+    expect([stemOut.h, stemOut.w]).toEqual([14, 14]);
+    const t = new TrainNet(net, { signAs: 'sign', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 21);
+    const rng = new Rng(22);
+    for (const [k, v] of t.params) if (k.endsWith('running_var')) rng.fillUniform(v, 0.5, 2); else if (k.endsWith('running_mean') || k.endsWith('beta')) rng.fillNormal(v, 0.3);
+    const latent = t.toLatent({});
+    const N = 6, px = 28 * 28;
+    const x = randBT(rng, N, 28, 28, 1);
+    const ours = trainNetFor(latent).forward(x, false);
+    const plan = lower(toDeployable(latent));
+    let maxDiff = 0;
+    for (let b = 0; b < N; b++) {
+      const { logits } = runPlan(plan, tensor(28, 28, 1, x.data.slice(b * px, (b + 1) * px)));
+      for (let c = 0; c < 10; c++) maxDiff = Math.max(maxDiff, Math.abs(logits[c] - ours.data[b * 10 + c]) / Math.max(1, Math.abs(ours.data[b * 10 + c])));
+    }
     expect(maxDiff).toBeLessThan(1e-3);
   });
 });
