@@ -55,7 +55,7 @@ $B report reports/sweeps/bireal18-edge.jsonl \
 # JSON holds no wall-clock field, so it is byte-identical on every run with the same model
 MNIST_MODEL=${MNIST_MODEL:-}
 # best trained MNIST run first
-for m in reports/train/mnist-deep/model.safetensors reports/train/mnist-dp/model.safetensors reports/train/mnist-dp2/model.safetensors reports/train/mnist-final/model.safetensors reports/train/mnist-run2/model.safetensors reports/train/mnist/model.safetensors reports/train/mnist-binary/model.safetensors; do
+for m in reports/train/mnist-deep-pool10/model.safetensors reports/train/mnist-deep/model.safetensors reports/train/mnist-dp/model.safetensors reports/train/mnist-dp2/model.safetensors reports/train/mnist-final/model.safetensors reports/train/mnist-run2/model.safetensors reports/train/mnist/model.safetensors reports/train/mnist-binary/model.safetensors; do
   if [ -z "$MNIST_MODEL" ] && [ -f "$m" ]; then MNIST_MODEL=$m; fi
 done
 if [ -n "$MNIST_MODEL" ]; then
