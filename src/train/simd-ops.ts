@@ -51,6 +51,29 @@ function rowLoop(body: string, ptrs: string[], chBytes = 32): string {
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $il)))`;
 }
+/**
+ * The image x row x column nest of the NHWC kernels: $b over $n images (from its current value), then the
+ * locals `y` over [0, `h`) and `x` over [0, `w`); `perImage` runs once per image before its rows, `body` once
+ * per pixel.
+ */
+function pixelLoop(y: string, h: string, x: string, w: string, body: string, perImage = ''): string {
+  return `(block $be (loop $bl
+      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
+      ${perImage}
+      (local.set $${y} (i32.const 0))
+      (block $ye (loop $yl
+        (br_if $ye (i32.ge_s (local.get $${y}) (local.get $${h})))
+        (local.set $${x} (i32.const 0))
+        (block $xe (loop $xl
+          (br_if $xe (i32.ge_s (local.get $${x}) (local.get $${w})))
+          ${body}
+          (local.set $${x} (i32.add (local.get $${x}) (i32.const 1)))
+          (br $xl)))
+        (local.set $${y} (i32.add (local.get $${y}) (i32.const 1)))
+        (br $yl)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl)))`;
+}
 /** address of the current 4 channels in the per-channel vector at param $name */
 const ch = (name: string) => `(i32.add (local.get $${name}) (local.get $o))`;
 /** lanes 2,3 of an f32x4 moved to lanes 0,1 (for f64x2.promote_low_f32x4) */
@@ -195,16 +218,7 @@ export const SIMD_OPS_WAT = `
     (local.set $cb (i32.shl (local.get $c4) (i32.const 4)))   ;; bytes per pixel
     (local.set $imgB (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $cb)))
     (local.set $b (i32.const 0))
-    (block $be (loop $bl
-      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
-      (local.set $xb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $imgB))))
-      (local.set $oy (i32.const 0))
-      (block $ye (loop $yl
-        (br_if $ye (i32.ge_s (local.get $oy) (local.get $oh)))
-        (local.set $ox (i32.const 0))
-        (block $xe (loop $xl
-          (br_if $xe (i32.ge_s (local.get $ox) (local.get $ow)))
-          (local.set $x0 (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)))
+    ${pixelLoop('oy', 'oh', 'ox', 'ow', `(local.set $x0 (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)))
           (local.set $kx0 (select (i32.sub (i32.const 0) (local.get $x0)) (i32.const 0) (i32.lt_s (local.get $x0) (i32.const 0))))
           (local.set $kx1 (select (i32.sub (local.get $w) (local.get $x0)) (local.get $k)
             (i32.gt_s (i32.add (local.get $x0) (local.get $k)) (local.get $w))))
@@ -256,13 +270,7 @@ export const SIMD_OPS_WAT = `
                       (br $al)))))))
             (local.set $q (local.get $rowEnd))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
-            (br $kl)))
-          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
-          (br $xl)))
-        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-        (br $yl)))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $bl))))
+            (br $kl)))`, `(local.set $xb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $imgB))))`)})
   ;; ---- XNOR-popcount forward of a binary conv on +-1 activations (exact integers) -------------------------
   ;; pack: x NHWC floats (+-1) -> sign bits (bit = 1 for a negative value), W32 words per pixel, into a
   ;; zero-initialised padded bit image [n][h+2pad][w+2pad][W32] (pad pixels stay 0, i.e. +1)
@@ -270,15 +278,7 @@ export const SIMD_OPS_WAT = `
     (local $b i32) (local $yy i32) (local $xx i32) (local $u i32) (local $o i32) (local $wp i32) (local $hp i32) (local $bits i32)
     (local.set $wp (i32.add (local.get $w) (i32.shl (local.get $pad) (i32.const 1))))
     (local.set $hp (i32.add (local.get $h) (i32.shl (local.get $pad) (i32.const 1))))
-    (block $be (loop $bl
-      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
-      (local.set $yy (i32.const 0))
-      (block $ye (loop $yl
-        (br_if $ye (i32.ge_u (local.get $yy) (local.get $h)))
-        (local.set $xx (i32.const 0))
-        (block $xe (loop $xl
-          (br_if $xe (i32.ge_u (local.get $xx) (local.get $w)))
-          (local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $hp))
+    ${pixelLoop('yy', 'h', 'xx', 'w', `(local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $hp))
             (i32.add (local.get $yy) (local.get $pad))) (local.get $wp)) (i32.add (local.get $xx) (local.get $pad))) (local.get $W32)) (i32.const 2))))
           (local.set $u (i32.const 0))
           (block $ue (loop $ul
@@ -296,13 +296,7 @@ export const SIMD_OPS_WAT = `
             (local.set $o (i32.add (local.get $o) (i32.const 4)))
             (local.set $x (i32.add (local.get $x) (i32.const 128)))
             (local.set $u (i32.add (local.get $u) (i32.const 1)))
-            (br $ul)))
-          (local.set $xx (i32.add (local.get $xx) (i32.const 1)))
-          (br $xl)))
-        (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
-        (br $yl)))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $bl))))
+            (br $ul)))`)})
 
   ;; y[p, o] = sum over the window's taps and channels of x * w, as floats (exact integers), for G groups
   ;; of 4 output channels. Weight bits at wb + (((ky*k + kx)*W32 + u)*G + g)*16: 4 channels' words of a
@@ -320,15 +314,7 @@ export const SIMD_OPS_WAT = `
     (local.set $hp (i32.add (local.get $h) (i32.shl (local.get $pad) (i32.const 1))))
     (local.set $pixB (i32.shl (local.get $W32) (i32.const 2)))
     (local.set $gB (i32.shl (local.get $G) (i32.const 4)))
-    (block $be (loop $bl
-      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
-      (local.set $oy (i32.const 0))
-      (block $ye (loop $yl
-        (br_if $ye (i32.ge_s (local.get $oy) (local.get $oh)))
-        (local.set $ox (i32.const 0))
-        (block $xe (loop $xl
-          (br_if $xe (i32.ge_s (local.get $ox) (local.get $ow)))
-          (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $s)) (local.get $pad)))
+    ${pixelLoop('oy', 'oh', 'ox', 'ow', `(local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $s)) (local.get $pad)))
           (local.set $ix0 (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)))
           (if (local.get $full)
             (then (local.set $ky0 (i32.const 0)) (local.set $ky1 (local.get $k)) (local.set $kx0 (i32.const 0)) (local.set $kx1 (local.get $k)))
@@ -374,13 +360,7 @@ export const SIMD_OPS_WAT = `
               (i32x4.sub (i32x4.splat (local.get $nC)) (i32x4.shl (local.get $acc) (i32.const 1)))))
             (local.set $y (i32.add (local.get $y) (i32.const 16)))
             (local.set $g (i32.add (local.get $g) (i32.const 1)))
-            (br $gl)))
-          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
-          (br $xl)))
-        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-        (br $yl)))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $bl))))
+            (br $gl)))`)})
   ;; ---- max pool (NHWC, C = 4*c4), the JS loop order: per output pixel, taps ky, kx ascending, then channels;
   ;; a tap replaces the running max only if strictly greater (f32x4.gt: NaN never wins, the first max is kept).
   ;; $arg receives the float index (into x) of each output's maximum, -1 if no tap was in bounds.
@@ -388,15 +368,7 @@ export const SIMD_OPS_WAT = `
         (param $k i32) (param $s i32) (param $pad i32) (param $oh i32) (param $ow i32)
     (local $b i32) (local $oy i32) (local $ox i32) (local $ky i32) (local $kx i32) (local $iy i32) (local $ix i32) (local $j i32)
     (local $yo i32) (local $xo i32) (local $v v128) (local $m v128) (local $py i32) (local $pa i32)
-    (block $be (loop $bl
-      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
-      (local.set $oy (i32.const 0))
-      (block $ye (loop $yl
-        (br_if $ye (i32.ge_s (local.get $oy) (local.get $oh)))
-        (local.set $ox (i32.const 0))
-        (block $xe (loop $xl
-          (br_if $xe (i32.ge_s (local.get $ox) (local.get $ow)))
-          ;; byte offset of this output pixel's channels
+    ${pixelLoop('oy', 'oh', 'ox', 'ow', `;; byte offset of this output pixel's channels
           (local.set $yo (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oh)) (local.get $oy)) (local.get $ow)) (local.get $ox))
             (local.get $c4)) (i32.const 4)))
           (local.set $j (i32.const 0))
@@ -437,13 +409,7 @@ export const SIMD_OPS_WAT = `
                 (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
                 (br $ql)))))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
-            (br $kl)))
-          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
-          (br $xl)))
-        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-        (br $yl)))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $bl))))
+            (br $kl)))`)})
 )`;
 
 export interface SimdOpsExports {

@@ -127,9 +127,11 @@ describe('trainer variants', () => {
     for (const [name, v] of Object.entries(TRAIN_VARIANTS)) {
       const net = resolveNetwork(variantWorkload(name)!);
       const bconvs = net.layers.filter((l) => l.layer.op === 'bconv');
+      expect(v.description, name).toBeTypeOf('string');
+      const description = v.description!;
       // "binary stages 2x32 @14x14, 4x64 @7x7" -> [[2, 32, 14], [4, 64, 7]]
-      const stated = [...v.description.matchAll(/(\d+)x(\d+) @(\d+)x\3/g)].map((m) => m.slice(1, 4).map(Number));
-      const desc = v.description.match(/binary stages (.*), \d+ classes/)![1];
+      const stated = [...description.matchAll(/(\d+)x(\d+) @(\d+)x\3/g)].map((m) => m.slice(1, 4).map(Number));
+      const desc = description.match(/binary stages (.*), \d+ classes/)![1];
       const parsed = [...desc.matchAll(/(\d+)x(\d+)(?: @(\d+)x\d+)?/g)].map((m) => [Number(m[1]), Number(m[2])]);
       expect(parsed.length, name).toBeGreaterThan(0);
       expect(bconvs.length, name).toBe(parsed.reduce((s, [n]) => s + n, 0));
@@ -137,7 +139,7 @@ describe('trainer variants', () => {
       for (const [n, ch] of parsed) for (let k = 0; k < n; k++, i++) expect(bconvs[i].out.c, `${name} ${bconvs[i].layer.id}`).toBe(ch);
       for (const [, ch, size] of stated) expect(bconvs.some((l) => l.out.c === ch && l.out.h === size), `${name} ${ch} @${size}`).toBe(true);
       const pool = net.layers.find((l) => l.layer.id === 'stem.pool');
-      expect(Boolean(pool), name).toBe(/maxpool/.test(v.description));
+      expect(Boolean(pool), name).toBe(/maxpool/.test(description));
     }
   });
 
