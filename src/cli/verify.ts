@@ -46,7 +46,7 @@ export interface VerifyResult {
   golden: { accuracy?: number; stepsPerImage: number };
   simulator?: { arch: string; bitExactImages: number; images: number; firstMismatch?: string };
   reference?: { path: string; bitExactImages: number; images: number; first?: Divergence; firstText?: string };
-  trainer: { predictionAgreement: number; maxLogitDiff: number; signBitAgreement: number; signLayers: number };
+  trainer: { predictionAgreement: number; maxLogitDiff: number; signBitAgreement: number; signLayers: number; signBits: number; signBitsDiffering: number };
   torch?: { predictionAgreement: number; maxLogitDiff: number } | { skipped: string };
   pass: boolean;
 }
@@ -155,7 +155,7 @@ export async function verifyModel(model: Model, a: VerifyArgs & { modelPath: str
     model: { path: a.modelPath, sha256: a.modelSha, kind: model.kind, network: model.net.workload.name },
     inputs: { source, images: n },
     golden: { accuracy: labels ? correct / n : undefined, stepsPerImage: plan.steps.length },
-    trainer: { predictionAgreement: agree / n, maxLogitDiff: maxDiff, signBitAgreement: bitsTotal ? bitsSame / bitsTotal : 1, signLayers: signIds.length },
+    trainer: { predictionAgreement: agree / n, maxLogitDiff: maxDiff, signBitAgreement: bitsTotal ? bitsSame / bitsTotal : 1, signLayers: signIds.length, signBits: bitsTotal, signBitsDiffering: bitsTotal - bitsSame },
     pass: false,
   };
   if (arch) result.simulator = { arch: arch.name, bitExactImages: simExact, images: n, firstMismatch: simFirst };
@@ -180,7 +180,7 @@ export function renderVerify(r: VerifyResult): string {
   L.push(`  golden model: ${r.golden.stepsPerImage} steps per image${r.golden.accuracy !== undefined ? `, accuracy ${pct(r.golden.accuracy)}` : ''}`);
   if (r.simulator) L.push(`  golden vs functional simulator (${r.simulator.arch}): bit-exact on ${r.simulator.bitExactImages}/${r.simulator.images} images (every layer: accumulators, bits, fp32 outputs)` + (r.simulator.firstMismatch ? `\n    first mismatch: ${r.simulator.firstMismatch}` : ''));
   if (r.reference) L.push(`  golden(file) vs golden(reference ${r.reference.path}): bit-exact on ${r.reference.bitExactImages}/${r.reference.images} images` + (r.reference.firstText ? `\n    ${r.reference.firstText}` : ''));
-  L.push(`  golden vs trainer float forward: predictions agree ${pct(r.trainer.predictionAgreement)}, max |logit diff| ${r.trainer.maxLogitDiff.toExponential(2)}, sign bits agree ${(100 * r.trainer.signBitAgreement).toFixed(4)}% over ${r.trainer.signLayers} sign layers`);
+  L.push(`  golden vs trainer float forward: predictions agree ${pct(r.trainer.predictionAgreement)}, max |logit diff| ${r.trainer.maxLogitDiff.toExponential(2)}, sign bits agree ${(100 * r.trainer.signBitAgreement).toFixed(4)}% (${r.trainer.signBitsDiffering} of ${r.trainer.signBits} differ) over ${r.trainer.signLayers} sign layers`);
   if (r.torch) L.push('skipped' in r.torch ? `  PyTorch reference: skipped (${r.torch.skipped})` : `  golden vs PyTorch: predictions agree ${pct(r.torch.predictionAgreement)}, max |logit diff| ${r.torch.maxLogitDiff.toExponential(2)}`);
   L.push(r.pass ? 'PASS' : 'FAIL');
   return L.join('\n');

@@ -183,7 +183,7 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
  * Reads `birealsim verify --json` (kind "verify", cli/verify.ts VerifyResult): model {path, sha256, kind,
  * network}, inputs {source, images}, golden {accuracy?, stepsPerImage}, simulator? {arch, bitExactImages,
  * images, firstMismatch?}, reference? {path, bitExactImages, images, firstText?}, trainer {predictionAgreement,
- * maxLogitDiff, signBitAgreement, signLayers}, torch? {predictionAgreement, maxLogitDiff} | {skipped}, pass.
+ * maxLogitDiff, signBitAgreement, signLayers, signBits?, signBitsDiffering?}, torch? {predictionAgreement, maxLogitDiff} | {skipped}, pass.
  */
 function verifySection(r: Reader, v: Json, input: string): { section: VerifySection; seed?: number; arch?: string } {
   const m = r.obj(v.model, '$.model');
@@ -208,7 +208,7 @@ function verifySection(r: Reader, v: Json, input: string): { section: VerifySect
     if (typeof s.firstText === 'string') first ??= { layer: s.firstText };
   }
   const t = r.obj(v.trainer, '$.trainer');
-  checks.push({ check: 'golden vs trainer float forward', result: `predictions agree ${pc(r.nonneg(t.predictionAgreement, '$.trainer.predictionAgreement'))}, max |logit diff| ${r.nonneg(t.maxLogitDiff, '$.trainer.maxLogitDiff').toExponential(2)}, sign bits agree ${pc(r.nonneg(t.signBitAgreement, '$.trainer.signBitAgreement'))} over ${t.signLayers} sign layers`, pass: true });
+  checks.push({ check: 'golden vs trainer float forward', result: `predictions agree ${pc(r.nonneg(t.predictionAgreement, '$.trainer.predictionAgreement'))}, max |logit diff| ${r.nonneg(t.maxLogitDiff, '$.trainer.maxLogitDiff').toExponential(2)}, sign bits agree ${pc(r.nonneg(t.signBitAgreement, '$.trainer.signBitAgreement'))}${t.signBitsDiffering !== undefined ? ` (${r.nonneg(t.signBitsDiffering, '$.trainer.signBitsDiffering')} of ${r.nonneg(t.signBits, '$.trainer.signBits')} differ)` : ''} over ${t.signLayers} sign layers`, pass: true });
   if (v.torch !== undefined) {
     const s = r.obj(v.torch, '$.torch');
     if (typeof s.skipped === 'string') checks.push({ check: 'golden vs PyTorch', result: `skipped: ${s.skipped}`, pass: true });

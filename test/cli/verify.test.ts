@@ -42,10 +42,16 @@ describe('birealsim verify', () => {
     expect(j.simulator.bitExactImages).toBe(3);
     expect(j.reference.bitExactImages).toBe(3);
     expect(j.trainer.signBitAgreement).toBeGreaterThan(0.99);
+    // the sign bits compared: every element of every sign layer's output, for each of the 3 images
+    const net = resolveNetwork(birealSmall('v', [16, 32, 64], [1, 2, 1]));
+    const perImage = net.layers.filter((l) => l.layer.op === 'sign').reduce((s, l) => s + l.out.h * l.out.w * l.out.c, 0);
+    expect(j.trainer.signBits).toBe(3 * perImage);
+    expect(j.trainer.signBitsDiffering).toBe(Math.round(j.trainer.signBits * (1 - j.trainer.signBitAgreement)));
     // the report layer reads this output as a verify section
     const rep = buildReport([{ name: 'v.json', sha256: 'x', text: r.out }], { title: 't', toolVersion: '0' });
     expect(rep.verify![0].match).toBe(true);
     expect(JSON.stringify(rep.verify![0])).toMatch(/3\/3/);
+    expect(JSON.stringify(rep.verify![0])).toContain(`(${j.trainer.signBitsDiffering} of ${j.trainer.signBits} differ)`);
   });
 
   it('a single corrupted weight bit fails verification and is located at its layer and channel', async () => {
