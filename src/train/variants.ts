@@ -24,32 +24,39 @@ export type ShortcutKind = 'per-conv' | 'per-block';
 
 const GREY28 = { h: 28, w: 28, c: 1 };
 
-export const TRAIN_VARIANTS: Record<string, Omit<BiRealOptions, 'shortcut'>> = {
+type Variant = Omit<BiRealOptions, 'shortcut'>;
+
+const DEEP: Variant = {
+  name: 'bireal-mnist-deep', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 32 ch, binary stages 2x32 @14x14, 4x64 @7x7, 10 classes',
+  input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: false },
+  stages: [{ blocks: 2, channels: 32 }, { blocks: 4, channels: 64 }], classes: 10,
+};
+const DEEPER: Variant = {
+  name: 'bireal-mnist-deeper', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 32 ch, binary stages 3x32 @14x14, 6x64 @7x7, 10 classes',
+  input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: false },
+  stages: [{ blocks: 3, channels: 32 }, { blocks: 6, channels: 64 }], classes: 10,
+};
+
+/** `base` (a conv k x k/2 stem) with the paper's stem form instead: the same conv at stride 1, then maxpool3x3/2. */
+function withPaperStem(base: Variant): Variant {
+  const { channels, kernel } = base.stem;
+  return {
+    ...base, name: `${base.name}-pool`,
+    description: base.description!.replace(`real stem conv${kernel}x${kernel}/2 ${channels} ch`, `real stem conv${kernel}x${kernel}/1 ${channels} ch + maxpool3x3/2 (the paper's stem form)`),
+    stem: { ...base.stem, stride: 1, maxpool: true },
+  };
+}
+
+export const TRAIN_VARIANTS: Record<string, Variant> = {
   'bireal-mnist-fast': {
     name: 'bireal-mnist-fast', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 32 ch, binary stages 2x32 @14x14, 2x64 @7x7, 10 classes',
     input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: false },
     stages: [{ blocks: 2, channels: 32 }, { blocks: 2, channels: 64 }], classes: 10,
   },
-  'bireal-mnist-deep': {
-    name: 'bireal-mnist-deep', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 32 ch, binary stages 2x32 @14x14, 4x64 @7x7, 10 classes',
-    input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: false },
-    stages: [{ blocks: 2, channels: 32 }, { blocks: 4, channels: 64 }], classes: 10,
-  },
-  'bireal-mnist-deeper': {
-    name: 'bireal-mnist-deeper', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 32 ch, binary stages 3x32 @14x14, 6x64 @7x7, 10 classes',
-    input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: false },
-    stages: [{ blocks: 3, channels: 32 }, { blocks: 6, channels: 64 }], classes: 10,
-  },
-  'bireal-mnist-deep-pool': {
-    name: 'bireal-mnist-deep-pool', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/1 32 ch + maxpool3x3/2 (the paper\'s stem form), binary stages 2x32 @14x14, 4x64 @7x7, 10 classes',
-    input: GREY28, stem: { channels: 32, kernel: 5, stride: 1, pad: 2, maxpool: true },
-    stages: [{ blocks: 2, channels: 32 }, { blocks: 4, channels: 64 }], classes: 10,
-  },
-  'bireal-mnist-deeper-pool': {
-    name: 'bireal-mnist-deeper-pool', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/1 32 ch + maxpool3x3/2 (the paper\'s stem form), binary stages 3x32 @14x14, 6x64 @7x7, 10 classes',
-    input: GREY28, stem: { channels: 32, kernel: 5, stride: 1, pad: 2, maxpool: true },
-    stages: [{ blocks: 3, channels: 32 }, { blocks: 6, channels: 64 }], classes: 10,
-  },
+  'bireal-mnist-deep': DEEP,
+  'bireal-mnist-deeper': DEEPER,
+  'bireal-mnist-deep-pool': withPaperStem(DEEP),
+  'bireal-mnist-deeper-pool': withPaperStem(DEEPER),
   'bireal-mnist-wide': {
     name: 'bireal-mnist-wide', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 64 ch, binary stages 2x64 @14x14, 4x64 @7x7, 10 classes',
     input: GREY28, stem: { channels: 64, kernel: 5, stride: 2, pad: 2, maxpool: false },
