@@ -15,7 +15,7 @@ export const PAPER_WORKLOADS = ['bireal18-imagenet', 'xnornet18-imagenet', 'resn
 interface CostArgs { workloads?: string[]; convention: string; bnParams?: number; fcBias?: boolean; alpha?: boolean; layers?: boolean; json?: boolean; csv?: boolean; markdown?: boolean; out?: string }
 
 export function resolveConvention(a: { convention: string; bnParams?: number; fcBias?: boolean; alpha?: boolean }): CostConvention {
-  const base = CONVENTIONS[a.convention];
+  const base = Object.hasOwn(CONVENTIONS, a.convention) ? CONVENTIONS[a.convention] : undefined;
   if (!base) throw new UserError('E_ARG', `unknown convention '${a.convention}'`, { path: '--convention', hint: didYouMeanHint(a.convention, Object.keys(CONVENTIONS)) });
   const c = { ...base };
   const custom = a.bnParams !== undefined || a.fcBias !== undefined || a.alpha !== undefined;

@@ -1,6 +1,7 @@
 /** `birealsim inspect`: the lowered layer table (shapes, precision, packed sizes, pad mode, executes-as) and the numeric conventions. */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
-import { CONVENTIONS_TEXT, wordsFor } from '../core/bits.ts';
+import { CONVENTIONS_TEXT } from '../core/bits.ts';
+import { opOf } from '../ops/index.ts';
 import { lower, type ExecStep } from '../golden/plan.ts';
 import { renderCsv, renderMarkdown, renderText, fmtInt, type Table } from '../report/table.ts';
 import { loadTarget } from './load.ts';
@@ -9,21 +10,8 @@ import { emit, formatOf, formatOptions, toJson, TOOL_VERSION } from './io.ts';
 const shape = (s: { h: number; w: number; c: number; dtype?: string }) => `${s.h}x${s.w}x${s.c}${s.dtype === 'bits' ? ' bits' : ''}`;
 
 export function stepRow(s: ExecStep): { step: string; layers: string; op: string; input: string; output: string; executesAs: string; precision: string; weightBytes: number; padMode: string; window: string } {
-  let precision = 'fp32', weightBytes = 0, padMode = '-', window = '-';
-  switch (s.kind) {
-    case 'xnor':
-      precision = 'w1 a1 -> int acc -> fp32 (mul,bias)';
-      weightBytes = s.cout * s.kernel * s.kernel * wordsFor(s.cin) * 4;
-      padMode = s.padMode; window = `${s.kernel}x${s.kernel}/${s.stride} p${s.pad}`;
-      break;
-    case 'conv': weightBytes = s.weight.byteLength + (s.bias?.byteLength ?? 0); window = `${s.kernel}x${s.kernel}/${s.stride} p${s.pad}`; padMode = 'zero'; break;
-    case 'fc': weightBytes = s.weight.byteLength + (s.bias?.byteLength ?? 0); break;
-    case 'bn': weightBytes = s.scale.byteLength + s.shift.byteLength; break;
-    case 'sign': precision = 'fp32 -> 1 bit (packed)'; break;
-    case 'avgpool': case 'maxpool': case 'actscale': window = `${s.kernel}x${s.kernel}/${s.stride} p${s.pad}`; break;
-    default: break;
-  }
-  return { step: s.id, layers: s.layers.join('+'), op: s.kind, input: s.inShapes.map(shape).join(', '), output: shape(s.out), executesAs: s.executesAs, precision, weightBytes, padMode, window };
+  const m = opOf(s), d = m.describe(s);
+  return { step: s.id, layers: s.layers.join('+'), op: s.op, input: s.inShapes.map(shape).join(', '), output: shape(s.out), executesAs: m.executesAs, precision: d.precision, weightBytes: d.weightBytes, padMode: d.padMode ?? '-', window: d.window ?? '-' };
 }
 
 interface InspectArgs { target: string; seed: number; json?: boolean; csv?: boolean; markdown?: boolean; out?: string }

@@ -6,6 +6,8 @@
  * report layer reads), --csv or --markdown. Bad arch input, infeasible mappings and functional mismatches are
  * user errors (one line, exit 2).
  */
+import { CONVENTIONS } from '../cost/conventions.ts';
+import { resolveConvention } from './cost.ts';
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { existsSync } from 'node:fs';
 import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
@@ -22,7 +24,7 @@ import { emit, formatOf, formatOptions, toJson, TOOL_VERSION } from './io.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 
 interface SimArgs {
-  target: string; arch: string; objective: string; seed: number; trace?: boolean; functional?: boolean; verify?: boolean;
+  target: string; arch: string; objective: string; convention: string; seed: number; trace?: boolean; functional?: boolean; verify?: boolean;
   input?: string; kernels: string; realFormat: string; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
 }
 
@@ -31,13 +33,13 @@ const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toSt
 export function layerTable(r: SimResult): Table {
   return {
     title: `${r.network} on ${r.arch.name}: per layer (objective ${r.objective})`,
-    headers: ['layer', 'steps', 'unit', 'tiles [#]', 'BOPs [1b MAC]', 'MACs', 'compute [cyc]', 'post-op [cyc]', 'SRAM stall [cyc]', 'DRAM stall [cyc]', 'fill+drain [cyc]', 'total [cyc]',
+    headers: ['layer', 'steps', 'unit', 'tiles [#]', 'BOPs [1b MAC]', 'real MACs', 'compute [cyc]', 'post-op [cyc]', 'SRAM stall [cyc]', 'DRAM stall [cyc]', 'fill+drain [cyc]', 'total [cyc]',
       'util [%]', 'map eff [%]', 'DRAM [B]', 'SRAM rd [B]', 'SRAM wr [B]', 'energy [uJ]', 'bottleneck'],
     rows: r.layers.map((l) => {
-      if (!l.feasible) return [l.id, l.steps.length, l.executesOn, 'infeasible', fmtInt(l.bops), fmtInt(l.macs), l.reason ?? '', '', '', '', '', '', '', '', '', '', '', '', ''];
+      if (!l.feasible) return [l.id, l.steps.length, l.executesOn, 'infeasible', fmtInt(l.bops), fmtInt(l.realMacs), l.reason ?? '', '', '', '', '', '', '', '', '', '', '', '', ''];
       const c = l.cycles!;
       const rd = Object.values(l.sramBytes!).reduce((a, b) => a + b.readBytes, 0), wr = Object.values(l.sramBytes!).reduce((a, b) => a + b.writeBytes, 0);
-      return [l.id, l.steps.length, l.executesOn, l.tiles!, fmtInt(l.bops), fmtInt(l.macs), fmtInt(c.compute), fmtInt(c.postOp), fmtInt(c.sramStall), fmtInt(c.dramStall), fmtInt(c.fillDrain), fmtInt(c.total),
+      return [l.id, l.steps.length, l.executesOn, l.tiles!, fmtInt(l.bops), fmtInt(l.realMacs), fmtInt(c.compute), fmtInt(c.postOp), fmtInt(c.sramStall), fmtInt(c.dramStall), fmtInt(c.fillDrain), fmtInt(c.total),
         (100 * l.utilisation!).toFixed(1), l.mappingEfficiency == null ? 'n/a' : (100 * l.mappingEfficiency).toFixed(1), fmtInt(l.dramBytesTotal!), fmtInt(rd), fmtInt(wr), sig(l.energyTotalJ! * 1e6), l.bottleneck!];
     }),
   };
@@ -51,7 +53,8 @@ export function totalsTable(r: SimResult): Table {
     ['latency', sig(t.latencyMs), 'ms'],
     ['frames per second (batch 1)', sig(t.framesPerSecond), '1/s'],
     ['BOPs', fmtInt(t.bops), '1-bit MACs'],
-    ['real MACs', fmtInt(t.macs), 'MACs'],
+    ['real MACs', fmtInt(t.realMacs), 'MACs'],
+    [`OPs (BOPs/${r.convention.bopsPerOp} + real MACs, convention '${r.convention.name}')`, fmtInt(t.ops), 'OPs'],
     ['effective throughput', sig(t.effectiveTops), 'TOPS'],
     ['  of which binary / real', `${sig(t.effectiveBinaryTops)} / ${sig(t.effectiveRealTops)}`, 'TOPS'],
     ['energy per frame', sig(t.energyPerFrameJ * 1e6), 'uJ'],
@@ -91,6 +94,7 @@ export const simulateCommand = {
     .positional('target', { type: 'string', describe: 'model .safetensors, workload .json, or built-in workload name' })
     .option('arch', { type: 'string', demandOption: true, describe: `architecture: a preset (${presetNames().join(', ')}) or a birealsim.arch/1 JSON file` })
     .option('objective', { type: 'string', default: 'cycles', describe: `mapper objective per layer: ${OBJECTIVES.join(' | ')}` })
+    .option('convention', { type: 'string', default: 'paper', describe: `counting convention of the reported BOPs / real MACs / OPs (as \`birealsim cost\`): ${Object.keys(CONVENTIONS).join(' | ')}` })
     .option('trace', { type: 'boolean', describe: 'include the per-tile trace (start/end cycle, bytes) in the output' })
     .option('functional', { type: 'boolean', describe: 'also execute every tile on the modelled buffers (needs weights: random for workloads)' })
     .option('verify', { type: 'boolean', describe: 'with --functional: compare every layer with the golden model bit for bit (exit 2 on a mismatch)' })
@@ -122,7 +126,7 @@ export const simulateCommand = {
       const { input } = loadInput(argv.input, plan.net, argv.seed);
       functional = { input, kernels, verify: !!argv.verify };
     }
-    const r = simulate(plan, arch, { objective: argv.objective as Objective, trace: !!argv.trace, functional });
+    const r = simulate(plan, arch, { objective: argv.objective as Objective, convention: resolveConvention({ convention: argv.convention }), trace: !!argv.trace, functional });
     const fmt = formatOf(argv);
     if (fmt === 'json') emit(toJson({ ...r, version: TOOL_VERSION, source }), argv.out);
     else {

@@ -113,7 +113,7 @@ export async function verifyModel(model: Model, a: VerifyArgs & { modelPath: str
   const latent = latentEquivalent(refModel ?? model);
   const trainer = new TrainNet(model.net, BINARY_CONFIG);
   trainer.loadLatent(latent);
-  const signIds = plan.steps.filter((s) => s.kind === 'sign').map((s) => s.id);
+  const signIds = plan.steps.filter((s) => s.out.dtype === 'bits').map((s) => s.id);
 
   let correct = 0, simExact = 0, refExact = 0, agree = 0, maxDiff = 0, bitsSame = 0, bitsTotal = 0;
   let simFirst: string | undefined, refFirst: Divergence | undefined;

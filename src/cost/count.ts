@@ -1,14 +1,21 @@
 /**
- * Memory and operation accounting computed from the ExecPlan (so the counts describe what executes).
- * Formulas and switches are in conventions.ts. All counts are exact integers (fit in a double below 2^53).
+ * Memory and operation accounting from the ExecPlan (so the counts describe what executes). Each step's
+ * counts come from its op module (ops/types.ts OpCounts: binary weights, real parameters by category, BOPs,
+ * real MACs); a named convention (conventions.ts) decides which parameter categories count and how BOPs
+ * weigh against real MACs. The simulator reports the same numbers through countStep, so `cost` and
+ * `simulate` cannot disagree. All counts are exact integers (fit in a double below 2^53).
  */
 import type { ExecPlan, ExecStep } from '../golden/plan.ts';
-import type { CostConvention } from './conventions.ts';
+import { FP32, type RealFormat } from '../core/realformat.ts';
+import { opOf } from '../ops/index.ts';
+import type { ParamCounts } from '../ops/types.ts';
+import { countedParams, type CostConvention } from './conventions.ts';
 
 export interface LayerCost {
   step: string;
   layers: string[];
-  kind: ExecStep['kind'];
+  /** the step's op (IR name) */
+  op: string;
   executesAs: string;
   binaryWeights: number;
   realParams: number;
@@ -19,82 +26,59 @@ export interface LayerCost {
   realMacs: number;
   /** MACs of the full-precision counterpart */
   fpMacs: number;
+  /** operations by operand precision: BOPs under '1-bit', real MACs under the real stream's format */
+  opsByPrecision: Record<string, number>;
+}
+
+export interface CountTotals {
+  binaryWeights: number; realParams: number; memoryBits: number; memoryMbit: number;
+  bops: number; realMacs: number; ops: number;
+  fpMemoryBits: number; fpMemoryMbit: number; fpMacs: number;
+  memorySaving: number; speedup: number;
+  opsByPrecision: Record<string, number>;
 }
 
 export interface NetworkCost {
   name: string;
   convention: CostConvention;
   layers: LayerCost[];
-  totals: {
-    binaryWeights: number; realParams: number; memoryBits: number; memoryMbit: number;
-    bops: number; realMacs: number; ops: number;
-    fpMemoryBits: number; fpMemoryMbit: number; fpMacs: number;
-    memorySaving: number; speedup: number;
+  totals: CountTotals;
+}
+
+const sumParams = (p: ParamCounts, c: CostConvention) => countedParams(p, c).reduce((a, [, n]) => a + n, 0);
+
+/** Counts of one lowered step under a convention (the one function cost and simulate both call). */
+export function countStep(step: ExecStep, c: CostConvention, realFormat: RealFormat = FP32): LayerCost {
+  const m = opOf(step), k = m.count(step);
+  const realParams = sumParams(k.params, c), fpParams = sumParams(k.fpParams, c);
+  const opsByPrecision: Record<string, number> = {};
+  if (k.bops) opsByPrecision['1-bit'] = k.bops;
+  if (k.realMacs) opsByPrecision[realFormat.name] = k.realMacs;
+  return {
+    step: step.id, layers: step.layers, op: step.op, executesAs: m.executesAs,
+    binaryWeights: k.binaryWeights, realParams, fpParams, memoryBits: k.binaryWeights + c.realBits * realParams,
+    bops: k.bops, realMacs: k.realMacs, fpMacs: k.fpMacs, opsByPrecision,
   };
 }
 
-function bnCount(c: CostConvention, channels: number): number { return c.bnParams * channels; }
-
-/** The bconv steps that feed an actscale (XNOR-Net alpha x K scaling). */
-function xnorScaled(plan: ExecPlan): Set<string> {
-  const s = new Set<string>();
-  for (const st of plan.steps) if (st.kind === 'actscale') s.add(plan.producer.get(st.inputs[0])!.id);
-  return s;
-}
-
-export function countLayer(step: ExecStep, c: CostConvention, scaled: boolean): LayerCost {
-  let binaryWeights = 0, realParams = 0, fpParams = 0, bops = 0, realMacs = 0, fpMacs = 0;
-  const o = step.out;
-  switch (step.kind) {
-    case 'xnor': {
-      const w = step.cout * step.kernel * step.kernel * step.cin;
-      binaryWeights = w;
-      bops = o.h * o.w * w;
-      fpMacs = bops;
-      fpParams = w;
-      if (c.alpha) realParams += step.cout;
-      if (step.foldedBn) { realParams += bnCount(c, step.cout); fpParams += bnCount(c, step.cout); }
-      if (scaled) realMacs += 2 * o.h * o.w * o.c;
-      break;
-    }
-    case 'conv': {
-      const w = step.cout * step.kernel * step.kernel * step.cin + (step.bias && c.convBias ? step.cout : 0);
-      realParams = fpParams = w;
-      realMacs = fpMacs = o.h * o.w * step.cout * step.kernel * step.kernel * step.cin;
-      break;
-    }
-    case 'fc': {
-      const w = step.inFeatures * step.outFeatures + (step.bias && c.fcBias ? step.outFeatures : 0);
-      realParams = fpParams = w;
-      realMacs = fpMacs = step.inFeatures * step.outFeatures;
-      break;
-    }
-    case 'bn':
-      realParams = fpParams = bnCount(c, step.out.c);
-      break;
-    default: break;
-  }
+/** Totals of a list of step counts (a fused group's, or the whole network's). */
+export function totalsOf(layers: LayerCost[], c: CostConvention): CountTotals {
+  const sum = (f: (l: LayerCost) => number) => layers.reduce((a, l) => a + f(l), 0);
+  const binaryWeights = sum((l) => l.binaryWeights), realParams = sum((l) => l.realParams), bops = sum((l) => l.bops), realMacs = sum((l) => l.realMacs);
+  const memoryBits = binaryWeights + c.realBits * realParams;
+  const fpMemoryBits = c.realBits * sum((l) => l.fpParams);
+  const fpMacs = sum((l) => l.fpMacs);
+  const ops = bops / c.bopsPerOp + realMacs;
+  const opsByPrecision: Record<string, number> = {};
+  for (const l of layers) for (const [p, n] of Object.entries(l.opsByPrecision)) opsByPrecision[p] = (opsByPrecision[p] ?? 0) + n;
   return {
-    step: step.id, layers: step.layers, kind: step.kind, executesAs: step.executesAs,
-    binaryWeights, realParams, fpParams, memoryBits: binaryWeights + c.realBits * realParams, bops, realMacs, fpMacs,
+    binaryWeights, realParams, memoryBits, memoryMbit: memoryBits / 1e6, bops, realMacs, ops,
+    fpMemoryBits, fpMemoryMbit: fpMemoryBits / 1e6, fpMacs,
+    memorySaving: fpMemoryBits / memoryBits, speedup: fpMacs / ops, opsByPrecision,
   };
 }
 
 export function countPlan(plan: ExecPlan, c: CostConvention): NetworkCost {
-  const scaled = xnorScaled(plan);
-  const layers = plan.steps.map((s) => countLayer(s, c, scaled.has(s.id)));
-  const sum = (k: keyof LayerCost) => layers.reduce((a, l) => a + (l[k] as number), 0);
-  const binaryWeights = sum('binaryWeights'), realParams = sum('realParams'), bops = sum('bops'), realMacs = sum('realMacs');
-  const memoryBits = binaryWeights + c.realBits * realParams;
-  const fpMemoryBits = c.realBits * sum('fpParams');
-  const fpMacs = sum('fpMacs');
-  const ops = bops / c.bopsPerOp + realMacs;
-  return {
-    name: plan.name, convention: c, layers,
-    totals: {
-      binaryWeights, realParams, memoryBits, memoryMbit: memoryBits / 1e6, bops, realMacs, ops,
-      fpMemoryBits, fpMemoryMbit: fpMemoryBits / 1e6, fpMacs,
-      memorySaving: fpMemoryBits / memoryBits, speedup: fpMacs / ops,
-    },
-  };
+  const layers = plan.steps.map((s) => countStep(s, c, plan.realFormat));
+  return { name: plan.name, convention: c, layers, totals: totalsOf(layers, c) };
 }

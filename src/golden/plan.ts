@@ -1,58 +1,54 @@
 /**
  * lower(model) -> ExecPlan: the single lowered description every consumer reads (golden run, cost model,
- * simulator, reports), so a report can never disagree with what executes.
- *
- * Decisions made here, per layer:
- *  - executes-as: 'xnor' for bconv (XNOR-popcount on packed bits), 'real' for everything else, 'pack' for
- *    sign (sign + bit-pack), so no layer silently stays float;
- *  - fusion: a bconv whose only consumer is a BN absorbs it (alpha and BN folded into mul/bias, see
- *    ir/deploy.ts); the fused step is named after the bconv and also answers for the BN's id;
- *  - pad mode per binary conv, from the IR.
- * Latent models are converted with toDeployable first, so lowering has one path.
+ * simulator timing and functional execution, reports), so a report can never disagree with what executes.
+ * This is the ONLY place that decides:
+ *  - steps: each IR layer lowers through its op module (src/ops) to one step; a layer absorbed at deployment
+ *    (a bconv's BN, ops/bconv.ts) belongs to its absorber's step, which also answers for its id. Latent
+ *    models are converted with toDeployable first, so lowering has one path;
+ *  - fused groups: a step whose op is a post-op (ops' FusionSpec: element-wise, run in the same pass over the
+ *    producer's output) joins the group before it when it consumes that group's current value (either
+ *    operand of a commutative op); a group ends after a step whose output is bits (the packed output leaves
+ *    the pass). A group's outputs are the tensors read outside it (or the network output); the others stay
+ *    on chip. Golden (resident and per-step), the simulator and the reports all take these groups;
+ *  - the precision of every tensor: bits (1 bit per element, packed 32 channels per word), real tensors in
+ *    the plan's real-stream format, binary-conv accumulators int32.
  */
-import type { Layer, PadMode, ResolvedNetwork, TensorInfo } from '../ir/types.ts';
-import { toDeployable, bnScaleShift } from '../ir/deploy.ts';
-import type { Model } from '../ir/model.ts';
+import type { ResolvedNetwork, TensorInfo } from '../ir/types.ts';
+import { toDeployable } from '../ir/deploy.ts';
+import { absorption, type Model } from '../ir/model.ts';
 import { FP32, type RealFormat } from '../core/realformat.ts';
-import { foldedBnOf } from '../ir/model.ts';
+import { opOf } from '../ops/index.ts';
+import type { ExecStep, ExecutesAs } from '../ops/types.ts';
 
-export type ExecutesAs = 'xnor' | 'real' | 'pack';
+export type { ExecStep, ExecutesAs };
 
-interface StepBase {
-  /** step id = id of the first IR layer it covers */
+/** A run of steps executed in one pass (see the header). */
+export interface FusedGroup {
+  /** = the first step's id */
   id: string;
-  /** IR layer ids covered (in order); the last one names the output tensor */
-  layers: string[];
-  /** names of input tensors (ids of producing layers, or "input") */
+  steps: ExecStep[];
+  /** external tensors read: the first step's inputs, then each later step's inputs produced outside the group */
   inputs: string[];
-  inShapes: TensorInfo[];
-  out: TensorInfo;
-  executesAs: ExecutesAs;
+  /** tensors written out of the group (read by a later group, or the network output) */
+  outputs: string[];
+  /** tensors produced and consumed only inside the group */
+  internal: string[];
 }
 
-export interface XnorStep extends StepBase {
-  kind: 'xnor';
-  kernel: number; stride: number; pad: number; padMode: PadMode; cin: number; cout: number;
-  weightBits: Uint32Array; mul: Float32Array; bias: Float32Array;
-  /** the folded BN id, if any */
-  foldedBn?: string;
+/** Storage precision of a tensor (core/bits.ts packing; core/realformat.ts formats). */
+export interface TensorPrecision {
+  dtype: 'bits' | 'real';
+  /** bits per element: 1 for packed bits, the real-stream format's width for real tensors */
+  bits: number;
+  /** 'packed 1-bit' or the real format's name (fp32, fp16, int16q8, ...) */
+  format: string;
 }
-export interface ConvStep extends StepBase { kind: 'conv'; kernel: number; stride: number; pad: number; cin: number; cout: number; weight: Float32Array; bias?: Float32Array }
-export interface FcStep extends StepBase { kind: 'fc'; inFeatures: number; outFeatures: number; weight: Float32Array; bias?: Float32Array }
-export interface BnStep extends StepBase { kind: 'bn'; scale: Float32Array; shift: Float32Array }
-export interface SignStep extends StepBase { kind: 'sign' }
-export interface AddStep extends StepBase { kind: 'add' }
-export interface PoolStep extends StepBase { kind: 'avgpool' | 'maxpool'; kernel: number; stride: number; pad: number }
-export interface GapStep extends StepBase { kind: 'gap' }
-export interface ActScaleStep extends StepBase { kind: 'actscale'; kernel: number; stride: number; pad: number }
-export interface ActStep extends StepBase { kind: 'relu' | 'clip' }
-
-export type ExecStep = XnorStep | ConvStep | FcStep | BnStep | SignStep | AddStep | PoolStep | GapStep | ActScaleStep | ActStep;
 
 export interface ExecPlan {
   name: string;
   net: ResolvedNetwork;
   steps: ExecStep[];
+  groups: FusedGroup[];
   /** tensor name (layer id) -> step that produces it */
   producer: Map<string, ExecStep>;
   input: TensorInfo;
@@ -63,6 +59,17 @@ export interface ExecPlan {
 
 export interface LowerOptions { realFormat?: RealFormat }
 
+/** Name of the tensor a step produces (its last covered layer). */
+export function stepOutput(s: ExecStep): string { return s.layers[s.layers.length - 1]; }
+
+/** Precision of a tensor of the plan. */
+export function precisionOf(plan: ExecPlan, t: { dtype: 'bits' | 'real' }): TensorPrecision {
+  return t.dtype === 'bits' ? { dtype: 'bits', bits: 1, format: 'packed 1-bit' } : { dtype: 'real', bits: plan.realFormat.bits, format: plan.realFormat.name };
+}
+
+/** Bits of a binary conv's integer accumulators. */
+export const ACCUMULATOR_BITS = 32;
+
 /** Lowers a model (latent or deployable). */
 export function lower(model: Model, opts: LowerOptions = {}): ExecPlan {
   const dep = toDeployable(model);
@@ -72,49 +79,44 @@ export function lower(model: Model, opts: LowerOptions = {}): ExecPlan {
     if (!v) throw new Error(`lower: missing tensor ${name}`);
     return v;
   };
-  const Pf = (name: string) => P(name) as Float32Array;
-  const Po = (name: string) => dep.params.get(name) as Float32Array | undefined;
+  const { by, absorbed } = absorption(net);
   const steps: ExecStep[] = [];
   const producer = new Map<string, ExecStep>();
-  const absorbed = new Set<string>();
   for (const rl of net.layers) {
-    const l: Layer = rl.layer;
-    if (absorbed.has(l.id)) continue;
-    const base = { id: l.id, layers: [l.id], inputs: rl.inputs, inShapes: rl.inShapes, out: rl.out };
-    let step: ExecStep;
-    switch (l.op) {
-      case 'bconv': {
-        const bn = foldedBnOf(net, l.id);
-        if (bn) { absorbed.add(bn); base.layers = [l.id, bn]; base.out = net.byId.get(bn)!.out; }
-        step = { ...base, kind: 'xnor', executesAs: 'xnor', kernel: l.kernel, stride: l.stride, pad: l.pad, padMode: l.padMode, cin: rl.inShapes[0].c, cout: l.outChannels,
-          weightBits: P(`${l.id}.weight_bits`) as Uint32Array, mul: Pf(`${l.id}.mul`), bias: Pf(`${l.id}.bias`), foldedBn: bn };
-        break;
-      }
-      case 'conv':
-        step = { ...base, kind: 'conv', executesAs: 'real', kernel: l.kernel, stride: l.stride, pad: l.pad, cin: rl.inShapes[0].c, cout: l.outChannels, weight: Pf(`${l.id}.weight`), bias: l.bias ? Pf(`${l.id}.bias`) : undefined };
-        break;
-      case 'fc': {
-        const s = rl.inShapes[0];
-        step = { ...base, kind: 'fc', executesAs: 'real', inFeatures: s.h * s.w * s.c, outFeatures: l.outFeatures, weight: Pf(`${l.id}.weight`), bias: l.bias ? Po(`${l.id}.bias`) : undefined };
-        break;
-      }
-      case 'bn': {
-        const { scale, shift } = bnScaleShift(Pf(`${l.id}.gamma`), Pf(`${l.id}.beta`), Pf(`${l.id}.running_mean`), Pf(`${l.id}.running_var`), l.eps);
-        step = { ...base, kind: 'bn', executesAs: 'real', scale, shift };
-        break;
-      }
-      case 'sign': step = { ...base, kind: 'sign', executesAs: 'pack' }; break;
-      case 'add': step = { ...base, kind: 'add', executesAs: 'real' }; break;
-      case 'avgpool': case 'maxpool': step = { ...base, kind: l.op, executesAs: 'real', kernel: l.kernel, stride: l.stride, pad: l.pad }; break;
-      case 'gap': step = { ...base, kind: 'gap', executesAs: 'real' }; break;
-      case 'actscale': step = { ...base, kind: 'actscale', executesAs: 'real', kernel: l.kernel, stride: l.stride, pad: l.pad }; break;
-      case 'relu': case 'clip': step = { ...base, kind: l.op, executesAs: 'real' }; break;
-    }
+    if (absorbed.has(rl.layer.id)) continue;
+    const step = opOf(rl.layer).lower(rl, P, by.get(rl.layer.id) ?? []);
     steps.push(step);
     for (const id of step.layers) producer.set(id, step);
   }
-  return { name: net.workload.name, net, steps, producer, input: net.input, output: net.output, realFormat: opts.realFormat ?? FP32 };
+  return { name: net.workload.name, net, steps, groups: fuse(steps, net.output), producer, input: net.input, output: net.output, realFormat: opts.realFormat ?? FP32 };
 }
 
-/** Name of the tensor a step produces (its last covered layer). */
-export function stepOutput(s: ExecStep): string { return s.layers[s.layers.length - 1]; }
+/** Fused groups of a step list (the rule in the header). */
+export function fuse(steps: ExecStep[], output: string): FusedGroup[] {
+  const runs: ExecStep[][] = [];
+  let cur: ExecStep[] | null = null;
+  for (const s of steps) {
+    const f = opOf(s).fusion;
+    if (cur && f.postOp) {
+      const last = cur[cur.length - 1];
+      const value = stepOutput(last);
+      const first = s.inputs[0] === value, other = !!f.commutative && s.inputs[1] === value;
+      if (last.out.dtype !== 'bits' && (first || other)) { cur.push(s); continue; }
+    }
+    cur = [s];
+    runs.push(cur);
+  }
+  const readers = new Map<string, ExecStep[]>();
+  for (const s of steps) for (const n of s.inputs) { const r = readers.get(n) ?? []; r.push(s); readers.set(n, r); }
+  return runs.map((run) => {
+    const own = new Set(run), made = new Set(run.map(stepOutput));
+    const inputs: string[] = [];
+    for (const s of run) for (const n of s.inputs) if (!made.has(n) && !inputs.includes(n)) inputs.push(n);
+    const outputs: string[] = [], internal: string[] = [];
+    for (const s of run) {
+      const name = stepOutput(s);
+      ((readers.get(name) ?? []).some((r) => !own.has(r)) || name === output ? outputs : internal).push(name);
+    }
+    return { id: run[0].id, steps: run, inputs, outputs, internal };
+  });
+}

@@ -7,17 +7,18 @@
  * Same bytes as the per-step golden run (golden/run.ts executeStep with any kernel set), by construction:
  *  - every launch is one of the fast kernels that test/kernels checks bit for bit against the reference, on
  *    the same operand layouts (zero-bordered inputs, packed weights) that the per-call wrappers build;
- *  - fusion only skips storing intermediates, never changes an operation: a stem conv absorbs the BN that
- *    follows it (sconv flag 4 = bnApply in the conv's epilogue); a binary conv's epilogue (wat.ts
- *    xnorEpiWat) applies the zero-padding correction, the output transform, the residual add and the
- *    sign + bit-pack of the next block in one pass, writing the packed bits straight into the zero-bordered
- *    buffer the next binary conv reads in place. An add is fused only when it is the xnor output's single
- *    consumer; its launch happens at the add's position in the plan, when the shortcut exists.
+ *  - the plan's fused groups (golden/plan.ts decides them) run in as few launches as the kernels allow, which
+ *    only skips storing intermediates, never changes an operation: a real conv takes the affine map (BN)
+ *    that follows it in its group (sconv flag 4 = bn.ts bnApply in the conv's epilogue); a binary conv's
+ *    epilogue (wat.ts xnorEpiWat) applies the zero-padding correction, the output transform, a residual add
+ *    and a sign + bit-pack that follow it in its group in one pass, writing the packed bits straight into the
+ *    zero-bordered buffer the next binary conv reads in place. Steps are recognised by the kernel family
+ *    their op declares (ops/types.ts KernelFamily), never by op name.
  *  - zero padding ('zero' pad mode): the conv computes the +1-padding dot (zero words = +1), and the
  *    epilogue subtracts, per output pixel, the sum of C - 2*popcount(w_{o,t}) over its out-of-bounds taps t;
  *    pixels fall into a few classes (which kernel rows and columns are out of bounds), each class has one
  *    precomputed per-channel correction vector (class 0 = interior = zeros).
- *  - steps without a resident kernel (actscale, relu, clip, non-finite weights) run through the per-step
+ *  - steps without a resident kernel (no family, or non-finite weights) run through the per-step
  *    path on copies (download inputs, executeStep, upload the output), so every plan runs.
  * Taps mode compiles without fusion and keeps every tensor and every (corrected) accumulator buffer.
  * Only the fp32 real stream is compiled (other real formats round every stored tensor: per-step path).
@@ -27,8 +28,15 @@
  * first run zeroes it (borders, padding) and uploads the weights. If the regions are dropped (they grew
  * past the cap) the program is compiled again at a new region.
  */
-import type { ExecPlan, ExecStep, XnorStep } from './plan.ts';
+import type { ExecPlan, ExecStep, FusedGroup } from './plan.ts';
 import { stepOutput } from './plan.ts';
+import { opOf } from '../ops/index.ts';
+import type { KernelFamily } from '../ops/types.ts';
+import type { BConvStep } from '../ops/bconv.ts';
+import type { ConvStep } from '../ops/conv.ts';
+import type { FcStep } from '../ops/fc.ts';
+import type { BnStep } from '../ops/bn.ts';
+import type { PoolStep } from '../ops/maxpool.ts';
 import { packedTensor, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import { wordsFor } from '../core/bits.ts';
 import { outSize } from '../core/geometry.ts';
@@ -55,6 +63,8 @@ const slackFor = (pxBytes: number) => (4 * 4 + 8) * pxBytes + 64;
 const rowsOf = (unit: number): SplitOptions => ({ mode: 'rows', unit, minWork: 20_000 });
 
 const f32 = () => new Float32Array(memory.buffer);
+/** The kernel family an op declares for fast backends (ops/types.ts), if any. */
+const family = (s: ExecStep): KernelFamily | undefined => opOf(s).fast?.family;
 const i32 = () => new Int32Array(memory.buffer);
 const u32 = () => new Uint32Array(memory.buffer);
 
@@ -70,8 +80,6 @@ export class ResidentProgram {
   private readonly bufs = new Map<string, Buf>();
   private readonly accBufs = new Map<string, { off: number; n: number }>();
   private readonly consumers = new Map<string, ExecStep[]>();
-  private readonly fused = new Set<ExecStep>();
-  private readonly deferred = new Map<ExecStep, () => () => void>();
   private inputBuf!: RealBuf;
 
   /**
@@ -86,11 +94,11 @@ export class ResidentProgram {
     }
     const i0 = plan.input;
     const cons = this.consumers.get('input') ?? [];
-    const convPads = new Set(cons.map((s) => (s.kind === 'conv' ? s.pad : -1)));
+    const convPads = new Set(cons.map((s) => (family(s) === 'real-conv' ? (s as ConvStep).pad : -1)));
     const pad = convPads.size === 1 && !convPads.has(-1) ? [...convPads][0] : 0;
     this.inputBuf = this.realBuf(i0.h, i0.w, i0.c, pad);
     this.bufs.set('input', this.inputBuf);
-    for (const step of plan.steps) if (!this.fused.has(step)) this.compileStep(step);
+    for (const g of plan.groups) this.compileGroup(g);
   }
 
   // ------------------------------------------------------------------ layout
@@ -123,34 +131,43 @@ export class ResidentProgram {
     if (!b) throw new Error(`resident: tensor ${name} not available`);
     return b;
   }
-  private only(name: string): ExecStep | undefined {
-    const c = this.consumers.get(name) ?? [];
-    return c.length === 1 && name !== this.plan.output ? c[0] : undefined;
-  }
   /** Border a packed tensor should be stored with: its consumers' common pad if all are binary convs. */
   private packedPadFor(name: string): number {
-    const pads = new Set((this.consumers.get(name) ?? []).map((s) => (s.kind === 'xnor' && s.stride <= 4 ? s.pad : -1)));
+    const pads = new Set((this.consumers.get(name) ?? []).map((s) => (family(s) === 'binary-conv' && (s as BConvStep).stride <= 4 ? (s as BConvStep).pad : -1)));
     return pads.size === 1 && !pads.has(-1) ? [...pads][0] : 0;
   }
 
-  // ------------------------------------------------------------------ steps
+  // ------------------------------------------------------------------ groups and steps
+
+  /**
+   * A fused group (golden/plan.ts) in as few launches as the kernels allow: a binary conv's epilogue takes a
+   * following residual add and sign+pack, a real conv's a following affine map (BN); every other step gets its
+   * own launch. Taps mode launches every step on its own and keeps every tensor.
+   */
+  private compileGroup(g: FusedGroup): void {
+    for (let i = 0; i < g.steps.length;) {
+      const step = g.steps[i], rest = this.taps ? [] : g.steps.slice(i + 1);
+      let used = -1;
+      this.current = `${step.id} (${step.op})`;
+      if (family(step) === 'binary-conv') used = this.compileXnor(step as BConvStep, rest, g);
+      else if (family(step) === 'real-conv') used = this.compileConv(step as ConvStep, rest, g);
+      if (used < 0) { this.compileStep(step); used = 0; }
+      i += 1 + used;
+    }
+  }
 
   private compileStep(step: ExecStep): void {
     const out = stepOutput(step);
-    this.current = `${step.id} (${step.kind})`;
-    const deferred = this.deferred.get(step);
-    if (deferred) { this.current = `${step.id} (fused epilogue)`; this.push(deferred()); return; }
-    switch (step.kind) {
-      case 'xnor': if (this.compileXnor(step)) return; break;
-      case 'conv': if (this.compileConv(step)) return; break;
-      case 'fc': if (this.compileFc(step)) return; break;
-      case 'bn': case 'add': {
+    this.current = `${step.id} (${step.op})`;
+    switch (family(step)) {
+      case 'dense': if (this.compileFc(step as FcStep)) return; break;
+      case 'affine': case 'add': {
         const x = this.buf(step.inputs[0]);
         if (x.kind !== 'real' || x.pad !== 0) break;
         const o = this.realBuf(x.h, x.w, x.c);
         const n = x.h * x.w * x.c;
-        if (step.kind === 'bn') {
-          const s = this.uploadVec(step.scale, x.c, x.c), t = this.uploadVec(step.shift, x.c, x.c);
+        if (family(step) === 'affine') {
+          const s = this.uploadVec((step as BnStep).scale, x.c, x.c), t = this.uploadVec((step as BnStep).shift, x.c, x.c);
           this.push(() => runSplit('bn', [x.off, s, t, o.off, 0, 0, x.c], 4, x.h * x.w, -1, 0, n, rowsOf(x.w)));
         } else {
           const y = this.buf(step.inputs[1]);
@@ -160,7 +177,7 @@ export class ResidentProgram {
         this.bufs.set(out, o);
         return;
       }
-      case 'sign': {
+      case 'sign-pack': {
         const x = this.buf(step.inputs[0]);
         if (x.kind !== 'real' || x.pad !== 0) break;
         const pad = this.packedPadFor(out);
@@ -171,16 +188,17 @@ export class ResidentProgram {
         this.bufs.set(out, o);
         return;
       }
-      case 'maxpool': case 'avgpool': case 'gap': {
+      case 'max-pool': case 'avg-pool': case 'global-avg-pool': {
         const x = this.buf(step.inputs[0]);
         if (x.kind !== 'real' || x.pad !== 0) break;
-        // gap = avg pool with one window over the whole (square) map: same additions in the same order
-        if (step.kind === 'gap' && x.h !== x.w) break;
-        const [k, s, pad] = step.kind === 'gap' ? [x.h, 1, 0] : [step.kernel, step.stride, step.pad];
+        // global = avg pool with one window over the whole (square) map: same additions in the same order
+        const global = family(step) === 'global-avg-pool', ps = step as PoolStep;
+        if (global && x.h !== x.w) break;
+        const [k, s, pad] = global ? [x.h, 1, 0] : [ps.kernel, ps.stride, ps.pad];
         const win = { kernel: k, stride: s, pad };
         const oh = outSize(x.h, win), ow = outSize(x.w, win);
         const o = this.realBuf(oh, ow, x.c);
-        const fn = step.kind === 'maxpool' ? 'maxpool' : 'avgpool';
+        const fn = family(step) === 'max-pool' ? 'maxpool' : 'avgpool';
         this.push(() => runSplit(fn, [x.off, o.off, 0, 0, x.h, x.w, x.c, k, s, pad, ow], 2, oh, -1, 0, oh * ow * x.c * k * k, rowsOf(1)));
         this.bufs.set(out, o);
         return;
@@ -196,10 +214,10 @@ export class ResidentProgram {
     const o = step.out;
     const outName = stepOutput(step);
     let ob: Buf;
-    if (step.kind === 'sign') ob = this.packedBuf(o.h, o.w, o.c, this.packedPadFor(outName));
+    if (o.dtype === 'bits') ob = this.packedBuf(o.h, o.w, o.c, this.packedPadFor(outName));
     else ob = this.realBuf(o.h, o.w, o.c);
     this.bufs.set(outName, ob);
-    const acc = step.kind === 'xnor' && this.taps ? { off: this.alloc(o.h * o.w * o.c * 4), n: o.h * o.w * o.c } : undefined;
+    const acc = opOf(step).executesAs === 'xnor' && this.taps ? { off: this.alloc(o.h * o.w * o.c * 4), n: o.h * o.w * o.c } : undefined;
     if (acc) this.accBufs.set(step.id, acc);
     this.push(() => {
       const r = this.fallback(step, ins.map((b) => this.download(b)));
@@ -208,17 +226,20 @@ export class ResidentProgram {
     });
   }
 
-  private compileConv(step: Extract<ExecStep, { kind: 'conv' }>): boolean {
+  /** A real conv and, when it is next in the group and reads only the conv's output, an affine map (BN); returns the fused count or -1. */
+  private compileConv(step: ConvStep, rest: ExecStep[], g: FusedGroup): number {
     const x = this.buf(step.inputs[0]);
-    if (x.kind !== 'real') return false;
+    if (x.kind !== 'real') return -1;
     const { kernel: k, stride: s, pad, cout } = step;
     const C = x.c, K = k * k * C;
     const packed = cachedFloatWeights(step.weight, cout, K);
-    if (!packed.finite || s > 4 || k > 8) return false;
+    if (!packed.finite || s > 4 || k > 8) return -1;
     this.watch(step.weight);
-    // fuse a following BN (its only consumer)
-    const next = this.taps ? undefined : this.only(stepOutput(step));
-    const bn = next && next.kind === 'bn' && next.inputs[0] === stepOutput(step) ? next : undefined;
+    // fuse the next step of the group when it is an affine map of this conv's output alone
+    const next = rest[0];
+    const y = stepOutput(step);
+    const alone = g.internal.includes(y) && g.steps.every((q) => q === next || !q.inputs.includes(y));
+    const bn = next && opOf(next).fast?.epilogue === 'affine' && next.inputs[0] === y && alone ? next as BnStep : undefined;
     const outName = bn ? stepOutput(bn) : stepOutput(step);
     const { h: oh, w: ow } = step.out;
     const coutPad = Math.ceil(cout / TW) * TW, tiles = coutPad / TW;
@@ -239,7 +260,7 @@ export class ResidentProgram {
     const wOff = this.upload(packed.words);
     let flags = 0, bOff = 0, sOff = 0, tOff = 0;
     if (step.bias) { bOff = this.uploadVec(step.bias, cout, coutPad); flags |= 2; }
-    if (bn) { sOff = this.uploadVec(bn.scale, cout, coutPad); tOff = this.uploadVec(bn.shift, cout, coutPad); flags |= 4; this.fused.add(bn); }
+    if (bn) { sOff = this.uploadVec(bn.scale, cout, coutPad); tOff = this.uploadVec(bn.shift, cout, coutPad); flags |= 4; }
     const args = gemm
       ? [xb.off, wOff, dst, bOff, flags, 0, 0, 0, 0, SP, SP * pxB, pxB, 1, 0, C, coutPad, sOff, tOff]
       : [xb.off, wOff, dst, bOff, flags, 0, 0, 0, 0, colsPad, s * Wp * pxB, s * pxB, k, Wp * pxB, k * C, coutPad, sOff, tOff];
@@ -247,10 +268,10 @@ export class ResidentProgram {
     this.push(() => runSplit('sconv', args, 5, rows, 7, tiles, work, gemm ? {} : { mode: 'rows' }));
     if (dst !== o.off) this.push(() => this.compactConv(dst, o, gemm ? oh * ow : ow, gemm ? 1 : oh, gemm ? oh * ow : colsPad, coutPad));
     this.bufs.set(outName, o);
-    return true;
+    return bn ? 1 : 0;
   }
 
-  private compileFc(step: Extract<ExecStep, { kind: 'fc' }>): boolean {
+  private compileFc(step: FcStep): boolean {
     const x = this.buf(step.inputs[0]);
     if (x.kind !== 'real' || x.pad !== 0) return false;
     const n = x.h * x.w * x.c, cout = step.outFeatures;
@@ -272,11 +293,16 @@ export class ResidentProgram {
     return true;
   }
 
-  private compileXnor(step: XnorStep): boolean {
+  /**
+   * A binary conv with its output transform, fusing into its epilogue the next steps of the group while they
+   * are a residual add of its output y, then a sign+pack of z (the add's output, or y); returns the fused
+   * count, or -1 when the conv has no resident kernel.
+   */
+  private compileXnor(step: BConvStep, rest: ExecStep[], g: FusedGroup): number {
     let x = this.buf(step.inputs[0]);
-    if (x.kind !== 'packed') return false;
+    if (x.kind !== 'packed') return -1;
     const { kernel: k, stride: s, pad, cout, padMode } = step;
-    if (s > 4) return false;
+    if (s > 4) return -1;
     const { h: oh, w: ow } = step.out;
     const n = oh * ow * cout;
     const wpp = x.wpp, C = x.c;
@@ -327,37 +353,36 @@ export class ResidentProgram {
     const { cls, corr } = correctionTables(step, x.h, x.w, padMode === 'zero' && pad > 0 ? packed.tapCorrection : undefined);
     const clsOff = this.upload(cls), corrOff = this.upload(corr);
     const mulOff = this.uploadVec(step.mul, cout, cout), biasOff = this.uploadVec(step.bias, cout, cout);
-    // fusion: the single consuming add, then a sign of its result
+    // fusion: the group's next steps, when they are a residual add of y and then a sign+pack of its value
     const yName = stepOutput(step);
-    let add: ExecStep | undefined = this.taps ? undefined : this.only(yName);
-    if (add && (add.kind !== 'add' || add.inputs[0] === add.inputs[1])) add = undefined;
-    const zName = add ? stepOutput(add) : yName;
-    const sign = this.taps ? undefined : (this.consumers.get(zName) ?? []).find((c) => c.kind === 'sign' && c.inputs[0] === zName);
-    const yStored = this.taps || !add && (zName === this.plan.output || (this.consumers.get(yName) ?? []).some((c) => c !== sign));
-    // y is stored only when something reads it; the epilogue ignores the pointer otherwise
+    let i = 0;
+    const addStep = rest[i] && opOf(rest[i]).fast?.epilogue === 'residual-add' && rest[i].inputs.includes(yName) && rest[i].inputs[0] !== rest[i].inputs[1] ? rest[i] : undefined;
+    if (addStep) i++;
+    const zName = addStep ? stepOutput(addStep) : yName;
+    const sign = rest[i] && opOf(rest[i]).fast?.epilogue === 'sign-pack' && rest[i].inputs[0] === zName ? rest[i] : undefined;
+    // y is stored when anything but the fused steps reads it; the epilogue ignores the pointer otherwise
+    const fusedReaders = new Set([addStep, sign].filter(Boolean));
+    const yStored = this.taps || g.outputs.includes(yName) || g.steps.some((q) => !fusedReaders.has(q) && q.inputs.includes(yName));
     const yb = yStored ? this.realBuf(oh, ow, cout) : undefined;
     if (yb) this.bufs.set(yName, yb);
-    const zb = add ? this.realBuf(oh, ow, cout) : yb;
-    if (add && zb) this.bufs.set(zName, zb);
+    const zb = addStep ? this.realBuf(oh, ow, cout) : yb;
+    if (addStep && zb) this.bufs.set(zName, zb);
     let pk: PackedBuf | undefined;
-    if (sign) { pk = this.packedBuf(oh, ow, cout, this.packedPadFor(stepOutput(sign))); this.bufs.set(stepOutput(sign), pk); this.fused.add(sign); }
-    const flags = (this.taps ? EPI.ACC_BACK : 0) | (yStored ? EPI.STORE_Y : 0) | (add ? EPI.RESIDUAL : 0) | (pk ? EPI.PACK : 0);
+    if (sign) { pk = this.packedBuf(oh, ow, cout, this.packedPadFor(stepOutput(sign))); this.bufs.set(stepOutput(sign), pk); }
+    const flags = (this.taps ? EPI.ACC_BACK : 0) | (yStored ? EPI.STORE_Y : 0) | (addStep ? EPI.RESIDUAL : 0) | (pk ? EPI.PACK : 0);
     const pkWp = pk ? ow + 2 * pk.pad : 0, pkPx = pk ? pk.wpp * 4 : 0;
     const pkAt = pk ? pk.off + (pk.pad * pkWp + pk.pad) * pkPx : 0;
-    const epilogue = (resOff: number) => {
-      const args = [accOff, clsOff, corrOff, mulOff, biasOff, resOff, yb?.off ?? 0, zb?.off ?? 0, pkAt, 0, 0, cout, ow, pkWp * pkPx, pkPx];
-      return () => runSplit(epiName(flags), args, 9, oh * ow, -1, 0, n, rowsOf(ow));
-    };
-    if (add) {
-      // launched at the add's position in the plan, when the shortcut has been computed
-      const resName = add.inputs[0] === yName ? add.inputs[1] : add.inputs[0];
-      this.deferred.set(add, () => {
-        const r = this.buf(resName);
-        if (r.kind !== 'real' || r.pad !== 0 || r.h * r.w * r.c !== n) throw new Error(`resident: shortcut ${resName} does not match ${yName}`);
-        return epilogue(r.off);
-      });
-    } else this.push(epilogue(0), 'epilogue');
-    return true;
+    // the shortcut operand of the add is an input of the group: computed before it
+    let resOff = 0;
+    if (addStep) {
+      const resName = addStep.inputs[0] === yName ? addStep.inputs[1] : addStep.inputs[0];
+      const r = this.buf(resName);
+      if (r.kind !== 'real' || r.pad !== 0 || r.h * r.w * r.c !== n) throw new Error(`resident: shortcut ${resName} does not match ${yName}`);
+      resOff = r.off;
+    }
+    const args = [accOff, clsOff, corrOff, mulOff, biasOff, resOff, yb?.off ?? 0, zb?.off ?? 0, pkAt, 0, 0, cout, ow, pkWp * pkPx, pkPx];
+    this.push(() => runSplit(epiName(flags), args, 9, oh * ow, -1, 0, n, rowsOf(ow)), 'epilogue');
+    return (addStep ? 1 : 0) + (sign ? 1 : 0);
   }
 
   // ------------------------------------------------------------------ copies (JS on views)
@@ -470,7 +495,7 @@ export class ResidentProgram {
  * p's vector in corr ([class][cout] int32, class 0 = zeros). Without `tapCorrection` every pixel is
  * class 0.
  */
-export function correctionTables(step: XnorStep, inH: number, inW: number, tapCorrection?: Int32Array): { cls: Int32Array; corr: Int32Array } {
+export function correctionTables(step: BConvStep, inH: number, inW: number, tapCorrection?: Int32Array): { cls: Int32Array; corr: Int32Array } {
   const { kernel: k, stride: s, pad, cout } = step, { h: oh, w: ow } = step.out;
   const cls = new Int32Array(oh * ow);
   if (!tapCorrection) return { cls, corr: new Int32Array(cout) };

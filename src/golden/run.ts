@@ -1,16 +1,17 @@
 /**
  * Golden inference: executes an ExecPlan on one NHWC image, returning logits and, on request, per-step taps
- * (integer accumulators of xnor steps, packed bits of sign steps, fp32 outputs). This is the numeric spec
- * that the simulator and every fast kernel must match bit for bit.
+ * (integer accumulators of binary convs, packed bits of binary activations, fp32 outputs). Each step runs its
+ * op module's reference execution (src/ops): this is the numeric spec that the simulator and every fast
+ * kernel must match bit for bit.
  */
-import { packSigns, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
+import type { PackedTensor, Tensor } from '../core/tensor.ts';
 import type { KernelSet } from '../kernels/types.ts';
 import { fastKernels } from '../kernels/fast.ts';
 import type { ExecPlan, ExecStep } from './plan.ts';
 import { stepOutput } from './plan.ts';
 import { runResident } from './resident.ts';
 import { FP32, quantizeInPlace, type RealFormat } from '../core/realformat.ts';
-import { actScaleApply, addApply, bnApply, clipApply, gapApply, poolApply, reluApply, xnorOutputTransform } from './ops.ts';
+import { opOf } from '../ops/index.ts';
 
 export interface Tap { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }
 export interface RunResult { logits: Float32Array; taps: Map<string, Tap> }
@@ -29,37 +30,9 @@ const isPacked = (v: Value): v is PackedTensor => 'words' in v;
  * real-stream format) and the accumulators if any.
  */
 export function executeStep(step: ExecStep, ins: Value[], kernels: KernelSet, realFormat: RealFormat = FP32): { out: Value; acc?: Int32Array } {
-  const r = computeStep(step, ins, kernels);
+  const r = opOf(step).execute(step, ins, kernels);
   if (realFormat.kind !== 'fp32' && !isPacked(r.out)) quantizeInPlace(r.out.data, realFormat);
   return r;
-}
-
-function computeStep(step: ExecStep, ins: Value[], kernels: KernelSet): { out: Value; acc?: Int32Array } {
-  const x = ins[0];
-  const real = (v: Value): Tensor => { if (isPacked(v)) throw new Error(`${step.id}: expected a real tensor`); return v; };
-  const o = step.out;
-  const fast = kernels.ops; // optional bit-identical element ops of the kernel set (kernels/types.ts ElementOps)
-  switch (step.kind) {
-    case 'xnor': {
-      if (!isPacked(x)) throw new Error(`${step.id}: expected packed input`);
-      const args = { input: x, weightBits: step.weightBits, cout: step.cout, kernel: step.kernel, stride: step.stride, pad: step.pad, padMode: step.padMode, outH: o.h, outW: o.w };
-      if (fast?.xnorConv) return fast.xnorConv(args, step.mul, step.bias);
-      const acc = kernels.binaryConv(args);
-      return { out: xnorOutputTransform(acc, step.mul, step.bias, o.h, o.w, o.c), acc };
-    }
-    case 'conv':
-      return { out: tensor(o.h, o.w, o.c, kernels.realConv({ input: real(x), weight: step.weight, bias: step.bias, cout: step.cout, kernel: step.kernel, stride: step.stride, pad: step.pad, outH: o.h, outW: o.w })) };
-    case 'fc':
-      return { out: tensor(1, 1, step.outFeatures, kernels.fc({ input: real(x).data, weight: step.weight, bias: step.bias, outFeatures: step.outFeatures })) };
-    case 'bn': return { out: (fast?.bn ?? bnApply)(real(x), step.scale, step.shift) };
-    case 'sign': return { out: (fast?.signPack ?? packSigns)(real(x)) };
-    case 'add': return { out: (fast?.add ?? addApply)(real(x), real(ins[1])) };
-    case 'avgpool': case 'maxpool': return { out: (fast?.pool ?? poolApply)(real(x), step.kind, step.kernel, step.stride, step.pad) };
-    case 'gap': return { out: gapApply(real(x)) };
-    case 'actscale': return { out: actScaleApply(real(x), real(ins[1]), step.kernel, step.stride, step.pad) };
-    case 'relu': return { out: reluApply(real(x)) };
-    case 'clip': return { out: clipApply(real(x)) };
-  }
 }
 
 /** Runs the plan on one image (h x w x c fp32, NHWC). */

@@ -1,27 +1,28 @@
 /**
  * Model = network IR + weights, stored as one safetensors file (IR JSON in the metadata, tensors beside it).
  *
- * Two kinds:
- *  - 'latent': training-form float weights. conv/bconv `weight` [O,kh,kw,I] (OHWI), conv `bias` [O],
+ * Two kinds (each op module declares its tensors, src/ops):
+ *  - 'latent': training-form float weights, e.g. conv/bconv `weight` [O,kh,kw,I] (OHWI), conv `bias` [O],
  *    bn `gamma|beta|running_mean|running_var` [C], fc `weight` [O, H*W*C] and `bias` [O].
- *  - 'deployable': every bconv holds exact +-1 weights bit-packed as `weight_bits` (stored I32, read as
- *    uint32 words, [O,kh,kw,ceil(I/32)],
- *    same bit conventions as activations, core/bits.ts) and the folded output transform `mul`, `bias` [O]
- *    (alpha and, when the bconv feeds a BN, that BN folded in: see foldedBnOf). Folded BNs have no tensors.
- *    Real layers keep their latent form.
+ *  - 'deployable': ops with a deployable form (ops/types.ts DeploySpec) hold it instead: every bconv exact +-1
+ *    weights bit-packed as `weight_bits` (stored I32, read as uint32 words, [O,kh,kw,ceil(I/32)], same bit
+ *    conventions as activations, core/bits.ts) and the folded output transform `mul`, `bias` [O] (alpha and,
+ *    when the bconv's sole consumer is a BN, that BN folded in). Absorbed layers have no tensors. Other
+ *    layers keep their latent form.
  * Tensor names are `${layerId}.${param}`. Loading checks every tensor's presence, shape, dtype and finiteness.
  */
 import { readFileSync } from 'node:fs';
 import { UserError, didYouMean } from '../core/diagnostics.ts';
 import { decodeSafetensors, encodeSafetensors, type StArray } from '../core/safetensors.ts';
-import { wordsFor } from '../core/bits.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { Rng } from '../core/rng.ts';
-import { paramShapes, type ResolvedLayer, type ResolvedNetwork } from './types.ts';
+import { opOf } from '../ops/index.ts';
+import type { ParamArray, ParamSpec } from '../ops/types.ts';
+import type { ResolvedLayer, ResolvedNetwork } from './types.ts';
 import { resolveNetwork, validateWorkload, parseJsonText } from './validate.ts';
 
 export type ModelKind = 'latent' | 'deployable';
-export type ParamArray = Float32Array | Uint32Array;
+export type { ParamArray };
 
 export interface Model {
   kind: ModelKind;
@@ -31,36 +32,36 @@ export interface Model {
   meta: Record<string, string>;
 }
 
-/** The BN folded into a bconv's output transform: the bconv's sole consumer, when it is a bn. */
-export function foldedBnOf(net: ResolvedNetwork, bconvId: string): string | undefined {
-  const rl = net.byId.get(bconvId)!;
-  if (rl.consumers.length !== 1) return undefined;
-  const c = net.byId.get(rl.consumers[0])!;
-  return c.layer.op === 'bn' && c.inputs[0] === bconvId ? c.layer.id : undefined;
+/** Latent tensors of a layer (name without the layer prefix), as its op module declares them. */
+export function latentParams(rl: ResolvedLayer): Record<string, ParamSpec> {
+  return opOf(rl.layer).params?.(rl.layer, rl.inShapes) ?? {};
 }
 
-/** The set of bn layer ids that a deployable model folds into bconvs. */
-export function foldedBns(net: ResolvedNetwork): Set<string> {
-  const s = new Set<string>();
-  for (const rl of net.layers) if (rl.layer.op === 'bconv') { const b = foldedBnOf(net, rl.layer.id); if (b) s.add(b); }
-  return s;
+/**
+ * Deployment absorption (ops' DeploySpec.absorbs): the layers each layer absorbs (a bconv its BN), and the
+ * set of absorbed layer ids (they have no tensors of their own in a deployable model).
+ */
+export function absorption(net: ResolvedNetwork): { by: Map<string, ResolvedLayer[]>; absorbed: Set<string> } {
+  const by = new Map<string, ResolvedLayer[]>(), absorbed = new Set<string>();
+  for (const rl of net.layers) {
+    const ids = opOf(rl.layer).deploy?.absorbs(rl, net) ?? [];
+    if (!ids.length) continue;
+    by.set(rl.layer.id, ids.map((id) => net.byId.get(id)!));
+    for (const id of ids) absorbed.add(id);
+  }
+  return { by, absorbed };
 }
 
 /** Expected tensors (name -> [shape, dtype]) for a model of the given kind. */
 export function expectedTensors(net: ResolvedNetwork, kind: ModelKind): Map<string, { shape: number[]; dtype: 'F32' | 'I32' }> {
   const m = new Map<string, { shape: number[]; dtype: 'F32' | 'I32' }>();
-  const folded = kind === 'deployable' ? foldedBns(net) : new Set<string>();
+  const { absorbed } = kind === 'deployable' ? absorption(net) : { absorbed: new Set<string>() };
   for (const rl of net.layers) {
     const id = rl.layer.id;
-    if (kind === 'deployable' && rl.layer.op === 'bconv') {
-      const cin = rl.inShapes[0].c;
-      m.set(`${id}.weight_bits`, { shape: [rl.layer.outChannels, rl.layer.kernel, rl.layer.kernel, wordsFor(cin)], dtype: 'I32' });
-      m.set(`${id}.mul`, { shape: [rl.layer.outChannels], dtype: 'F32' });
-      m.set(`${id}.bias`, { shape: [rl.layer.outChannels], dtype: 'F32' });
-      continue;
-    }
-    if (folded.has(id)) continue;
-    for (const [p, shape] of Object.entries(paramShapes(rl))) m.set(`${id}.${p}`, { shape, dtype: 'F32' });
+    if (absorbed.has(id)) continue;
+    const dep = kind === 'deployable' ? opOf(rl.layer).deploy : undefined;
+    if (dep) { for (const [p, t] of Object.entries(dep.tensors(rl))) m.set(`${id}.${p}`, t); continue; }
+    for (const [p, spec] of Object.entries(latentParams(rl))) m.set(`${id}.${p}`, { shape: spec.shape, dtype: 'F32' });
   }
   return m;
 }
@@ -129,19 +130,19 @@ export function loadModel(path: string): Model {
 }
 
 /**
- * A latent model with seeded random weights: He-normal conv/fc weights, BN gamma in [0.5, 1.5], beta and
- * running mean ~ N(0, 0.1^2), running var in [0.5, 1.5]. Same seed, same bytes.
+ * A latent model with seeded random weights (ops/types.ts ParamRole): He-normal weights, gains and variances
+ * in [0.5, 1.5], everything else ~ N(0, 0.1^2). Same seed, same bytes.
  */
 export function randomModel(net: ResolvedNetwork, seed: number): Model {
   const rng = new Rng(seed);
   const params = new Map<string, ParamArray>();
   for (const rl of net.layers) {
-    for (const [p, shape] of Object.entries(paramShapes(rl))) {
+    for (const [p, { shape, role }] of Object.entries(latentParams(rl))) {
       const n = shape.reduce((a, b) => a * b, 1);
       const a = new Float32Array(n);
       const fanIn = shape.slice(1).reduce((x, y) => x * y, 1);
-      if (p === 'weight') rng.fillNormal(a, Math.sqrt(2 / fanIn));
-      else if (p === 'gamma' || p === 'running_var') rng.fillUniform(a, 0.5, 1.5);
+      if (role === 'weight') rng.fillNormal(a, Math.sqrt(2 / fanIn));
+      else if (role === 'gain' || role === 'variance') rng.fillUniform(a, 0.5, 1.5);
       else rng.fillNormal(a, 0.1);
       params.set(`${rl.layer.id}.${p}`, a);
     }
@@ -150,15 +151,15 @@ export function randomModel(net: ResolvedNetwork, seed: number): Model {
 }
 
 /**
- * A latent model whose tensors are zeros (running variance 1): for consumers that need only shapes (cost
+ * A latent model whose tensors are zeros (gains and variances 1): for consumers that need only shapes (cost
  * accounting, timing-only simulation). Cheap: no random numbers are drawn.
  */
 export function shapeOnlyModel(net: ResolvedNetwork): Model {
   const params = new Map<string, ParamArray>();
   for (const rl of net.layers) {
-    for (const [p, shape] of Object.entries(paramShapes(rl))) {
+    for (const [p, { shape, role }] of Object.entries(latentParams(rl))) {
       const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-      if (p === 'running_var' || p === 'gamma') a.fill(1);
+      if (role === 'variance' || role === 'gain') a.fill(1);
       params.set(`${rl.layer.id}.${p}`, a);
     }
   }

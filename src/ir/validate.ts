@@ -3,29 +3,12 @@
  * ($.layers[3].kernel), what was expected, and a "did you mean" for unknown keys and ops.
  */
 import { UserError, didYouMeanHint, didYouMean } from '../core/diagnostics.ts';
-import { outSize, windowProblem } from '../core/geometry.ts';
-import {
-  OP_NAMES, SCHEMA_ID, type Layer, type ResolvedLayer, type ResolvedNetwork, type TensorInfo, type Workload,
-} from './types.ts';
+import { OP_NAMES, hasOp, opModule } from '../ops/index.ts';
+import type { KeySpec } from '../ops/types.ts';
+import { SCHEMA_ID, type Layer, type ResolvedLayer, type ResolvedNetwork, type TensorInfo, type Workload } from './types.ts';
 
 type Json = Record<string, unknown>;
 
-/** Allowed keys per op, with a default (undefined = required). */
-const OP_KEYS: Record<string, Record<string, unknown>> = {
-  conv: { outChannels: undefined, kernel: undefined, stride: 1, pad: 0, bias: false },
-  bconv: { outChannels: undefined, kernel: undefined, stride: 1, pad: 0, padMode: 'zero', weightScale: 'channel' },
-  sign: {},
-  bn: { eps: 1e-5 },
-  add: {},
-  avgpool: { kernel: undefined, stride: undefined, pad: 0 },
-  maxpool: { kernel: undefined, stride: undefined, pad: 0 },
-  gap: {},
-  fc: { outFeatures: undefined, bias: true },
-  actscale: { kernel: undefined, stride: 1, pad: 0 },
-  relu: {},
-  clip: {},
-};
-const TWO_INPUT = new Set(['add', 'actscale']);
 const TOP_KEYS = ['schema', 'name', 'description', 'family', 'input', 'layers', 'output'];
 
 function err(file: string | undefined, path: string, msg: string, hint?: string, code = 'E_WORKLOAD'): UserError {
@@ -59,6 +42,16 @@ export function parseJsonText(text: string, file?: string): unknown {
   }
 }
 
+/** Checks one op key's value against its declaration (ops/types.ts KeySpec). */
+function checkKey(v: unknown, spec: KeySpec, file: string | undefined, path: string): void {
+  switch (spec.type) {
+    case 'int': posInt(v, file, path, spec.min); return;
+    case 'number': if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw err(file, path, `expected a positive number, got ${JSON.stringify(v)}`); return;
+    case 'bool': if (typeof v !== 'boolean') throw err(file, path, `expected true or false, got ${JSON.stringify(v)}`); return;
+    case 'enum': if (typeof v !== 'string' || !spec.values.includes(v)) throw err(file, path, `expected ${spec.values.map((x) => `'${x}'`).join(' or ')}, got ${JSON.stringify(v)}`, didYouMeanHint(String(v), spec.values)); return;
+  }
+}
+
 /** Validates a parsed workload object and returns a normalised Workload (defaults filled in). */
 export function validateWorkload(raw: unknown, file?: string): Workload {
   if (!isObj(raw)) throw err(file, '$', `expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
@@ -81,32 +74,26 @@ export function validateWorkload(raw: unknown, file?: string): Workload {
     if (!isObj(rl)) throw err(file, p, 'expected a layer object');
     const op = rl.op;
     if (typeof op !== 'string') throw err(file, `${p}.op`, 'expected a string op name', `one of: ${OP_NAMES.join(', ')}`);
-    if (!(op in OP_KEYS)) throw err(file, `${p}.op`, `unknown op '${op}'`, didYouMeanHint(op, OP_NAMES), 'E_UNKNOWN_OP');
+    if (!hasOp(op)) throw err(file, `${p}.op`, `unknown op '${op}'`, didYouMeanHint(op, OP_NAMES), 'E_UNKNOWN_OP');
+    const mod = opModule(op);
     const id = rl.id;
     if (typeof id !== 'string' || !id) throw err(file, `${p}.id`, 'expected a non-empty string id');
     if (ids.has(id)) throw err(file, `${p}.id`, `duplicate layer id '${id}'`, 'ids must be unique and "input" is reserved');
-    const allowed = OP_KEYS[op];
-    const common = TWO_INPUT.has(op) ? ['id', 'op', 'inputs'] : ['id', 'op', 'in'];
+    const common = mod.arity === 2 ? ['id', 'op', 'inputs'] : ['id', 'op', 'in'];
+    const own = Object.keys(mod.keys);
     for (const k of Object.keys(rl)) {
-      if (!common.includes(k) && !(k in allowed)) {
-        throw err(file, `${p}.${k}`, `unknown key '${k}' for op '${op}'`, didYouMeanHint(k, [...common, ...Object.keys(allowed)]), 'E_UNKNOWN_KEY');
+      if (!common.includes(k) && !own.includes(k)) {
+        throw err(file, `${p}.${k}`, `unknown key '${k}' for op '${op}'`, didYouMeanHint(k, [...common, ...own]), 'E_UNKNOWN_KEY');
       }
     }
     const out: Json = { id, op };
-    for (const [k, def] of Object.entries(allowed)) {
-      const v = rl[k] === undefined ? def : rl[k];
+    for (const [k, spec] of Object.entries(mod.keys)) {
+      const v = rl[k] === undefined ? spec.default : rl[k];
       if (v === undefined) throw err(file, `${p}.${k}`, `missing required key '${k}' for op '${op}'`);
+      checkKey(v, spec, file, `${p}.${k}`);
       out[k] = v;
     }
-    for (const k of ['outChannels', 'outFeatures', 'kernel', 'stride']) if (k in out) posInt(out[k], file, `${p}.${k}`);
-    if ('pad' in out) posInt(out.pad, file, `${p}.pad`, 0);
-    if ('bias' in out && typeof out.bias !== 'boolean') throw err(file, `${p}.bias`, `expected true or false, got ${JSON.stringify(out.bias)}`);
-    if (op === 'bconv') {
-      if (out.padMode !== 'zero' && out.padMode !== 'one') throw err(file, `${p}.padMode`, `expected 'zero' or 'one', got ${JSON.stringify(out.padMode)}`, didYouMeanHint(String(out.padMode), ['zero', 'one']));
-      if (out.weightScale !== 'channel' && out.weightScale !== 'none') throw err(file, `${p}.weightScale`, `expected 'channel' or 'none', got ${JSON.stringify(out.weightScale)}`);
-    }
-    if (op === 'bn' && !(typeof out.eps === 'number' && out.eps > 0 && Number.isFinite(out.eps))) throw err(file, `${p}.eps`, `expected a positive number, got ${JSON.stringify(out.eps)}`);
-    if (TWO_INPUT.has(op)) {
+    if (mod.arity === 2) {
       const ins = rl.inputs;
       if (!Array.isArray(ins) || ins.length !== 2 || !ins.every((s) => typeof s === 'string')) throw err(file, `${p}.inputs`, `op '${op}' expects "inputs": [two layer ids]`);
       ins.forEach((s: string, j: number) => { if (!ids.has(s)) throw err(file, `${p}.inputs[${j}]`, `unknown layer '${s}' (inputs must refer to earlier layers)`, hintId(s, ids)); });
@@ -145,53 +132,19 @@ export function resolveNetwork(wl: Workload, file?: string): ResolvedNetwork {
   let prev = 'input';
   wl.layers.forEach((l, index) => {
     const p = `$.layers[${index}]`;
-    const inputs = 'inputs' in l ? [...l.inputs] : [l.in ?? prev];
+    const mod = opModule(l.op);
+    const inputs = mod.arity === 2 ? [...l.inputs!] : [l.in ?? prev];
     const inShapes = inputs.map((s) => shapes.get(s)!);
-    const a = inShapes[0];
-    const need = (dtype: 'real' | 'bits', t: TensorInfo, which: string) => {
+    const fail = (msg: string, hint?: string, suffix = ''): never => { throw err(file, `${p}${suffix}`, msg, hint, 'E_SHAPE'); };
+    mod.inputDtypes.forEach((dtype, i) => {
+      const t = inShapes[i];
       if (t.dtype !== dtype) {
-        throw err(file, p, `op '${l.op}' needs a ${dtype} ${which}, but '${inputs[0]}' produces ${t.dtype}`,
-          dtype === 'bits' ? "insert a {\"op\": \"sign\"} layer before a bconv" : 'a bit tensor can only feed a bconv', 'E_SHAPE');
+        fail(`op '${l.op}' needs a ${dtype} ${i === 0 ? 'input' : 'second input'}, but '${inputs[i]}' produces ${t.dtype}`,
+          dtype === 'bits' ? 'insert a binary activation (a layer with op "sign") before it' : 'a bit tensor can only feed a binary conv');
       }
-    };
-    const win = (k: number, s: number, pd: number, size: number, axis: string) => {
-      const pr = windowProblem(size, { kernel: k, stride: s, pad: pd });
-      if (pr) throw err(file, p, `${axis}: ${pr}`, undefined, 'E_SHAPE');
-      return outSize(size, { kernel: k, stride: s, pad: pd });
-    };
-    let out: TensorInfo;
-    switch (l.op) {
-      case 'conv':
-      case 'bconv':
-        need(l.op === 'conv' ? 'real' : 'bits', a, 'input');
-        out = { h: win(l.kernel, l.stride, l.pad, a.h, 'height'), w: win(l.kernel, l.stride, l.pad, a.w, 'width'), c: l.outChannels, dtype: 'real' };
-        break;
-      case 'sign': need('real', a, 'input'); out = { ...a, dtype: 'bits' }; break;
-      case 'bn': case 'relu': case 'clip': need('real', a, 'input'); out = { ...a }; break;
-      case 'add': {
-        need('real', a, 'input'); need('real', inShapes[1], 'second input');
-        const b = inShapes[1];
-        if (a.h !== b.h || a.w !== b.w || a.c !== b.c) {
-          throw err(file, `${p}.inputs`, `shape mismatch: '${inputs[0]}' is ${a.h}x${a.w}x${a.c} but '${inputs[1]}' is ${b.h}x${b.w}x${b.c}`, 'a downsampling block needs a shortcut with the same stride and channel count', 'E_SHAPE');
-        }
-        out = { ...a };
-        break;
-      }
-      case 'avgpool': case 'maxpool':
-        need('real', a, 'input');
-        out = { h: win(l.kernel, l.stride, l.pad, a.h, 'height'), w: win(l.kernel, l.stride, l.pad, a.w, 'width'), c: a.c, dtype: 'real' };
-        break;
-      case 'gap': need('real', a, 'input'); out = { h: 1, w: 1, c: a.c, dtype: 'real' }; break;
-      case 'fc': need('real', a, 'input'); out = { h: 1, w: 1, c: l.outFeatures, dtype: 'real' }; break;
-      case 'actscale': {
-        need('real', a, 'input'); need('real', inShapes[1], 'second input');
-        const b = inShapes[1];
-        const oh = win(l.kernel, l.stride, l.pad, b.h, 'height'), ow = win(l.kernel, l.stride, l.pad, b.w, 'width');
-        if (oh !== a.h || ow !== a.w) throw err(file, `${p}.inputs`, `K map of '${inputs[1]}' is ${oh}x${ow} but '${inputs[0]}' is ${a.h}x${a.w}`, 'actscale takes the same kernel/stride/pad as the bconv it scales', 'E_SHAPE');
-        out = { ...a };
-        break;
-      }
-    }
+    });
+    mod.validate?.(l, fail);
+    const out = mod.infer(l, inShapes, fail);
     const rl: ResolvedLayer = { layer: l, index, inputs, inShapes, out, consumers: [] };
     for (const s of inputs) byId.get(s)?.consumers.push(l.id);
     layers.push(rl);

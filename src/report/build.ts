@@ -83,7 +83,6 @@ function costSection(r: Reader, v: Json): { section: CostSection; config: Report
 
 // ------------------------------------------------------------------ simulate
 
-const PRECISION_BITS: Record<string, number> = { fp32: 32, fp16: 16, int8: 8 };
 
 /**
  * Reads `birealsim simulate --json` (kind "simulate", sim/simulate.ts SimResult): {network, arch (resolved),
@@ -140,18 +139,17 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
     const onChipBytes = Object.entries(buffers).reduce((a, [k, b]) => a + r.nonneg(r.obj(b, `${p}.arch.buffers.${k}`).capacityBytes, `${p}.arch.buffers.${k}.capacityBytes`), 0);
     const rows = r.num(pe.rows, `${p}.arch.peArray.rows`), cols = r.num(pe.cols, `${p}.arch.peArray.cols`);
     const lanes = pe.type === 'xnor' ? r.num(pe.laneBits, `${p}.arch.peArray.laneBits`) : 1;
-    const realBits = PRECISION_BITS[String(ru.precision)] ?? 32;
     const t = r.obj(o.totals, `${p}.totals`);
     const layers: SimLayer[] = r.arr(o.layers, `${p}.layers`).map((l, j) => {
       const q = `${p}.layers[${j}]`;
       const x = r.obj(l, q);
       const cyc = r.obj(x.cycles, `${q}.cycles`);
       const c = (k: string) => r.nonneg(cyc[k], `${q}.cycles.${k}`);
-      const bops = r.nonneg(x.bops, `${q}.bops`), macs = r.nonneg(x.macs, `${q}.macs`);
+      const bops = r.nonneg(x.bops, `${q}.bops`), macs = r.nonneg(x.realMacs, `${q}.realMacs`);
       return {
-        name: r.str(x.id, `${q}.id`), kind: r.str(x.kind, `${q}.kind`), executesAs: r.str(x.executesOn, `${q}.executesOn`),
+        name: r.str(x.id, `${q}.id`), kind: r.str(x.op, `${q}.op`), executesAs: r.str(x.executesOn, `${q}.executesOn`),
         computeCycles: c('compute'), stallCycles: c('sramStall') + c('dramStall'), fillDrainCycles: c('fillDrain'), postOpCycles: c('postOp'), totalCycles: c('total'),
-        macs: bops + macs, opBits: bops > 0 ? 1 : realBits, dramBytes: r.nonneg(x.dramBytesTotal, `${q}.dramBytesTotal`),
+        macs: bops + macs, opBits: r.nonneg(x.operandBits, `${q}.operandBits`), dramBytes: r.nonneg(x.dramBytesTotal, `${q}.dramBytesTotal`),
         utilisation: r.nonneg(x.utilisation, `${q}.utilisation`), energyJoules: r.nonneg(x.energyTotalJ, `${q}.energyTotalJ`),
       };
     });

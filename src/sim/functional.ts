@@ -1,28 +1,27 @@
 /**
- * Functional execution: every layer runs tile by tile with the mapping the timing model chose; each tile's
- * operands are copied from "DRAM" (full tensors written by earlier layers) into the modelled buffers, whose
- * per-tile capacity is enforced, and computed with the SAME KernelSet the golden model uses (tile-level
- * kernel calls on tile sub-tensors) and the golden real-valued ops (golden/ops.ts) in the same order, with
- * every stored real value rounded to the plan's real-stream format (core/realformat.ts) as golden does. So
- * every step's output must equal the golden model's taps bit for bit; verifyAgainstGolden checks that and
- * names the layer, step, tile and (y, x, c) of the first difference.
+ * Functional execution: every layer (a fused group of the plan) runs tile by tile with the mapping the timing
+ * model chose; each tile's operands are copied from "DRAM" (full tensors written by earlier layers) into the
+ * modelled buffers, whose per-tile capacity is enforced, and computed by the SAME function the golden model
+ * runs: each step's op module's `execute` (src/ops), on the step restricted to the tile by the op's `slice`
+ * (its output channels, and for a binary conv's k-tile the packed words of its input channels), with the same
+ * KernelSet, and every stored real value rounded to the plan's real-stream format as golden does. So every
+ * step's output must equal the golden model's taps bit for bit; verifyAgainstGolden checks that and names
+ * the layer, step, tile and (y, x, c) of the first difference.
  *
- * Tiles on sub-tensors with the kernels' symmetric padding: a band of output rows [oy0, oy1) of a window
- * (k, s, p) reads input rows from oy0*s - p. The kernel always starts output row 0 at input row -p, so the
- * sub-tensor starts at input row R0 = (oy0 - j0)*s with j0 = min(oy0, ceil(p/s)): kernel output row j then
- * reads sub row j*s - p + ky, i.e. image row (oy0 - j0 + j)*s - p + ky. For the kept rows j >= j0 that is
- * >= 0 inside the sub-tensor, so only true image borders look like padding; the first j0 output rows are
- * discarded (a simulator artefact; the hardware does not compute them and the timing model does not count
- * them). The sub-tensor ends at min(H, (oy1-1)*s - p + k), so the bottom border is the image's own.
- * When the kernel set has ElementOps (kernels.ops, bit-identical to golden/ops.ts by contract), tiles use
- * them exactly as golden/run.ts does: a binary conv tile whose K is whole runs the fused xnorConv (integer
- * accumulators + output transform), and bn / add / sign / pooling tiles the vectorised ops. Sub-tensors
- * that are contiguous in the source (all channels / packed words of a row range) are views, not copies, and
- * weight tiles are sliced once per (weight array, tile) and kept (WeakMap on the weight array, re-checked
- * against the source on every use), so the kernels' packed-weight caches hit as they do for golden.
- * K-tiles of a binary conv split the packed words of each pixel: each slice's dot is C_slice -
- * 2*popcount (zero padding bits XOR to 0, and for padMode 'one' the per-slice C_slice - 2*popcount(w)
- * sums to the whole), and the integer partial sums add exactly in the outputs buffer.
+ * Tiles on sub-tensors with the ops' symmetric padding: a band of output rows [oy0, oy1) of a window
+ * (k, s, p) reads input rows from oy0*s - p. The op always starts output row 0 at input row -p, so the
+ * sub-tensor starts at input row R0 = (oy0 - j0)*s with j0 = min(oy0, ceil(p/s)): output row j of the
+ * sub-step then reads sub row j*s - p + ky, i.e. image row (oy0 - j0 + j)*s - p + ky. For the kept rows
+ * j >= j0 that is >= 0 inside the sub-tensor, so only true image borders look like padding; the first j0
+ * output rows are discarded (a simulator artefact; the hardware does not compute them and the timing model
+ * does not count them). The sub-tensor ends at min(H, (oy1-1)*s - p + k), so the bottom border is the
+ * image's own. A window side input (an XNOR-Net actscale's x) is cut the same way with its own window.
+ * K-tiles of a binary conv split the packed words of each pixel (ops with `splitK`): each slice's dot is
+ * C_slice - 2*popcount (zero padding bits XOR to 0, and for padMode 'one' the per-slice C_slice - 2*popcount(w)
+ * sums to the whole), and the integer partial sums add exactly in the outputs buffer; the output transform
+ * runs after the last k-tile. Sub-tensors that are contiguous in the source (all channels / packed words of a
+ * row range) are views, not copies; parameter slices are cached by the op modules (ops/common.ts), so the
+ * kernels' packed-weight caches hit as they do for golden.
  */
 import { createHash } from 'node:crypto';
 import { packSigns, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
@@ -33,7 +32,7 @@ import { quantizeInPlace, type RealFormat } from '../core/realformat.ts';
 import type { ExecPlan, ExecStep } from '../golden/plan.ts';
 import { stepOutput } from '../golden/plan.ts';
 import { runPlan } from '../golden/run.ts';
-import { actScaleApply, addApply, bnApply, clipApply, gapApply, poolApply, reluApply, xnorOutputTransform } from '../golden/ops.ts';
+import { opOf } from '../ops/index.ts';
 import type { BufferName, ResolvedArch } from './arch.ts';
 import { bitsPixelBytes, realOperandBits, type SimLayer } from './layers.ts';
 import type { Mapping } from './mapper.ts';
@@ -84,77 +83,11 @@ function realRows(src: Tensor, r0: number, r1: number, c0: number, c1: number): 
   return out;
 }
 
-/**
- * Rows [y0, y1) of the image (which may extend past its borders) with `pad` zero columns on the left and
- * enough on the right for `outW` outputs; out-of-image rows and columns are zero.
- */
-function zeroPaddedRows(src: Tensor, y0: number, y1: number, pad: number, outW: number, k: number, s: number): Tensor {
-  const C = src.c, W = (outW - 1) * s + k;
-  const out = tensor(y1 - y0, W, C);
-  for (let y = Math.max(0, y0); y < Math.min(src.h, y1); y++) {
-    const x0 = Math.max(0, -pad), x1 = Math.min(src.w, W - pad);
-    out.data.set(src.data.subarray((y * src.w + x0) * C, (y * src.w + x1) * C), ((y - y0) * W + x0 + pad) * C);
-  }
-  return out;
-}
-
 /** Drops the first j rows of a real tile and keeps `rows` rows (a view of the tile). */
 function dropRows(t: Tensor, j: number, rows: number): Tensor {
   if (j === 0 && rows === t.h) return t;
   const row = t.w * t.c;
   return tensor(rows, t.w, t.c, t.data.subarray(j * row, (j + rows) * row));
-}
-
-/**
- * Weight tiles, sliced once per (source array, tile) and kept while the source lives. A kept slice is
- * compared with its source on every use and replaced by a new array when they differ (so kernel caches
- * keyed on the slice's identity never see stale weights). The whole array is passed as it is.
- */
-const sliceCache = new WeakMap<object, Map<string, Uint32Array | Float32Array>>();
-/** Bitwise equality of two ranges. */
-function sameRange(a: Uint32Array | Float32Array, b: Uint32Array | Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Int32Array(a.buffer, a.byteOffset, a.length), y = new Int32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-function cachedSlice<T extends Uint32Array | Float32Array>(src: T, key: string, make: () => T, same: (kept: T) => boolean): T {
-  let m = sliceCache.get(src);
-  if (!m) { m = new Map(); sliceCache.set(src, m); }
-  const kept = m.get(key) as T | undefined;
-  if (kept && same(kept)) return kept;
-  const fresh = make();
-  m.set(key, fresh);
-  return fresh;
-}
-function floatRange(src: Float32Array, start: number, end: number): Float32Array {
-  if (start === 0 && end === src.length) return src;
-  return cachedSlice(src, `${start}/${end}`, () => src.slice(start, end), (kept) => sameRange(src.subarray(start, end), kept));
-}
-/** Binary weights of output channels [c0, c0+nt) and packed words [w0, w1) of each (channel, tap). */
-function binaryWeightTile(src: Uint32Array, kk: number, wpp: number, c0: number, nt: number, w0: number, w1: number): Uint32Array {
-  const twpp = w1 - w0;
-  if (w0 === 0 && twpp === wpp) {
-    const start = c0 * kk * wpp, end = (c0 + nt) * kk * wpp;
-    if (start === 0 && end === src.length) return src;
-    return cachedSlice(src, `${start}/${end}`, () => src.slice(start, end), (kept) => sameRange(src.subarray(start, end), kept));
-  }
-  const make = () => {
-    const wt = new Uint32Array(nt * kk * twpp);
-    for (let o = 0; o < nt; o++) for (let tap = 0; tap < kk; tap++) {
-      const s = ((c0 + o) * kk + tap) * wpp;
-      wt.set(src.subarray(s + w0, s + w1), (o * kk + tap) * twpp);
-    }
-    return wt;
-  };
-  const same = (kept: Uint32Array) => {
-    for (let o = 0; o < nt; o++) for (let tap = 0; tap < kk; tap++) {
-      const s = ((c0 + o) * kk + tap) * wpp, d = (o * kk + tap) * twpp;
-      for (let i = 0; i < twpp; i++) if (kept[d + i] !== src[s + w0 + i]) return false;
-    }
-    return true;
-  };
-  return cachedSlice(src, `${c0}/${nt}/${w0}/${w1}/${kk}`, make, same);
 }
 
 function writeReal(dst: Tensor, tile: Tensor, oy0: number, c0: number): void {
@@ -216,7 +149,6 @@ function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string,
   const realB = arch.realBits / 8;
   let tiles = 0, kernelCalls = 0;
   const onArray = (l: SimLayer) => l.unit === 'pe-array' || (l.unit === 'real-unit' && arch.realUnit.onPeArray);
-  const ops = kernels.ops ?? {}; // the same optional element ops golden/run.ts uses
   const sramList = Object.values(srams);
 
   for (const l of layers) {
@@ -233,9 +165,10 @@ function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string,
     for (const s of l.steps) {
       const o = s.out;
       if (!keepAll && !read.has(stepOutput(s))) continue;
-      full.set(stepOutput(s), s.kind === 'sign' ? { h: o.h, w: o.w, c: o.c, wordsPerPixel: wordsFor(o.c), words: new Uint32Array(o.h * o.w * wordsFor(o.c)) } : tensor(o.h, o.w, o.c));
+      full.set(stepOutput(s), o.dtype === 'bits' ? { h: o.h, w: o.w, c: o.c, wordsPerPixel: wordsFor(o.c), words: new Uint32Array(o.h * o.w * wordsFor(o.c)) } : tensor(o.h, o.w, o.c));
     }
-    const fullAcc = a.kind === 'xnor' && keepAll ? new Int32Array(Ho * Wo * N) : undefined;
+    const mod = opOf(a);
+    const fullAcc = mod.executesAs === 'xnor' && keepAll ? new Int32Array(Ho * Wo * N) : undefined;
     const inBuf: BufferName = onArray(l) ? 'inputs' : 'realStream';
     let acc: Int32Array | undefined;
     for (const t of tilesOf(m, nb, nn, nk)) {
@@ -250,76 +183,43 @@ function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string,
       const [need0, R1] = inputRows(oy0, oy1, l.kh, l.stride, l.pad, l.input.h);
       const neededRows = R1 - need0;
       let val: Value | undefined;
-      switch (a.kind) {
-        case 'xnor': {
-          const x = get(a.inputs[0]) as PackedTensor;
-          const w0 = k0 >>> 5, w1 = wordsFor(k0 + ct);
-          srams[inBuf].take(neededRows * l.input.w * bitsPixelBytes(ct, arch), `${l.id} input tile`);
-          const sub = packedRows(x, R0, R1, w0, w1, ct);
-          const wpp = x.wordsPerPixel, kk = a.kernel * a.kernel, twpp = w1 - w0;
-          srams.weights.take(nt * kk * bitsPixelBytes(ct, arch) + nt * l.paramWordsPerChannel * 4, `${l.id} weight tile`);
-          const wt = binaryWeightTile(a.weightBits, kk, wpp, c0, nt, w0, w1);
-          const args = { input: sub, weightBits: wt, cout: nt, kernel: a.kernel, stride: a.stride, pad: a.pad, padMode: a.padMode, outH: rows + j0, outW: Wo };
+      if (l.unit !== 'ppu') {
+        // the anchor on this tile: input rows [R0, R1) (kernel output rows j < j0 are discarded), its output
+        // channels [c0, c0 + nt), and for a binary k-tile the packed words of input channels [k0, k0 + ct)
+        const x = get(a.inputs[0]);
+        const bits = isPacked(x);
+        const inCh = l.channelwise ? nt : bits ? ct : l.cin;
+        srams[inBuf].take(neededRows * l.input.w * (bits ? bitsPixelBytes(ct, arch) : inCh * realB), `${l.id} input tile`);
+        const sub: Value = bits ? packedRows(x, R0, R1, k0 >>> 5, wordsFor(k0 + ct), ct) : realRows(x, R0, R1, l.channelwise ? c0 : 0, l.channelwise ? c0 + nt : l.cin);
+        const subInfo = { h: sub.h, w: sub.w, c: sub.c, dtype: bits ? 'bits' as const : 'real' as const };
+        const computes = l.unit === 'pe-array' || l.unit === 'real-unit';
+        if (computes) {
+          const kk = l.kh * l.kw;
+          srams.weights.take((l.binary ? nt * kk * bitsPixelBytes(ct, arch) : (nt * kk * l.cin * realOperandBits(arch)) / 8) + nt * l.paramWordsPerChannel * 4, `${l.id} weight tile`);
+          kernelCalls++;
+        }
+        const slice = (outH: number) => mod.slice(a, { c0, c1: c0 + nt, k0, k1: k0 + ct, inShapes: [subInfo], outH });
+        if (mod.splitK && nk > 1) {
+          // a k-tile: integer partial sums add exactly in the outputs buffer; the output transform after the last
           const accBits = arch.peArray.type === 'xnor' ? arch.peArray.accumulatorBits : realOperandBits(arch);
           srams.outputs.take((rows * Wo * nt * accBits) / 8, `${l.id} accumulators`);
-          const keep0 = j0 * Wo * nt, keep1 = (j0 + rows) * Wo * nt;
-          if (nk === 1 && ops.xnorConv) {
-            // whole K in one tile: the fused conv + output transform, as golden runs it
-            const r = ops.xnorConv(args, a.mul.subarray(c0, c0 + nt), a.bias.subarray(c0, c0 + nt));
-            kernelCalls++;
-            if (fullAcc) writeAcc(fullAcc, r.acc.subarray(keep0, keep1), rows, Wo, N, oy0, c0, nt);
-            val = dropRows(r.out, j0, rows);
-            break;
-          }
-          const part = kernels.binaryConv(args);
-          kernelCalls++;
-          const kept = part.subarray(keep0, keep1); // the kernel's fresh array: accumulated in place
+          const part = mod.splitK.partial(slice(rows + j0), [sub], kernels);
+          const kept = part.subarray(j0 * Wo * nt, (j0 + rows) * Wo * nt); // the kernel's fresh array: accumulated in place
           if (firstK) acc = kept;
           else for (let i = 0; i < acc!.length; i++) acc![i] += kept[i];
           if (lastK) {
             if (fullAcc) writeAcc(fullAcc, acc!, rows, Wo, N, oy0, c0, nt);
-            val = xnorOutputTransform(acc!, a.mul.subarray(c0, c0 + nt), a.bias.subarray(c0, c0 + nt), rows, Wo, nt);
+            val = mod.splitK.finish(slice(rows), acc!);
           }
-          break;
+        } else {
+          if (mod.executesAs === 'xnor') {
+            const accBits = arch.peArray.type === 'xnor' ? arch.peArray.accumulatorBits : realOperandBits(arch);
+            srams.outputs.take((rows * Wo * nt * accBits) / 8, `${l.id} accumulators`);
+          }
+          const r = mod.execute(slice(rows + j0), [sub], kernels);
+          if (fullAcc && r.acc) writeAcc(fullAcc, r.acc.subarray(j0 * Wo * nt, (j0 + rows) * Wo * nt), rows, Wo, N, oy0, c0, nt);
+          val = dropRows(r.out as Tensor, j0, rows);
         }
-        case 'conv': {
-          const x = get(a.inputs[0]) as Tensor;
-          srams[inBuf].take(neededRows * l.input.w * l.cin * realB, `${l.id} input tile`);
-          // explicit zero padding (functional artefact, not modelled traffic): adding a +-0 product to an fp32
-          // sum that starts at +0 never changes its bits, so this equals the kernel's skipped border taps
-          const sub = zeroPaddedRows(x, oy0 * a.stride - a.pad, (oy1 - 1) * a.stride - a.pad + a.kernel, a.pad, Wo, a.kernel, a.stride);
-          const per = a.kernel * a.kernel * a.cin;
-          srams.weights.take((nt * per * realOperandBits(arch)) / 8 + nt * l.paramWordsPerChannel * 4, `${l.id} weight tile`);
-          const wt = floatRange(a.weight, c0 * per, (c0 + nt) * per);
-          const y = kernels.realConv({ input: sub, weight: wt, bias: a.bias?.subarray(c0, c0 + nt), cout: nt, kernel: a.kernel, stride: a.stride, pad: 0, outH: rows, outW: Wo });
-          kernelCalls++;
-          val = tensor(rows, Wo, nt, y);
-          break;
-        }
-        case 'fc': {
-          const x = get(a.inputs[0]) as Tensor;
-          srams[inBuf].take(x.data.length * realB, `${l.id} input`);
-          const inF = a.inFeatures;
-          srams.weights.take((nt * inF * realOperandBits(arch)) / 8 + nt * l.paramWordsPerChannel * 4, `${l.id} weight tile`);
-          const y = kernels.fc({ input: x.data, weight: floatRange(a.weight, c0 * inF, (c0 + nt) * inF), bias: a.bias?.subarray(c0, c0 + nt), outFeatures: nt });
-          kernelCalls++;
-          val = tensor(1, 1, nt, y);
-          break;
-        }
-        case 'avgpool': case 'maxpool': {
-          const x = get(a.inputs[0]) as Tensor;
-          srams.realStream.take(neededRows * x.w * nt * realB, `${l.id} input tile`);
-          const sub = realRows(x, R0, R1, c0, c0 + nt);
-          val = dropRows((ops.pool ?? poolApply)(sub, a.kind, a.kernel, a.stride, a.pad), j0, rows);
-          break;
-        }
-        case 'gap': {
-          const x = get(a.inputs[0]) as Tensor;
-          srams.realStream.take(x.h * x.w * nt * realB, `${l.id} input tile`);
-          val = gapApply(realRows(x, 0, x.h, c0, c0 + nt));
-          break;
-        }
-        default: break; // stand-alone post-op layer: handled by the chain below
       }
       if (!lastK) continue;
       // post-op chain in plan order (the anchor itself when the layer is a stand-alone post-op)
@@ -330,26 +230,35 @@ function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string,
         val = realRows(x, oy0, oy1, c0, c0 + nt);
         if (val.data.buffer === x.data.buffer) val = tensor(val.h, val.w, val.c, val.data.slice()); // the chain may round in place
       } else {
-        roundReal(val!, fmt);
+        if (val === undefined) throw new Error(`sim functional: ${l.id} computed no value`);
+        roundReal(val, fmt);
         const dst = full.get(current);
-        if (dst) writeTile(dst, val!, oy0, c0);
+        if (dst) writeTile(dst, val, oy0, c0);
       }
       const chain = l.unit === 'ppu' ? l.steps : l.steps.slice(1);
       for (const s of chain) {
-        val = applyPost(s, val!, current, (name) => {
-          // a streamed operand (side input) or an earlier result of this layer
+        const sm = opOf(s), win = sm.workload(s).sideWindow;
+        // a window side input (an actscale's x: k x k over all channels) reads its own input rows; the op then
+        // computes ja extra leading output rows that are discarded, as for the anchor's window
+        const ja = win ? Math.min(oy0, Math.ceil(win.pad / win.stride)) : 0;
+        const lead = (t: Tensor): Tensor => { if (!ja) return t; const p = tensor(rows + ja, t.w, t.c); p.data.set(t.data, ja * t.w * t.c); return p; };
+        const chainValue = val as Tensor;
+        const ins: Value[] = s.inputs.map((name) => {
+          if (name === current) return lead(chainValue);
           const own = full.get(name);
-          if (own && name !== current && l.steps.some((q) => stepOutput(q) === name)) return realRows(own as Tensor, oy0, oy1, c0, c0 + nt);
+          if (own && l.steps.some((q) => stepOutput(q) === name)) return lead(realRows(own as Tensor, oy0, oy1, c0, c0 + nt)); // an earlier result of this layer
           const v = get(name) as Tensor;
+          if (win) {
+            const [n0, n1] = inputRows(oy0, oy1, win.kernel, win.stride, win.pad, v.h);
+            srams.realStream.take((n1 - n0) * v.w * v.c * realB, `${l.id} window side input ${name}`);
+            return realRows(v, (oy0 - ja) * win.stride, n1, 0, v.c);
+          }
           srams.realStream.take(rows * Wo * nt * realB, `${l.id} side input ${name}`);
-          return realRows(v, oy0, oy1, c0, c0 + nt);
-        }, (name, ka, sa, pa) => {
-          const v = get(name) as Tensor;
-          const ja = Math.min(oy0, Math.ceil(pa / sa));
-          const [n0, n1] = inputRows(oy0, oy1, ka, sa, pa, v.h);
-          srams.realStream.take((n1 - n0) * v.w * v.c * realB, `${l.id} actscale window ${name}`);
-          return { x: realRows(v, (oy0 - ja) * sa, n1, 0, v.c), j: ja };
-        }, rows, c0, ops);
+          return lead(realRows(v, oy0, oy1, c0, c0 + nt));
+        });
+        const inShapes = ins.map((v) => ({ h: v.h, w: v.w, c: v.c, dtype: isPacked(v) ? 'bits' as const : 'real' as const }));
+        const out = sm.execute(sm.slice(s, { c0, c1: c0 + nt, inShapes, outH: rows + ja }), ins, kernels).out;
+        val = isPacked(out) ? out : dropRows(out, ja, rows);
         roundReal(val, fmt);
         current = stepOutput(s);
         const dst = full.get(current);
@@ -381,33 +290,6 @@ function roundReal(v: Value, fmt: RealFormat): void {
 function writeTile(dst: Value, tile: Value, oy0: number, c0: number): void {
   if (isPacked(dst)) writeBits(dst, tile as PackedTensor, oy0, c0);
   else writeReal(dst, tile as Tensor, oy0, c0);
-}
-
-function applyPost(
-  s: ExecStep, val: Value, current: string,
-  side: (name: string) => Tensor,
-  window: (name: string, k: number, s: number, p: number) => { x: Tensor; j: number },
-  rows: number, c0: number, ops: Partial<ElementOps>,
-): Value {
-  const v = val as Tensor;
-  switch (s.kind) {
-    case 'bn': return (ops.bn ?? bnApply)(v, s.scale.subarray(c0, c0 + v.c), s.shift.subarray(c0, c0 + v.c));
-    case 'add': {
-      const [i0, i1] = s.inputs;
-      const add = ops.add ?? addApply;
-      return i0 === current ? add(v, side(i1)) : add(side(i0), v);
-    }
-    case 'sign': return (ops.signPack ?? packSigns)(v);
-    case 'relu': return reluApply(v);
-    case 'clip': return clipApply(v);
-    case 'actscale': {
-      const { x, j } = window(s.inputs[1], s.kernel, s.stride, s.pad);
-      const padded = tensor(rows + j, v.w, v.c);
-      padded.data.set(v.data, j * v.w * v.c);
-      return dropRows(actScaleApply(padded, x, s.kernel, s.stride, s.pad), j, rows);
-    }
-    default: throw new Error(`sim functional: ${s.kind} is not a post-op`);
-  }
 }
 
 /** Runs the golden model with taps and compares every step output and binary-conv accumulator bit for bit. */
@@ -447,7 +329,7 @@ export function verifyAgainstGolden(plan: ExecPlan, layers: SimLayer[], mappings
         for (let i = 0; i < eu.length; i++) if (eu[i] !== gu[i]) { count++; if (first < 0) first = i; }
         if (count) report(s, 'output', first, count, String(exp.data[first]), String(got.data[first]), exp.c, exp.w);
       }
-      if (tap.acc && s.kind === 'xnor') {
+      if (tap.acc && run.accs.has(s.id)) {
         accumulatorsChecked++;
         const got = run.accs.get(s.id)!, exp = tap.acc;
         let first = -1, count = 0;

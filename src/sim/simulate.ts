@@ -17,6 +17,7 @@ import type { KernelSet } from '../kernels/types.ts';
 import type { BufferName, ResolvedArch } from './arch.ts';
 import { BUFFER_NAMES } from './arch.ts';
 import { buildLayers, type SimLayer, type Unit } from './layers.ts';
+import { CONVENTIONS, type CostConvention } from '../cost/conventions.ts';
 import {
   compulsoryDramBytes, energyOf, evaluate, layerContext, mapLayer, sumEnergy,
   type BufferTraffic, type CycleSplit, type ExecUnit, type Mapping, type Objective, type TileTrace,
@@ -25,6 +26,8 @@ import { runFunctional, verifyAgainstGolden, type FunctionalReport } from './fun
 
 export interface SimOptions {
   objective?: Objective;
+  /** counting convention of the reported operation counts (cost/conventions.ts; default 'paper') */
+  convention?: CostConvention;
   trace?: boolean;
   /** fixed mappings per layer id (tests, what-if) */
   mappings?: Record<string, Mapping>;
@@ -34,7 +37,8 @@ export interface SimOptions {
 export interface LayerResult {
   id: string;
   steps: string[];
-  kind: string;
+  /** the group's first step's op (IR name) */
+  op: string;
   unit: Unit;
   executesOn: ExecUnit;
   feasible: boolean;
@@ -42,8 +46,12 @@ export interface LayerResult {
   inShape: [number, number, number];
   outShape: [number, number, number];
   window: { kernel: [number, number]; stride: number; pad: number };
+  /** operand precision of the anchor (plan precision of its input: 1 = packed bits) */
+  operandBits: number;
+  /** the group's counts under the convention (cost/count.ts countStep: what `cost` reports for these steps) */
   bops: number;
-  macs: number;
+  realMacs: number;
+  opsByPrecision: Record<string, number>;
   mapping?: Mapping;
   tiles?: number;
   cycles?: CycleSplit;
@@ -68,13 +76,14 @@ export interface SimResult {
   network: string;
   arch: ResolvedArch;
   objective: Objective;
+  convention: CostConvention;
   feasible: boolean;
   infeasible: { layer: string; reason: string }[];
   layers: LayerResult[];
   totals: {
     cycles: number; computeWindowCycles: number; cyclesSplit: Omit<CycleSplit, 'fill' | 'drain'>;
     latencyMs: number; framesPerSecond: number;
-    macs: number; bops: number; effectiveTops: number; effectiveBinaryTops: number; effectiveRealTops: number;
+    realMacs: number; bops: number; ops: number; opsByPrecision: Record<string, number>; effectiveTops: number; effectiveBinaryTops: number; effectiveRealTops: number;
     energyPerFrameJ: number; energyJ: Record<string, number>; topsPerWatt: number;
     dramBytes: number; compulsoryDramBytes: number; sramBytes: Record<BufferName, BufferTraffic>;
   } | null;
@@ -95,8 +104,11 @@ export const DEFINITIONS: Record<string, string> = {
   'computeWindowCycles [cycles]': 'network end-to-end cycles minus the first layer\'s fill and the last layer\'s drain',
   'utilisation [0-1]': 'useful operations / (layer cycles x the executing unit\'s peak operations per cycle); on an xnor array the peak is R*C*laneBits bit-MACs per cycle',
   'mappingEfficiency [0-1]': 'PE-array layers: mean over folds of (rows used x cols used) / (R x C) (SCALE-Sim); null for other units',
-  'BOPs [1-bit MACs]': 'binary conv MACs = Ho*Wo*Cout*k*k*Cin (cost model convention)',
-  'MACs [MACs]': 'real conv and FC MACs = Ho*Wo*Cout*k*k*Cin and in*out (cost model convention)',
+  'BOPs [1-bit MACs]': 'binary conv MACs = Ho*Wo*Cout*k*k*Cin, from cost/count.ts countStep: the numbers `birealsim cost` prints under the same convention',
+  'realMacs [MACs]': 'real conv and FC MACs = Ho*Wo*Cout*k*k*Cin and in*out, + 2 per binary-conv output element of XNOR-Net scaling (alpha, K), from cost/count.ts countStep',
+  'ops [OPs]': 'BOPs / bopsPerOp + real MACs under the convention (the paper\'s OPs)',
+  'opsByPrecision': 'operations by operand precision: BOPs under 1-bit, real MACs under the plan\'s real-stream format',
+  'operandBits [bit]': 'precision of the anchor\'s input in the plan: 1 for packed bits, else the real-stream format\'s width',
   'sramBytes [B]': 'bytes read and written per buffer: PE/unit operand reads, partial-sum and accumulator traffic, post-processing reads/writes, DMA fills and drains',
   'dramBytes [B]': 'bytes moved between DRAM and the buffers, per tensor (input:, weights+params, side:, output:)',
   'compulsoryDramBytes [B]': 'every operand read once (input rows touched by the windows, at full width) and every output written once',
@@ -121,14 +133,15 @@ function bottleneckOf(c: CycleSplit): string {
 /** Everything about a layer that the mapping search reads, without tensor names. */
 function layerSignature(l: SimLayer): string {
   const t = (x: { h: number; w: number; c: number; dtype?: string }) => [x.h, x.w, x.c, x.dtype ?? ''];
-  return JSON.stringify([l.anchor.kind, l.unit, l.binary, t(l.input), t(l.out), l.kh, l.kw, l.stride, l.pad, l.cin, l.channelwise,
+  return JSON.stringify([l.anchor.op, l.unit, l.binary, t(l.input), t(l.out), l.kh, l.kw, l.stride, l.pad, l.cin, l.channelwise,
     l.sideInputs.map((x) => [...t(x), x.role]), l.outputs.map(t), l.internal.length, l.writesBits, l.actWindow ?? null, l.ppuPerElement, l.paramWordsPerChannel]);
 }
 
 export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = {}): SimResult {
   const t0 = performance.now();
   const objective = opts.objective ?? 'cycles';
-  const layers = buildLayers(plan);
+  const convention = opts.convention ?? CONVENTIONS.paper;
+  const layers = buildLayers(plan, convention);
   const results: LayerResult[] = [];
   const infeasible: { layer: string; reason: string }[] = [];
   const evals = new Map<string, Mapping>();
@@ -136,9 +149,10 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
   for (const l of layers) {
     const ctx = layerContext(l, arch);
     const base: LayerResult = {
-      id: l.id, steps: l.steps.map((s) => s.id), kind: l.anchor.kind, unit: l.unit, executesOn: ctx.exec, feasible: false,
+      id: l.id, steps: l.steps.map((s) => s.id), op: l.anchor.op, unit: l.unit, executesOn: ctx.exec, feasible: false,
       inShape: [l.input.h, l.input.w, l.input.c], outShape: [l.out.h, l.out.w, l.out.c],
-      window: { kernel: [l.kh, l.kw], stride: l.stride, pad: l.pad }, bops: l.bops, macs: l.macs,
+      window: { kernel: [l.kh, l.kw], stride: l.stride, pad: l.pad }, operandBits: l.operandBits,
+      bops: l.countTotals.bops, realMacs: l.countTotals.realMacs, opsByPrecision: l.countTotals.opsByPrecision,
     };
     // layers with the same geometry, operands and fused post-ops have the same best mapping (the search
     // reads nothing else): search once per signature, then only evaluate the chosen mapping
@@ -185,7 +199,9 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     for (const r of results) for (const [k, v] of Object.entries(r.energyJ!)) energyJ[k] = (energyJ[k] ?? 0) + v;
     const energy = sumEnergy(energyJ);
     const seconds = cycles / arch.clockHz;
-    const macs = sum((r) => r.macs), bops = sum((r) => r.bops);
+    const realMacs = sum((r) => r.realMacs), bops = sum((r) => r.bops);
+    const opsByPrecision: Record<string, number> = {};
+    for (const r of results) for (const [p, n] of Object.entries(r.opsByPrecision)) opsByPrecision[p] = (opsByPrecision[p] ?? 0) + n;
     const sramBytes = {} as Record<BufferName, BufferTraffic>;
     const sramCycles = {} as Record<BufferName, number>;
     for (const b of BUFFER_NAMES) {
@@ -195,18 +211,18 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     const dramBytes = sum((r) => r.dramBytesTotal!);
     totals = {
       cycles, computeWindowCycles: cycles - results[0].cycles!.fill - results[results.length - 1].cycles!.drain, cyclesSplit: split,
-      latencyMs: seconds * 1e3, framesPerSecond: 1 / seconds, macs, bops,
-      effectiveTops: (2 * (macs + bops)) / seconds / 1e12, effectiveBinaryTops: (2 * bops) / seconds / 1e12, effectiveRealTops: (2 * macs) / seconds / 1e12,
-      energyPerFrameJ: energy, energyJ, topsPerWatt: (2 * (macs + bops)) / energy / 1e12,
+      latencyMs: seconds * 1e3, framesPerSecond: 1 / seconds, realMacs, bops, ops: bops / convention.bopsPerOp + realMacs, opsByPrecision,
+      effectiveTops: (2 * (realMacs + bops)) / seconds / 1e12, effectiveBinaryTops: (2 * bops) / seconds / 1e12, effectiveRealTops: (2 * realMacs) / seconds / 1e12,
+      energyPerFrameJ: energy, energyJ, topsPerWatt: (2 * (realMacs + bops)) / energy / 1e12,
       dramBytes, compulsoryDramBytes: sum((r) => r.compulsoryDramBytes!), sramBytes,
     };
     rooflines = {
-      computeCycles: results.reduce((a, r) => { const ctx = layerContext(layers.find((l) => l.id === r.id)!, arch); return a + idealCycles(ctx.exec, r, arch); }, 0),
+      computeCycles: results.reduce((a, r) => { const l = layers.find((x) => x.id === r.id)!; return a + idealCycles(layerContext(l, arch).exec, l, r, arch); }, 0),
       dramCycles: dramBytes / arch.dram.bytesPerCycle, sramCycles,
     };
   }
   const result: SimResult = {
-    tool: 'birealsim', kind: 'simulate', network: plan.name, arch, objective, feasible, infeasible, layers: results, totals, rooflines,
+    tool: 'birealsim', kind: 'simulate', network: plan.name, arch, objective, convention, feasible, infeasible, layers: results, totals, rooflines,
     definitions: DEFINITIONS, notes, timingMs: 0,
   };
   result.timingMs = performance.now() - t0;
@@ -217,12 +233,12 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
   return result;
 }
 
-/** Useful ops / peak ops per cycle of the executing unit: the layer's ideal compute cycles. */
-function idealCycles(exec: ExecUnit, r: LayerResult, arch: ResolvedArch): number {
+/** Useful ops of the executing unit / its peak ops per cycle: the layer's ideal compute cycles. */
+function idealCycles(exec: ExecUnit, l: SimLayer, r: LayerResult, arch: ResolvedArch): number {
   switch (exec) {
-    case 'xnor-array': return r.bops / (arch.peArray.rows * arch.peArray.cols * arch.peArray.laneBits);
-    case 'mac-array': return (r.bops + r.macs) / (arch.peArray.rows * arch.peArray.cols);
-    case 'real-unit': return r.macs / arch.realUnit.macsPerCycle;
+    case 'xnor-array': return l.bops / (arch.peArray.rows * arch.peArray.cols * arch.peArray.laneBits);
+    case 'mac-array': return (l.bops + l.macs) / (arch.peArray.rows * arch.peArray.cols);
+    case 'real-unit': return l.macs / arch.realUnit.macsPerCycle;
     case 'pooling': return r.actions!.poolOps / arch.pooling.lanes;
     default: return 0;
   }

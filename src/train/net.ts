@@ -14,34 +14,19 @@
  * Invariant: forward(training=true) must precede backward; each forward overwrites the saved contexts.
  */
 import type { ResolvedNetwork, ResolvedLayer } from '../ir/types.ts';
-import { paramShapes } from '../ir/types.ts';
-import type { Model } from '../ir/model.ts';
+import { latentParams, type Model } from '../ir/model.ts';
 import { Rng } from '../core/rng.ts';
 import { Arena, bt, setArena, type BT } from './tensor.ts';
 import * as ops from './ops.ts';
 import { simdOps } from './gemm.ts';
-import { xnorApplies, type SimdOps } from './simd-ops.ts';
-import { outSize } from '../core/geometry.ts';
-import {
-  SIGN_QUANTIZERS, binaryWeightBackward, channelAlpha, signBackward, signForward, signWeights,
-  type ActGrad, type WeightGrad,
-} from './quantizers.ts';
+import { opOf } from '../ops/index.ts';
+import type { NetConfig, SignAs, TrainCtx } from '../ops/types.ts';
 
-export type SignAs = 'sign' | 'clip' | 'relu' | 'leaky-clip' | 'identity';
+export type { NetConfig, SignAs };
 export const SIGN_AS: readonly SignAs[] = ['sign', 'clip', 'relu', 'leaky-clip', 'identity'];
-
-export interface NetConfig {
-  signAs: SignAs;
-  bconvWeights: 'binary' | 'real';
-  actGrad: ActGrad;
-  weightGrad: WeightGrad;
-}
 
 export const BINARY_CONFIG: NetConfig = { signAs: 'sign', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' };
 
-const POINTWISE: Record<string, ops.Pointwise> = { clip: ops.CLIP, relu: ops.RELU, 'leaky-clip': ops.LEAKY_CLIP };
-
-interface Saved { [k: string]: unknown }
 
 export class TrainNet {
   readonly net: ResolvedNetwork;
@@ -52,9 +37,9 @@ export class TrainNet {
   readonly grads = new Map<string, Float32Array>();
   /** names of conv/fc weights (weight decay applies to these) */
   readonly weightNames: string[] = [];
-  /** names of bconv latent weights (clipped to [-1, 1] in the binary regime) */
-  readonly bconvWeightNames: string[] = [];
-  private saved = new Map<string, Saved>();
+  /** latent tensors clipped after each update in the binary regime (binary conv weights: to [-1, 1]) */
+  readonly clipped: { name: string; limit: number }[] = [];
+  private saved = new Map<string, Record<string, unknown>>();
   private outputs = new Map<string, BT>();
   /** per conv layer: im2col / dcols buffers reused across steps (ops.ConvScratch) */
   private scratch = new Map<string, ops.ConvScratch>();
@@ -72,20 +57,22 @@ export class TrainNet {
     this.net = net;
     this.cfg = cfg;
     const rng = new Rng(seed);
+    // initial values by role (ops/types.ts ParamRole); only weights draw random numbers, in layer order
     for (const rl of net.layers) {
-      for (const [p, shape] of Object.entries(paramShapes(rl))) {
-        const n = shape.reduce((a, b) => a * b, 1);
+      for (const [p, spec] of Object.entries(latentParams(rl))) {
+        const n = spec.shape.reduce((a, b) => a * b, 1);
         const a = new Float32Array(n);
         const name = `${rl.layer.id}.${p}`;
-        if (p === 'weight') {
-          // He-normal (fan-in) for convs; N(0, 1/fan_in) for the FC (no ReLU after it)
-          const fanIn = shape.slice(1).reduce((x, y) => x * y, 1);
-          rng.fillNormal(a, rl.layer.op === 'fc' ? Math.sqrt(1 / fanIn) : Math.sqrt(2 / fanIn));
+        if (spec.role === 'weight') {
+          // N(0, gain/fan_in): He (gain 2) for convs, 1 for a linear output (the FC)
+          const fanIn = spec.shape.slice(1).reduce((x, y) => x * y, 1);
+          rng.fillNormal(a, Math.sqrt((spec.initGain ?? 2) / fanIn));
           this.weightNames.push(name);
-          if (rl.layer.op === 'bconv') this.bconvWeightNames.push(name);
-        } else if (p === 'gamma' || p === 'running_var') a.fill(1);
+        } else if (spec.role === 'gain' || spec.role === 'variance') a.fill(1);
+        else if (spec.role === 'slope') a.fill(0.25);
+        if (spec.clip !== undefined) this.clipped.push({ name, limit: spec.clip });
         this.params.set(name, a);
-        if (p !== 'running_mean' && p !== 'running_var') this.grads.set(name, new Float32Array(n));
+        if (spec.role !== 'mean' && spec.role !== 'variance') this.grads.set(name, new Float32Array(n));
       }
     }
   }
@@ -121,9 +108,24 @@ export class TrainNet {
   /** Puts BN layers in cumulative-average mode (BN re-estimation): running stats are reset. */
   beginBnReestimation(): void {
     this.bnCumulativeStep = 0;
-    for (const rl of this.net.layers) if (rl.layer.op === 'bn') { this.p(rl.layer.id, 'running_mean').fill(0); this.p(rl.layer.id, 'running_var').fill(1); }
+    for (const rl of this.net.layers) {
+      for (const [p, spec] of Object.entries(latentParams(rl))) {
+        if (spec.role === 'mean') this.p(rl.layer.id, p).fill(0);
+        else if (spec.role === 'variance') this.p(rl.layer.id, p).fill(1);
+      }
+    }
   }
   endBnReestimation(): void { this.bnCumulativeStep = -1; }
+
+  /** What a layer's op module sees of this network (ops/types.ts TrainCtx). */
+  private ctx(rl: ResolvedLayer, training: boolean, bnBatchStats: boolean, bnMomentum: number, saved: Record<string, unknown>): TrainCtx {
+    const id = rl.layer.id;
+    return {
+      cfg: this.cfg, training, bnBatchStats, bnMomentum, saved, needInputGrad: true,
+      p: (name) => this.p(id, name), g: (name) => this.g(id, name), scratch: this.sc(id),
+      inputDtype: (i) => (rl.inputs[i] === 'input' ? 'real' : this.net.byId.get(rl.inputs[i])!.out.dtype),
+    };
+  }
 
   /** Forward pass; returns the output tensor (logits). training=true saves what backward needs. */
   forward(x: BT, training: boolean, keepTaps = false): BT {
@@ -151,63 +153,10 @@ export class TrainNet {
     for (const rl of this.net.layers) {
       const l = rl.layer;
       const xs = rl.inputs.map((s) => this.outputs.get(s)!);
-      const x0 = xs[0];
-      let y: BT;
       const tStart = this.profile ? performance.now() : 0;
-      switch (l.op) {
-        case 'conv': {
-          const r = ops.conv2dForward(x0, this.p(l.id, 'weight'), l.outChannels, l, l.bias ? this.p(l.id, 'bias') : undefined, 0, this.sc(l.id));
-          y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx });
-          break;
-        }
-        case 'bconv': {
-          const w = this.p(l.id, 'weight');
-          const padValue = l.padMode === 'one' ? 1 : 0;
-          if (this.cfg.bconvWeights === 'real') {
-            const r = ops.conv2dForward(x0, w, l.outChannels, l, undefined, padValue, this.sc(l.id));
-            y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx });
-          } else {
-            const scr = this.sc(l.id);
-            const sw = scr.sw = signWeights(w, scr.sw);
-            const alpha = l.weightScale === 'channel' ? channelAlpha(w, l.outChannels) : null;
-            // +-1 inputs (a sign layer feeds this conv): XNOR-popcount gives the float GEMM's exact integers
-            const simd = this.cfg.signAs === 'sign' && this.net.byId.get(rl.inputs[0])?.layer.op === 'sign' && xnorApplies(x0.c, l.outChannels, l.kernel) ? simdOps() : null;
-            const r = simd ? xnorForward(simd, x0, sw, l.outChannels, l, padValue, training ? scr : null) : ops.conv2dForward(x0, sw, l.outChannels, l, undefined, padValue, scr);
-            y = r.y;
-            if (alpha) {
-              const O = l.outChannels, d = y.data;
-              const simd = O % 4 === 0 ? simdOps() : null;
-              if (simd) simd.scaleChannels(d, alpha, O);
-              else for (let i = 0; i < d.length; i += O) for (let o = 0; o < O; o++) d[i + o] *= alpha[o];
-            }
-            if (training) this.saved.set(l.id, { ctx: r.ctx, sw, alpha });
-          }
-          break;
-        }
-        case 'sign': {
-          if (this.cfg.signAs === 'sign') y = signForward(x0);
-          else if (this.cfg.signAs === 'identity') y = x0;
-          else y = ops.pointwiseForward(x0, POINTWISE[this.cfg.signAs]);
-          break;
-        }
-        case 'bn': {
-          const bp: ops.BnParams = { gamma: this.p(l.id, 'gamma'), beta: this.p(l.id, 'beta'), runningMean: this.p(l.id, 'running_mean'), runningVar: this.p(l.id, 'running_var'), eps: l.eps };
-          const r = ops.bnForward(x0, bp, bnTraining, bnMomentum);
-          y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx });
-          break;
-        }
-        case 'add': y = ops.addForward(x0, xs[1]); break;
-        case 'maxpool': { const r = ops.maxPoolForward(x0, l); y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx }); break; }
-        case 'avgpool': y = ops.avgPoolForward(x0, l).y; break;
-        case 'gap': y = ops.gapForward(x0); break;
-        case 'fc': {
-          const r = ops.fcForward(x0, this.p(l.id, 'weight'), l.outFeatures, l.bias ? this.p(l.id, 'bias') : undefined);
-          y = r.y; break;
-        }
-        case 'relu': y = ops.pointwiseForward(x0, ops.RELU); break;
-        case 'clip': y = ops.pointwiseForward(x0, ops.CLIP); break;
-        case 'actscale': { const r = ops.actScaleForward(x0, xs[1], l); y = r.y; if (training) this.saved.set(l.id, { ctx: r.ctx }); break; }
-      }
+      const saved: Record<string, unknown> = {};
+      const y = opOf(l).train.forward(l, xs, this.ctx(rl, training, bnTraining, bnMomentum, saved));
+      if (training) this.saved.set(l.id, saved);
       this.outputs.set(l.id, y);
       if (this.profile) this.profile.set(`${l.op}.fwd`, (this.profile.get(`${l.op}.fwd`) ?? 0) + performance.now() - tStart);
     }
@@ -242,59 +191,12 @@ export class TrainNet {
       const dy = grads.get(l.id);
       if (!dy) continue;
       grads.delete(l.id);
-      const x0 = this.outputs.get(rl.inputs[0])!;
       const needIn = rl.inputs.some((s) => s !== 'input');
-      const sv = this.saved.get(l.id) as Saved | undefined;
       const tStart = this.profile ? performance.now() : 0;
-      switch (l.op) {
-        case 'conv': {
-          const ctx = sv!.ctx as ops.ConvCtx;
-          addGrad(rl.inputs[0], ops.conv2dBackward(dy, ctx, this.p(l.id, 'weight'), this.g(l.id, 'weight'), l.bias ? this.g(l.id, 'bias') : null, needIn, this.sc(l.id)));
-          break;
-        }
-        case 'bconv': {
-          const ctx = sv!.ctx as ops.ConvCtx;
-          const w = this.p(l.id, 'weight');
-          if (this.cfg.bconvWeights === 'real') {
-            addGrad(rl.inputs[0], ops.conv2dBackward(dy, ctx, w, this.g(l.id, 'weight'), null, needIn, this.sc(l.id)));
-          } else {
-            const sw = sv!.sw as Float32Array, alpha = sv!.alpha as Float32Array | null;
-            // W_b = alpha * sign(W); G = dL/dW_b = dy^T cols; dx = dy * W_b
-            const scr = this.sc(l.id);
-            const wb = scr.wb && scr.wb.length === sw.length ? scr.wb : (scr.wb = new Float32Array(sw.length));
-            const k = sw.length / l.outChannels;
-            for (let o = 0; o < l.outChannels; o++) { const a = alpha ? alpha[o] : 1; for (let i = o * k; i < (o + 1) * k; i++) wb[i] = a * sw[i]; }
-            const G = scr.g && scr.g.length === sw.length ? scr.g.fill(0) : (scr.g = new Float32Array(sw.length));
-            const dx = ops.conv2dBackward(dy, ctx, wb, G, null, needIn, this.sc(l.id));
-            binaryWeightBackward(G, w, alpha, l.outChannels, this.cfg.weightGrad, this.g(l.id, 'weight'));
-            addGrad(rl.inputs[0], dx);
-          }
-          break;
-        }
-        case 'sign': {
-          if (this.cfg.signAs === 'sign') addGrad(rl.inputs[0], signBackward(dy, x0, SIGN_QUANTIZERS[this.cfg.actGrad]));
-          else if (this.cfg.signAs === 'identity') addGrad(rl.inputs[0], dy);
-          else addGrad(rl.inputs[0], ops.pointwiseBackward(dy, x0, POINTWISE[this.cfg.signAs]));
-          break;
-        }
-        case 'bn':
-          addGrad(rl.inputs[0], ops.bnBackward(dy, sv!.ctx as ops.BnCtx, this.p(l.id, 'gamma'), this.g(l.id, 'gamma'), this.g(l.id, 'beta')));
-          break;
-        case 'add': addGrad(rl.inputs[0], dy); addGrad(rl.inputs[1], dy); break;
-        case 'maxpool': addGrad(rl.inputs[0], ops.maxPoolBackward(dy, sv!.ctx as ops.MaxPoolCtx)); break;
-        case 'avgpool': addGrad(rl.inputs[0], ops.avgPoolBackward(dy, x0, l)); break;
-        case 'gap': addGrad(rl.inputs[0], ops.gapBackward(dy, x0)); break;
-        case 'fc':
-          addGrad(rl.inputs[0], ops.fcBackward(dy, { x: x0 }, this.p(l.id, 'weight'), this.g(l.id, 'weight'), l.bias ? this.g(l.id, 'bias') : null, needIn));
-          break;
-        case 'relu': addGrad(rl.inputs[0], ops.pointwiseBackward(dy, x0, ops.RELU)); break;
-        case 'clip': addGrad(rl.inputs[0], ops.pointwiseBackward(dy, x0, ops.CLIP)); break;
-        case 'actscale': {
-          const [da, db] = ops.actScaleBackward(dy, sv!.ctx as ops.ActScaleCtx);
-          addGrad(rl.inputs[0], da); addGrad(rl.inputs[1], db);
-          break;
-        }
-      }
+      const xs = rl.inputs.map((n) => this.outputs.get(n)!);
+      const c = this.ctx(rl, true, true, ops.BN_MOMENTUM, this.saved.get(l.id) ?? {});
+      c.needInputGrad = needIn;
+      opOf(l).train.backward(l, dy, xs, c).forEach((g, i) => addGrad(rl.inputs[i], g));
       if (this.profile) this.profile.set(`${l.op}.bwd`, (this.profile.get(`${l.op}.bwd`) ?? 0) + performance.now() - tStart);
     }
     this.saved.clear();
@@ -304,20 +206,8 @@ export class TrainNet {
   /** Output of a layer from the last forward(training=true, or keepTaps=true) (for tests and taps); undefined after backward. */
   tap(id: string): BT | undefined { return this.outputs.get(id); }
 
-  /** Clips bconv latent weights to [-1, 1] (Larq's latent-weight clipping). */
+  /** Clips latent tensors that declare a clip (binary conv weights to [-1, 1], Larq's latent-weight clipping). */
   clipBconvWeights(): void {
-    for (const n of this.bconvWeightNames) { const w = this.params.get(n)!; for (let i = 0; i < w.length; i++) w[i] = w[i] > 1 ? 1 : w[i] < -1 ? -1 : w[i]; }
+    for (const { name, limit } of this.clipped) { const w = this.params.get(name)!; for (let i = 0; i < w.length; i++) w[i] = w[i] > limit ? limit : w[i] < -limit ? -limit : w[i]; }
   }
-}
-
-/**
- * Forward of a binary conv on +-1 inputs by XNOR-popcount (simd-ops.ts), with the same output bits as
- * ops.conv2dForward; with `scratch` (training) it also gathers the +-1 im2col matrix the weight gradient needs.
- */
-function xnorForward(simd: SimdOps, x: BT, sw: Float32Array, O: number, g: ops.ConvGeom, padValue: number, scratch: ops.ConvScratch | null): { y: BT; ctx: ops.ConvCtx } {
-  const oh = outSize(x.h, g), ow = outSize(x.w, g);
-  const y = bt(x.n, oh, ow, O);
-  simd.xnorConv(x.data, x, sw, O, g.kernel, g.stride, g.pad, oh, ow, padValue === 1, y.data);
-  const cols = scratch ? ops.im2col(x, g, padValue, scratch).cols : new Float32Array(0);
-  return { y, ctx: { x, cols, oh, ow, geom: g, padValue, direct: false } };
 }

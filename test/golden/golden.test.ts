@@ -5,6 +5,7 @@ import { resolveNetwork } from '../../src/ir/validate.ts';
 import { decodeModel, encodeModel, randomModel } from '../../src/ir/model.ts';
 import { toDeployable } from '../../src/ir/deploy.ts';
 import { lower } from '../../src/golden/plan.ts';
+import type { BConvStep } from '../../src/ops/bconv.ts';
 import { runPlan } from '../../src/golden/run.ts';
 import { unpackSigns, tensor } from '../../src/core/tensor.ts';
 import { Rng } from '../../src/core/rng.ts';
@@ -40,11 +41,12 @@ describe('golden model', () => {
       const { taps } = runPlan(plan, input(net, 4), { taps: true });
       let checked = 0;
       for (const s of plan.steps) {
-        if (s.kind !== 'xnor') continue;
+        if (s.op !== 'bconv') continue;
+        const st = s as BConvStep;
         const bits = taps.get(plan.producer.get(s.inputs[0])!.id)!.bits!;
         const w = model.params.get(`${s.id}.weight`) as Float32Array;
         const ws = new Float32Array(w.length).map((_, i) => (w[i] < 0 ? -1 : 1));
-        const want = naiveConv(unpackSigns(bits), ws, s.cout, s.kernel, s.stride, s.pad, 0);
+        const want = naiveConv(unpackSigns(bits), ws, st.cout, st.kernel, st.stride, st.pad, 0);
         expect(Array.from(taps.get(s.id)!.acc!)).toEqual(Array.from(want));
         checked++;
       }
@@ -57,7 +59,7 @@ describe('golden model', () => {
     const model = randomModel(net, 5);
     const plan = lower(model);
     const { taps } = runPlan(plan, input(net, 6), { taps: true });
-    const s = plan.steps.find((x) => x.kind === 'xnor' && x.id === 's1.b0.conv')!;
+    const s = plan.steps.find((x) => x.op === 'bconv' && x.id === 's1.b0.conv')! as BConvStep;
     const acc = taps.get(s.id)!.acc!;
     const out = taps.get(s.id)!.real!;
     const w = model.params.get('s1.b0.conv.weight') as Float32Array;
@@ -87,8 +89,8 @@ describe('golden model', () => {
   it('XNOR-Net-18 lowers with alpha and K scaling and runs deterministically', () => {
     const net = resolveNetwork(xnornet18());
     const plan = lower(randomModel(net, 1));
-    expect(plan.steps.filter((s) => s.kind === 'actscale').length).toBe(16);
-    expect(plan.steps.filter((s) => s.kind === 'xnor' && s.foldedBn).length).toBe(0);
+    expect(plan.steps.filter((s) => s.op === 'actscale').length).toBe(16);
+    expect(plan.steps.filter((s) => s.op === 'bconv' && (s as BConvStep).foldedBn).length).toBe(0);
     const a = runPlan(plan, input(net, 2)).logits, b = runPlan(plan, input(net, 2)).logits;
     expect(hash(a)).toBe(hash(b));
   });

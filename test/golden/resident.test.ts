@@ -14,6 +14,7 @@ import { runPlan, type RunResult } from '../../src/golden/run.ts';
 import { tensor, packSigns } from '../../src/core/tensor.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { referenceKernels } from '../../src/kernels/reference.ts';
+import type { FcStep } from '../../src/ops/fc.ts';
 import { binaryConvFast, closeKernelPool, fastKernels, getBinaryKernel, setBinaryKernel, setKernelThreads, sgemm } from '../../src/kernels/fast.ts';
 import type { PadMode } from '../../src/core/bits.ts';
 import { setRegionsMaxBytes } from '../../src/kernels/wasm.ts';
@@ -133,8 +134,7 @@ describe('resident execution = per-step execution (bytes)', () => {
     const plan = lower(model);
     const x = inputFor(plan, 7);
     const before = bits(runPlan(plan, x).logits);
-    const fc = plan.steps.find((s) => s.kind === 'fc')!;
-    if (fc.kind !== 'fc') throw new Error('no fc');
+    const fc = plan.steps.find((s) => s.op === 'fc') as FcStep;
     fc.weight.fill(0.25);
     const want = bits(runPlan(plan, x, { kernels: referenceKernels }).logits);
     expect(want).not.toEqual(before);

@@ -20,7 +20,7 @@ describe('checked-in workloads', () => {
     const b = net.layers.filter((l) => l.layer.op === 'bconv');
     expect(b.length).toBe(16);
     expect(b.map((l) => l.out.h)).toEqual([56, 56, 56, 56, 28, 28, 28, 28, 14, 14, 14, 14, 7, 7, 7, 7]);
-    expect(net.layers.filter((l) => l.layer.op === 'conv').map((l) => (l.layer as { kernel: number }).kernel)).toEqual([7, 1, 1, 1]);
+    expect(net.layers.filter((l) => l.layer.op === 'conv').map((l) => (l.layer as unknown as { kernel: number }).kernel)).toEqual([7, 1, 1, 1]);
     // every binary conv is wrapped by its own real-valued shortcut: sign -> bconv -> bn -> add
     for (const l of b) expect(net.byId.get(net.byId.get(l.consumers[0])!.consumers[0])!.layer.op).toBe('add');
     expect(net.layers.filter((l) => l.layer.op === 'relu').length).toBe(0);

@@ -1,5 +1,5 @@
 /**
- * The fast kernel set inside the golden model: its element ops equal golden/ops.ts bit for bit (including
+ * The fast kernel set inside the golden model: its element ops equal the op modules' reference execution (src/ops) bit for bit (including
  * -0, NaN and +-Inf lanes and channel counts that leave scalar tails), and a whole random Bi-Real-18 at
  * 224x224 gives the same bytes on every tap (accumulators, packed bits, fp32 tensors) as the reference set.
  */
@@ -9,7 +9,10 @@ import { resolveNetwork } from '../../src/ir/validate.ts';
 import { randomModel } from '../../src/ir/model.ts';
 import { lower } from '../../src/golden/plan.ts';
 import { runPlan, type Tap } from '../../src/golden/run.ts';
-import { addApply, bnApply, poolApply, xnorOutputTransform } from '../../src/golden/ops.ts';
+import { addApply } from '../../src/ops/add.ts';
+import { bnApply } from '../../src/ops/bn.ts';
+import { poolApply } from '../../src/ops/common.ts';
+import { xnorOutputTransform } from '../../src/ops/bconv.ts';
 import { packSigns, tensor, type Tensor } from '../../src/core/tensor.ts';
 import { packRow, wordsFor } from '../../src/core/bits.ts';
 import { outSize } from '../../src/core/geometry.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { binaryConvReference, fcReference, realConvReference } from '../../src/kernels/reference.ts';
 import { packSigns, tensor } from '../../src/core/tensor.ts';
-import { packWeights } from '../../src/ir/deploy.ts';
+import { packWeights } from '../../src/ops/bconv.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { naiveConv, randomTensor, signOf } from '../helpers.ts';
 

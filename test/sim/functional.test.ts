@@ -36,7 +36,7 @@ describe('functional simulation equals the golden model bit for bit', () => {
       expect(f.mismatches).toEqual([]);
       expect(f.verified).toBe(true);
       expect(f.stepsChecked).toBe(plan.steps.length);
-      expect(f.accumulatorsChecked).toBe(plan.steps.filter((s) => s.kind === 'xnor').length);
+      expect(f.accumulatorsChecked).toBe(plan.steps.filter((s) => s.op === 'bconv').length);
       // tiles really are tiles: more tiles than layers, and the buffers never exceed their per-tile capacity
       expect(f.tiles).toBeGreaterThan(r.layers.length);
       const arch = r.arch;

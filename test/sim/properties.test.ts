@@ -9,7 +9,7 @@ import type { Layer } from '../../src/ir/types.ts';
 import { mergeSpec, presetSpec, resolveArch, BUFFER_NAMES, type ResolvedArch } from '../../src/sim/arch.ts';
 import { candidateMappings, compulsoryDramBytes, dramBytesOf, evaluate, feasibility, layerContext, mapLayer, type LayerEval } from '../../src/sim/mapper.ts';
 import { buildLayers, type SimLayer } from '../../src/sim/layers.ts';
-import { countLayer } from '../../src/cost/count.ts';
+import { countStep } from '../../src/cost/count.ts';
 import { CONVENTIONS } from '../../src/cost/conventions.ts';
 import { planOf } from './helpers.ts';
 
@@ -87,9 +87,9 @@ function checkInvariants(l: SimLayer, arch: ResolvedArch, ev: LayerEval): void {
   expect(c.total).toBeGreaterThanOrEqual(dram / arch.dram.bytesPerCycle - 1e-6);
   for (const b of BUFFER_NAMES) expect(c.total).toBeGreaterThanOrEqual((ev.counts.sram[b].readBytes + ev.counts.sram[b].writeBytes) / arch.buffers[b].bandwidthBytesPerCycle - 1e-6);
   // operation counts equal the cost model's
-  const cost = countLayer(l.anchor, CONVENTIONS.paper, false);
+  const cost = countStep(l.anchor, CONVENTIONS.paper);
   expect(l.bops).toBe(cost.bops);
-  if (l.anchor.kind === 'conv' || l.anchor.kind === 'fc') expect(l.macs).toBe(cost.realMacs);
+  if (l.anchor.op === 'conv' || l.anchor.op === 'fc') expect(l.macs).toBe(cost.realMacs);
   if (l.binary) expect(ev.unitOps).toBe(cost.bops);
 }
 

@@ -49,8 +49,8 @@ describe('TrainNet', () => {
     const real = new TrainNet(net, { signAs: 'sign', bconvWeights: 'real', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 5);
     for (const [k, v] of bin.params) real.params.get(k)!.set(v);
     const alphas = new Map<string, Float32Array>();
-    for (const n of bin.bconvWeightNames) {
-      const lw = bin.params.get(n)!; const O = net.byId.get(n.replace(/\.weight$/, ''))!.layer as { outChannels: number };
+    for (const { name: n } of bin.clipped) {
+      const lw = bin.params.get(n)!; const O = net.byId.get(n.replace(/\.weight$/, ''))!.layer as unknown as { outChannels: number };
       const a = channelAlpha(lw, O.outChannels); alphas.set(n, a);
       const k = lw.length / O.outChannels; const rw = real.params.get(n)!;
       for (let i = 0; i < lw.length; i++) rw[i] = a[Math.floor(i / k)] * (lw[i] < 0 ? -1 : 1);

@@ -55,7 +55,7 @@ function makeCase(regime: 'binary' | 'real', padMode: 'zero' | 'one'): Case {
     else if (k.endsWith('.running_var')) rng.fillUniform(v, 0.5, 2);
   }
   // some latent binary weights outside [-1, 1] so the magnitude-aware mask is exercised
-  for (const n of t.bconvWeightNames) { const w = t.params.get(n)!; for (let i = 0; i < w.length; i += 7) w[i] = 1.3 * Math.sign(w[i] || 1); }
+  for (const { name: n } of t.clipped) { const w = t.params.get(n)!; for (let i = 0; i < w.length; i += 7) w[i] = 1.3 * Math.sign(w[i] || 1); }
   const params: Record<string, { shape: number[]; data: number[] }> = {};
   for (const rl of net.layers) for (const p of ['weight', 'bias', 'gamma', 'beta', 'running_mean', 'running_var']) {
     const v = t.params.get(`${rl.layer.id}.${p}`);
