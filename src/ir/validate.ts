@@ -140,7 +140,7 @@ export function resolveNetwork(wl: Workload, file?: string): ResolvedNetwork {
       const t = inShapes[i];
       if (t.dtype !== dtype) {
         fail(`op '${l.op}' needs a ${dtype} ${i === 0 ? 'input' : 'second input'}, but '${inputs[i]}' produces ${t.dtype}`,
-          dtype === 'bits' ? 'insert a binary activation (a layer with op "sign") before it' : 'a bit tensor can only feed a binary conv');
+          dtype === 'bits' ? `insert a binary activation before it (an op producing bits: ${OP_NAMES.filter((o) => opModule(o).executesAs === 'pack').join(', ')})` : 'a bit tensor can only feed a binary conv');
       }
     });
     mod.validate?.(l, fail);

@@ -231,7 +231,7 @@ export const bconv: OpModule<BConvLayer, BConvStep> = {
       const sw = scr.sw = signWeights(w, scr.sw);
       const alpha = l.weightScale === 'channel' ? trainAlpha(w, l.outChannels) : null;
       // +-1 inputs (a binary activation feeds this conv): XNOR-popcount gives the float GEMM's exact integers
-      const simd = c.cfg.signAs === 'sign' && c.inputDtype(0) === 'bits' && xnorApplies(x.c, l.outChannels, l.kernel) ? simdOps() : null;
+      const simd = c.cfg.signAs === 'binary' && c.inputDtype(0) === 'bits' && xnorApplies(x.c, l.outChannels, l.kernel) ? simdOps() : null;
       const r = simd ? xnorForward(simd, x, sw, l.outChannels, l, padValue, c.training ? scr : null) : T.conv2dForward(x, sw, l.outChannels, l, undefined, padValue, scr);
       const y = r.y;
       if (alpha) {

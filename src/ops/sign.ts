@@ -19,13 +19,13 @@ const STAND_INS: Record<string, T.Pointwise> = { clip: T.CLIP, relu: T.RELU, 'le
 
 /** Forward of a binary activation of `x` under the regime (shared with rsign, which shifts x first). */
 export function binaryActForward(x: BT, cfg: NetConfig): BT {
-  if (cfg.signAs === 'sign') return signForward(x);
+  if (cfg.signAs === 'binary') return signForward(x);
   if (cfg.signAs === 'identity') return x;
   return T.pointwiseForward(x, STAND_INS[cfg.signAs]);
 }
 /** dL/dx of a binary activation of `x` under the regime. */
 export function binaryActBackward(dy: BT, x: BT, cfg: NetConfig): BT {
-  if (cfg.signAs === 'sign') return signBackward(dy, x, SIGN_QUANTIZERS[cfg.actGrad]);
+  if (cfg.signAs === 'binary') return signBackward(dy, x, SIGN_QUANTIZERS[cfg.actGrad]);
   if (cfg.signAs === 'identity') return dy;
   return T.pointwiseBackward(dy, x, STAND_INS[cfg.signAs]);
 }

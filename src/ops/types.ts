@@ -204,11 +204,11 @@ export interface OpWorkload {
 // ------------------------------------------------------------------ training
 
 /** Training regime knobs (Bi-Real Net's two-stage recipe, train/trainer.ts). */
-export type SignAs = 'sign' | 'clip' | 'relu' | 'leaky-clip' | 'identity';
+export type SignAs = 'binary' | 'clip' | 'relu' | 'leaky-clip' | 'identity';
 export type ActGrad = 'approxsign' | 'ste';
 export type WeightGrad = 'magnitude-aware' | 'plain';
 export interface NetConfig {
-  /** what a binary activation computes: 1-bit sign (with the actGrad estimator) or a real stand-in (stage 1) */
+  /** what a binary activation computes: 'binary' = the 1-bit sign (with the actGrad estimator), or a real stand-in (stage 1) */
   signAs: SignAs;
   /** binary conv weights: alpha * sign(W) with the weightGrad estimator, or the latent real weights (stage 1) */
   bconvWeights: 'binary' | 'real';
@@ -228,7 +228,7 @@ export interface TrainCtx {
   g(name: string): Float32Array;
   /** reusable per-layer buffers (im2col matrices, signed weights) */
   scratch: ConvScratch;
-  /** dtype of input i in the IR ('bits': produced by a binary activation, so +-1 when cfg.signAs is 'sign') */
+  /** dtype of input i in the IR ('bits': produced by a binary activation, so +-1 when cfg.signAs is 'binary') */
   inputDtype(i: number): Dtype;
   /** whether the gradient of input i is needed (false for the network input) */
   needInputGrad: boolean;

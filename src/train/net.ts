@@ -1,16 +1,17 @@
 /**
  * A trainable network built from the IR (ir/types.ts ResolvedNetwork): one forward/backward per IR layer,
- * parameters stored under the latent model's tensor names (`${layerId}.${param}`, ir/model.ts), so a
- * TrainNet converts to and from a 'latent' Model without renaming.
+ * each from its op module (src/ops, OpModule.train), with parameters stored under the latent model's tensor
+ * names (`${layerId}.${param}`, ir/model.ts), so a TrainNet converts to and from a 'latent' Model without
+ * renaming. This file owns what is not an op's: parameter initialisation by role, the saved contexts, the
+ * gradient accumulation over the DAG, the recycling arenas and BN re-estimation.
  *
- * The same IR trains in different regimes (Bi-Real Net two-stage recipe, Liu et al. 2018, section 3.3):
- *  - signAs: what an IR `sign` layer computes. 'sign' (1-bit, pseudo-gradient per actGrad) or a real
+ * The same IR trains in different regimes (Bi-Real Net two-stage recipe, Liu et al. 2018, section 3.3;
+ * ops/types.ts NetConfig):
+ *  - signAs: what a binary activation layer computes. 'binary' (1-bit, pseudo-gradient per actGrad) or a real
  *    activation standing where sign will sit: 'clip' (hardtanh: clip init), 'relu' (ReLU init),
  *    'leaky-clip' (Caffe recipe), 'identity'.
  *  - bconvWeights: 'binary' -> W_b = alpha * sign(W) with the weightGrad estimator; 'real' -> a plain conv
- *    with the latent weights (stage 1). Binary convs compute acc = conv(x, sign(W)) exactly (integers when
- *    x is +-1) and then y = alpha * acc, the same order as the deployed output transform.
- * Padding: a bconv pads with 0 for padMode 'zero' and with +1 for 'one' (core/bits.ts conventions).
+ *    with the latent weights (stage 1).
  * Invariant: forward(training=true) must precede backward; each forward overwrites the saved contexts.
  */
 import type { ResolvedNetwork, ResolvedLayer } from '../ir/types.ts';
@@ -23,9 +24,9 @@ import { opOf } from '../ops/index.ts';
 import type { NetConfig, SignAs, TrainCtx } from '../ops/types.ts';
 
 export type { NetConfig, SignAs };
-export const SIGN_AS: readonly SignAs[] = ['sign', 'clip', 'relu', 'leaky-clip', 'identity'];
+export const SIGN_AS: readonly SignAs[] = ['binary', 'clip', 'relu', 'leaky-clip', 'identity'];
 
-export const BINARY_CONFIG: NetConfig = { signAs: 'sign', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' };
+export const BINARY_CONFIG: NetConfig = { signAs: 'binary', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' };
 
 
 export class TrainNet {

@@ -16,6 +16,7 @@
  * (stage, epoch, batch, optimiser step); resuming replays exactly the same batches and arithmetic, so a
  * resumed run ends with bit-identical weights (tested). Checkpoints are written atomically.
  */
+import { opOf } from '../ops/index.ts';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
@@ -62,11 +63,11 @@ export interface TrainOptions {
 export interface StagePlan { name: 'real' | 'binary'; cfg: NetConfig; opts: StageOptions }
 
 export function hasBinaryLayers(net: ResolvedNetwork): boolean {
-  return net.layers.some((l) => l.layer.op === 'sign' || l.layer.op === 'bconv');
+  return net.layers.some((l) => opOf(l.layer).binarises === true);
 }
 
 export function planStages(net: ResolvedNetwork, o: TrainOptions): StagePlan[] {
-  const binCfg: NetConfig = { signAs: 'sign', bconvWeights: 'binary', actGrad: o.actGrad, weightGrad: o.weightGrad };
+  const binCfg: NetConfig = { signAs: 'binary', bconvWeights: 'binary', actGrad: o.actGrad, weightGrad: o.weightGrad };
   if (!hasBinaryLayers(net)) return [{ name: 'real', cfg: { ...binCfg, signAs: 'identity', bconvWeights: 'real' }, opts: o.main }];
   const stages: StagePlan[] = [];
   if (o.init !== 'scratch' && o.pre.epochs > 0) stages.push({ name: 'real', cfg: { ...binCfg, signAs: o.init as SignAs, bconvWeights: 'real' }, opts: o.pre });
@@ -246,7 +247,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       if (resumed) { for (const [k, v] of resumed.opt) opt.state.set(k, v.slice()); opt.step = pos.optStep; resumed = null; }
       const batchesPerEpoch = Math.floor(ds.train.n / o.batch);
       const totalIters = batchesPerEpoch * st.opts.epochs;
-      log(`stage ${pos.stage + 1}/${stages.length} (${st.name}: activations ${st.cfg.signAs}${st.cfg.signAs === 'sign' ? `/${st.cfg.actGrad}` : ''}, bconv weights ${st.cfg.bconvWeights}${st.cfg.bconvWeights === 'binary' ? `/${st.cfg.weightGrad}` : ''}), ${st.opts.epochs} epochs x ${batchesPerEpoch} batches of ${o.batch}, ${o.optimizer} lr ${st.opts.lr} ${o.schedule}`);
+      log(`stage ${pos.stage + 1}/${stages.length} (${st.name}: activations ${st.cfg.signAs}${st.cfg.signAs === 'binary' ? `/${st.cfg.actGrad}` : ''}, bconv weights ${st.cfg.bconvWeights}${st.cfg.bconvWeights === 'binary' ? `/${st.cfg.weightGrad}` : ''}), ${st.opts.epochs} epochs x ${batchesPerEpoch} batches of ${o.batch}, ${o.optimizer} lr ${st.opts.lr} ${o.schedule}`);
       for (; pos.epoch < st.opts.epochs; pos.epoch++, pos.batch = 0) {
         const perm = Int32Array.from({ length: ds.train.n }, (_, i) => i);
         new Rng(streamSeed(o.seed, pos.stage, pos.epoch)).shuffle(perm);

@@ -102,7 +102,7 @@ describe('flag validation', () => {
 describe('export agreement', () => {
   it('the deployable model run by the golden model predicts what the trainer predicts', () => {
     const net = resolveNetwork(tinyBireal());
-    const t = new TrainNet(net, { signAs: 'sign', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 8);
+    const t = new TrainNet(net, { signAs: 'binary', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 8);
     const rng = new Rng(9);
     for (const [k, v] of t.params) if (k.endsWith('running_var')) rng.fillUniform(v, 0.5, 2); else if (k.endsWith('running_mean') || k.endsWith('beta')) rng.fillNormal(v, 0.3);
     const latent = t.toLatent({});
@@ -147,7 +147,7 @@ describe('trainer variants', () => {
     const net = resolveNetwork(variantWorkload('bireal-mnist-deep-pool')!);
     const stemOut = net.layers.find((l) => l.layer.id === 'stem.pool')!.out;
     expect([stemOut.h, stemOut.w]).toEqual([14, 14]);
-    const t = new TrainNet(net, { signAs: 'sign', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 21);
+    const t = new TrainNet(net, { signAs: 'binary', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 21);
     const rng = new Rng(22);
     for (const [k, v] of t.params) if (k.endsWith('running_var')) rng.fillUniform(v, 0.5, 2); else if (k.endsWith('running_mean') || k.endsWith('beta')) rng.fillNormal(v, 0.3);
     const latent = t.toLatent({});

@@ -41,12 +41,12 @@ describe('TrainNet', () => {
 
   it('binary regime: latent-weight gradient = estimator applied to dL/dW_b of the equivalent real network', () => {
     const net = resolveNetwork(tinyBireal());
-    const bin = new TrainNet(net, { signAs: 'sign', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 5);
+    const bin = new TrainNet(net, { signAs: 'binary', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 5);
     // make some latent weights exceed 1 so the mask matters
     const wName = 's1.b0.conv.weight';
     const w = bin.params.get(wName)!;
     w[0] = 1.5; w[3] = -1.2;
-    const real = new TrainNet(net, { signAs: 'sign', bconvWeights: 'real', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 5);
+    const real = new TrainNet(net, { signAs: 'binary', bconvWeights: 'real', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }, 5);
     for (const [k, v] of bin.params) real.params.get(k)!.set(v);
     const alphas = new Map<string, Float32Array>();
     for (const { name: n } of bin.clipped) {

@@ -44,7 +44,7 @@ function makeCase(regime: 'binary' | 'real', padMode: 'zero' | 'one'): Case {
   });
   const net = resolveNetwork(wl);
   const cfg: NetConfig = regime === 'binary'
-    ? { signAs: 'sign', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }
+    ? { signAs: 'binary', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' }
     : { signAs: 'clip', bconvWeights: 'real', actGrad: 'approxsign', weightGrad: 'magnitude-aware' };
   const t = new TrainNet(net, cfg, 21);
   const rng = new Rng(22);
