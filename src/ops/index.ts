@@ -16,9 +16,11 @@ import { fc } from './fc.ts';
 import { actscale } from './actscale.ts';
 import { relu } from './relu.ts';
 import { clip } from './clip.ts';
+import { rsign } from './rsign.ts';
+import { rprelu } from './rprelu.ts';
 
 // each module is typed for its own layer and step records; the registry hands them out by name
-const MODULES = [conv, bconv, sign, bn, add, avgpool, maxpool, gap, fc, actscale, relu, clip] as unknown as OpModule[];
+const MODULES = [conv, bconv, sign, bn, add, avgpool, maxpool, gap, fc, actscale, relu, clip, rsign, rprelu] as unknown as OpModule[];
 
 const OPS = new Map<string, OpModule>(MODULES.map((m) => [m.op, m]));
 
