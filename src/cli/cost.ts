@@ -10,7 +10,8 @@ import { renderCsv, renderMarkdown, renderText, fmtInt, fmtSciTrunc, fmtSci, fmt
 import { loadNetwork } from './load.ts';
 import { emit, formatOf, formatOptions, toJson, TOOL_VERSION } from './io.ts';
 
-export const PAPER_WORKLOADS = ['bireal18-imagenet', 'xnornet18-imagenet', 'resnet18-imagenet', 'bireal34-imagenet', 'resnet34-imagenet'];
+/** The default networks of `cost`: the paper's table (Liu et al. 2018 Table 5), then ReActNet-18 beside it. */
+export const PAPER_WORKLOADS = ['bireal18-imagenet', 'xnornet18-imagenet', 'resnet18-imagenet', 'bireal34-imagenet', 'resnet34-imagenet', 'reactnet18-imagenet'];
 
 interface CostArgs { workloads?: string[]; convention: string; bnParams?: number; fcBias?: boolean; alpha?: boolean; layers?: boolean; json?: boolean; csv?: boolean; markdown?: boolean; out?: string }
 

@@ -7,6 +7,9 @@
  *    binary convs), each binary conv scaled by alpha (per output channel) and K (per position); projection
  *    shortcut conv1x1/2 + BN.
  *  - ResNet-18/34 full precision (torchvision form).
+ *  - ReActNet-18 (Liu, Shen, Savvides, Cheng, ECCV 2020, the ResNet-based ReActNet of the authors' code):
+ *    Bi-Real-18's topology with RSign (a learnable per-channel threshold) in place of every sign and RPReLU
+ *    after every residual add: out = RPReLU(BN(BinConv3x3(RSign(x))) + shortcut(x)).
  *  - Small 28x28 Bi-Real variants for MNIST / Fashion-MNIST.
  */
 import { SCHEMA_ID, type Layer, type PadMode, type Workload } from './types.ts';
@@ -29,6 +32,8 @@ export interface BiRealOptions {
   padMode?: PadMode;
   /** 'per-conv' = Bi-Real (shortcut around every binary conv); 'per-block' = plain binary ResNet (every two) */
   shortcut?: 'per-conv' | 'per-block';
+  /** 'sign' = Bi-Real Net; 'reactnet' = RSign instead of sign, RPReLU after every residual add (ReActNet) */
+  activation?: 'sign' | 'reactnet';
 }
 
 function stem(n: Net, o: BiRealOptions, relu: boolean): void {
@@ -57,6 +62,8 @@ export function birealNet(o: BiRealOptions): Workload {
   stem(n, o, false);
   let cin = o.stem.channels;
   const perBlock = o.shortcut === 'per-block';
+  const react = o.activation === 'reactnet';
+  const binAct = react ? 'rsign' : 'sign';
   o.stages.forEach((st, si) => {
     for (let b = 0; b < st.blocks; b++) {
       const stride = si > 0 && b === 0 ? 2 : 1;
@@ -66,26 +73,28 @@ export function birealNet(o: BiRealOptions): Workload {
       if (perBlock) {
         // plain binary ResNet block: two binary convs, one shortcut; b counts binary convs, so step by 2
         if (b % 2 === 1) continue;
-        n.add({ id: `${prefix}.sign1`, op: 'sign', in: x });
+        n.add({ id: `${prefix}.sign1`, op: binAct, in: x });
         n.add({ id: `${prefix}.conv1`, op: 'bconv', outChannels: cout, kernel: 3, stride, pad: 1, padMode, weightScale: 'channel' });
         n.add({ id: `${prefix}.bn1`, op: 'bn', eps: 1e-5 });
-        n.add({ id: `${prefix}.sign2`, op: 'sign' });
+        n.add({ id: `${prefix}.sign2`, op: binAct });
         n.add({ id: `${prefix}.conv2`, op: 'bconv', outChannels: cout, kernel: 3, stride: 1, pad: 1, padMode, weightScale: 'channel' });
         const main = n.add({ id: `${prefix}.bn2`, op: 'bn', eps: 1e-5 });
         const sc = stride > 1 || cin !== cout ? biRealDown(n, prefix, x, stride, cout) : x;
         n.add({ id: `${prefix}.add`, op: 'add', inputs: [main, sc] });
+        if (react) n.add({ id: `${prefix}.act`, op: 'rprelu' });
       } else {
-        n.add({ id: `${prefix}.sign`, op: 'sign', in: x });
+        n.add({ id: `${prefix}.sign`, op: binAct, in: x });
         n.add({ id: `${prefix}.conv`, op: 'bconv', outChannels: cout, kernel: 3, stride, pad: 1, padMode, weightScale: 'channel' });
         const main = n.add({ id: `${prefix}.bn`, op: 'bn', eps: 1e-5 });
         const sc = stride > 1 || cin !== cout ? biRealDown(n, prefix, x, stride, cout) : x;
         n.add({ id: `${prefix}.add`, op: 'add', inputs: [main, sc] });
+        if (react) n.add({ id: `${prefix}.act`, op: 'rprelu' });
       }
       cin = cout;
     }
   });
   head(n, o.classes);
-  return { schema: SCHEMA_ID, name: o.name, description: o.description, family: perBlock ? 'binary-resnet' : 'bireal', input: o.input, layers: n.layers };
+  return { schema: SCHEMA_ID, name: o.name, description: o.description, family: react ? 'reactnet' : perBlock ? 'binary-resnet' : 'bireal', input: o.input, layers: n.layers };
 }
 
 const IMAGENET_STEM = { channels: 64, kernel: 7, stride: 2, pad: 3, maxpool: true };
@@ -98,6 +107,13 @@ export function bireal18(): Workload {
 
 export function bireal34(): Workload {
   return birealNet({ name: 'bireal34-imagenet', description: 'Bi-Real Net 34 (Liu et al. 2018), ImageNet 224x224', input: IMAGENET_IN, stem: IMAGENET_STEM, stages: [6, 8, 12, 6].map((b, i) => ({ blocks: b, channels: CH[i] })), classes: 1000 });
+}
+
+export function reactnet18(): Workload {
+  return birealNet({
+    name: 'reactnet18-imagenet', description: 'ReActNet-18 (Liu et al. 2020, ResNet-based): Bi-Real-18 with RSign and RPReLU, ImageNet 224x224',
+    input: IMAGENET_IN, stem: IMAGENET_STEM, stages: [4, 4, 4, 4].map((b, i) => ({ blocks: b, channels: CH[i] })), classes: 1000, activation: 'reactnet',
+  });
 }
 
 /** ResNet-18/34 basic-block networks, full precision (torchvision structure). */
@@ -177,6 +193,7 @@ export const BUILTIN_WORKLOADS: Record<string, () => Workload> = {
   'bireal18-imagenet': bireal18,
   'bireal34-imagenet': bireal34,
   'xnornet18-imagenet': xnornet18,
+  'reactnet18-imagenet': reactnet18,
   'resnet18-imagenet': () => resnet(18),
   'resnet34-imagenet': () => resnet(34),
   'bireal-mnist': () => birealSmall('bireal-mnist'),

@@ -14,6 +14,7 @@
  * (Bi-Real-18: conv7x7/2 + maxpool3x3/2; here conv5x5/1 on 28x28 + maxpool3x3/2 to 14x14): +0.27 points over
  * 'deep' in a 1 + 3-epoch MNIST probe for ~16% more time per step; 'bireal-mnist-deep-pool' reaches 99.35% on
  * MNIST in 17.4 minutes (reports/train/README.md).
+ * The 'reactnet-' variants are the same nets with ReActNet's activations (RSign, RPReLU; builders.ts).
  * Existing builders' meanings are unchanged; these are new names.
  */
 import { BUILTIN_WORKLOADS, birealNet, type BiRealOptions } from '../ir/builders.ts';
@@ -66,6 +67,15 @@ export const TRAIN_VARIANTS: Record<string, Variant> = {
     name: 'bireal-fashion-fast', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 64 ch, binary stages 2x64 @14x14, 2x128 @7x7, 10 classes',
     input: GREY28, stem: { channels: 64, kernel: 5, stride: 2, pad: 2, maxpool: false },
     stages: [{ blocks: 2, channels: 64 }, { blocks: 2, channels: 128 }], classes: 10,
+  },
+  'reactnet-mnist-deep-pool': {
+    ...withPaperStem(DEEP), name: 'reactnet-mnist-deep-pool', activation: 'reactnet',
+    description: 'ReActNet-style bireal-mnist-deep-pool (Liu et al. 2020): RSign in place of sign, RPReLU after every residual add',
+  },
+  'reactnet-tiny': {
+    name: 'reactnet-tiny', description: 'ReActNet-style Bi-Real Net for 28x28x1, a quick-test size: stem conv5x5/2 16 ch, binary stages 2x16, 2x32, RSign + RPReLU, 10 classes',
+    input: GREY28, stem: { channels: 16, kernel: 5, stride: 2, pad: 2, maxpool: false },
+    stages: [{ blocks: 2, channels: 16 }, { blocks: 2, channels: 32 }], classes: 10, activation: 'reactnet',
   },
   'bireal-tiny': {
     name: 'bireal-tiny', description: 'Bi-Real Net for 28x28x1, a quick-test size: stem conv5x5/2 16 ch, binary stages 2x16, 2x32, 10 classes',

@@ -31,4 +31,18 @@ describe('checked-in workloads', () => {
     const sizes = net.layers.filter((l) => l.layer.op === 'bconv').map((l) => l.out.h);
     expect([56, 28, 14, 7].map((s) => sizes.filter((x) => x === s).length)).toEqual([6, 8, 12, 6]);
   });
+
+  it('ReActNet-18 is Bi-Real-18 with an RSign before every binary conv and an RPReLU after every residual add (Liu et al. 2020)', () => {
+    const net = loadWorkloadText(readFileSync('workloads/reactnet18-imagenet.json', 'utf8'));
+    const bi = loadWorkloadText(readFileSync('workloads/bireal18-imagenet.json', 'utf8'));
+    const b = net.layers.filter((l) => l.layer.op === 'bconv');
+    expect(b.map((l) => l.out.h)).toEqual(bi.layers.filter((l) => l.layer.op === 'bconv').map((l) => l.out.h));
+    for (const l of b) expect(net.byId.get(l.inputs[0])!.layer.op).toBe('rsign');
+    const adds = net.layers.filter((l) => l.layer.op === 'add');
+    expect(adds.length).toBe(16);
+    for (const a of adds) expect(a.consumers.map((c) => net.byId.get(c)!.layer.op)).toEqual(['rprelu']);
+    expect(net.layers.filter((l) => l.layer.op === 'sign').length).toBe(0);
+    // the real-valued parts are Bi-Real-18's
+    expect(net.layers.filter((l) => l.layer.op === 'conv').map((l) => (l.layer as unknown as { kernel: number }).kernel)).toEqual([7, 1, 1, 1]);
+  });
 });
