@@ -1,14 +1,23 @@
 /**
  * CLI entry: yargs with strict parsing. User errors (UserError, bad flags) print one line on stderr and
- * return exit code 2; anything else is a bug and keeps its stack (exit 1).
+ * return exit code 2; anything else is a bug and keeps its stack (exit 1). Only the command modules the
+ * parse needs are imported (commands.ts: the invoked command alone; all of them for --help or an unknown
+ * command; none for --version), so start-up does not pay for the kernels, trainer or simulator.
  */
 import yargs from 'yargs';
 import { isUserError } from '../core/diagnostics.ts';
-import { commands } from './commands.ts';
+import { commands, commandsNeeded } from './commands.ts';
 import { TOOL_VERSION, takeRequestedExitCode } from './io.ts';
 
-export async function main(args: string[]): Promise<number> {
+export interface MainOptions {
+  /** register every command, as before lazy loading (tests compare the two parses) */
+  allCommands?: boolean;
+}
+
+export async function main(args: string[], opts: MainOptions = {}): Promise<number> {
   let code = 0;
+  const needed = opts.allCommands ? commands : commandsNeeded(args);
+  const modules = await Promise.all(needed.map((c) => c.load()));
   const parser = yargs(args)
     .scriptName('birealsim')
     .version(TOOL_VERSION)
@@ -21,7 +30,7 @@ export async function main(args: string[]): Promise<number> {
       if (err) throw err;
       throw Object.assign(new Error(msg), { usage: true });
     });
-  for (const c of commands) parser.command(c);
+  for (const m of modules) parser.command(m);
   try {
     await parser.parseAsync();
     code = takeRequestedExitCode();
