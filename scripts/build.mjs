@@ -65,11 +65,11 @@ export function compiledBootstrap(text, file) {
     kept.push(line.replace(/(import\(\s*['"]\.{1,2}\/[^'"]*)\.ts(['"]\s*\))/g, '$1.js$2'));
   }
   const out = kept.join('\n');
-  if (out === text) return text;
   const code = out.split('\n').filter((l) => !l.trim().startsWith('//')).join('\n');
   if (/tsx/.test(code) || /['"][^'"]*\.ts['"]/.test(code)) {
     throw new BuildError(`${file}: a worker bootstrap this build does not know how to compile (expected: import { register } from 'tsx/esm/api'; register(); await import('./x.ts');)`);
   }
+  if (out === text) return text;
   return `// compiled by scripts/build.mjs from ${file}: imports the compiled worker body, no TypeScript loader\n${out}`;
 }
 
