@@ -15,11 +15,10 @@
 //   Further steps (for example: precompile the WebAssembly kernels into dist/kernels/kernels.wasm) go in
 //   STEPS below; each gets the context { root, out, log } and writes only under `out`.
 // Usage: node scripts/build.mjs [--quiet] [--if-stale (do nothing when dist/ is fresh)]
-//        [--out DIR (instead of dist/; a folder beside src/, e.g. .dist-test, keeps paths like ../../arch valid)]
+//        [--out DIR (instead of dist/; a folder beside src/, e.g. dist-test, keeps paths like ../../arch valid)]
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { listInputs, staleReason, stampText, STAMP_FILE } from '../bin/build-stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,6 +26,14 @@ const quiet = process.argv.includes('--quiet');
 const log = (s) => { if (!quiet) process.stdout.write(`build: ${s}\n`); };
 
 class BuildError extends Error {}
+
+// the TypeScript compiler API: a devDependency, so absent after `npm ci --omit=dev` (see main below)
+let ts = null;
+try {
+  ts = (await import('typescript')).default;
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+}
 
 /** TypeScript: type-check src/ and emit JavaScript into ctx.out (tsconfig.build.json with outDir redirected). */
 function compile(ctx) {
@@ -120,6 +127,11 @@ export function build(dist = join(root, 'dist')) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
+    if (!ts) {
+      // no compiler, so no build; bin/birealsim.mjs then runs the sources through tsx (a dependency)
+      process.stderr.write('build: skipped: the typescript package is not installed (dev dependencies omitted?); birealsim will run the sources through tsx\n');
+      process.exit(0);
+    }
     const o = process.argv.indexOf('--out');
     if (o >= 0 && !process.argv[o + 1]) throw new BuildError('--out needs a folder');
     const dist = o >= 0 ? resolve(process.argv[o + 1]) : join(root, 'dist');
