@@ -36,21 +36,24 @@ export function commandName(command: string): string {
   return command.trim().split(/\s+/)[0];
 }
 
+/** What a parse of `args` needs: command modules to import, and names to register as hidden stubs. */
+export interface CommandsNeeded { load: readonly CommandEntry[]; stubs: readonly string[] }
+
 /**
- * Which command modules a parse of `args` needs: the named command alone when the first argument that is
- * not an option names one (`cost --help` and `--help cost` both show the cost command's help); none for a
- * bare version request or when no command is given; all of them otherwise (`--help`, where the listing
- * needs every command's description, and an unknown command, where yargs suggests the nearest name).
- * The CLI has no top-level option taking a value, so the first non-option argument is the command.
+ * What a parse of `args` needs. The named command alone when the first argument that is not an option
+ * names one (`cost --help` and `--help cost` both show the cost command's help); every module for --help
+ * otherwise (the listing shows every command's description); for an unknown command, only the names, as
+ * hidden stubs (yargs' "did you mean" needs nothing else, and no stub can run: none matches the token);
+ * nothing for a bare version request or when no command is given. The CLI has no top-level option that
+ * takes a value, so the first non-option argument is the command.
  */
-export function commandsNeeded(args: readonly string[]): readonly CommandEntry[] {
+export function commandsNeeded(args: readonly string[]): CommandsNeeded {
   const rest = args.indexOf('--');
   const head = rest < 0 ? args : args.slice(0, rest);
   const token = head.find((a) => !a.startsWith('-'));
-  if (token !== undefined) {
-    const hit = commands.find((c) => c.name === token);
-    return hit ? [hit] : commands;
-  }
-  const wantsHelp = head.some((a) => a === '--help' || a === '-h');
-  return wantsHelp ? commands : [];
+  const hit = token === undefined ? undefined : commands.find((c) => c.name === token);
+  if (hit) return { load: [hit], stubs: [] };
+  if (head.some((a) => a === '--help' || a === '-h')) return { load: commands, stubs: [] };
+  if (token !== undefined) return { load: [], stubs: commands.map((c) => c.name) };
+  return { load: [], stubs: [] };
 }

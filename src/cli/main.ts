@@ -1,8 +1,8 @@
 /**
  * CLI entry: yargs with strict parsing. User errors (UserError, bad flags) print one line on stderr and
  * return exit code 2; anything else is a bug and keeps its stack (exit 1). Only the command modules the
- * parse needs are imported (commands.ts: the invoked command alone; all of them for --help or an unknown
- * command; none for --version), so start-up does not pay for the kernels, trainer or simulator.
+ * parse needs are imported (commands.ts: the invoked command alone; all of them for --help; only names for
+ * an unknown command; none for --version), so start-up does not pay for the kernels, trainer or simulator.
  */
 import yargs from 'yargs';
 import { isUserError } from '../core/diagnostics.ts';
@@ -16,8 +16,8 @@ export interface MainOptions {
 
 export async function main(args: string[], opts: MainOptions = {}): Promise<number> {
   let code = 0;
-  const needed = opts.allCommands ? commands : commandsNeeded(args);
-  const modules = await Promise.all(needed.map((c) => c.load()));
+  const needed = opts.allCommands ? { load: commands, stubs: [] } : commandsNeeded(args);
+  const modules = await Promise.all(needed.load.map((c) => c.load()));
   const parser = yargs(args)
     .scriptName('birealsim')
     .version(TOOL_VERSION)
@@ -31,6 +31,7 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
       throw Object.assign(new Error(msg), { usage: true });
     });
   for (const m of modules) parser.command(m);
+  for (const name of needed.stubs) parser.command({ command: name, describe: false, handler: () => {} });
   try {
     await parser.parseAsync();
     code = takeRequestedExitCode();

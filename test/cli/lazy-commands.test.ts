@@ -20,17 +20,22 @@ function cli(args: string[]) {
   return spawnSync(process.execPath, ['bin/birealsim.mjs', ...args], { encoding: 'utf8' });
 }
 
-const names = (args: string[]) => commandsNeeded(args).map((c) => c.name);
+const names = (args: string[]) => commandsNeeded(args).load.map((c) => c.name);
+const stubs = (args: string[]) => commandsNeeded(args).stubs;
 
 describe('lazy command loading', () => {
-  it('picks the invoked command alone, none for a version request or no command, all for --help and unknown commands', () => {
+  it('loads the invoked command alone, none for a version request or no command, all for --help, names only for an unknown command', () => {
+    const all = commands.map((c) => c.name);
     expect(names(['cost', 'bireal18-imagenet'])).toEqual(['cost']);
     expect(names(['--help', 'simulate'])).toEqual(['simulate']);
     expect(names(['simulate', '--help'])).toEqual(['simulate']);
     expect(names(['--version'])).toEqual([]);
     expect(names([])).toEqual([]);
-    expect(names(['--help'])).toEqual(commands.map((c) => c.name));
-    expect(names(['cots'])).toEqual(commands.map((c) => c.name));
+    expect(names(['--help'])).toEqual(all);
+    expect(names(['cots', '--help'])).toEqual(all);
+    expect(names(['cots'])).toEqual([]);
+    expect(stubs(['cots'])).toEqual(all);
+    expect(stubs(['cost'])).toEqual([]);
     expect(names(['--', 'cost'])).toEqual([]);
   });
 
@@ -44,7 +49,7 @@ describe('lazy command loading', () => {
     }
   });
 
-  const errorCases = [['cots'], [], ['--foo'], ['cost', '--nope'], ['cost', 'nosuch'], ['simulate', 'bireal-mnist'], ['inspect'], ['simulate', 'bireal-mnist', '--arch', 'edge', '--objective', 'cylces']];
+  const errorCases = [['cots'], ['simulat', 'bireal-mnist', '--arch', 'edge'], ['cots', '--json'], [], ['--foo'], ['cost', '--nope'], ['cost', 'nosuch'], ['simulate', 'bireal-mnist'], ['inspect'], ['simulate', 'bireal-mnist', '--arch', 'edge', '--objective', 'cylces']];
   for (const args of errorCases) {
     it(`\`birealsim ${args.join(' ')}\`: same exit code and message as with every command registered`, async () => {
       const lazy = await capture(args, false);
