@@ -3,8 +3,9 @@
  * return exit code 2; anything else is a bug and keeps its stack (exit 1). Only the command modules the
  * parse needs are imported (commands.ts: the invoked command alone; all of them for --help; only names for
  * an unknown command; none for --version), so start-up does not pay for the kernels, trainer or simulator.
+ * A bare `birealsim --version` is answered before yargs is even imported (its import is about half of
+ * that command's start-up), with the same output yargs prints.
  */
-import yargs from 'yargs';
 import { isUserError } from '../core/diagnostics.ts';
 import { commands, commandsNeeded } from './commands.ts';
 import { TOOL_VERSION, takeRequestedExitCode } from './io.ts';
@@ -15,6 +16,11 @@ export interface MainOptions {
 }
 
 export async function main(args: string[], opts: MainOptions = {}): Promise<number> {
+  if (args.length === 1 && args[0] === '--version' && !opts.allCommands) {
+    process.stdout.write(`${TOOL_VERSION}\n`);
+    return 0;
+  }
+  const { default: yargs } = await import('yargs');
   let code = 0;
   const needed = opts.allCommands ? { load: commands, stubs: [] } : commandsNeeded(args);
   const modules = await Promise.all(needed.load.map((c) => c.load()));
