@@ -13,7 +13,8 @@
 //                a worker bootstrap that registers tsx to import its TypeScript body is rewritten to
 //                import the compiled body instead (the sources keep their tsx bootstrap for vitest/tsx)
 //   Further steps (for example: precompile the WebAssembly kernels into dist/kernels/kernels.wasm) go in
-//   STEPS below; each gets the context { root, out, log } and writes only under `out`.
+//   STEPS below; each gets the context { root, out, log }, may be async, and writes only under `out`; it
+//   runs after `compile`, so it can import the compiled modules from `out` (e.g. out/kernels/wat.js).
 // Usage: node scripts/build.mjs [--quiet] [--if-stale (do nothing when dist/ is fresh)]
 //        [--out DIR (instead of dist/; a folder beside src/, e.g. dist-test, keeps paths like ../../arch valid)]
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,7 +103,7 @@ function assets(ctx) {
 export const STEPS = [compile, assets];
 
 /** Builds into `dist` (default <root>/dist), replacing it only when every step succeeded. */
-export function build(dist = join(root, 'dist')) {
+export async function build(dist = join(root, 'dist')) {
   const t0 = performance.now();
   const out = `${dist}.tmp-${process.pid}`;
   const stamp = stampText(listInputs(root));
@@ -110,7 +111,7 @@ export function build(dist = join(root, 'dist')) {
   mkdirSync(out, { recursive: true });
   try {
     const ctx = { root, out, log };
-    for (const step of STEPS) step(ctx);
+    for (const step of STEPS) await step(ctx); // a step may be async (e.g. one that instantiates wabt)
     writeFileSync(join(out, STAMP_FILE), stamp);
     // swap into place: the old build is moved aside first (a folder cannot be renamed onto a non-empty one)
     const old = `${dist}.old-${process.pid}`;
@@ -139,7 +140,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     if (existsSync(dist) && !existsSync(join(dist, STAMP_FILE))) throw new BuildError(`--out ${dist}: exists and is not a build folder (no ${STAMP_FILE}); refusing to replace it`);
     const stale = process.argv.includes('--if-stale') ? staleReason(root, dist) : 'asked';
     if (stale === null) log(`${relative(process.cwd(), dist)} is fresh (--if-stale): nothing to do`);
-    else build(dist);
+    else await build(dist);
   } catch (e) {
     if (!(e instanceof BuildError)) throw e;
     process.stderr.write(`build failed: ${e.message}\n`);
