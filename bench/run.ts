@@ -7,7 +7,7 @@
  * flat object of numbers/strings/booleans (rendered as a key/value table). A section whose module file is
  * absent is skipped with a message naming the file; one that throws is reported as failed and the others
  * still run.
- * Usage: npm run bench [-- --only kernels,training]
+ * Usage: npm run bench [-- --only startup,kernels,training,sim] [--runs N (start-up runs per command, default 10)]
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { machineInfo } from './kernels.ts';
 interface Section { key: string; title: string; module: string; fn: string }
 
 export const SECTIONS: Section[] = [
+  { key: 'startup', title: 'Start-up: process wall time of the CLI', module: 'startup.ts', fn: 'benchStartup' },
   { key: 'kernels', title: 'Kernels: binary GEMM and Bi-Real-18 inference', module: 'kernels.ts', fn: 'benchKernels' },
   { key: 'training', title: 'Training throughput', module: 'train.ts', fn: 'benchTraining' },
   { key: 'sim', title: 'Simulator', module: 'sim.ts', fn: 'benchSim' },

@@ -1,14 +1,29 @@
 /**
  * CLI entry: yargs with strict parsing. User errors (UserError, bad flags) print one line on stderr and
- * return exit code 2; anything else is a bug and keeps its stack (exit 1).
+ * return exit code 2; anything else is a bug and keeps its stack (exit 1). Only the command modules the
+ * parse needs are imported (commands.ts: the invoked command alone; all of them for --help; only names for
+ * an unknown command; none for --version), so start-up does not pay for the kernels, trainer or simulator.
+ * A bare `birealsim --version` is answered before yargs is even imported (its import is about half of
+ * that command's start-up), with the same output yargs prints.
  */
-import yargs from 'yargs';
 import { isUserError } from '../core/diagnostics.ts';
-import { commands } from './commands.ts';
+import { commands, commandsNeeded } from './commands.ts';
 import { TOOL_VERSION, takeRequestedExitCode } from './io.ts';
 
-export async function main(args: string[]): Promise<number> {
+export interface MainOptions {
+  /** register every command, as before lazy loading (tests compare the two parses) */
+  allCommands?: boolean;
+}
+
+export async function main(args: string[], opts: MainOptions = {}): Promise<number> {
+  if (args.length === 1 && args[0] === '--version' && !opts.allCommands) {
+    process.stdout.write(`${TOOL_VERSION}\n`);
+    return 0;
+  }
+  const { default: yargs } = await import('yargs');
   let code = 0;
+  const needed = opts.allCommands ? { load: commands, stubs: [] } : commandsNeeded(args);
+  const modules = await Promise.all(needed.load.map((c) => c.load()));
   const parser = yargs(args)
     .scriptName('birealsim')
     .version(TOOL_VERSION)
@@ -21,7 +36,8 @@ export async function main(args: string[]): Promise<number> {
       if (err) throw err;
       throw Object.assign(new Error(msg), { usage: true });
     });
-  for (const c of commands) parser.command(c);
+  for (const m of modules) parser.command(m);
+  for (const name of needed.stubs) parser.command({ command: name, describe: false, handler: () => {} });
   try {
     await parser.parseAsync();
     code = takeRequestedExitCode();
