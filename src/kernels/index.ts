@@ -20,3 +20,4 @@ export function getKernels(name: KernelName): KernelSet {
 export { fastKernels, referenceKernels };
 export { binaryGemm, sgemm, setKernelThreads, kernelsReady, closeKernelPool, type SgemmArgs } from './fast.ts';
 export type { KernelSet } from './types.ts';
+export { loadKernels, kernelsLoaded } from './wasm.ts';

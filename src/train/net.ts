@@ -17,11 +17,8 @@ import type { ResolvedNetwork, ResolvedLayer } from '../ir/types.ts';
 import { paramShapes } from '../ir/types.ts';
 import type { Model } from '../ir/model.ts';
 import { Rng } from '../core/rng.ts';
-import { Arena, bt, setArena, type BT } from './tensor.ts';
-import * as ops from './ops.ts';
-import { simdOps } from './gemm.ts';
-import { xnorApplies, type SimdOps } from './simd-ops.ts';
-import { outSize } from '../core/geometry.ts';
+import { Arena, bt, setArena, type BT } from '../kernels/batch.ts';
+import * as ops from '../kernels/batch-ops.ts';
 import {
   SIGN_QUANTIZERS, binaryWeightBackward, channelAlpha, signBackward, signForward, signWeights,
   type ActGrad, type WeightGrad,
@@ -171,15 +168,9 @@ export class TrainNet {
             const sw = scr.sw = signWeights(w, scr.sw);
             const alpha = l.weightScale === 'channel' ? channelAlpha(w, l.outChannels) : null;
             // +-1 inputs (a sign layer feeds this conv): XNOR-popcount gives the float GEMM's exact integers
-            const simd = this.cfg.signAs === 'sign' && this.net.byId.get(rl.inputs[0])?.layer.op === 'sign' && xnorApplies(x0.c, l.outChannels, l.kernel) ? simdOps() : null;
-            const r = simd ? xnorForward(simd, x0, sw, l.outChannels, l, padValue, training ? scr : null) : ops.conv2dForward(x0, sw, l.outChannels, l, undefined, padValue, scr);
+            const pm1 = this.cfg.signAs === 'sign' && this.net.byId.get(rl.inputs[0])?.layer.op === 'sign';
+            const r = ops.binaryConvForward(x0, sw, alpha, l.outChannels, l, padValue, pm1, scr, training);
             y = r.y;
-            if (alpha) {
-              const O = l.outChannels, d = y.data;
-              const simd = O % 4 === 0 ? simdOps() : null;
-              if (simd) simd.scaleChannels(d, alpha, O);
-              else for (let i = 0; i < d.length; i += O) for (let o = 0; o < O; o++) d[i + o] *= alpha[o];
-            }
             if (training) this.saved.set(l.id, { ctx: r.ctx, sw, alpha });
           }
           break;
@@ -230,11 +221,7 @@ export class TrainNet {
       if (!g || id === 'input') return;
       const prev = grads.get(id);
       if (!prev) { grads.set(id, g); return; }
-      const s = bt(g.n, g.h, g.w, g.c);
-      const simd = simdOps();
-      if (simd) simd.add(prev.data, g.data, s.data);
-      else for (let i = 0; i < s.data.length; i++) s.data[i] = prev.data[i] + g.data[i];
-      grads.set(id, s);
+      grads.set(id, ops.addForward(prev, g));
     };
     for (let li = this.net.layers.length - 1; li >= 0; li--) {
       const rl: ResolvedLayer = this.net.layers[li];
@@ -308,16 +295,4 @@ export class TrainNet {
   clipBconvWeights(): void {
     for (const n of this.bconvWeightNames) { const w = this.params.get(n)!; for (let i = 0; i < w.length; i++) w[i] = w[i] > 1 ? 1 : w[i] < -1 ? -1 : w[i]; }
   }
-}
-
-/**
- * Forward of a binary conv on +-1 inputs by XNOR-popcount (simd-ops.ts), with the same output bits as
- * ops.conv2dForward; with `scratch` (training) it also gathers the +-1 im2col matrix the weight gradient needs.
- */
-function xnorForward(simd: SimdOps, x: BT, sw: Float32Array, O: number, g: ops.ConvGeom, padValue: number, scratch: ops.ConvScratch | null): { y: BT; ctx: ops.ConvCtx } {
-  const oh = outSize(x.h, g), ow = outSize(x.w, g);
-  const y = bt(x.n, oh, ow, O);
-  simd.xnorConv(x.data, x, sw, O, g.kernel, g.stride, g.pad, oh, ow, padValue === 1, y.data);
-  const cols = scratch ? ops.im2col(x, g, padValue, scratch).cols : new Float32Array(0);
-  return { y, ctx: { x, cols, oh, ow, geom: g, padValue, direct: false } };
 }
