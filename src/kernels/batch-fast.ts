@@ -284,16 +284,34 @@ export class SimdOps {
     dx.set(F.subarray(po >> 2, (po >> 2) + n));
   }
 
-  /** batch-ops.ts maxPoolForward: y and the argmax float indices into x; C % 4 == 0 */
+  /**
+   * batch-ops.ts maxPoolForward: y and the argmax float indices into x, by the golden model's max pool
+   * kernel with argmax (wat.ts poolWat 'maxpool_arg'), one image at a time
+   */
   maxPool(x: Float32Array, dims: Dims, k: number, stride: number, pad: number, oh: number, ow: number, y: Float32Array, arg: Int32Array): void {
+    const { n, h, w, c } = dims, img = h * w * c, oimg = oh * ow * c;
     const sc = new Scratch();
     const px = sc.alloc(x.length * 4), py = sc.alloc(y.length * 4), pa = sc.alloc(y.length * 4);
     sc.commit();
-    const F = sc.f32;
+    const F = sc.f32, pool = kernelExports().maxpool_arg;
     F.set(x, px >> 2);
-    kernelExports().maxpool_fwd(px, py, pa, dims.n, dims.h, dims.w, dims.c >> 2, k, stride, pad, oh, ow);
+    // args: in out oy0 oy1 H W c k s pad OW arg argBase
+    for (let b = 0; b < n; b++) pool(px + b * img * 4, py + b * oimg * 4, 0, oh, h, w, c, k, stride, pad, ow, pa + b * oimg * 4, b * img);
     y.set(F.subarray(py >> 2, (py >> 2) + y.length));
     arg.set(sc.i32.subarray(pa >> 2, (pa >> 2) + y.length));
+  }
+
+  /** batch-ops.ts avgPoolForward (count_include_pad = false), by the golden model's 'avgpool' kernel, one image at a time */
+  avgPool(x: Float32Array, dims: Dims, k: number, stride: number, pad: number, oh: number, ow: number, y: Float32Array): void {
+    const { n, h, w, c } = dims, img = h * w * c, oimg = oh * ow * c;
+    const sc = new Scratch();
+    const px = sc.alloc(x.length * 4), py = sc.alloc(y.length * 4);
+    sc.commit();
+    const F = sc.f32, pool = kernelExports().avgpool;
+    F.set(x, px >> 2);
+    // args: in out oy0 oy1 H W c k s pad OW
+    for (let b = 0; b < n; b++) pool(px + b * img * 4, py + b * oimg * 4, 0, oh, h, w, c, k, stride, pad, ow);
+    y.set(F.subarray(py >> 2, (py >> 2) + y.length));
   }
 
   /** batch-ops.ts im2col into `cols` (length n*oh*ow*k*k*C) */

@@ -301,7 +301,7 @@ export function maxPoolForward(x: BT, g: PoolGeom): { y: BT; ctx: MaxPoolCtx } {
   const oh = outSize(h, g), ow = outSize(w, g);
   const y = bt(n, oh, ow, c);
   const arg = new Int32Array(y.data.length);
-  const simd = c % 4 === 0 ? simdOps() : null;
+  const simd = simdOps();
   if (simd) { simd.maxPool(x.data, x, g.kernel, g.stride, g.pad, oh, ow, y.data, arg); return { y, ctx: { x, argmax: arg } }; }
   const xd = x.data, yd = y.data;
   for (let b = 0; b < n; b++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
@@ -332,6 +332,8 @@ export function avgPoolForward(x: BT, g: PoolGeom): { y: BT; ctx: { x: BT } } {
   const { n, h, w, c } = x;
   const oh = outSize(h, g), ow = outSize(w, g);
   const y = bt(n, oh, ow, c);
+  const simd = simdOps();
+  if (simd) { simd.avgPool(x.data, x, g.kernel, g.stride, g.pad, oh, ow, y.data); return { y, ctx: { x } }; }
   const xd = x.data, yd = y.data;
   for (let b = 0; b < n; b++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
     const yo = ((b * oh + oy) * ow + ox) * c;

@@ -1,11 +1,12 @@
 /**
  * WAT generators of the trainer's batch kernels (assembled into the one kernel module by wat.ts
  * moduleWat): the memory-bound elementwise ops of training (sign, clip, ReLU and their pseudo-gradients,
- * batch-norm statistics / normalisation / backward) and max pooling with argmax, over NHWC batches. The
+ * batch-norm statistics / normalisation / backward) over NHWC batches. The
  * golden model's kernels that compute the same thing serve the trainer too (residual add and channel
  * scaling: wat.ts 'add' and 'bn'; im2col / col2im: wat.ts im2colWat; XNOR conv and sign+pack: the bconv
- * family and 'sign_pack'); the kernels here have no golden counterpart with the same semantics (the
- * trainer's batch norm computes in float64, the golden one is a folded fp32 affine map).
+ * family and 'sign_pack'; max pooling with argmax: wat.ts poolWat 'maxpool_arg'); the kernels here have no
+ * golden counterpart with the same semantics (the trainer's batch norm computes in float64, the golden one
+ * is a folded fp32 affine map; the golden model has no sign-to-float or pseudo-gradient).
  *
  * Exactness contract: every kernel returns the SAME BITS as the JS loop it replaces in batch-ops.ts /
  * train/quantizers.ts, which stays the spec (test/kernels/batch-fast.test.ts checks each one bit for bit):
@@ -47,29 +48,6 @@ function rowLoop(body: string, ptrs: string[], chBytes = 32): string {
         (br $jl)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $il)))`;
-}
-/**
- * The image x row x column nest of the NHWC kernels: $b over $n images (from its current value), then the
- * locals `y` over [0, `h`) and `x` over [0, `w`); `perImage` runs once per image before its rows, `body` once
- * per pixel.
- */
-function pixelLoop(y: string, h: string, x: string, w: string, body: string, perImage = ''): string {
-  return `(block $be (loop $bl
-      (br_if $be (i32.ge_u (local.get $b) (local.get $n)))
-      ${perImage}
-      (local.set $${y} (i32.const 0))
-      (block $ye (loop $yl
-        (br_if $ye (i32.ge_s (local.get $${y}) (local.get $${h})))
-        (local.set $${x} (i32.const 0))
-        (block $xe (loop $xl
-          (br_if $xe (i32.ge_s (local.get $${x}) (local.get $${w})))
-          ${body}
-          (local.set $${x} (i32.add (local.get $${x}) (i32.const 1)))
-          (br $xl)))
-        (local.set $${y} (i32.add (local.get $${y}) (i32.const 1)))
-        (br $yl)))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $bl)))`;
 }
 /** address of the current 4 channels in the per-channel vector at param $name */
 const ch = (name: string) => `(i32.add (local.get $${name}) (local.get $o))`;
@@ -194,54 +172,5 @@ export function batchWat(): string {
           `(f64x2.mul (v128.load offset=16 ${ch('k1')}) (f64x2.sub (f64x2.sub (f64x2.promote_low_f32x4 ${high('(local.get $d)')}) (v128.load offset=16 ${ch('k2')}))
             (f64x2.mul (f64x2.promote_low_f32x4 ${high('(local.get $h)')}) (v128.load offset=16 ${ch('k3')}))))`)})`, ['dy', 'xh', 'dx'])})
 
-  ;; ---- max pool (NHWC, C = 4*c4), the JS loop order: per output pixel, taps ky, kx ascending, then channels;
-  ;; a tap replaces the running max only if strictly greater (f32x4.gt: NaN never wins, the first max is kept).
-  ;; $arg receives the float index (into x) of each output's maximum, -1 if no tap was in bounds.
-  (func (export "maxpool_fwd") (param $x i32) (param $y i32) (param $arg i32) (param $n i32) (param $h i32) (param $w i32) (param $c4 i32)
-        (param $k i32) (param $s i32) (param $pad i32) (param $oh i32) (param $ow i32)
-    (local $b i32) (local $oy i32) (local $ox i32) (local $ky i32) (local $kx i32) (local $iy i32) (local $ix i32) (local $j i32)
-    (local $yo i32) (local $xo i32) (local $v v128) (local $m v128) (local $py i32) (local $pa i32)
-    ${pixelLoop('oy', 'oh', 'ox', 'ow', `;; byte offset of this output pixel's channels
-          (local.set $yo (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oh)) (local.get $oy)) (local.get $ow)) (local.get $ox))
-            (local.get $c4)) (i32.const 4)))
-          (local.set $j (i32.const 0))
-          (block $ie (loop $il
-            (br_if $ie (i32.ge_u (local.get $j) (local.get $c4)))
-            (v128.store (i32.add (i32.add (local.get $y) (local.get $yo)) (i32.shl (local.get $j) (i32.const 4))) (v128.const f32x4 -inf -inf -inf -inf))
-            (v128.store (i32.add (i32.add (local.get $arg) (local.get $yo)) (i32.shl (local.get $j) (i32.const 4))) (v128.const i32x4 -1 -1 -1 -1))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $il)))
-          (local.set $ky (i32.const 0))
-          (block $ke (loop $kl
-            (br_if $ke (i32.ge_s (local.get $ky) (local.get $k)))
-            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $s)) (local.get $pad)) (local.get $ky)))
-            (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h))) (then
-              (local.set $kx (i32.const 0))
-              (block $qe (loop $ql
-                (br_if $qe (i32.ge_s (local.get $kx) (local.get $k)))
-                (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $s)) (local.get $pad)) (local.get $kx)))
-                (if (i32.and (i32.ge_s (local.get $ix) (i32.const 0)) (i32.lt_s (local.get $ix) (local.get $w))) (then
-                  ;; float index of this tap's first channel
-                  (local.set $xo (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w)) (local.get $ix))
-                    (local.get $c4)) (i32.const 2)))
-                  (local.set $py (i32.add (local.get $y) (local.get $yo)))
-                  (local.set $pa (i32.add (local.get $arg) (local.get $yo)))
-                  (local.set $j (i32.const 0))
-                  (block $ce (loop $cl
-                    (br_if $ce (i32.ge_u (local.get $j) (local.get $c4)))
-                    (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $xo) (i32.const 2)))))
-                    (local.set $m (f32x4.gt (local.get $v) (v128.load (local.get $py))))
-                    (v128.store (local.get $py) (v128.bitselect (local.get $v) (v128.load (local.get $py)) (local.get $m)))
-                    (v128.store (local.get $pa) (v128.bitselect
-                      (i32x4.add (i32x4.splat (local.get $xo)) (v128.const i32x4 0 1 2 3)) (v128.load (local.get $pa)) (local.get $m)))
-                    (local.set $xo (i32.add (local.get $xo) (i32.const 4)))
-                    (local.set $py (i32.add (local.get $py) (i32.const 16)))
-                    (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
-                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                    (br $cl)))))
-                (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
-                (br $ql)))))
-            (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
-            (br $kl)))`)})
 `;
 }

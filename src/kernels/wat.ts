@@ -402,6 +402,7 @@ export function elementWat(): string {
     signPackWat('sign_pack_pad', true),
     poolWat('maxpool', 'max'),
     poolWat('avgpool', 'avg'),
+    poolWat('maxpool_arg', 'max', true),
     im2colWat('gather'),
     im2colWat('scatter-add'),
   ].join('\n');
@@ -527,28 +528,53 @@ function im2colWat(mode: 'gather' | 'scatter-add'): string {
  *   avg: acc = 0; acc = fp32(acc + v) in (ky, kx) order; out = fp32(acc / count of in-bounds taps).
  * Channels go in blocks of 16 (four vector accumulators, one address per tap), then groups of 4, then
  * single lanes; every channel sees its taps in the same (ky, kx) order.
+ * `argmax` (max only; the trainer's max pool, batch-ops.ts maxPoolForward): two more arguments $arg and
+ * $argBase; with every replacement of acc (the same strict v > acc) the float index argBase + (address
+ * of v - in) / 4 is kept too, so arg receives, at the output's position, the index of the FIRST maximum
+ * (-1 when no tap was in bounds). One generator: the plain instances' text is unchanged by the option.
  */
-function poolWat(name: string, mode: 'max' | 'avg'): string {
+function poolWat(name: string, mode: 'max' | 'avg', argmax = false): string {
   const max = mode === 'max';
+  if (argmax && !max) throw new Error('poolWat: argmax applies to max pooling');
   const init = max ? '-inf' : '0';
-  const vUpdate = max
-    ? '(local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (f32x4.gt (local.get $v) (local.get $acc))))'
-    : '(local.set $acc (f32x4.add (local.get $acc) (local.get $v)))';
-  const sUpdate = max
-    ? '(local.set $sa (select (local.get $sv) (local.get $sa) (f32.gt (local.get $sv) (local.get $sa))))'
-    : '(local.set $sa (f32.add (local.get $sa) (local.get $sv)))';
+  // float index of the value at byte address `addr` (+ lane offsets `plus`), as an i32x4 vector
+  const idxVec = (addr: string, plus = 0) =>
+    `(i32x4.add (i32x4.splat (i32.add (local.get $argBase) (i32.add (i32.shr_u (i32.sub ${addr} (local.get $in)) (i32.const 2)) (i32.const ${plus})))) (v128.const i32x4 0 1 2 3))`;
+  const vUpdate = argmax
+    ? `(local.set $m (f32x4.gt (local.get $v) (local.get $acc)))
+              (local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (local.get $m)))
+              (local.set $ia (v128.bitselect ${idxVec('(local.get $t)')} (local.get $ia) (local.get $m)))`
+    : max
+      ? '(local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (f32x4.gt (local.get $v) (local.get $acc))))'
+      : '(local.set $acc (f32x4.add (local.get $acc) (local.get $v)))';
+  const sUpdate = argmax
+    ? `(local.set $g (f32.gt (local.get $sv) (local.get $sa)))
+              (local.set $sa (select (local.get $sv) (local.get $sa) (local.get $g)))
+              (local.set $si (select (i32.add (local.get $argBase) (i32.shr_u (i32.sub (local.get $t) (local.get $in)) (i32.const 2))) (local.get $si) (local.get $g)))`
+    : max
+      ? '(local.set $sa (select (local.get $sv) (local.get $sa) (f32.gt (local.get $sv) (local.get $sa))))'
+      : '(local.set $sa (f32.add (local.get $sa) (local.get $sv)))';
   const vFinal = max ? '(local.get $acc)' : '(f32x4.div (local.get $acc) (f32x4.splat (local.get $cnt)))';
   const sFinal = max ? '(local.get $sa)' : '(f32.div (local.get $sa) (local.get $cnt))';
+  // byte address in $arg of the output at $o + $j (+ offset)
+  const argAt = '(i32.add (local.get $arg) (i32.add (i32.sub (local.get $o) (local.get $out)) (local.get $j)))';
+  // address of tap (ky, kx) at channel byte $j
+  const tapAddr = '(i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))';
   // blocks of 4 lane groups (16 channels): one address per tap for 4 accumulators
   const B = 4;
-  const bUpdate = (i: number) => max
-    ? `(local.set $b${i} (v128.bitselect (local.get $v) (local.get $b${i}) (f32x4.gt (local.get $v) (local.get $b${i}))))`
-    : `(local.set $b${i} (f32x4.add (local.get $b${i}) (local.get $v)))`;
+  const bUpdate = (i: number) => argmax
+    ? `(local.set $m (f32x4.gt (local.get $v) (local.get $b${i})))
+              (local.set $b${i} (v128.bitselect (local.get $v) (local.get $b${i}) (local.get $m)))
+              (local.set $ib${i} (v128.bitselect ${idxVec('(local.get $t)', 4 * i)} (local.get $ib${i}) (local.get $m)))`
+    : max
+      ? `(local.set $b${i} (v128.bitselect (local.get $v) (local.get $b${i}) (f32x4.gt (local.get $v) (local.get $b${i}))))`
+      : `(local.set $b${i} (f32x4.add (local.get $b${i}) (local.get $v)))`;
   const bFinal = (i: number) => max ? `(local.get $b${i})` : `(f32x4.div (local.get $b${i}) (f32x4.splat (local.get $cnt)))`;
   const block = `
         (block $bd (loop $bl
           (br_if $bd (i32.gt_u (i32.add (local.get $j) (i32.const ${16 * B})) (local.get $cv)))
-          ${Array.from({ length: B }, (_, i) => `(local.set $b${i} (f32x4.splat (f32.const ${init})))`).join(' ')}
+          ${Array.from({ length: B }, (_, i) => `(local.set $b${i} (f32x4.splat (f32.const ${init})))`).join(' ')}${argmax ? `
+          ${Array.from({ length: B }, (_, i) => `(local.set $ib${i} (i32x4.splat (i32.const -1)))`).join(' ')}` : ''}
           (local.set $ky (local.get $ky0))
           (block $kyd3 (loop $kyl3
             (br_if $kyd3 (i32.ge_s (local.get $ky) (local.get $ky1)))
@@ -562,15 +588,17 @@ function poolWat(name: string, mode: 'max' | 'avg'): string {
               (br $kxl3)))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
             (br $kyl3)))
-          ${Array.from({ length: B }, (_, i) => `(v128.store offset=${16 * i} (i32.add (local.get $o) (local.get $j)) ${bFinal(i)})`).join(' ')}
+          ${Array.from({ length: B }, (_, i) => `(v128.store offset=${16 * i} (i32.add (local.get $o) (local.get $j)) ${bFinal(i)})`).join(' ')}${argmax ? `
+          ${Array.from({ length: B }, (_, i) => `(v128.store offset=${16 * i} ${argAt} (local.get $ib${i}))`).join(' ')}` : ''}
           (local.set $j (i32.add (local.get $j) (i32.const ${16 * B})))
           (br $bl)))`;
   return `
   (func $${name} (export "${name}") (param $in i32) (param $out i32) (param $oy0 i32) (param $oy1 i32)
-    (param $H i32) (param $W i32) (param $c i32) (param $k i32) (param $s i32) (param $pad i32) (param $OW i32)
+    (param $H i32) (param $W i32) (param $c i32) (param $k i32) (param $s i32) (param $pad i32) (param $OW i32)${argmax ? ' (param $arg i32) (param $argBase i32)' : ''}
     (local $oy i32) (local $ox i32) (local $y0 i32) (local $x0 i32) (local $ky0 i32) (local $ky1 i32) (local $kx0 i32) (local $kx1 i32)
     (local $ky i32) (local $kx i32) (local $j i32) (local $cv i32) (local $row i32) (local $o i32) (local $t i32)
-    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32) (local $cnt f32) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32) (local $cnt f32) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)${argmax ? `
+    (local $m v128) (local $ia v128) (local $ib0 v128) (local $ib1 v128) (local $ib2 v128) (local $ib3 v128) (local $si i32) (local $g i32)` : ''}
     (local.set $row (i32.shl (local.get $c) (i32.const 2)))
     (local.set $cv (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
     (local.set $oy (local.get $oy0))
@@ -591,38 +619,44 @@ function poolWat(name: string, mode: 'max' | 'avg'): string {
         ${block}
         (block $vd (loop $vl
           (br_if $vd (i32.ge_u (local.get $j) (local.get $cv)))
-          (local.set $acc (f32x4.splat (f32.const ${init})))
+          (local.set $acc (f32x4.splat (f32.const ${init})))${argmax ? `
+          (local.set $ia (i32x4.splat (i32.const -1)))` : ''}
           (local.set $ky (local.get $ky0))
           (block $kyd (loop $kyl
             (br_if $kyd (i32.ge_s (local.get $ky) (local.get $ky1)))
             (local.set $kx (local.get $kx0))
             (block $kxd (loop $kxl
               (br_if $kxd (i32.ge_s (local.get $kx) (local.get $kx1)))
-              (local.set $v (v128.load (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))))
+              ${argmax ? `(local.set $t ${tapAddr})
+              (local.set $v (v128.load (local.get $t)))` : `(local.set $v (v128.load ${tapAddr}))`}
               ${vUpdate}
               (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
               (br $kxl)))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
             (br $kyl)))
-          (v128.store (i32.add (local.get $o) (local.get $j)) ${vFinal})
+          (v128.store (i32.add (local.get $o) (local.get $j)) ${vFinal})${argmax ? `
+          (v128.store ${argAt} (local.get $ia))` : ''}
           (local.set $j (i32.add (local.get $j) (i32.const 16)))
           (br $vl)))
         (block $sd (loop $sl
           (br_if $sd (i32.ge_u (local.get $j) (local.get $row)))
-          (local.set $sa (f32.const ${init}))
+          (local.set $sa (f32.const ${init}))${argmax ? `
+          (local.set $si (i32.const -1))` : ''}
           (local.set $ky (local.get $ky0))
           (block $kyd2 (loop $kyl2
             (br_if $kyd2 (i32.ge_s (local.get $ky) (local.get $ky1)))
             (local.set $kx (local.get $kx0))
             (block $kxd2 (loop $kxl2
               (br_if $kxd2 (i32.ge_s (local.get $kx) (local.get $kx1)))
-              (local.set $sv (f32.load (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))))
+              ${argmax ? `(local.set $t ${tapAddr})
+              (local.set $sv (f32.load (local.get $t)))` : `(local.set $sv (f32.load ${tapAddr}))`}
               ${sUpdate}
               (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
               (br $kxl2)))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
             (br $kyl2)))
-          (f32.store (i32.add (local.get $o) (local.get $j)) ${sFinal})
+          (f32.store (i32.add (local.get $o) (local.get $j)) ${sFinal})${argmax ? `
+          (i32.store ${argAt} (local.get $si))` : ''}
           (local.set $j (i32.add (local.get $j) (i32.const 4)))
           (br $sl)))
         (local.set $ox (i32.add (local.get $ox) (i32.const 1)))

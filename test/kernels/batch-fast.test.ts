@@ -104,7 +104,7 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
     }
   });
 
-  it('max pool forward (values and argmax indices) and backward for 3x3/2 pad 1, 2x2/2 and 3x3/1 windows', () => {
+  it('max pool forward (values and argmax indices) and backward, average pool forward, for 3x3/2 pad 1, 2x2/2 and 3x3/1 windows', () => {
     const rng = new Rng(16);
     const geoms = [{ kernel: 3, stride: 2, pad: 1 }, { kernel: 2, stride: 2, pad: 0 }, { kernel: 3, stride: 1, pad: 1 }];
     for (const [n, h, w, c] of [...SHAPES, [2, 28, 28, 32] as [number, number, number, number]]) {
@@ -118,7 +118,7 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
         expectSameBits(() => {
           const r = ops.maxPoolForward(x, g);
           const dy = bt(r.y.n, r.y.h, r.y.w, r.y.c, new Rng(17).fillNormal(new Float32Array(r.y.data.length)));
-          return [r.y.data, new Float32Array(r.ctx.argmax.buffer.slice(0)), ops.maxPoolBackward(dy, r.ctx).data];
+          return [r.y.data, new Float32Array(r.ctx.argmax.buffer.slice(0)), ops.maxPoolBackward(dy, r.ctx).data, ops.avgPoolForward(x, g).y.data];
         });
       }
     }
