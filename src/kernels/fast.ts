@@ -20,11 +20,12 @@
  * expression depending on the compiler tier), only that it is a NaN.
  * The golden model does not go through these per-call wrappers for whole plans: golden/resident.ts runs a
  * plan resident in the wasm memory on the same kernels (runSplit, the packers below, the bconvx kernels
- * for short windows and the fused epilogues in wat.ts).
+ * for short windows and the fused epilogues in wat.ts). The trainer (batch-fast.ts) uses the same binary
+ * conv on batches (xnorConvBatch) and the one float GEMM (sgemm / gemmPlaced).
  * Weight layouts are packed once per weight array and cached (WeakMap on the array's identity). Each hit
  * re-reads 64 sampled entries of the source and repacks if any changed, which catches in-place updates
  * such as an optimiser step; a mutation that leaves every sampled entry unchanged would go unnoticed, so
- * weights should be replaced, not edited, between calls (sgemm never caches).
+ * weights should be replaced, not edited, between calls (sgemm and xnorConvBatch never cache).
  */
 import { popcount32, wordsFor, type PadMode } from '../core/bits.ts';
 import { outSize } from '../core/geometry.ts';

@@ -102,13 +102,15 @@ export function sgemmReference(g: { M: number; N: number; K: number; a: Float32A
   const { M, N, K, a, b, c } = g, f = Math.fround;
   if (K === 0) { if (!g.accumulate) c.fill(0, 0, M * N); return; }
   const A = (i: number, k: number) => (g.transA ? a[k * M + i] : a[i * K + k]);
+  // B as K x N row-major (a transposed B is copied once, so the inner loop reads a row)
+  let B = b;
+  if (g.transB) { B = new Float32Array(K * N); for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) B[k * N + j] = b[j * K + k]; }
   const row = new Float32Array(N);
   for (let i = 0; i < M; i++) {
     row.fill(0);
     for (let k = 0; k < K; k++) {
       const aik = A(i, k);
-      if (g.transB) for (let j = 0; j < N; j++) row[j] = f(row[j] + f(aik * b[j * K + k]));
-      else for (let j = 0, o = k * N; j < N; j++) row[j] = f(row[j] + f(aik * b[o + j]));
+      for (let j = 0, o = k * N; j < N; j++) row[j] = f(row[j] + f(aik * B[o + j]));
     }
     for (let j = 0; j < N; j++) c[i * N + j] = g.accumulate ? f(c[i * N + j] + row[j]) : row[j];
   }
