@@ -7,12 +7,12 @@
  * (micrograd/tinygrad style). Parameter gradients are ACCUMULATED into caller-owned arrays (zeroed once per
  * step by the optimiser), input gradients are returned fresh.
  *
- * Convolution = im2col + the single sgemm (batch-fast.ts; fast.ts sgemm). Column layout: row p = (n, oy, ox), column
+ * Convolution = im2col + the one sgemm (batch-fast.ts; fast.ts sgemm). Column layout: row p = (n, oy, ox), column
  * (ky, kx, ci), which matches the OHWI weight layout, so  out[P,O] = cols[P,K] * W[O,K]^T,
  * dW[O,K] += dOut[P,O]^T * cols[P,K],  dCols[P,K] = dOut[P,O] * W[O,K], then col2im scatters dCols back.
  * Padded taps read `padValue` (0 for real convs and 'zero'-padded binary convs; +1 for 'one' padding), and
  * their gradient is dropped. The im2col / dcols matrices live in caller-owned ConvScratch buffers (reused per
- * layer by TrainNet); other outputs come from tensor.ts bt()/allocF32(), i.e. from TrainNet's recycling Arena
+ * layer by TrainNet); other outputs come from batch.ts bt()/allocF32(), i.e. from TrainNet's recycling Arena
  * during a training step (zeroed on hand-out, so results are bit-identical to fresh allocation).
  *
  * Batch norm (Ioffe & Szegedy 2015), PyTorch conventions: training normalises with the biased batch variance

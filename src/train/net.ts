@@ -55,7 +55,7 @@ export class TrainNet {
   private outputs = new Map<string, BT>();
   /** per conv layer: im2col / dcols buffers reused across steps (ops.ConvScratch) */
   private scratch = new Map<string, ops.ConvScratch>();
-  /** recycled activation/gradient buffers of a training step (tensor.ts Arena): active during a training
+  /** recycled activation/gradient buffers of a training step (kernels/batch.ts Arena): active during a training
    * forward and its backward, reset at the next training forward */
   private arena = new Arena();
   /** the same for inference forwards without taps (evaluation); the returned logits are a fresh copy */
