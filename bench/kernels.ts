@@ -29,6 +29,7 @@ import { lower } from '../src/golden/plan.ts';
 import { executeStep, runPlan } from '../src/golden/run.ts';
 import { residentProgram } from '../src/golden/resident.ts';
 import { binaryGemm, fastKernels, getBinaryKernel, kernelStats, poolStats, setKernelThreads } from '../src/kernels/fast.ts';
+import { loadKernels } from '../src/kernels/wasm.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -63,6 +64,7 @@ export const GEMM = { M: 256, N: 256, K: 4608 } as const;
 
 /** Ours: GBOPS of binaryGemm on `threads` threads (main thread + threads-1 workers). */
 export async function benchBinaryGemmOurs(threads: number, seconds: number, result: 'copy' | 'view' = 'copy'): Promise<{ gbops: number; check: number }> {
+  await loadKernels();
   await setKernelThreads(threads);
   const { M, N, K } = GEMM, wpr = K / 32;
   const rng = new Rng(2024);
@@ -175,6 +177,7 @@ export interface KernelBench {
 
 /** The whole kernel section: (a) and (b), sides interleaved over TRIALS trials, rendered as Markdown. */
 export async function benchKernels(): Promise<KernelBench> {
+  await loadKernels();
   const machine = machineInfo();
   const bk = getBinaryKernel();
   // (a) binary GEMM

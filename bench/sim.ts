@@ -23,6 +23,7 @@ import { runPlan } from '../src/golden/run.ts';
 import { tensor } from '../src/core/tensor.ts';
 import { Rng } from '../src/core/rng.ts';
 import { fastKernels, kernelsReady } from '../src/kernels/fast.ts';
+import { loadKernels } from '../src/kernels/wasm.ts';
 import { loadArch } from '../src/sim/arch.ts';
 import { simulate } from '../src/sim/simulate.ts';
 
@@ -45,6 +46,7 @@ export async function benchSim(): Promise<SimBench> {
   const warm: number[] = [];
   for (let i = 0; i < 7; i++) { t = performance.now(); simulate(shapePlan, arch); warm.push(performance.now() - t); }
 
+  await loadKernels();
   await kernelsReady();
   const plan = lower(randomModel(net, 1));
   const x = tensor(224, 224, 3);

@@ -4,7 +4,7 @@
  * (ApproxSign, magnitude-aware binary weights, batch-statistics BN), batch 64. Ours is measured as
  * `birealsim train` runs by default: 2 data-parallel replicas (src/train/replicas.ts, one per core, each a
  * single-threaded WASM SIMD trainer on half the batch, gradients summed); also reported with 1 replica (the
- * large non-transposed products then go to src/kernels' sgemm over all cores). The peer is the same network,
+ * large non-transposed products then split over all cores, kernels/batch-fast.ts useKernelGemm). The peer is the same network,
  * weights and batch in PyTorch (test/train/torch_ref.py --bench,
  * Debian python3-torch run by /usr/bin/python3 with OMP_NUM_THREADS=2). Median of the timed iterations.
  * Called by the lead's bench/run.ts; runnable alone: `node bin/run-ts.mjs bench/train.ts`.
@@ -17,11 +17,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/core/rng.ts';
 import { resolveNetwork } from '../src/ir/validate.ts';
-import { initGemm, setExternalGemm, useKernelGemm } from '../src/train/gemm.ts';
+import { initGemm, useKernelGemm } from '../src/kernels/batch-fast.ts';
 import { Replicas } from '../src/train/replicas.ts';
 import { BINARY_CONFIG, TrainNet } from '../src/train/net.ts';
-import { softmaxCrossEntropy } from '../src/train/ops.ts';
-import { bt } from '../src/train/tensor.ts';
+import { softmaxCrossEntropy } from '../src/kernels/batch-ops.ts';
+import { bt } from '../src/kernels/batch.ts';
 import { variantWorkload } from '../src/train/variants.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -47,8 +47,8 @@ export async function benchTraining(opts: { batch?: number; iters?: number; mode
   step();
   const ours1: number[] = [];
   for (let i = 0; i < iters; i++) { const t0 = performance.now(); step(); ours1.push((performance.now() - t0) / 1000); }
-  // as `birealsim train` (default --replicas 2): no kernel-pool routing, one replica per core
-  setExternalGemm(null);
+  // as `birealsim train` (default --replicas 2): every product on its replica's thread, one replica per core
+  await useKernelGemm(1);
   const t2 = new TrainNet(net, BINARY_CONFIG, 3);
   const rep = await Replicas.start(t2, 2, 'wasm-simd');
   const labels8 = Uint8Array.from(labels);

@@ -24,7 +24,8 @@ async function runs(): Promise<Record<string, string>> {
   const { loadTarget, loadInput } = await import('../src/cli/load.ts');
   const { lower } = await import('../src/golden/plan.ts');
   const { runPlan } = await import('../src/golden/run.ts');
-  const { fastKernels, referenceKernels } = await import('../src/kernels/index.ts');
+  const { fastKernels, referenceKernels, loadKernels } = await import('../src/kernels/index.ts');
+  await loadKernels();
   const out: Record<string, string> = {};
   for (const name of Object.keys(BUILTIN_WORKLOADS)) {
     const { model } = loadTarget(name, 7);

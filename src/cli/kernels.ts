@@ -1,6 +1,6 @@
 /** Kernel-set selection for commands (`--kernels fast|reference`); 'default' is 'fast'. */
 import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
-import { getKernels, KERNEL_NAMES as SETS, kernelsReady, type KernelName } from '../kernels/index.ts';
+import { getKernels, KERNEL_NAMES as SETS, kernelsReady, loadKernels, type KernelName } from '../kernels/index.ts';
 import type { KernelSet } from '../kernels/types.ts';
 
 export const KERNEL_NAMES = ['default', ...SETS];
@@ -11,7 +11,12 @@ export function kernelsByName(name: string): KernelSet {
   return getKernels(n as KernelName);
 }
 
-/** Starts the worker threads so the first layers do not run single-threaded while they boot. */
+/**
+ * Loads the WebAssembly kernels (any command that executes kernels, the trainer's included, awaits this
+ * first) and, for the fast set, starts the worker threads so the first layers do not run single-threaded
+ * while they boot.
+ */
 export async function warmKernels(k: KernelSet): Promise<void> {
+  await loadKernels();
   if (k.name !== 'reference') await kernelsReady();
 }

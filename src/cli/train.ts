@@ -11,7 +11,7 @@ import { loadModel, type Model } from '../ir/model.ts';
 import type { ResolvedNetwork } from '../ir/types.ts';
 import { loadWorkloadText, resolveNetwork } from '../ir/validate.ts';
 import { limitSplit, loadDataset, type Dataset } from '../train/data.ts';
-import { initGemm, gemmBackend, useKernelGemm, type GemmBackendName } from '../train/gemm.ts';
+import { initGemm, gemmBackend, useKernelGemm, type GemmBackendName } from '../kernels/batch-fast.ts';
 import { OPT_NAMES, SCHEDULE_NAMES, type OptName, type ScheduleName } from '../train/optim.ts';
 import { ACT_GRADS, WEIGHT_GRADS, type ActGrad, type WeightGrad } from '../train/quantizers.ts';
 import { INIT_NAMES, MODEL_FILE, train, type InitName, type TrainOptions } from '../train/trainer.ts';
@@ -54,13 +54,12 @@ export function checkCompatible(net: ResolvedNetwork, ds: Dataset): void {
   if (classes < ds.classes) throw new UserError('E_DATA', `network '${net.workload.name}' has ${classes} outputs but ${ds.name} has ${ds.classes} classes`);
 }
 
-export async function setupGemm(name: string, log: (s: string) => void, replicas = 1): Promise<void> {
+export async function setupGemm(name: string, _log: (s: string) => void, replicas = 1): Promise<void> {
   const want = oneOf('gemm', name, ['wasm-simd', 'js'] as const) as GemmBackendName;
-  const r = await initGemm(want);
-  if (r.reason) log(`note: WebAssembly SIMD gemm unavailable (${r.reason}); using the JS kernel`);
-  // large non-transposed products on src/kernels' multi-threaded sgemm (bit-identical, see train/gemm.ts)
+  await initGemm(want);
+  // large non-transposed products on the kernels' worker pool (bit-identical, see kernels/batch-fast.ts)
   // (not with data-parallel replicas: they already keep every core busy)
-  if (r.backend === 'wasm-simd' && replicas <= 1) await useKernelGemm();
+  if (want === 'wasm-simd' && replicas <= 1) await useKernelGemm();
 }
 
 export const trainFlags = {

@@ -29,7 +29,7 @@ import { loadArch } from '../sim/arch.ts';
 import { simulate } from '../sim/simulate.ts';
 import type { Mapping } from '../sim/mapper.ts';
 import { TrainNet, BINARY_CONFIG } from '../train/net.ts';
-import { bt } from '../train/tensor.ts';
+import { bt } from '../kernels/batch.ts';
 import { makeBatch, NO_AUGMENT } from '../train/data.ts';
 import { loadDatasetFlags, checkCompatible } from './train.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';

@@ -20,20 +20,21 @@
  * expression depending on the compiler tier), only that it is a NaN.
  * The golden model does not go through these per-call wrappers for whole plans: golden/resident.ts runs a
  * plan resident in the wasm memory on the same kernels (runSplit, the packers below, the bconvx kernels
- * for short windows and the fused epilogues in wat.ts).
+ * for short windows and the fused epilogues in wat.ts). The trainer (batch-fast.ts) uses the same binary
+ * conv on batches (xnorConvBatch) and the one float GEMM (sgemm / gemmPlaced).
  * Weight layouts are packed once per weight array and cached (WeakMap on the array's identity). Each hit
  * re-reads 64 sampled entries of the source and repacks if any changed, which catches in-place updates
  * such as an optimiser step; a mutation that leaves every sampled entry unchanged would go unnoticed, so
- * weights should be replaced, not edited, between calls (sgemm never caches).
+ * weights should be replaced, not edited, between calls (sgemm and xnorConvBatch never cache).
  */
-import { popcount32 } from '../core/bits.ts';
+import { popcount32, wordsFor, type PadMode } from '../core/bits.ts';
 import { outSize } from '../core/geometry.ts';
 import { packedTensor, tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import type { BinaryConvArgs, FcArgs, KernelSet, RealConvArgs } from './types.ts';
 import { fcReference, realConvReference } from './reference.ts';
 import { allocRegion, kernelExports, memory, ownsRegion, Scratch } from './wasm.ts';
 import { KernelPool, defaultThreads } from './pool.ts';
-import { SCONV_TILE } from './wat.ts';
+import { SCONV_FLAGS, SCONV_TILE } from './wat.ts';
 
 // ---------------------------------------------------------------- threads
 
@@ -55,7 +56,7 @@ export async function setKernelThreads(n: number): Promise<void> {
 let callingThreadOnly = 0;
 function getPool(): KernelPool | undefined {
   if (threads <= 1) return undefined;
-  pool ??= new KernelPool(threads - 1, kernelExports);
+  pool ??= new KernelPool(threads - 1, kernelExports());
   return pool;
 }
 
@@ -108,7 +109,7 @@ export function runSplit(fn: string, args: number[], rowArg: number, rows: numbe
     const a = args.slice();
     a[rowArg] = 0; a[rowArg + 1] = rows;
     if (tileArg >= 0) { a[tileArg] = 0; a[tileArg + 1] = tiles; }
-    kernelExports[fn](...a);
+    kernelExports()[fn](...a);
     return;
   }
   const a = args.slice();
@@ -170,10 +171,10 @@ export function probeMatches(src: ArrayLike<number>, probe: Float64Array): boole
  * (stepWords = 4 for v128, 2 for i64; zero-padded steps and channels), plus the per-tap padding
  * corrections C - 2*popcount(w_{o,tap}).
  */
-export function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number, layout?: { O: number; SW: number }): PackedBinaryWeights {
+export function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, segWords: number, tapsPerSeg: number, wordsPerTap: number, channels: number, layout?: { O: number; SW: number }, cache = true): PackedBinaryWeights {
   const O = layout?.O ?? bKernel.O, SW = layout?.SW ?? (bKernel.kind === 'v128' ? 4 : 2);
   const key = `${cout}/${nseg}/${segWords}/${tapsPerSeg}/${O}/${SW}`;
-  let m = binaryWeightCache.get(src);
+  let m = cache ? binaryWeightCache.get(src) : undefined;
   const hit = m?.get(key);
   if (hit && probeMatches(src, hit.probe)) return hit;
   if (src.length !== cout * nseg * segWords) throw new Error(`binaryConv: weightBits has ${src.length} words, expected ${cout * nseg * segWords}`);
@@ -195,9 +196,31 @@ export function packBinaryWeights(src: Uint32Array, cout: number, nseg: number, 
     tapCorrection[o * taps + t] = channels - 2 * pop;
   }
   const packed = { O, stepWords: SW, words, tapCorrection, probe: probeOf(src) };
+  if (!cache) return packed;
   if (!m) { m = new Map(); binaryWeightCache.set(src, m); }
   m.set(key, packed);
   return packed;
+}
+
+/** One binary conv on one image: input h x w x c (wpp words per pixel), output outH x outW x cout. */
+interface BinaryConvGeom { h: number; w: number; c: number; wpp: number; cout: number; kernel: number; stride: number; pad: number; outH: number; outW: number }
+
+const geomOf = (a: BinaryConvArgs): BinaryConvGeom => ({
+  h: a.input.h, w: a.input.w, c: a.input.c, wpp: a.input.wordsPerPixel, cout: a.cout, kernel: a.kernel, stride: a.stride, pad: a.pad, outH: a.outH, outW: a.outW,
+});
+/** Short segments (C <= 160 at 3x3): windows are gathered into contiguous rows first (wasm im2col). */
+const gathers = (g: BinaryConvGeom) => g.kernel > 1 && g.kernel * g.wpp < IM2COL_BELOW_WORDS;
+/** Weights packed for the path binaryConvPlaced takes on this geometry (`cache` false: never cached). */
+function convWeights(weightBits: Uint32Array, g: BinaryConvGeom, cache = true): PackedBinaryWeights {
+  const { cout, kernel: k, wpp, c } = g;
+  return gathers(g) ? packBinaryWeights(weightBits, cout, 1, k * k * wpp, k * k, wpp, c, undefined, cache)
+    : packBinaryWeights(weightBits, cout, k, k * wpp, k, wpp, c, undefined, cache);
+}
+/** Bytes of one zero-bordered packed image, and the slack its kernels may read past the last one. */
+function borderedBytes(g: BinaryConvGeom): { image: number; slack: number } {
+  const pxBytes = g.wpp * 4;
+  // slack: a partial pixel tile reads up to P-1 windows past the last one, a masked tail up to 12 bytes
+  return { image: (g.h + 2 * g.pad) * (g.w + 2 * g.pad) * pxBytes, slack: bKernel.P * g.stride * pxBytes + 64 };
 }
 
 interface BinaryGeometry {
@@ -206,20 +229,15 @@ interface BinaryGeometry {
   kone: number; cout: number;
 }
 
-/** Runs the bconv kernel on operands already in scratch; returns the byte offset of the dots [rows][cols][cout]. */
-function runBinary(sc: Scratch, xOff: number, packed: PackedBinaryWeights, g: BinaryGeometry): number {
+/** Runs the bconv kernel on operands already in scratch (weights at wOff, packed as `packed`); dots [rows][cols][cout] at outOff. */
+function runBinary(xOff: number, wOff: number, outOff: number, packed: PackedBinaryWeights, g: BinaryGeometry): void {
   const { kind, P } = bKernel, O = packed.O, SW = packed.stepWords;
-  const wOff = sc.alloc(packed.words.byteLength);
-  const outOff = sc.alloc(g.rows * g.cols * g.cout * 4);
-  sc.commit();
-  sc.u32.set(packed.words, wOff >>> 2);
   const tiles = Math.ceil(g.cout / O);
   const nfull = Math.floor(g.segWords / SW), tail = g.segWords % SW;
   // args: x w out oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride nfull tail cout kone
   const args = [xOff, wOff, outOff, 0, 0, 0, 0, g.cols, g.rowStride, g.pxStride, g.nseg, g.segStride, nfull, tail, g.cout, g.kone];
   const work = (g.rows * g.cols * g.cout * g.nseg * g.segWords * 32) / 8;
   runSplit(`${kind === 'v128' ? 'bconv' : 'bconv64'}_${P}x${O}`, args, 3, g.rows, 5, tiles, work);
-  return outOff;
 }
 
 export function binaryConvFast(a: BinaryConvArgs): Int32Array {
@@ -230,67 +248,119 @@ export function binaryConvFast(a: BinaryConvArgs): Int32Array {
 
 /** binaryConv with the (padding-corrected) dots left in scratch; returns their byte offset. */
 function binaryConvInScratch(sc: Scratch, a: BinaryConvArgs): number {
-  const { input, weightBits, cout, kernel: k, stride: s, pad, padMode, outH, outW } = a;
-  const wpp = input.wordsPerPixel, C = input.c, H = input.h, W = input.w;
-  const Hp = H + 2 * pad, Wp = W + 2 * pad;
-  const P = bKernel.P;
-  // short segments (C <= 128 at 3x3): gather each window into one contiguous row first (wasm im2col);
-  // the kernel then runs one long segment per pixel, measured 15-20% faster than 3 short ones
-  const gather = k > 1 && k * wpp < IM2COL_BELOW_WORDS;
-  const packed = gather ? packBinaryWeights(weightBits, cout, 1, k * k * wpp, k * k, wpp, C) : packBinaryWeights(weightBits, cout, k, k * wpp, k, wpp, C);
-  const pxBytes = wpp * 4;
-  // slack: a partial pixel tile reads up to P-1 windows past the last one, a masked tail up to 12 bytes
-  const xOff = sc.alloc(Hp * Wp * pxBytes, P * s * pxBytes + 64);
+  const g = geomOf(a), { input, pad } = a, { wpp, h: H, w: W } = g;
+  const packed = convWeights(a.weightBits, g);
+  const Wp = W + 2 * pad, bytes = borderedBytes(g);
+  const xOff = sc.alloc(bytes.image, bytes.slack);
+  const wOff = sc.alloc(packed.words.byteLength);
+  const outOff = sc.alloc(a.outH * a.outW * a.cout * 4);
+  const colOff = gathers(g) ? sc.alloc(a.outH * a.outW * a.kernel * a.kernel * wpp * 4, bKernel.P * a.kernel * a.kernel * wpp * 4 + 64) : -1;
   sc.commit();
   const u32 = sc.u32, xw = xOff >>> 2;
   if (pad === 0) u32.set(input.words, xw);
   else {
-    u32.fill(0, xw, xw + Hp * Wp * wpp);
+    u32.fill(0, xw, xw + bytes.image / 4);
     for (let y = 0; y < H; y++) u32.set(input.words.subarray(y * W * wpp, (y + 1) * W * wpp), xw + ((y + pad) * Wp + pad) * wpp);
   }
-  let outOff: number;
-  if (gather) {
+  u32.set(packed.words, wOff >>> 2);
+  binaryConvPlaced(xOff, wOff, packed, g, a.padMode, outOff, colOff);
+  return outOff;
+}
+
+/**
+ * The binary conv of one image whose packed input is already in scratch, zero-bordered ([Hp][Wp][wpp]
+ * words at xOff, with borderedBytes().slack readable after it), weights placed at wOff (convWeights
+ * layout): writes the dots [outH][outW][cout] at outOff, padding-corrected for padMode 'zero'. `colOff`:
+ * room for the gathered windows when gathers(g) (outH*outW*k*k*wpp words plus P rows of slack).
+ */
+function binaryConvPlaced(xOff: number, wOff: number, packed: PackedBinaryWeights, g: BinaryConvGeom, padMode: PadMode, outOff: number, colOff: number): void {
+  const { c: C, wpp, cout, kernel: k, stride: s, pad, outH, outW } = g;
+  const Wp = g.w + 2 * pad, pxBytes = wpp * 4;
+  if (gathers(g)) {
+    // short segments: gather each window into one contiguous row first (wasm im2col); the kernel then
+    // runs one long segment per pixel, measured 15-20% faster than 3 short ones
     const K = k * k * wpp;
-    const colOff = sc.alloc(outH * outW * K * 4, P * K * 4 + 64);
-    sc.commit();
     // args: x out p0 p1 cols rowStride pxStride nseg segStride segWords
     runSplit('im2col', [xOff, colOff, 0, 0, outW, s * Wp * pxBytes, s * pxBytes, k, Wp * pxBytes, k * wpp], 2, outH * outW, -1, 0, outH * outW * K);
-    outOff = runBinary(sc, colOff, packed, { rows: outH, cols: outW, rowStride: outW * K * 4, pxStride: K * 4, nseg: 1, segStride: 0, segWords: K, kone: k * k * C, cout });
+    runBinary(colOff, wOff, outOff, packed, { rows: outH, cols: outW, rowStride: outW * K * 4, pxStride: K * 4, nseg: 1, segStride: 0, segWords: K, kone: k * k * C, cout });
   } else {
-    outOff = runBinary(sc, xOff, packed, {
+    runBinary(xOff, wOff, outOff, packed, {
       rows: outH, cols: outW, rowStride: s * Wp * pxBytes, pxStride: s * pxBytes, nseg: k, segStride: Wp * pxBytes,
       segWords: k * wpp, kone: k * k * C, cout,
     });
   }
-  if (padMode === 'zero' && pad > 0) zeroPadCorrection(sc.i32, outOff >>> 2, packed.tapCorrection, a);
-  return outOff;
+  if (padMode === 'zero' && pad > 0) zeroPadCorrection(new Int32Array(memory.buffer), outOff >>> 2, packed.tapCorrection, g);
 }
 
 /** Subtracts the +1-padding contribution of out-of-bounds taps at border outputs (see header). */
-function zeroPadCorrection(out: Int32Array, outIdx: number, corr: Int32Array, a: BinaryConvArgs): void {
-  const { input, cout, kernel: k, stride: s, pad, outH, outW } = a;
+function zeroPadCorrection(out: Int32Array, outIdx: number, corr: Int32Array, g: BinaryConvGeom): void {
+  const { h: H, w: W, cout, kernel: k, stride: s, pad, outH, outW } = g;
   const taps = k * k;
   // outputs whose whole window is inside along x: ceil(pad/s) <= ox <= floor((W - k + pad)/s)
-  const oxLo = Math.ceil(pad / s), oxHi = Math.floor((input.w - k + pad) / s);
+  const oxLo = Math.ceil(pad / s), oxHi = Math.floor((W - k + pad) / s);
   for (let oy = 0; oy < outH; oy++) {
     const y0 = oy * s - pad;
-    const rowInside = y0 >= 0 && y0 + k <= input.h;
+    const rowInside = y0 >= 0 && y0 + k <= H;
     for (let ox = 0; ox < outW; ox++) {
       if (rowInside && ox >= oxLo && ox <= oxHi) { ox = oxHi; continue; }
       const x0 = ox * s - pad;
       const base = outIdx + (oy * outW + ox) * cout;
       for (let ky = 0; ky < k; ky++) {
         const iy = y0 + ky;
-        const rowOut = iy < 0 || iy >= input.h;
+        const rowOut = iy < 0 || iy >= H;
         for (let kx = 0; kx < k; kx++) {
           const ix = x0 + kx;
-          if (!rowOut && ix >= 0 && ix < input.w) continue;
+          if (!rowOut && ix >= 0 && ix < W) continue;
           const t = ky * k + kx;
           for (let o = 0; o < cout; o++) out[base + o] -= corr[o * taps + t];
         }
       }
     }
   }
+}
+
+/**
+ * XNOR conv of a BATCH of +-1 activations (the trainer's binary conv on sign outputs): x NHWC floats
+ * [n][h][w][c], each exactly -1 or +1 (a float < 0 counts as -1, anything else as +1), weights signW OHWI
+ * floats +-1 likewise; y[b][oy][ox][o] = fp32(scale_o * dot) with dot the exact +-1 dot product over the
+ * taps padMode counts ('zero': in-bounds taps only; 'one': out-of-bounds taps read +1), and scale = 1 when
+ * null. This is the golden model's binary conv + output transform (the same kernels: sign_pack,
+ * sign_pack_pad, bconv, zero-padding correction, xnor_out with bias -0, and fp32(m * a) + (-0) = fp32(m * a)
+ * for every m * a including -0), one image at a time; equal bit for bit to the float GEMM of the same +-1
+ * operands (whose partial sums are integers below 2^24, exact in fp32) scaled by fp32(y * scale_o).
+ */
+export function xnorConvBatch(x: Float32Array, dims: { n: number; h: number; w: number; c: number }, signW: Float32Array, cout: number, kernel: number, stride: number, pad: number, padMode: PadMode, outH: number, outW: number, scale: Float32Array | null, y: Float32Array): void {
+  const { n, h, w, c } = dims, wpp = wordsFor(c), k = kernel;
+  const g: BinaryConvGeom = { h, w, c, wpp, cout, kernel, stride, pad, outH, outW };
+  if (x.length !== n * h * w * c || signW.length !== cout * k * k * c || y.length < n * outH * outW * cout) throw new Error('xnorConvBatch: operand sizes do not match the geometry');
+  const sc = new Scratch();
+  const xf = place(sc, x), swf = place(sc, signW);
+  const taps = cout * k * k, wbOff = sc.alloc(taps * wpp * 4);
+  const bytes = borderedBytes(g), Wp = w + 2 * pad, pxBytes = wpp * 4;
+  const pkOff = sc.alloc(n * bytes.image, bytes.slack);
+  sc.commit();
+  const u32 = sc.u32;
+  u32.fill(0, pkOff >>> 2, (pkOff + n * bytes.image) >>> 2);
+  // one sign+pack for the weights ([cout][k][k] taps of c channels) and for every image (into its border)
+  runSplit('sign_pack', [swf, wbOff, 0, 0, c], 2, taps, -1, 0, taps * c);
+  for (let b = 0; b < n; b++) {
+    runSplit('sign_pack_pad', [xf + b * h * w * c * 4, pkOff + b * bytes.image + (pad * Wp + pad) * pxBytes, 0, 0, c, w, Wp * pxBytes, pxBytes], 2, h * w, -1, 0, h * w * c);
+  }
+  const weightBits = new Uint32Array(taps * wpp);
+  weightBits.set(u32.subarray(wbOff >>> 2, (wbOff >>> 2) + weightBits.length));
+  const packed = convWeights(weightBits, g, false);
+  const wOff = sc.alloc(packed.words.byteLength);
+  const plane = outH * outW * cout, accOff = sc.alloc(n * plane * 4);
+  const colOff = gathers(g) ? sc.alloc(outH * outW * k * k * wpp * 4, bKernel.P * k * k * wpp * 4 + 64) : -1;
+  const mOff = sc.alloc(cout * 4), biasOff = sc.alloc(cout * 4), yOff = sc.alloc(n * plane * 4);
+  sc.commit();
+  const f32 = sc.f32;
+  sc.u32.set(packed.words, wOff >>> 2);
+  for (let b = 0; b < n; b++) binaryConvPlaced(pkOff + b * bytes.image, wOff, packed, g, padMode, accOff + b * plane * 4, colOff);
+  if (scale) f32.set(scale.subarray(0, cout), mOff >>> 2); else f32.fill(1, mOff >>> 2, (mOff >>> 2) + cout);
+  f32.fill(-0, biasOff >>> 2, (biasOff >>> 2) + cout);
+  runSplit('xnor_out', [accOff, mOff, biasOff, yOff, 0, 0, cout], 4, n * outH * outW, -1, 0, n * plane);
+  y.set(f32.subarray(yOff >>> 2, (yOff >>> 2) + n * plane));
 }
 
 /**
@@ -385,18 +455,16 @@ interface FloatGeometry { rows: number; colsPad: number; rowStride: number; pxSt
 
 /**
  * Runs sconv with x and the packed weights already in scratch (weights at wOff: [tile][k][TW]); bias is
- * copied in here. `init` fills the output slot before an accumulating call. Returns the output slot
- * [rows][colsPad][coutPad].
+ * copied in here. Returns the output slot [rows][colsPad][coutPad].
  */
-function runFloat(sc: Scratch, xOff: number, wOff: number, bias: Float32Array | undefined, g: FloatGeometry, init?: (f32: Float32Array, outIdx: number, coutPad: number) => void): { outOff: number; coutPad: number } {
+function runFloat(sc: Scratch, xOff: number, wOff: number, bias: Float32Array | undefined, g: FloatGeometry): { outOff: number; coutPad: number } {
   const coutPad = Math.ceil(g.cout / TW) * TW, tiles = coutPad / TW;
   const bOff = sc.alloc(coutPad * 4);
   const outOff = sc.alloc(g.rows * g.colsPad * coutPad * 4);
   sc.commit();
   const f32 = sc.f32;
   let flags = 0;
-  if (bias) { f32.fill(0, bOff >>> 2, (bOff >>> 2) + coutPad); f32.set(bias.subarray(0, g.cout), bOff >>> 2); flags |= 2; }
-  if (init) { init(f32, outOff >>> 2, coutPad); flags |= 1; }
+  if (bias) { f32.fill(0, bOff >>> 2, (bOff >>> 2) + coutPad); f32.set(bias.subarray(0, g.cout), bOff >>> 2); flags |= SCONV_FLAGS.BIAS; }
   // args: x w out bias flags oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride segLen coutPad scale shift
   const args = [xOff, wOff, outOff, bOff, flags, 0, 0, 0, 0, g.colsPad, g.rowStride, g.pxStride, g.nseg, g.segStride, g.segLen, coutPad, 0, 0];
   runSplit('sconv', args, 5, g.rows, 7, tiles, g.rows * g.colsPad * coutPad * g.nseg * g.segLen);
@@ -471,16 +539,67 @@ export interface SgemmArgs {
   transB?: boolean;
   M: number; N: number; K: number;
   a: Float32Array; b: Float32Array;
-  /** C, M x N row-major: overwritten, or accumulated into when `accumulate` */
+  /** C, M x N row-major: overwritten, or added to when `accumulate` */
   c: Float32Array;
   accumulate?: boolean;
 }
 
+/** Byte offsets and strides of a float GEMM's operands in scratch (the 'sgemm' kernel, wat.ts sconvWat). */
+export interface GemmOperands {
+  /** A(i, k) at a + i * aRow + k * aK */
+  a: number; aRow: number; aK: number;
+  /** B(k, j) at b + (j / 8 | 0) * bTile + k * bK + 4 * (j % 8) */
+  b: number; bTile: number; bK: number;
+}
+
 /**
- * Single-precision GEMM for the trainer: C = A * B, or C += A * B with `accumulate` (row-major, optional
- * transposes, no alpha/beta). EXACTNESS CONTRACT (same as the reference conv): for each (i, j),
- *   acc = accumulate ? C[i][j] : +0;  for k = 0, 1, ..., K-1:  acc = fp32(acc + fp32(A[i][k] * B[k][j]));
- *   C[i][j] = acc
+ * Places A (M x K, or stored K x M when transA) in scratch as stored: a transposed A is read with a k stride
+ * of M floats instead of being repacked. The rows up to a whole register tile (Mpad) read zeros
+ * (plain A) or slack (transposed); their results are never copied out.
+ */
+export function placeGemmA(sc: Scratch, a: Float32Array, M: number, K: number, transA: boolean): Pick<GemmOperands, 'a' | 'aRow' | 'aK'> {
+  const Mpad = Math.ceil(M / SP) * SP;
+  const off = transA ? sc.alloc(K * M * 4, (Mpad - M) * 4 + 64) : sc.alloc(Mpad * K * 4, 64);
+  sc.commit();
+  const f32 = sc.f32, o = off >>> 2;
+  f32.set(a.subarray(0, M * K), o);
+  if (!transA) f32.fill(0, o + M * K, o + Mpad * K);
+  return transA ? { a: off, aRow: 4, aK: M * 4 } : { a: off, aRow: K * 4, aK: 4 };
+}
+
+/**
+ * Places B (K x N, or stored N x K when transB) in scratch: a plain B as stored (channel tiles 32 bytes
+ * apart, k stride N floats; the channels of the last tile past N read slack), a transposed one repacked
+ * into [tile][k][8] with zero-padded channels.
+ */
+export function placeGemmB(sc: Scratch, b: Float32Array, K: number, N: number, transB: boolean): Pick<GemmOperands, 'b' | 'bTile' | 'bK'> {
+  const Npad = Math.ceil(N / TW) * TW;
+  const off = transB ? sc.alloc(Npad * K * 4) : sc.alloc(K * N * 4, (Npad - N) * 4 + 64);
+  sc.commit();
+  const f32 = sc.f32, o = off >>> 2;
+  if (!transB) { f32.set(b.subarray(0, K * N), o); return { b: off, bTile: TW * 4, bK: N * 4 }; }
+  f32.fill(0, o, o + Npad * K);
+  packFloatRows(b, N, K, f32, o);
+  return { b: off, bTile: K * TW * 4, bK: TW * 4 };
+}
+
+/**
+ * Runs the 'sgemm' kernel on placed operands: out[Mpad][Npad] (row stride Npad = N rounded up to 8 floats)
+ * = A * B, or with `addToOut` out = fp32(out + A * B) (the product summed from +0 first). Threads split
+ * rows or channel tiles (runSplit); every output is one thread's, so the bits never depend on the split.
+ */
+export function gemmPlaced(o: GemmOperands, M: number, N: number, K: number, outOff: number, addToOut = false): void {
+  const rows = Math.ceil(M / SP), tiles = Math.ceil(N / TW);
+  // args: x w out bias flags oy0 oy1 t0 t1 ncols rowStride pxStride nseg segStride segLen coutPad scale shift kStride wTile wk
+  const args = [o.a, o.b, outOff, 0, addToOut ? SCONV_FLAGS.ADD_TO_OUT : 0, 0, 0, 0, 0, SP, SP * o.aRow, o.aRow, 1, 0, K, tiles * TW, 0, 0, o.aK, o.bTile, o.bK];
+  runSplit('sgemm', args, 5, rows, 7, tiles, rows * SP * tiles * TW * K);
+}
+
+/**
+ * Single-precision GEMM (the ONE float GEMM: the trainer's convs and FCs call it through batch-ops.ts):
+ * C = A * B, or C += A * B with `accumulate` (row-major, optional transposes, no alpha/beta).
+ * EXACTNESS CONTRACT (same as the reference conv, kernels/reference.ts sgemmReference): for each (i, j),
+ *   s = +0;  for k = 0, 1, ..., K-1:  s = fp32(s + fp32(A[i][k] * B[k][j]));   C[i][j] = accumulate ? fp32(C[i][j] + s) : s
  * i.e. every product and every partial sum rounded to fp32, k strictly increasing, no FMA, independent of
  * the number of threads. So a conv computed as im2col(x) * W^T with k in (ky, kx, ci) order equals
  * realConvReference bit for bit. NaN/Inf propagate as in IEEE 754. Nothing is cached (weights change).
@@ -490,31 +609,25 @@ export function sgemm(g: SgemmArgs): void {
   if (a.length < M * K || b.length < K * N || c.length < M * N) throw new Error(`sgemm: operands too small for M=${M}, N=${N}, K=${K}`);
   if (M === 0 || N === 0) return;
   if (K === 0) { if (!g.accumulate) c.fill(0, 0, M * N); return; }
-  const rows = Math.ceil(M / SP), Mpad = rows * SP;
-  const Npad = Math.ceil(N / TW) * TW;
+  const Npad = Math.ceil(N / TW) * TW, Mpad = Math.ceil(M / SP) * SP;
   const sc = new Scratch();
-  const aOff = sc.alloc(Mpad * K * 4, 64);
-  const wOff = sc.alloc(Npad * K * 4);
+  const A = placeGemmA(sc, a, M, K, !!g.transA), B = placeGemmB(sc, b, K, N, !!g.transB);
+  const outOff = sc.alloc(Mpad * Npad * 4);
   sc.commit();
-  let f32 = sc.f32;
-  const aw = aOff >>> 2;
-  if (!g.transA) f32.set(a.subarray(0, M * K), aw);
-  else for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) f32[aw + i * K + k] = a[k * M + i];
-  f32.fill(0, aw + M * K, aw + Mpad * K);
-  // pack B into [tile][k][TW]
-  const ww = wOff >>> 2;
-  f32.fill(0, ww, ww + Npad * K);
-  if (g.transB) packFloatRows(b, N, K, f32, ww);
-  else {
-    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) f32[ww + ((j / TW) | 0) * K * TW + k * TW + (j % TW)] = b[k * N + j];
-  }
-  const { outOff, coutPad } = runFloat(sc, aOff, wOff, undefined, { rows, colsPad: SP, rowStride: SP * K * 4, pxStride: K * 4, nseg: 1, segStride: 0, segLen: K, cout: N },
-    g.accumulate ? (buf, outIdx, cp) => {
-      for (let i = 0; i < M; i++) buf.set(c.subarray(i * N, i * N + N), outIdx + i * cp);
-    } : undefined);
-  f32 = sc.f32;
-  const o = outOff >>> 2;
-  for (let i = 0; i < M; i++) c.set(f32.subarray(o + i * coutPad, o + i * coutPad + N), i * N);
+  if (g.accumulate) putRows(sc.f32, outOff >>> 2, c, M, N, Npad);
+  gemmPlaced({ ...A, ...B }, M, N, K, outOff, g.accumulate);
+  takeRows(sc.f32, outOff >>> 2, c, M, N, Npad);
+}
+
+/** Copies rows [M][N] of `src` into scratch rows of stride `ld` floats at index `at`. */
+export function putRows(f32: Float32Array, at: number, src: Float32Array, M: number, N: number, ld: number): void {
+  if (ld === N) { f32.set(src.subarray(0, M * N), at); return; }
+  for (let i = 0; i < M; i++) f32.set(src.subarray(i * N, i * N + N), at + i * ld);
+}
+/** Copies scratch rows of stride `ld` floats at index `at` into `dst` [M][N]. */
+export function takeRows(f32: Float32Array, at: number, dst: Float32Array, M: number, N: number, ld: number): void {
+  if (ld === N) { dst.set(f32.subarray(at, at + M * N)); return; }
+  for (let i = 0; i < M; i++) dst.set(f32.subarray(at + i * ld, at + i * ld + N), i * N);
 }
 
 // ---------------------------------------------------------------- element ops (golden/ops.ts, exact)
@@ -593,8 +706,8 @@ export function poolFast(x: Tensor, kind: 'avgpool' | 'maxpool', kernel: number,
   return tensor(oh, ow, x.c, sc.copyF32(outOff, n));
 }
 
-/** KernelSet.onCallingThread: every call inside `fn` runs on the main thread. */
-function onCallingThread<T>(fn: () => T): T {
+/** KernelSet.onCallingThread: every call inside `fn` runs on the calling thread (no worker hand-off). */
+export function onCallingThread<T>(fn: () => T): T {
   callingThreadOnly++;
   try { return fn(); } finally { callingThreadOnly--; }
 }

@@ -1,6 +1,7 @@
 /**
  * Kernel sets by name: 'reference' (plain TypeScript, the numeric spec) and 'fast' (WebAssembly SIMD on
  * worker threads, bit-identical to the reference). The CLI's `--kernels reference|fast` maps to getKernels.
+ * The fast set (and the trainer's batch ops) need `await loadKernels()` once per thread first (wasm.ts).
  */
 import type { KernelSet } from './types.ts';
 import { referenceKernels } from './reference.ts';
@@ -20,3 +21,4 @@ export function getKernels(name: KernelName): KernelSet {
 export { fastKernels, referenceKernels };
 export { binaryGemm, sgemm, setKernelThreads, kernelsReady, closeKernelPool, type SgemmArgs } from './fast.ts';
 export type { KernelSet } from './types.ts';
+export { loadKernels, kernelsLoaded } from './wasm.ts';

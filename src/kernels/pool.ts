@@ -101,7 +101,7 @@ export class KernelPool {
     const readies: Promise<void>[] = [];
     for (let w = 0; w < workers; w++) {
       const ctrl = new Int32Array(new SharedArrayBuffer(BLOCK_INTS * 4));
-      const worker = new Worker(new URL('./pool-worker.mjs', import.meta.url), { workerData: { module: kernelModule, memory, ctrl, names, claims: this.claims } });
+      const worker = new Worker(new URL('./pool-worker.mjs', import.meta.url), { workerData: { module: kernelModule(), memory, ctrl, names, claims: this.claims } });
       const slot: Slot = { worker, ctrl, seq: 0, exited: false, index: w + 1 };
       readies.push(new Promise<void>((resolve, reject) => {
         worker.on('message', (m: { ready?: boolean; error?: string }) => {

@@ -89,3 +89,29 @@ export const referenceKernels: KernelSet = {
   realConv: realConvReference,
   fc: fcReference,
 };
+
+/**
+ * Single-precision GEMM, the spec of kernels/fast.ts sgemm: C = A * B, or C = fp32(C + A * B) with
+ * `accumulate`; A is M x K (stored K x M when transA), B is K x N (stored N x K when transB), row-major.
+ * Each output is one fp32 sum from +0 over k ascending of fp32 products (no FMA). The loops run i, k, j
+ * (one row of partial sums advanced by one k at a time), which keeps every output's order of additions
+ * k ascending while reading B along its rows. With K = 0 there is no sum: C is left as it is (accumulate)
+ * or zeroed.
+ */
+export function sgemmReference(g: { M: number; N: number; K: number; a: Float32Array; b: Float32Array; c: Float32Array; transA?: boolean; transB?: boolean; accumulate?: boolean }): void {
+  const { M, N, K, a, b, c } = g, f = Math.fround;
+  if (K === 0) { if (!g.accumulate) c.fill(0, 0, M * N); return; }
+  const A = (i: number, k: number) => (g.transA ? a[k * M + i] : a[i * K + k]);
+  // B as K x N row-major (a transposed B is copied once, so the inner loop reads a row)
+  let B = b;
+  if (g.transB) { B = new Float32Array(K * N); for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) B[k * N + j] = b[j * K + k]; }
+  const row = new Float32Array(N);
+  for (let i = 0; i < M; i++) {
+    row.fill(0);
+    for (let k = 0; k < K; k++) {
+      const aik = A(i, k);
+      for (let j = 0, o = k * N; j < N; j++) row[j] = f(row[j] + f(aik * B[o + j]));
+    }
+    for (let j = 0; j < N; j++) c[i * N + j] = g.accumulate ? f(c[i * N + j] + row[j]) : row[j];
+  }
+}

@@ -1,8 +1,11 @@
 /**
- * WebAssembly text (WAT) generators for the fast kernels. The text is hand-written here as templates with
- * the register-blocking factors as parameters, and assembled at load time by the npm package `wabt`
- * (see wasm.ts). Features used: SIMD128 (no relaxed-simd, no FMA) and threads (a shared imported memory,
- * so worker threads run the same code on the same bytes).
+ * WebAssembly text (WAT) generators of the ONE kernel module (moduleWat): the golden model's kernels
+ * (below) and the trainer's batch kernels (wat-batch.ts), all on one shared memory. The text is
+ * hand-written here as templates with the register-blocking factors as parameters, and assembled on first
+ * use or at build time by the npm package `wabt` (see wasm.ts). Features used: SIMD128 (no relaxed-simd,
+ * no FMA) and threads (a shared imported memory, so worker threads run the same code on the same bytes).
+ * One generator per operation: where two instances exist they differ in addressing, never in arithmetic
+ * (sconv / sgemm, im2col / col2im, sign_pack / sign_pack_pad, the bconv register tiles).
  *
  * Both kernels are "strided conv-as-GEMM" loops that read NHWC activations in place (no im2col copy;
  * fast.ts gathers windows with the wasm im2col below only when a binary conv's segments are short):
@@ -33,18 +36,23 @@
  * independent accumulators the scalar form does more bit-MACs per cycle on the Bi-Real-18 shapes.
  * Register tiles beyond ~6 accumulators spill (x64 has ~12 allocatable GPRs), hence 1x4 / 2x2.
  *
- * ---- sconv: fp32 conv / GEMM, bit-exact with kernels/reference.ts ----
+ * ---- sconv / sgemm: fp32 conv / GEMM, bit-exact with kernels/reference.ts ----
  * For each output, acc starts at 0 (or at the existing output, flag bit 0), then for k = 0..K-1 in the
  * order (segment, position in segment) = (ky, kx, ci): acc = fp32(acc + fp32(x_k * w_k)) with f32x4.mul
  * then f32x4.add (wasm forbids contracting them into an FMA), four OUTPUT channels per vector lane group;
  * k is never split across lanes, so each lane performs exactly the reference's sequence of roundings.
  * Bias (flag bit 1) is added last; with flag bit 2 a per-channel affine map (a BN folded to scale/shift)
- * follows: out = fp32(fp32(acc * scale_c) + shift_c), exactly golden/ops.ts bnApply. Weight layout: tile t of 8 channels -> [k][8 floats]. Loops are not
- * unrolled: the unrolled variants (U = 2, 4) were slower, V8 hoisted the loads and spilled.
+ * follows: out = fp32(fp32(acc * scale_c) + shift_c), exactly golden/ops.ts bnApply; flag bit 3 adds the
+ * finished sum to the existing output (the trainer's gradient accumulation). Weight layout: tile t of 8
+ * channels -> [k][8 floats] ('sconv'), or any strides ('sgemm', see sconvWat). Loops are not unrolled:
+ * the unrolled variants (U = 2, 4) were slower, V8 hoisted the loads and spilled.
  *
- * ---- element ops (elementWat, poolWat): the golden model's bn / add / sign+pack / pooling / xnor
- * output transform, exact lane by lane; see their comments.
+ * ---- element ops (elementWat, poolWat, im2colWat): the golden model's bn / add / sign+pack / pooling /
+ * xnor output transform / im2col, exact lane by lane (the trainer uses add, bn, sign_pack, im2col and
+ * col2im too); see their comments.
  */
+
+import { batchWat } from './wat-batch.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -234,8 +242,26 @@ export function bconv64Wat(name: string, P: number, O: number, U = 1, touch = fa
   )`;
 }
 
-/** fp32 conv / GEMM kernel: P pixels x (4*V) output channels per register tile; channel tile = 4*V. */
-export function sconvWat(name: string, P: number, V: number, U = 1): string {
+/** Flag bits of the fp32 conv / GEMM kernels (sconvWat); any combination, applied in this order. */
+export const SCONV_FLAGS = { INIT: 1, BIAS: 2, AFFINE: 4, ADD_TO_OUT: 8 } as const;
+
+/**
+ * fp32 conv / GEMM kernel: P pixels x (4*V) output channels per register tile; channel tile = 4*V.
+ * Two instances come from this one generator (moduleWat):
+ *  - 'sconv' (strided = false): A is read in place from NHWC windows (k advances 4 bytes), the weights are
+ *    packed [tile][k][4V floats] (packFloatRows); the golden model's real convs and FCs.
+ *  - 'sgemm' (strided = true): three more arguments give the strides in bytes of A along k ($kStride) and of
+ *    B between channel tiles ($wTile) and along k ($wk), so a transposed A (stride = M floats) and a B
+ *    stored K x N row-major (tile stride 32 bytes, k stride N floats) are read where they lie, without
+ *    repacking; the float GEMM of the kernels' sgemm and of the trainer (batch-ops.ts).
+ * The strides are compile-time constants in 'sconv' (an add of an immediate in the k loop) and values in
+ * 'sgemm'; the arithmetic, its order and so every result bit are the same in both.
+ * Flags (SCONV_FLAGS): INIT starts each sum at the existing output; BIAS adds bias_c after the sum; AFFINE
+ * then maps out = fp32(fp32(acc * scale_c) + shift_c); ADD_TO_OUT finally stores fp32(out + acc), i.e. the
+ * finished sum (from +0) added to the existing output: C += A*B with the rounding of `C[i] += s` in JS.
+ */
+export function sconvWat(name: string, P: number, V: number, U = 1, strided = false): string {
+  if (strided && U !== 1) throw new Error('sconvWat: the strided instance is not unrolled');
   const I = range(P), Vs = range(V);
   const pairs = I.flatMap((i) => Vs.map((v) => [i, v] as const));
   const TW = 4 * V; // channels per tile
@@ -246,16 +272,19 @@ export function sconvWat(name: string, P: number, V: number, U = 1): string {
     ...pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.add (local.get $acc_${i}_${v}) (f32x4.mul (local.get $xv_${i}) (local.get $wv_${v}))))`),
   ].join('\n');
   const advance = (u: number) => [
-    ...I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xp_${i}) (i32.const ${4 * u})))`),
-    `(local.set $ws (i32.add (local.get $ws) (i32.const ${4 * TW * u})))`,
+    ...I.map((i) => `(local.set $xp_${i} (i32.add (local.get $xp_${i}) ${strided ? '(local.get $kStride)' : `(i32.const ${4 * u})`}))`),
+    `(local.set $ws (i32.add (local.get $ws) ${strided ? '(local.get $wk)' : `(i32.const ${4 * TW * u})`}))`,
   ].join('\n');
+  const tileBase = strided
+    ? '(i32.add (local.get $w) (i32.mul (local.get $tile) (local.get $wTile)))'
+    : `(i32.add (local.get $w) (i32.mul (i32.mul (local.get $tile) (local.get $kTotal)) (i32.const ${TW * 4})))`;
   return `
   (func $${name} (export "${name}")
     (param $x i32) (param $w i32) (param $out i32) (param $bias i32) (param $flags i32)
     (param $oy0 i32) (param $oy1 i32) (param $t0 i32) (param $t1 i32)
     (param $ncols i32) (param $rowStride i32) (param $pxStride i32)
     (param $nseg i32) (param $segStride i32) (param $segLen i32) (param $coutPad i32)
-    (param $scale i32) (param $shift i32)
+    (param $scale i32) (param $shift i32)${strided ? ' (param $kStride i32) (param $wTile i32) (param $wk i32)' : ''}
     (local $tile i32) (local $wt i32) (local $oy i32) (local $px i32) (local $xbase i32) (local $ws i32)
     (local $seg i32) (local $n i32) (local $kTotal i32)
     ${I.map((i) => `(local $xp_${i} i32) (local $op_${i} i32) (local $xv_${i} v128)`).join(' ')}
@@ -265,7 +294,7 @@ export function sconvWat(name: string, P: number, V: number, U = 1): string {
     (local.set $tile (local.get $t0))
     (block $tiles_end (loop $tiles
       (br_if $tiles_end (i32.ge_u (local.get $tile) (local.get $t1)))
-      (local.set $wt (i32.add (local.get $w) (i32.mul (i32.mul (local.get $tile) (local.get $kTotal)) (i32.const ${TW * 4}))))
+      (local.set $wt ${tileBase})
       (local.set $oy (local.get $oy0))
       (block $rows_end (loop $rows
         (br_if $rows_end (i32.ge_u (local.get $oy) (local.get $oy1)))
@@ -304,6 +333,8 @@ export function sconvWat(name: string, P: number, V: number, U = 1): string {
             ${pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.mul (local.get $acc_${i}_${v}) (local.get $wv_${v})))`).join(' ')}
             ${Vs.map((v) => `(local.set $wv_${v} (v128.load offset=${16 * v} (i32.add (local.get $shift) (i32.mul (local.get $tile) (i32.const ${TW * 4})))))`).join(' ')}
             ${pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.add (local.get $acc_${i}_${v}) (local.get $wv_${v})))`).join(' ')}))
+          (if (i32.and (local.get $flags) (i32.const 8)) (then
+            ${pairs.map(([i, v]) => `(local.set $acc_${i}_${v} (f32x4.add (v128.load offset=${16 * v} (local.get $op_${i})) (local.get $acc_${i}_${v})))`).join(' ')}))
           ${pairs.map(([i, v]) => `(v128.store offset=${16 * v} (local.get $op_${i}) (local.get $acc_${i}_${v}))`).join('\n')}
           (local.set $px (i32.add (local.get $px) (i32.const ${P})))
           (br $pxl)))
@@ -371,7 +402,9 @@ export function elementWat(): string {
     signPackWat('sign_pack_pad', true),
     poolWat('maxpool', 'max'),
     poolWat('avgpool', 'avg'),
-    im2colWat(),
+    poolWat('maxpool_arg', 'max', true),
+    im2colWat('gather'),
+    im2colWat('scatter-add'),
   ].join('\n');
 }
 
@@ -427,37 +460,60 @@ function signPackWat(name: string, padded: boolean): string {
 }
 
 /**
- * Packed-bit im2col for binary convs with short segments: output pixel p (row-major over `cols` columns)
- * gets its nseg segments of segWords 32-bit words concatenated into out[p][nseg * segWords], copied as
- * 64-bit words plus a final 32-bit word when segWords is odd. Pixels [p0, p1).
+ * im2col and its adjoint, over 32-bit words (packed sign bits of a binary conv, or fp32 values of a float
+ * conv), from a zero-bordered (or value-bordered) NHWC source, so every window is in bounds:
+ *   'im2col' (gather): output pixel p (row-major over `cols` columns) gets its nseg segments of segWords
+ *            words, taken at x + (p / cols) * rowStride + (p % cols) * pxStride + seg * segStride,
+ *            concatenated into out[p][nseg * segWords] (copied as 128-bit, then 64-bit, then 32-bit words).
+ *   'col2im' (scatter-add, fp32): the same addressing with the roles swapped: every window word is
+ *            incremented, dx[...] = fp32(dx[...] + cols[p][...]), pixel p ascending then segment ascending,
+ *            where row p of cols starts at cols + p * colStride (bytes). Each bordered-source word then
+ *            receives its terms in the order of the plain loop over (pixel, kernel row) that skips
+ *            out-of-bounds taps (batch-ops.ts col2im): the skipped taps land in the border, which the
+ *            caller discards.
+ * Pixels [p0, p1) per call; one call covers one image (the callers loop over a batch).
  */
-function im2colWat(): string {
+function im2colWat(mode: 'gather' | 'scatter-add'): string {
+  const gather = mode === 'gather';
+  const name = gather ? 'im2col' : 'col2im';
+  // one step of `bytes` bytes from d (cols) to/from s (window), then both advance
+  const step = (bytes: 16 | 8 | 4) => {
+    const [ld, st] = bytes === 16 ? ['v128.load', 'v128.store'] : bytes === 8 ? ['i64.load', 'i64.store'] : ['i32.load', 'i32.store'];
+    const op = gather ? `(${st} (local.get $d) (${ld} (local.get $s)))`
+      : bytes === 16 ? '(v128.store (local.get $s) (f32x4.add (v128.load (local.get $s)) (v128.load (local.get $d))))'
+        : bytes === 8 ? `(f32.store (local.get $s) (f32.add (f32.load (local.get $s)) (f32.load (local.get $d))))
+          (f32.store offset=4 (local.get $s) (f32.add (f32.load offset=4 (local.get $s)) (f32.load offset=4 (local.get $d))))`
+          : '(f32.store (local.get $s) (f32.add (f32.load (local.get $s)) (f32.load (local.get $d))))';
+    return `${op}
+          (local.set $s (i32.add (local.get $s) (i32.const ${bytes})))
+          (local.set $d (i32.add (local.get $d) (i32.const ${bytes})))`;
+  };
   return `
-  (func $im2col (export "im2col") (param $x i32) (param $out i32) (param $p0 i32) (param $p1 i32)
-    (param $cols i32) (param $rowStride i32) (param $pxStride i32) (param $nseg i32) (param $segStride i32) (param $segWords i32)
-    (local $p i32) (local $src i32) (local $s i32) (local $d i32) (local $seg i32) (local $n i32) (local $half i32)
-    (local.set $half (i32.shr_u (local.get $segWords) (i32.const 1)))
+  (func $${name} (export "${name}") (param $x i32) (param $out i32) (param $p0 i32) (param $p1 i32)
+    (param $cols i32) (param $rowStride i32) (param $pxStride i32) (param $nseg i32) (param $segStride i32) (param $segWords i32)${gather ? '' : ' (param $colStride i32)'}
+    (local $p i32) (local $src i32) (local $s i32) (local $d i32) (local $seg i32) (local $n i32) (local $quads i32)
+    (local.set $quads (i32.shr_u (local.get $segWords) (i32.const 2)))
     (local.set $p (local.get $p0))
-    (local.set $d (i32.add (local.get $out) (i32.shl (i32.mul (local.get $p0) (i32.mul (local.get $nseg) (local.get $segWords))) (i32.const 2))))
+    ${gather ? '(local.set $d (i32.add (local.get $out) (i32.shl (i32.mul (local.get $p0) (i32.mul (local.get $nseg) (local.get $segWords))) (i32.const 2))))' : ''}
     (block $done (loop $pix
       (br_if $done (i32.ge_u (local.get $p) (local.get $p1)))
+      ${gather ? '' : '(local.set $d (i32.add (local.get $out) (i32.mul (local.get $p) (local.get $colStride))))'}
       (local.set $src (i32.add (i32.add (local.get $x) (i32.mul (i32.div_u (local.get $p) (local.get $cols)) (local.get $rowStride)))
                                (i32.mul (i32.rem_u (local.get $p) (local.get $cols)) (local.get $pxStride))))
       (local.set $seg (i32.const 0))
       (block $sd (loop $sl
         (br_if $sd (i32.ge_u (local.get $seg) (local.get $nseg)))
         (local.set $s (i32.add (local.get $src) (i32.mul (local.get $seg) (local.get $segStride))))
-        (local.set $n (local.get $half))
+        (local.set $n (local.get $quads))
         (block $wd (loop $wl
           (br_if $wd (i32.eqz (local.get $n)))
-          (i64.store (local.get $d) (i64.load (local.get $s)))
-          (local.set $s (i32.add (local.get $s) (i32.const 8)))
-          (local.set $d (i32.add (local.get $d) (i32.const 8)))
+          ${step(16)}
           (local.set $n (i32.sub (local.get $n) (i32.const 1)))
           (br $wl)))
+        (if (i32.and (local.get $segWords) (i32.const 2)) (then
+          ${step(8)}))
         (if (i32.and (local.get $segWords) (i32.const 1)) (then
-          (i32.store (local.get $d) (i32.load (local.get $s)))
-          (local.set $d (i32.add (local.get $d) (i32.const 4)))))
+          ${step(4)}))
         (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
         (br $sl)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
@@ -472,28 +528,53 @@ function im2colWat(): string {
  *   avg: acc = 0; acc = fp32(acc + v) in (ky, kx) order; out = fp32(acc / count of in-bounds taps).
  * Channels go in blocks of 16 (four vector accumulators, one address per tap), then groups of 4, then
  * single lanes; every channel sees its taps in the same (ky, kx) order.
+ * `argmax` (max only; the trainer's max pool, batch-ops.ts maxPoolForward): two more arguments $arg and
+ * $argBase; with every replacement of acc (the same strict v > acc) the float index argBase + (address
+ * of v - in) / 4 is kept too, so arg receives, at the output's position, the index of the FIRST maximum
+ * (-1 when no tap was in bounds). One generator: the plain instances' text is unchanged by the option.
  */
-function poolWat(name: string, mode: 'max' | 'avg'): string {
+function poolWat(name: string, mode: 'max' | 'avg', argmax = false): string {
   const max = mode === 'max';
+  if (argmax && !max) throw new Error('poolWat: argmax applies to max pooling');
   const init = max ? '-inf' : '0';
-  const vUpdate = max
-    ? '(local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (f32x4.gt (local.get $v) (local.get $acc))))'
-    : '(local.set $acc (f32x4.add (local.get $acc) (local.get $v)))';
-  const sUpdate = max
-    ? '(local.set $sa (select (local.get $sv) (local.get $sa) (f32.gt (local.get $sv) (local.get $sa))))'
-    : '(local.set $sa (f32.add (local.get $sa) (local.get $sv)))';
+  // float index of the value at byte address `addr` (+ lane offsets `plus`), as an i32x4 vector
+  const idxVec = (addr: string, plus = 0) =>
+    `(i32x4.add (i32x4.splat (i32.add (local.get $argBase) (i32.add (i32.shr_u (i32.sub ${addr} (local.get $in)) (i32.const 2)) (i32.const ${plus})))) (v128.const i32x4 0 1 2 3))`;
+  const vUpdate = argmax
+    ? `(local.set $m (f32x4.gt (local.get $v) (local.get $acc)))
+              (local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (local.get $m)))
+              (local.set $ia (v128.bitselect ${idxVec('(local.get $t)')} (local.get $ia) (local.get $m)))`
+    : max
+      ? '(local.set $acc (v128.bitselect (local.get $v) (local.get $acc) (f32x4.gt (local.get $v) (local.get $acc))))'
+      : '(local.set $acc (f32x4.add (local.get $acc) (local.get $v)))';
+  const sUpdate = argmax
+    ? `(local.set $g (f32.gt (local.get $sv) (local.get $sa)))
+              (local.set $sa (select (local.get $sv) (local.get $sa) (local.get $g)))
+              (local.set $si (select (i32.add (local.get $argBase) (i32.shr_u (i32.sub (local.get $t) (local.get $in)) (i32.const 2))) (local.get $si) (local.get $g)))`
+    : max
+      ? '(local.set $sa (select (local.get $sv) (local.get $sa) (f32.gt (local.get $sv) (local.get $sa))))'
+      : '(local.set $sa (f32.add (local.get $sa) (local.get $sv)))';
   const vFinal = max ? '(local.get $acc)' : '(f32x4.div (local.get $acc) (f32x4.splat (local.get $cnt)))';
   const sFinal = max ? '(local.get $sa)' : '(f32.div (local.get $sa) (local.get $cnt))';
+  // byte address in $arg of the output at $o + $j (+ offset)
+  const argAt = '(i32.add (local.get $arg) (i32.add (i32.sub (local.get $o) (local.get $out)) (local.get $j)))';
+  // address of tap (ky, kx) at channel byte $j
+  const tapAddr = '(i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))';
   // blocks of 4 lane groups (16 channels): one address per tap for 4 accumulators
   const B = 4;
-  const bUpdate = (i: number) => max
-    ? `(local.set $b${i} (v128.bitselect (local.get $v) (local.get $b${i}) (f32x4.gt (local.get $v) (local.get $b${i}))))`
-    : `(local.set $b${i} (f32x4.add (local.get $b${i}) (local.get $v)))`;
+  const bUpdate = (i: number) => argmax
+    ? `(local.set $m (f32x4.gt (local.get $v) (local.get $b${i})))
+              (local.set $b${i} (v128.bitselect (local.get $v) (local.get $b${i}) (local.get $m)))
+              (local.set $ib${i} (v128.bitselect ${idxVec('(local.get $t)', 4 * i)} (local.get $ib${i}) (local.get $m)))`
+    : max
+      ? `(local.set $b${i} (v128.bitselect (local.get $v) (local.get $b${i}) (f32x4.gt (local.get $v) (local.get $b${i}))))`
+      : `(local.set $b${i} (f32x4.add (local.get $b${i}) (local.get $v)))`;
   const bFinal = (i: number) => max ? `(local.get $b${i})` : `(f32x4.div (local.get $b${i}) (f32x4.splat (local.get $cnt)))`;
   const block = `
         (block $bd (loop $bl
           (br_if $bd (i32.gt_u (i32.add (local.get $j) (i32.const ${16 * B})) (local.get $cv)))
-          ${Array.from({ length: B }, (_, i) => `(local.set $b${i} (f32x4.splat (f32.const ${init})))`).join(' ')}
+          ${Array.from({ length: B }, (_, i) => `(local.set $b${i} (f32x4.splat (f32.const ${init})))`).join(' ')}${argmax ? `
+          ${Array.from({ length: B }, (_, i) => `(local.set $ib${i} (i32x4.splat (i32.const -1)))`).join(' ')}` : ''}
           (local.set $ky (local.get $ky0))
           (block $kyd3 (loop $kyl3
             (br_if $kyd3 (i32.ge_s (local.get $ky) (local.get $ky1)))
@@ -507,15 +588,17 @@ function poolWat(name: string, mode: 'max' | 'avg'): string {
               (br $kxl3)))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
             (br $kyl3)))
-          ${Array.from({ length: B }, (_, i) => `(v128.store offset=${16 * i} (i32.add (local.get $o) (local.get $j)) ${bFinal(i)})`).join(' ')}
+          ${Array.from({ length: B }, (_, i) => `(v128.store offset=${16 * i} (i32.add (local.get $o) (local.get $j)) ${bFinal(i)})`).join(' ')}${argmax ? `
+          ${Array.from({ length: B }, (_, i) => `(v128.store offset=${16 * i} ${argAt} (local.get $ib${i}))`).join(' ')}` : ''}
           (local.set $j (i32.add (local.get $j) (i32.const ${16 * B})))
           (br $bl)))`;
   return `
   (func $${name} (export "${name}") (param $in i32) (param $out i32) (param $oy0 i32) (param $oy1 i32)
-    (param $H i32) (param $W i32) (param $c i32) (param $k i32) (param $s i32) (param $pad i32) (param $OW i32)
+    (param $H i32) (param $W i32) (param $c i32) (param $k i32) (param $s i32) (param $pad i32) (param $OW i32)${argmax ? ' (param $arg i32) (param $argBase i32)' : ''}
     (local $oy i32) (local $ox i32) (local $y0 i32) (local $x0 i32) (local $ky0 i32) (local $ky1 i32) (local $kx0 i32) (local $kx1 i32)
     (local $ky i32) (local $kx i32) (local $j i32) (local $cv i32) (local $row i32) (local $o i32) (local $t i32)
-    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32) (local $cnt f32) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $acc v128) (local $v v128) (local $sa f32) (local $sv f32) (local $cnt f32) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)${argmax ? `
+    (local $m v128) (local $ia v128) (local $ib0 v128) (local $ib1 v128) (local $ib2 v128) (local $ib3 v128) (local $si i32) (local $g i32)` : ''}
     (local.set $row (i32.shl (local.get $c) (i32.const 2)))
     (local.set $cv (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
     (local.set $oy (local.get $oy0))
@@ -536,38 +619,44 @@ function poolWat(name: string, mode: 'max' | 'avg'): string {
         ${block}
         (block $vd (loop $vl
           (br_if $vd (i32.ge_u (local.get $j) (local.get $cv)))
-          (local.set $acc (f32x4.splat (f32.const ${init})))
+          (local.set $acc (f32x4.splat (f32.const ${init})))${argmax ? `
+          (local.set $ia (i32x4.splat (i32.const -1)))` : ''}
           (local.set $ky (local.get $ky0))
           (block $kyd (loop $kyl
             (br_if $kyd (i32.ge_s (local.get $ky) (local.get $ky1)))
             (local.set $kx (local.get $kx0))
             (block $kxd (loop $kxl
               (br_if $kxd (i32.ge_s (local.get $kx) (local.get $kx1)))
-              (local.set $v (v128.load (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))))
+              ${argmax ? `(local.set $t ${tapAddr})
+              (local.set $v (v128.load (local.get $t)))` : `(local.set $v (v128.load ${tapAddr}))`}
               ${vUpdate}
               (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
               (br $kxl)))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
             (br $kyl)))
-          (v128.store (i32.add (local.get $o) (local.get $j)) ${vFinal})
+          (v128.store (i32.add (local.get $o) (local.get $j)) ${vFinal})${argmax ? `
+          (v128.store ${argAt} (local.get $ia))` : ''}
           (local.set $j (i32.add (local.get $j) (i32.const 16)))
           (br $vl)))
         (block $sd (loop $sl
           (br_if $sd (i32.ge_u (local.get $j) (local.get $row)))
-          (local.set $sa (f32.const ${init}))
+          (local.set $sa (f32.const ${init}))${argmax ? `
+          (local.set $si (i32.const -1))` : ''}
           (local.set $ky (local.get $ky0))
           (block $kyd2 (loop $kyl2
             (br_if $kyd2 (i32.ge_s (local.get $ky) (local.get $ky1)))
             (local.set $kx (local.get $kx0))
             (block $kxd2 (loop $kxl2
               (br_if $kxd2 (i32.ge_s (local.get $kx) (local.get $kx1)))
-              (local.set $sv (f32.load (i32.add (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (i32.add (local.get $y0) (local.get $ky)) (local.get $W)) (i32.add (local.get $x0) (local.get $kx))) (local.get $row))) (local.get $j))))
+              ${argmax ? `(local.set $t ${tapAddr})
+              (local.set $sv (f32.load (local.get $t)))` : `(local.set $sv (f32.load ${tapAddr}))`}
               ${sUpdate}
               (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
               (br $kxl2)))
             (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
             (br $kyl2)))
-          (f32.store (i32.add (local.get $o) (local.get $j)) ${sFinal})
+          (f32.store (i32.add (local.get $o) (local.get $j)) ${sFinal})${argmax ? `
+          (i32.store ${argAt} (local.get $si))` : ''}
           (local.set $j (i32.add (local.get $j) (i32.const 4)))
           (br $sl)))
         (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
@@ -749,7 +838,9 @@ export function moduleWat(): string {
   ${Array.from({ length: BCONVX_MAX_STEPS + 1 }, (_, n) => [0, 1].filter((t) => n + t >= 1 && n + t <= BCONVX_MAX_STEPS).map((t) => bconvxWat(n, t)).join('\n')).join('\n')}
   ${BCONVXS_SEGMENTS.map(([n, t]) => bconvxWat(n, t, 3)).join('\n')}
   ${sconvWat('sconv', SCONV_TILE.P, SCONV_TILE.V)}
+  ${sconvWat('sgemm', SCONV_TILE.P, SCONV_TILE.V, 1, true)}
   ${elementWat()}
   ${Array.from({ length: 16 }, (_, f) => xnorEpiWat(f)).join('\n')}
+  ${batchWat()}
 )`;
 }

@@ -10,7 +10,7 @@
  * the box sum) computed there; x is streamed in as a k x k window over all its channels.
  */
 import { tensor, type Tensor } from '../core/tensor.ts';
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { elementwiseWorkload, f32, real, windowLabel, windowOut, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

@@ -5,7 +5,7 @@
  * chain's value is streamed in as a side input.
  */
 import { tensor, type Tensor } from '../core/tensor.ts';
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { elementwiseWorkload, f32, real, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

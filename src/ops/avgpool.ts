@@ -3,7 +3,7 @@
  * (ky, kx) order in fp32. Bi-Real Net's downsample shortcut starts with avgpool 2x2/2.
  * Counts: free. Accelerator: the pooling unit.
  */
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { windowPool, type PoolLayer, type PoolStep } from './maxpool.ts';
 import type { OpModule } from './types.ts';
 

@@ -23,12 +23,8 @@
  */
 import { packRow, wordsFor } from '../core/bits.ts';
 import { tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
-import { outSize } from '../core/geometry.ts';
 import type { BinaryConvArgs, KernelSet } from '../kernels/types.ts';
-import * as T from '../train/ops.ts';
-import { bt, type BT } from '../train/tensor.ts';
-import { simdOps } from '../train/gemm.ts';
-import { xnorApplies, type SimdOps } from '../train/simd-ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { binaryWeightBackward, channelAlpha as trainAlpha, signWeights } from '../train/quantizers.ts';
 import { bnParamCounts, bnScaleShift, type BnLayer } from './bn.ts';
 import { cachedSlice, channels, f32, rangeOf, windowLabel, windowOut, withShape, zeroCounts } from './common.ts';
@@ -84,18 +80,6 @@ function foldableBn(rl: ResolvedLayer, byId: Map<string, ResolvedLayer>): string
   if (rl.consumers.length !== 1) return undefined;
   const c = byId.get(rl.consumers[0])!;
   return c.layer.op === 'bn' && c.inputs[0] === rl.layer.id ? c.layer.id : undefined;
-}
-
-/**
- * Forward on +-1 inputs by XNOR-popcount (train/simd-ops.ts), with the same output bits as the float conv;
- * with `scratch` (training) it also gathers the +-1 im2col matrix the weight gradient needs.
- */
-function xnorForward(simd: SimdOps, x: BT, sw: Float32Array, O: number, g: T.ConvGeom, padValue: number, scratch: T.ConvScratch | null): { y: BT; ctx: T.ConvCtx } {
-  const oh = outSize(x.h, g), ow = outSize(x.w, g);
-  const y = bt(x.n, oh, ow, O);
-  simd.xnorConv(x.data, x, sw, O, g.kernel, g.stride, g.pad, oh, ow, padValue === 1, y.data);
-  const cols = scratch ? T.im2col(x, g, padValue, scratch).cols : new Float32Array(0);
-  return { y, ctx: { x, cols, oh, ow, geom: g, padValue, direct: false } };
 }
 
 export const bconv: OpModule<BConvLayer, BConvStep> = {
@@ -231,15 +215,9 @@ export const bconv: OpModule<BConvLayer, BConvStep> = {
       const sw = scr.sw = signWeights(w, scr.sw);
       const alpha = l.weightScale === 'channel' ? trainAlpha(w, l.outChannels) : null;
       // +-1 inputs (a binary activation feeds this conv): XNOR-popcount gives the float GEMM's exact integers
-      const simd = c.cfg.signAs === 'binary' && c.inputDtype(0) === 'bits' && xnorApplies(x.c, l.outChannels, l.kernel) ? simdOps() : null;
-      const r = simd ? xnorForward(simd, x, sw, l.outChannels, l, padValue, c.training ? scr : null) : T.conv2dForward(x, sw, l.outChannels, l, undefined, padValue, scr);
+      const pm1 = c.cfg.signAs === 'binary' && c.inputDtype(0) === 'bits';
+      const r = T.binaryConvForward(x, sw, alpha, l.outChannels, l, padValue, pm1, scr, c.training);
       const y = r.y;
-      if (alpha) {
-        const O = l.outChannels, d = y.data;
-        const s4 = O % 4 === 0 ? simdOps() : null;
-        if (s4) s4.scaleChannels(d, alpha, O);
-        else for (let i = 0; i < d.length; i += O) for (let o = 0; o < O; o++) d[i + o] *= alpha[o];
-      }
       if (c.training) Object.assign(c.saved, { ctx: r.ctx, sw, alpha });
       return y;
     },

@@ -4,12 +4,12 @@
  *   t = fp32(var + eps); r = fp32(sqrt(t)); scale = fp32(gamma / r); shift = fp32(beta - fp32(scale * mean))
  * (every step rounded to fp32 in this order; bconv reuses bnScaleShift when it folds its BN).
  * Training: batch statistics with the biased variance, running statistics updated with momentum and the
- * unbiased variance (kernels in train/ops.ts).
+ * unbiased variance (kernels/batch-ops.ts).
  * Counts: 2 affine + 2 statistics parameters per channel (a convention picks 0, 2 or 4); no OPs.
  * Accelerator: one multiply and one add per element on the post-processing unit, 2 words per channel.
  */
 import { tensor, type Tensor } from '../core/tensor.ts';
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { channels, elementwiseWorkload, f32, real, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

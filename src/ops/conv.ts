@@ -7,7 +7,7 @@
  * Accelerator: runs on the real-valued unit (or on a MAC PE array); a bias is one add per output element.
  */
 import { tensor } from '../core/tensor.ts';
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { channels, rangeOf, real, windowLabel, windowOut, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

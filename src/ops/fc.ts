@@ -5,7 +5,7 @@
  * Accelerator: the real-valued unit (or a MAC PE array) with a window over the whole input.
  */
 import { tensor } from '../core/tensor.ts';
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { channels, rangeOf, real, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

@@ -4,7 +4,7 @@
  * Counts: free. Accelerator: the pooling unit with a window over the whole input.
  */
 import { tensor, type Tensor } from '../core/tensor.ts';
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { f32, NO_PPU, real, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

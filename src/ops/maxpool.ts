@@ -2,7 +2,7 @@
  * `maxpool`: k x k window maximum per channel (padding ignored). Bi-Real Net's stem ends with maxpool 3x3/2.
  * Counts: free. Accelerator: the pooling unit, one tap operation per window tap per output element.
  */
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { NO_PPU, poolApply, real, windowLabel, windowOut, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

@@ -3,7 +3,7 @@
  * on the post-processing unit.
  */
 import { tensor, type Tensor } from '../core/tensor.ts';
-import * as T from '../train/ops.ts';
+import * as T from '../kernels/batch-ops.ts';
 import { elementwiseWorkload, real, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

@@ -13,7 +13,7 @@
  * post-processing unit, with 3 words (gamma, beta, zeta) per channel.
  */
 import { tensor, type Tensor } from '../core/tensor.ts';
-import { bt, type BT } from '../train/tensor.ts';
+import { bt, type BT } from '../kernels/batch.ts';
 import { channels, elementwiseWorkload, f32, real, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';
 

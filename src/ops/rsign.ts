@@ -13,7 +13,7 @@
  * one 32-bit threshold word per channel; packed like sign.
  */
 import { packedTensor, type Tensor } from '../core/tensor.ts';
-import { bt } from '../train/tensor.ts';
+import { bt } from '../kernels/batch.ts';
 import { binaryActBackward, binaryActForward } from './sign.ts';
 import { channels, elementwiseWorkload, f32, real, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, OpModule } from './types.ts';

@@ -9,8 +9,8 @@
  * packed into 32-bit words.
  */
 import { packSigns } from '../core/tensor.ts';
-import * as T from '../train/ops.ts';
-import type { BT } from '../train/tensor.ts';
+import * as T from '../kernels/batch-ops.ts';
+import type { BT } from '../kernels/batch.ts';
 import { SIGN_QUANTIZERS, signBackward, signForward } from '../train/quantizers.ts';
 import { elementwiseWorkload, real, withShape, zeroCounts } from './common.ts';
 import type { ExecStep, Layer, NetConfig, OpModule } from './types.ts';

@@ -18,8 +18,8 @@
  */
 import type { PackedTensor, Tensor } from '../core/tensor.ts';
 import type { KernelSet } from '../kernels/types.ts';
-import type { BT } from '../train/tensor.ts';
-import type { ConvScratch } from '../train/ops.ts';
+import type { BT } from '../kernels/batch.ts';
+import type { ConvScratch } from '../kernels/batch-ops.ts';
 
 export type Dtype = 'real' | 'bits';
 

@@ -26,7 +26,7 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
 import { Rng } from '../core/rng.ts';
-import { bt, type BT } from './tensor.ts';
+import { bt, type BT } from '../kernels/batch.ts';
 
 export interface Split { images: Uint8Array; labels: Uint8Array; n: number }
 export interface Dataset {

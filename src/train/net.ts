@@ -17,9 +17,8 @@
 import type { ResolvedNetwork, ResolvedLayer } from '../ir/types.ts';
 import { latentParams, type Model } from '../ir/model.ts';
 import { Rng } from '../core/rng.ts';
-import { Arena, bt, setArena, type BT } from './tensor.ts';
-import * as ops from './ops.ts';
-import { simdOps } from './gemm.ts';
+import { Arena, bt, setArena, type BT } from '../kernels/batch.ts';
+import * as ops from '../kernels/batch-ops.ts';
 import { opOf } from '../ops/index.ts';
 import type { NetConfig, SignAs, TrainCtx } from '../ops/types.ts';
 
@@ -44,7 +43,7 @@ export class TrainNet {
   private outputs = new Map<string, BT>();
   /** per conv layer: im2col / dcols buffers reused across steps (ops.ConvScratch) */
   private scratch = new Map<string, ops.ConvScratch>();
-  /** recycled activation/gradient buffers of a training step (tensor.ts Arena): active during a training
+  /** recycled activation/gradient buffers of a training step (kernels/batch.ts Arena): active during a training
    * forward and its backward, reset at the next training forward */
   private arena = new Arena();
   /** the same for inference forwards without taps (evaluation); the returned logits are a fresh copy */
@@ -180,11 +179,7 @@ export class TrainNet {
       if (!g || id === 'input') return;
       const prev = grads.get(id);
       if (!prev) { grads.set(id, g); return; }
-      const s = bt(g.n, g.h, g.w, g.c);
-      const simd = simdOps();
-      if (simd) simd.add(prev.data, g.data, s.data);
-      else for (let i = 0; i < s.data.length; i++) s.data[i] = prev.data[i] + g.data[i];
-      grads.set(id, s);
+      grads.set(id, ops.addForward(prev, g));
     };
     for (let li = this.net.layers.length - 1; li >= 0; li--) {
       const rl: ResolvedLayer = this.net.layers[li];

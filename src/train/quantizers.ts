@@ -11,9 +11,9 @@
  *  - 'magnitude-aware' (paper / Larq): dL/dW = alpha_o * G * 1{|W| < 1}
  *  - 'plain' (authors' PyTorch code):  dL/dW = G * 1{|W| <= 1}
  */
-import type { BT } from './tensor.ts';
-import { bt } from './tensor.ts';
-import { simdOps } from './gemm.ts';
+import type { BT } from '../kernels/batch.ts';
+import { bt } from '../kernels/batch.ts';
+import { simdOps } from '../kernels/batch-fast.ts';
 
 export type ActGrad = 'approxsign' | 'ste';
 export type WeightGrad = 'magnitude-aware' | 'plain';

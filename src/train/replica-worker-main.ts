@@ -6,10 +6,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { resolveNetwork } from '../ir/validate.ts';
-import { initGemm, setExternalGemm, type GemmBackendName } from './gemm.ts';
+import { initGemm, type GemmBackendName } from '../kernels/batch-fast.ts';
 import { TrainNet } from './net.ts';
-import { softmaxCrossEntropy } from './ops.ts';
-import { bt } from './tensor.ts';
+import { softmaxCrossEntropy } from '../kernels/batch-ops.ts';
+import { bt } from '../kernels/batch.ts';
 import { viewsOf, type ReplicaReply, type ReplicaRequest, type SharedLayout } from './replicas.ts';
 
 let tn: TrainNet | null = null;
@@ -22,9 +22,8 @@ function loadStats(): void { stats!.set(statsIn!.subarray(0, layout!.statFloats)
 async function handle(m: ReplicaRequest): Promise<ReplicaReply> {
   switch (m.op) {
     case 'init': {
-      const r = await initGemm(m.gemm as GemmBackendName);
-      setExternalGemm(null);
-      if (r.backend !== m.gemm) throw new Error(`gemm back end ${m.gemm} unavailable in a worker: ${r.reason ?? ''}`);
+      // the main thread's compiled kernel module: nothing is assembled or compiled again here
+      await initGemm(m.gemm as GemmBackendName, m.kernels);
       tn = new TrainNet(resolveNetwork(m.workload), m.cfg);
       layout = m.layout; statsIn = m.statsIn; stats = m.stats;
       for (const [k, v] of viewsOf(m.params, m.layout.params)) tn.params.set(k, v);

@@ -24,8 +24,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Workload } from '../ir/types.ts';
 import type { NetConfig, TrainNet } from './net.ts';
-import { softmaxCrossEntropy } from './ops.ts';
-import { bt, type BT } from './tensor.ts';
+import { softmaxCrossEntropy } from '../kernels/batch-ops.ts';
+import { kernelModule } from '../kernels/wasm.ts';
+import { bt, type BT } from '../kernels/batch.ts';
 
 export interface SharedLayout {
   /** weights and BN affine parameters, in one Float32 SharedArrayBuffer */
@@ -61,7 +62,7 @@ export function viewsOf(buf: Float32Array, section: SharedLayout['params']): Map
 
 /** Messages main -> worker */
 export type ReplicaRequest =
-  | { op: 'init'; workload: Workload; cfg: NetConfig; layout: SharedLayout; params: Float32Array; statsIn: Float32Array; stats: Float32Array; grads: Float32Array; gemm: string }
+  | { op: 'init'; workload: Workload; cfg: NetConfig; layout: SharedLayout; params: Float32Array; statsIn: Float32Array; stats: Float32Array; grads: Float32Array; gemm: string; kernels?: WebAssembly.Module }
   | { op: 'step'; cfg: NetConfig; input: Float32Array; n: number; labels: Uint8Array; smoothing: number; normaliser: number }
   | { op: 'eval'; cfg: NetConfig; input: Float32Array; n: number; logits: Float32Array };
 /** Messages worker -> main */
@@ -88,7 +89,8 @@ export class Replicas {
 
   /**
    * Moves tn's weights into shared memory (values unchanged; tn.params entries become views) and starts
-   * count-1 workers, each building the same network. `gemm` is the worker's float GEMM back end.
+   * count-1 workers, each building the same network. `gemm` is the worker's float GEMM back end; with
+   * 'wasm-simd' the workers instantiate this thread's compiled kernel module (loadKernels() must have run).
    */
   static async start(tn: TrainNet, count: number, gemm: string): Promise<Replicas> {
     if (!Number.isInteger(count) || count < 1) throw new Error(`replicas: count must be a positive integer, got ${count}`);
@@ -105,7 +107,7 @@ export class Replicas {
         worker.on('error', (e) => fail(`replica ${r} failed: ${e.message}`));
         worker.on('exit', (code) => { if (!slot.failed) fail(`replica ${r} exited (code ${code})`); });
         rep.slots.push(slot);
-        await rep.call(slot, { op: 'init', workload: tn.net.workload, cfg: tn.cfg, layout, params, statsIn: rep.statsIn, stats: slot.stats, grads: slot.grads, gemm });
+        await rep.call(slot, { op: 'init', workload: tn.net.workload, cfg: tn.cfg, layout, params, statsIn: rep.statsIn, stats: slot.stats, grads: slot.grads, gemm, kernels: gemm === 'wasm-simd' ? kernelModule() : undefined });
       }
     } catch (e) {
       await rep.close();

@@ -27,9 +27,9 @@ import { saveModel, type Model } from '../ir/model.ts';
 import type { ResolvedNetwork } from '../ir/types.ts';
 import { makeBatch, NO_AUGMENT, type Augment, type Dataset, type Split } from './data.ts';
 import { TrainNet, type NetConfig, type SignAs } from './net.ts';
-import { argmaxRows, softmaxCrossEntropy } from './ops.ts';
+import { argmaxRows, softmaxCrossEntropy } from '../kernels/batch-ops.ts';
 import { learningRate, Optimizer, type OptName, type ScheduleName } from './optim.ts';
-import { localGemmBackend } from './gemm.ts';
+import { localGemmBackend } from '../kernels/batch-fast.ts';
 import { Replicas } from './replicas.ts';
 import type { ActGrad, WeightGrad } from './quantizers.ts';
 

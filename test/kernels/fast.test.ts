@@ -6,7 +6,7 @@
  * both ways of splitting a call over threads.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { binaryConvReference, fcReference, realConvReference } from '../../src/kernels/reference.ts';
+import { binaryConvReference, fcReference, realConvReference, sgemmReference } from '../../src/kernels/reference.ts';
 import {
   binaryConvFast, binaryGemm, closeKernelPool, fcFast, getBinaryKernel, kernelStats, setIm2colBelowWords, realConvFast, setBinaryKernel, setGemmSplit, setKernelThreads, sgemm,
 } from '../../src/kernels/fast.ts';
@@ -209,21 +209,28 @@ describe('sgemm exactness contract', () => {
   function sgemmSpec(transA: boolean, transB: boolean, M: number, N: number, K: number, a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean): Float32Array {
     const out = new Float32Array(M * N);
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-      let acc = accumulate ? c[i * N + j] : 0;
-      for (let k = 0; k < K; k++) acc = f(acc + f((transA ? a[k * M + i] : a[i * K + k]) * (transB ? b[j * K + k] : b[k * N + j])));
-      out[i * N + j] = acc;
+      let s = 0;
+      for (let k = 0; k < K; k++) s = f(s + f((transA ? a[k * M + i] : a[i * K + k]) * (transB ? b[j * K + k] : b[k * N + j])));
+      out[i * N + j] = accumulate ? f(c[i * N + j] + s) : s;
     }
     return out;
   }
-  it('all transposes, accumulate on/off, odd sizes', async () => {
-    await setKernelThreads(1);
+  it('all transposes, accumulate on/off, odd sizes, 1 and 2 threads; reference.ts sgemmReference states the same contract', async () => {
     const rng = new Rng(31);
-    for (const [M, N, K] of [[1, 1, 1], [5, 9, 7], [13, 17, 33], [4, 8, 64], [37, 3, 150]]) for (const transA of [false, true]) for (const transB of [false, true]) for (const accumulate of [false, true]) {
-      const a = rng.fillNormal(new Float32Array(M * K)), b = rng.fillNormal(new Float32Array(K * N)), c0 = rng.fillNormal(new Float32Array(M * N));
-      const c = c0.slice();
-      sgemm({ transA, transB, M, N, K, a, b, c, accumulate });
-      expect(bits(c), `${M}x${N}x${K} tA=${transA} tB=${transB} acc=${accumulate}`).toEqual(bits(sgemmSpec(transA, transB, M, N, K, a, b, c0, accumulate)));
+    for (const threads of [1, 2]) {
+      await setKernelThreads(threads);
+      for (const [M, N, K] of [[1, 1, 1], [5, 9, 7], [13, 17, 33], [4, 8, 64], [37, 3, 150], [301, 45, 260]]) for (const transA of [false, true]) for (const transB of [false, true]) for (const accumulate of [false, true]) {
+        const a = rng.fillNormal(new Float32Array(M * K)), b = rng.fillNormal(new Float32Array(K * N)), c0 = rng.fillNormal(new Float32Array(M * N));
+        for (let i = 0; i < c0.length; i += 5) c0[i] = -0; // -0 + s: the sum is added to C last
+        const c = c0.slice(), r = c0.slice();
+        sgemm({ transA, transB, M, N, K, a, b, c, accumulate });
+        const spec = sgemmSpec(transA, transB, M, N, K, a, b, c0, accumulate);
+        expect(bits(c), `${M}x${N}x${K} tA=${transA} tB=${transB} acc=${accumulate}`).toEqual(bits(spec));
+        sgemmReference({ transA, transB, M, N, K, a, b, c: r, accumulate });
+        expect(bits(r)).toEqual(bits(spec));
+      }
     }
+    await setKernelThreads(1);
   });
   it('im2col(x) * W^T with k in (ky, kx, ci) order equals the reference conv', async () => {
     await setKernelThreads(1);
@@ -244,6 +251,9 @@ describe('sgemm exactness contract', () => {
     expect(Array.from(c)).toEqual([1, 2, 3, 4]);
     sgemm({ M: 2, N: 2, K: 0, a: new Float32Array(0), b: new Float32Array(0), c });
     expect(Array.from(c)).toEqual([0, 0, 0, 0]);
+    const r = new Float32Array([1, -0, 3, 4]);
+    sgemmReference({ M: 2, N: 2, K: 0, a: new Float32Array(0), b: new Float32Array(0), c: r, accumulate: true });
+    expect(Object.is(r[1], -0)).toBe(true);
   });
 });
 

@@ -23,7 +23,7 @@ describe('kernel pool', () => {
   });
 
   it('chunked jobs compute every row once (many calls, odd sizes), and skip a dead worker without waiting', async () => {
-    const pool = new KernelPool(1, kernelExports, { watchdogMs: 60_000 });
+    const pool = new KernelPool(1, kernelExports(), { watchdogMs: 60_000 });
     await pool.ready();
     const sc = new Scratch();
     const c = 5, px = 333;
@@ -53,7 +53,7 @@ describe('kernel pool', () => {
   });
 
   it('a dead worker gives an error naming it and the kernel, not a hang; later calls still work', async () => {
-    const pool = new KernelPool(1, kernelExports, { watchdogMs: 300 });
+    const pool = new KernelPool(1, kernelExports(), { watchdogMs: 300 });
     await pool.ready();
     const sc = new Scratch();
     const a = sc.alloc(64 * 4), b = sc.alloc(64 * 4), o = sc.alloc(64 * 4);

@@ -18,7 +18,7 @@ import { loadArch } from '../../src/sim/arch.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { buildLayers } from '../../src/sim/layers.ts';
 import { TrainNet } from '../../src/train/net.ts';
-import { bt } from '../../src/train/tensor.ts';
+import { bt } from '../../src/kernels/batch.ts';
 import { rprelu, rpreluApply } from '../../src/ops/rprelu.ts';
 import type { TrainCtx } from '../../src/ops/types.ts';
 import { checkGrad } from '../train/gradcheck.ts';

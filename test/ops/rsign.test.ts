@@ -17,9 +17,9 @@ import { CONVENTIONS } from '../../src/cost/conventions.ts';
 import { loadArch } from '../../src/sim/arch.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { buildLayers } from '../../src/sim/layers.ts';
-import { initGemm } from '../../src/train/gemm.ts';
+import { initGemm } from '../../src/kernels/batch-fast.ts';
 import { TrainNet, type NetConfig } from '../../src/train/net.ts';
-import { bt } from '../../src/train/tensor.ts';
+import { bt } from '../../src/kernels/batch.ts';
 import { rsign, rsignApply } from '../../src/ops/rsign.ts';
 
 /** input 8x8x3 -> real stem -> two blocks rsign -> bconv -> bn -> add (the second strided, with an avgpool/1x1 shortcut) -> gap -> fc */

@@ -3,7 +3,7 @@
  * fixed random R, so dL/dy = R; the numeric derivative is a central difference in float64 over float32 ops.
  */
 import { Rng } from '../../src/core/rng.ts';
-import { bt, type BT } from '../../src/train/tensor.ts';
+import { bt, type BT } from '../../src/kernels/batch.ts';
 import { birealNet } from '../../src/ir/builders.ts';
 import type { Workload } from '../../src/ir/types.ts';
 

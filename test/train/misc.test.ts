@@ -5,7 +5,7 @@ import { makeBatch, splitUnique, type Dataset } from '../../src/train/data.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { UserError } from '../../src/core/diagnostics.ts';
 import { trainOptionsFrom, resolveModelArg } from '../../src/cli/train.ts';
-import { initGemm } from '../../src/train/gemm.ts';
+import { initGemm } from '../../src/kernels/batch-fast.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
 import { TrainNet } from '../../src/train/net.ts';
 import { trainNetFor } from '../../src/train/export.ts';
@@ -13,7 +13,7 @@ import { toDeployable } from '../../src/ir/deploy.ts';
 import { lower } from '../../src/golden/plan.ts';
 import { runPlan } from '../../src/golden/run.ts';
 import { tensor } from '../../src/core/tensor.ts';
-import { argmaxRows } from '../../src/train/ops.ts';
+import { argmaxRows } from '../../src/kernels/batch-ops.ts';
 import { tinyBireal, randBT } from './gradcheck.ts';
 import { TRAIN_VARIANTS, variantWorkload } from '../../src/train/variants.ts';
 

@@ -1,9 +1,9 @@
 /** Finite-difference gradient tests for every float op of the trainer, plus GEMM agreement tests. */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
-import * as ops from '../../src/train/ops.ts';
-import { initGemm, sgemm, setGemmBackend } from '../../src/train/gemm.ts';
-import { bt } from '../../src/train/tensor.ts';
+import * as ops from '../../src/kernels/batch-ops.ts';
+import { initGemm, sgemm, setGemmBackend } from '../../src/kernels/batch-fast.ts';
+import { bt } from '../../src/kernels/batch.ts';
 import { checkGrad, dot, randBT } from './gradcheck.ts';
 
 const TOL = 2e-2;
@@ -174,11 +174,12 @@ describe('other float op gradients (finite differences)', () => {
   });
 });
 
-describe('sgemm routed to src/kernels (useKernelGemm)', () => {
-  it('KERNEL_GEMM_WHEN shapes give the same bits as the local kernel, other shapes stay local', async () => {
-    const { KERNEL_GEMM_WHEN, gemmBackend, setExternalGemm, useKernelGemm } = await import('../../src/train/gemm.ts');
+describe('sgemm on the kernel worker pool (useKernelGemm)', () => {
+  it('KERNEL_GEMM_WHEN shapes split over 2 threads give the calling thread\'s bits; other shapes stay on the calling thread', async () => {
+    const { KERNEL_GEMM_WHEN, gemmBackend, useKernelGemm } = await import('../../src/kernels/batch-fast.ts');
+    const { kernelStats } = await import('../../src/kernels/fast.ts');
     const rng = new Rng(11);
-    // a conv-forward shape (B transposed) and a dcols shape (plain), both routed; ragged M and N
+    // a conv-forward shape (B transposed) and a dcols shape (plain), both split; ragged M and N
     const cases: [number, number, number, boolean][] = [[1001, 37, 288, true], [803, 289, 64, false]];
     const local: Float32Array[] = [];
     const inputs = cases.map(([M, N, K]) => [rng.fillNormal(new Float32Array(M * K)), rng.fillNormal(new Float32Array(K * N))]);
@@ -186,21 +187,19 @@ describe('sgemm routed to src/kernels (useKernelGemm)', () => {
       expect(KERNEL_GEMM_WHEN(M, N, K, false, tb, false)).toBe(true);
       const C = new Float32Array(M * N); sgemm(M, N, K, inputs[i][0], inputs[i][1], C, false, tb, false); local.push(C);
     });
-    let routed = 0;
     await useKernelGemm(2);
     try {
-      const { sgemm: kernelSgemm } = await import('../../src/kernels/index.ts');
-      // count what reaches the kernel: wrap the same routing
-      setExternalGemm((M, N, K, a, b, c, ta, tbb, acc) => { routed++; kernelSgemm({ M, N, K, a, b, c, transA: ta, transB: tbb, accumulate: acc }); }, KERNEL_GEMM_WHEN);
-      expect(gemmBackend()).toBe('wasm-simd+external');
+      expect(gemmBackend()).toBe('wasm-simd (large products on 2 threads)');
+      const before = kernelStats.parallelCalls;
       cases.forEach(([M, N, K, tb], i) => {
         const C = new Float32Array(M * N).fill(7); sgemm(M, N, K, inputs[i][0], inputs[i][1], C, false, tb, false);
         expect(Buffer.from(C.buffer).equals(Buffer.from(local[i].buffer))).toBe(true);
       });
-      expect(routed).toBe(2);
-      // transposed A with accumulate (the weight-gradient product) is not routed
+      expect(kernelStats.parallelCalls).toBe(before + 2);
+      // transposed A with accumulate (the weight-gradient product) stays on the calling thread
       const C = new Float32Array(37 * 288); sgemm(37, 288, 1001, new Float32Array(1001 * 37), new Float32Array(1001 * 288), C, true, false, true);
-      expect(routed).toBe(2);
-    } finally { setExternalGemm(null); }
+      expect(kernelStats.parallelCalls).toBe(before + 2);
+    } finally { await useKernelGemm(1); }
+    expect(gemmBackend()).toBe('wasm-simd');
   });
 });

@@ -1,7 +1,7 @@
 /** Exact-mask tests of the sign pseudo-gradients and the binary-weight gradient estimators. */
 import { describe, expect, it } from 'vitest';
 import { SIGN_QUANTIZERS, binaryWeightBackward, channelAlpha, signBackward, signForward } from '../../src/train/quantizers.ts';
-import { bt } from '../../src/train/tensor.ts';
+import { bt } from '../../src/kernels/batch.ts';
 
 describe('sign activation', () => {
   it('forward: sign(0) = sign(-0) = +1, negatives -1', () => {

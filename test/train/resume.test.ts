@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
 import { loadModel } from '../../src/ir/model.ts';
-import { initGemm } from '../../src/train/gemm.ts';
+import { initGemm } from '../../src/kernels/batch-fast.ts';
 import { loadIdxDir, parseIdx, type Dataset } from '../../src/train/data.ts';
 import { CHECKPOINT_FILE, METRICS_FILE, train, type TrainOptions } from '../../src/train/trainer.ts';
 import { tinyBireal } from './gradcheck.ts';

@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/core/rng.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
 import { birealNet } from '../../src/ir/builders.ts';
-import { initGemm } from '../../src/train/gemm.ts';
+import { initGemm } from '../../src/kernels/batch-fast.ts';
 import { TrainNet, type NetConfig } from '../../src/train/net.ts';
-import { softmaxCrossEntropy } from '../../src/train/ops.ts';
+import { softmaxCrossEntropy } from '../../src/kernels/batch-ops.ts';
 import { randBT } from './gradcheck.ts';
 
 const PY = '/usr/bin/python3';

@@ -1,10 +1,10 @@
 /**
- * Batched training tensors: NHWC Float32 with a batch dimension, data.length = n*h*w*c (invariant).
- * The trainer's ops (ops.ts) consume and produce these; the core/tensor.ts Tensor is the batch-1 form used by
- * inference code.
+ * Batched tensors: NHWC Float32 with a batch dimension, data.length = n*h*w*c (invariant).
+ * The batch ops (batch-ops.ts, the trainer's forward/backward primitives) consume and produce these; the
+ * core/tensor.ts Tensor is the batch-1 form used by inference code.
  *
  * Arena: allocating a fresh multi-MB Float32Array costs a page fault per 4 KiB on this VM (~10-25 us each),
- * which dominated a training step. While an Arena is active (TrainNet activates its own during a training
+ * which dominated a training step. While an Arena is active (train/net.ts TrainNet activates its own during a training
  * forward and the following backward), `bt()` without data and `allocF32()` hand out ZEROED recycled buffers
  * of at least ARENA_MIN floats; `reset()` (at the start of the next training forward) makes every buffer it
  * handed out reusable, so tensors from one training step must not be used after the next one starts.

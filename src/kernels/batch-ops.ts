@@ -1,15 +1,18 @@
 /**
- * Tensor ops with forward/backward over Float32Array, NHWC with a batch dimension (see tensor.ts).
+ * The batch ops: the trainer's numeric primitives, forward/backward over Float32Array, NHWC with a batch
+ * dimension (batch.ts). The loops written here are the readable spec; with the 'wasm-simd' back end
+ * (batch-fast.ts) the same results come from the one WebAssembly stack (the float GEMM, im2col / col2im,
+ * the XNOR conv, the memory-bound kernels), bit for bit.
  * Each forward returns its output plus a small context holding only what its backward needs
  * (micrograd/tinygrad style). Parameter gradients are ACCUMULATED into caller-owned arrays (zeroed once per
  * step by the optimiser), input gradients are returned fresh.
  *
- * Convolution = im2col + the single sgemm (gemm.ts). Column layout: row p = (n, oy, ox), column
+ * Convolution = im2col + the one sgemm (batch-fast.ts; fast.ts sgemm). Column layout: row p = (n, oy, ox), column
  * (ky, kx, ci), which matches the OHWI weight layout, so  out[P,O] = cols[P,K] * W[O,K]^T,
  * dW[O,K] += dOut[P,O]^T * cols[P,K],  dCols[P,K] = dOut[P,O] * W[O,K], then col2im scatters dCols back.
  * Padded taps read `padValue` (0 for real convs and 'zero'-padded binary convs; +1 for 'one' padding), and
  * their gradient is dropped. The im2col / dcols matrices live in caller-owned ConvScratch buffers (reused per
- * layer by TrainNet); other outputs come from tensor.ts bt()/allocF32(), i.e. from TrainNet's recycling Arena
+ * layer by TrainNet); other outputs come from batch.ts bt()/allocF32(), i.e. from TrainNet's recycling Arena
  * during a training step (zeroed on hand-out, so results are bit-identical to fresh allocation).
  *
  * Batch norm (Ioffe & Szegedy 2015), PyTorch conventions: training normalises with the biased batch variance
@@ -17,8 +20,8 @@
  * Backward with xhat = (x - mean) * invstd over M = n*h*w values per channel, g = dy * gamma:
  *   dx = invstd * (g - mean(g) - xhat * mean(g * xhat)),  dgamma = sum(dy * xhat),  dbeta = sum(dy).
  */
-import { convForwardFused, convInputGradFused, sgemm, simdOps } from './gemm.ts';
-import { allocF32, bt, type BT } from './tensor.ts';
+import { convForwardFused, convInputGradFused, sgemm, simdOps } from './batch-fast.ts';
+import { allocF32, bt, type BT } from './batch.ts';
 import { outSize } from '../core/geometry.ts';
 
 // ---------------------------------------------------------------------------------------------- conv2d
@@ -51,7 +54,7 @@ export function im2col(x: BT, g: ConvGeom, padValue: number, scratch?: ConvScrat
   const K = k * k * c;
   // every entry is written below (padded taps included), so a reused buffer needs no clearing
   const cols = scratchArray(scratch, 'cols', n * oh * ow * K);
-  const simd = c % 4 === 0 ? simdOps() : null;
+  const simd = simdOps();
   if (simd) { simd.im2col(x.data, x, k, g.stride, g.pad, oh, ow, padValue, cols); return { cols, oh, ow }; }
   const xd = x.data;
   const { stride, pad } = g;
@@ -84,7 +87,7 @@ export function col2im(dcols: Float32Array, x: BT, g: ConvGeom, oh: number, ow: 
   const dx = bt(n, h, w, c);
   const d = dx.data;
   const { stride, pad } = g;
-  const simd = c % 4 === 0 ? simdOps() : null;
+  const simd = simdOps();
   if (simd) { simd.col2im(dcols, x, k, stride, pad, oh, ow, d); return dx; }
   let q = 0;
   for (let b = 0; b < n; b++) {
@@ -129,6 +132,36 @@ export function conv2dForward(x: BT, weight: Float32Array, outCh: number, g: Con
   sgemm(P, outCh, K, cols, weight, y.data, false, true, false);
   if (bias) addBias(y.data, bias, outCh);
   return { y, ctx: { x, cols, oh, ow, geom: g, padValue, direct } };
+}
+
+/**
+ * Forward of a binary conv with +-1 weights `signW` (OHWI) and an optional per-channel scale alpha:
+ * y = fp32(conv(x, signW) * alpha_o) (alpha null: the conv alone), padded taps read `padValue`.
+ * `plusMinusOneInput`: x is exactly +-1 (a sign layer's output), so the conv is an XNOR-popcount of packed
+ * bits (batch-fast.ts xnorConv, the golden model's binary conv) with the same bits as the float GEMM, and
+ * the im2col matrix the weight gradient needs is gathered only when `keepCols` (training). Otherwise the
+ * float conv (conv2dForward) runs and its output is scaled in place.
+ */
+export function binaryConvForward(x: BT, signW: Float32Array, alpha: Float32Array | null, outCh: number, g: ConvGeom, padValue: number,
+  plusMinusOneInput: boolean, scratch: ConvScratch | undefined, keepCols: boolean): { y: BT; ctx: ConvCtx } {
+  const simd = plusMinusOneInput ? simdOps() : null;
+  if (simd) {
+    const oh = outSize(x.h, g), ow = outSize(x.w, g);
+    const y = bt(x.n, oh, ow, outCh);
+    simd.xnorConv(x.data, x, signW, outCh, g.kernel, g.stride, g.pad, oh, ow, padValue === 1, y.data, alpha);
+    const cols = keepCols ? im2col(x, g, padValue, scratch).cols : new Float32Array(0);
+    return { y, ctx: { x, cols, oh, ow, geom: g, padValue, direct: false } };
+  }
+  const r = conv2dForward(x, signW, outCh, g, undefined, padValue, scratch);
+  if (alpha) scaleChannels(r.y.data, alpha, outCh);
+  return r;
+}
+
+/** y[i*O + o] = fp32(y[i*O + o] * s[o]) in place. */
+export function scaleChannels(y: Float32Array, s: Float32Array, O: number): void {
+  const simd = simdOps();
+  if (simd) { simd.scaleChannels(y, s, O); return; }
+  for (let i = 0; i < y.length; i += O) for (let o = 0; o < O; o++) y[i + o] *= s[o];
 }
 
 function addBias(yd: Float32Array, bias: Float32Array, O: number): void {
@@ -268,7 +301,7 @@ export function maxPoolForward(x: BT, g: PoolGeom): { y: BT; ctx: MaxPoolCtx } {
   const oh = outSize(h, g), ow = outSize(w, g);
   const y = bt(n, oh, ow, c);
   const arg = new Int32Array(y.data.length);
-  const simd = c % 4 === 0 ? simdOps() : null;
+  const simd = simdOps();
   if (simd) { simd.maxPool(x.data, x, g.kernel, g.stride, g.pad, oh, ow, y.data, arg); return { y, ctx: { x, argmax: arg } }; }
   const xd = x.data, yd = y.data;
   for (let b = 0; b < n; b++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
@@ -299,6 +332,8 @@ export function avgPoolForward(x: BT, g: PoolGeom): { y: BT; ctx: { x: BT } } {
   const { n, h, w, c } = x;
   const oh = outSize(h, g), ow = outSize(w, g);
   const y = bt(n, oh, ow, c);
+  const simd = simdOps();
+  if (simd) { simd.avgPool(x.data, x, g.kernel, g.stride, g.pad, oh, ow, y.data); return { y, ctx: { x } }; }
   const xd = x.data, yd = y.data;
   for (let b = 0; b < n; b++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
     const yo = ((b * oh + oy) * ow + ox) * c;

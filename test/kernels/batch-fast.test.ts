@@ -1,19 +1,19 @@
 /**
- * The WebAssembly SIMD elementwise kernels (src/train/simd-ops.ts) against the JS loops they replace
- * (ops.ts, quantizers.ts, the spec), bit for bit: every op runs twice on the same inputs, once with the
- * kernels on and once off (setSimdOpsEnabled), and the float32 bit patterns must be equal. Inputs include
+ * The batch ops' fast back end (src/kernels/batch-fast.ts: the one WebAssembly stack's kernels) against the
+ * JS loops they replace (batch-ops.ts, train/quantizers.ts, the spec), bit for bit: every op runs twice on
+ * the same inputs, once with the kernels on and once off (setSimdOpsEnabled), and the float32 bit patterns
+ * must be equal. Inputs include
  * the edge values of each op (+-0, +-1 exactly, values just inside / outside +-1, large magnitudes), channel
  * counts 4..64 and ragged spatial sizes; lengths that are not a whole number of vectors test the tails.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
-import * as ops from '../../src/train/ops.ts';
-import { convForwardFused, convInputGradFused, initGemm, setGemmBackend, setSimdOpsEnabled, simdOps } from '../../src/train/gemm.ts';
+import * as ops from '../../src/kernels/batch-ops.ts';
+import { convForwardFused, convInputGradFused, initGemm, setGemmBackend, setSimdOpsEnabled, simdOps } from '../../src/kernels/batch-fast.ts';
 import { signBackward, signForward, SIGN_QUANTIZERS } from '../../src/train/quantizers.ts';
-import { bt, type BT } from '../../src/train/tensor.ts';
-import { xnorApplies } from '../../src/train/simd-ops.ts';
+import { bt, type BT } from '../../src/kernels/batch.ts';
 import { BINARY_CONFIG, TrainNet } from '../../src/train/net.ts';
-import { softmaxCrossEntropy } from '../../src/train/ops.ts';
+import { softmaxCrossEntropy } from '../../src/kernels/batch-ops.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
 import { variantWorkload } from '../../src/train/variants.ts';
 
@@ -104,7 +104,7 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
     }
   });
 
-  it('max pool forward (values and argmax indices) and backward for 3x3/2 pad 1, 2x2/2 and 3x3/1 windows', () => {
+  it('max pool forward (values and argmax indices) and backward, average pool forward, for 3x3/2 pad 1, 2x2/2 and 3x3/1 windows', () => {
     const rng = new Rng(16);
     const geoms = [{ kernel: 3, stride: 2, pad: 1 }, { kernel: 2, stride: 2, pad: 0 }, { kernel: 3, stride: 1, pad: 1 }];
     for (const [n, h, w, c] of [...SHAPES, [2, 28, 28, 32] as [number, number, number, number]]) {
@@ -118,7 +118,7 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
         expectSameBits(() => {
           const r = ops.maxPoolForward(x, g);
           const dy = bt(r.y.n, r.y.h, r.y.w, r.y.c, new Rng(17).fillNormal(new Float32Array(r.y.data.length)));
-          return [r.y.data, new Float32Array(r.ctx.argmax.buffer.slice(0)), ops.maxPoolBackward(dy, r.ctx).data];
+          return [r.y.data, new Float32Array(r.ctx.argmax.buffer.slice(0)), ops.maxPoolBackward(dy, r.ctx).data, ops.avgPoolForward(x, g).y.data];
         });
       }
     }
@@ -141,15 +141,17 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
         return [f.y.data, f.ctx.cols, dW, dB, dx.data];
       });
     }
-    // the fused paths did run for the shapes they serve (channels in whole vectors; dcols rows of K % 8 == 0)
-    const d = { n: 1, h: 6, w: 6, c: 8, k: 3, stride: 1, pad: 1, oh: 6, ow: 6 };
-    const x = new Float32Array(6 * 6 * 8).fill(1), wt = new Float32Array(4 * 72).fill(1);
-    expect(convForwardFused(x, d, 0, wt, 4, new Float32Array(36 * 4), new Float32Array(36 * 72))).toBe(true);
+    // the fused paths run for every channel count on the wasm back end (the im2col kernel copies 32-bit
+    // words), not on the JS one
+    const d = { n: 1, h: 6, w: 6, c: 6, k: 3, stride: 1, pad: 1, oh: 6, ow: 6 };
+    const x = new Float32Array(6 * 6 * 6).fill(1), wt = new Float32Array(4 * 54).fill(1);
+    expect(convForwardFused(x, d, 0, wt, 4, new Float32Array(36 * 4), new Float32Array(36 * 54))).toBe(true);
     expect(convInputGradFused(new Float32Array(36 * 4), d, wt, 4, new Float32Array(x.length))).toBe(true);
-    expect(convForwardFused(new Float32Array(36 * 6), { ...d, c: 6 }, 0, new Float32Array(4 * 54), 4, new Float32Array(36 * 4), new Float32Array(36 * 54))).toBe(false);
+    setGemmBackend('js');
+    try { expect(convForwardFused(x, d, 0, wt, 4, new Float32Array(36 * 4), new Float32Array(36 * 54))).toBe(false); } finally { setGemmBackend('wasm-simd'); }
   });
 
-  it('XNOR-popcount binary conv forward equals the float GEMM conv on +-1 data, bit for bit', () => {
+  it('XNOR-popcount binary conv forward (channel-scaled) equals the float GEMM conv on +-1 data then the scaling, bit for bit', () => {
     const rng = new Rng(16);
     const pm1 = (len: number) => Float32Array.from({ length: len }, () => (rng.int(2) ? 1 : -1));
     let cases = 0;
@@ -158,22 +160,28 @@ describe('SIMD elementwise kernels equal the JS loops bit for bit', () => {
       [2, 14, 14, 32, 64, { kernel: 3, stride: 2, pad: 1 }], [1, 5, 6, 96, 8, { kernel: 3, stride: 1, pad: 1 }],
       [1, 9, 7, 64, 12, { kernel: 5, stride: 2, pad: 2 }], [2, 4, 4, 32, 4, { kernel: 1, stride: 1, pad: 0 }],
       [1, 6, 6, 32, 8, { kernel: 3, stride: 1, pad: 0 }],
+      // shapes the trainer's former XNOR kernel refused: partial words, odd channel counts, long rows
+      [2, 6, 5, 16, 7, { kernel: 3, stride: 1, pad: 1 }], [1, 5, 5, 3, 5, { kernel: 3, stride: 2, pad: 1 }], [1, 4, 4, 352, 6, { kernel: 3, stride: 1, pad: 1 }],
     ] as const) {
       const x = bt(n, h, w, c, pm1(n * h * w * c)), sw = pm1(O * g.kernel * g.kernel * c);
-      for (const padValue of [0, 1]) {
+      // alpha as the trainer computes it (means of |w| > 0), one zero (0 * negative dot = -0) and none
+      const alphas = [Float32Array.from({ length: O }, (_, o) => (o === 1 ? 0 : 0.01 + rng.uniform())), null];
+      for (const padValue of [0, 1]) for (const alpha of alphas) {
         setSimdOpsEnabled(false);
         const ref = ops.conv2dForward(x, sw, O, g, undefined, padValue).y;
+        if (alpha) ops.scaleChannels(ref.data, alpha, O);
         setSimdOpsEnabled(true);
         const y = new Float32Array(ref.data.length);
-        simdOps()!.xnorConv(x.data, x, sw, O, g.kernel, g.stride, g.pad, ref.h, ref.w, padValue === 1, y);
+        simdOps()!.xnorConv(x.data, x, sw, O, g.kernel, g.stride, g.pad, ref.h, ref.w, padValue === 1, y, alpha);
         expect(bits(y)).toEqual(bits(ref.data));
+        // and the layer entry point takes that path for +-1 inputs
+        const r = ops.binaryConvForward(x, sw, alpha, O, g, padValue, true, undefined, true);
+        expect(bits(r.y.data)).toEqual(bits(ref.data));
+        expect(bits(r.ctx.cols)).toEqual(bits(ops.im2col(x, g, padValue).cols));
         cases++;
       }
     }
-    expect(cases).toBe(14);
-    expect(xnorApplies(32, 32, 3)).toBe(true);
-    expect(xnorApplies(16, 32, 3)).toBe(false); // partial words
-    expect(xnorApplies(352, 32, 3)).toBe(false); // byte counters of one kernel row would overflow
+    expect(cases).toBe(40);
   });
 
   it('a binary network trains and evaluates with the same bits with and without the kernels (XNOR forward included)', () => {
