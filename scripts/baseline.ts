@@ -38,7 +38,7 @@ async function runs(): Promise<Record<string, string>> {
 }
 
 function modelFiles(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((f) => { const p = join(dir, f); return statSync(p).isDirectory() ? modelFiles(p) : p.endsWith('.safetensors') ? [p] : []; });
+  return readdirSync(dir).sort().flatMap((f) => { const p = join(dir, f); return statSync(p).isDirectory() ? modelFiles(p) : p.endsWith('.safetensors') && !p.endsWith('checkpoint.safetensors') ? [p] : []; });
 }
 
 async function models(): Promise<Record<string, { accuracy: number; predictionsSha256: string }>> {

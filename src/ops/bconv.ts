@@ -12,9 +12,9 @@
  * so mul = fp32(alpha*s), bias = shift; without a BN, mul = alpha and bias = 0. The output transform is
  * y = fp32(fp32(mul_c * acc) + bias_c) in that order (bit-exact with the simulator).
  *
- * Training (train/quantizers.ts): forward W_b = alpha * sign(W) with alpha constant in backward; the latent
- * gradient is magnitude-aware (alpha * G * 1{|W| < 1}) or plain (G * 1{|W| <= 1}); latent weights are clipped
- * to [-1, 1]. In stage 1 ('real' weights) it is a plain conv padded with 0 ('zero') or +1 ('one').
+ * Training: forward W_b = alpha * sign(W) with alpha constant in backward; with G = dL/dW_b the latent
+ * gradient is 'magnitude-aware' (paper / Larq: alpha * G * 1{|W| < 1}) or 'plain' (authors' PyTorch code:
+ * G * 1{|W| <= 1}); latent weights are clipped to [-1, 1]. In stage 1 ('real' weights) it is a plain conv padded with 0 ('zero') or +1 ('one').
  *
  * Counts: Ho*Wo*O*k*k*I BOPs (1-bit MACs, border taps included); O*k*k*I binary weights; one alpha per output
  * channel; in the full-precision counterpart the same conv with real weights and MACs.
@@ -25,10 +25,9 @@ import { packRow, wordsFor } from '../core/bits.ts';
 import { tensor, type PackedTensor, type Tensor } from '../core/tensor.ts';
 import type { BinaryConvArgs, KernelSet } from '../kernels/types.ts';
 import * as T from '../kernels/batch-ops.ts';
-import { binaryWeightBackward, channelAlpha as trainAlpha, signWeights } from '../train/quantizers.ts';
 import { bnParamCounts, bnScaleShift, type BnLayer } from './bn.ts';
 import { cachedSlice, channels, f32, rangeOf, windowLabel, windowOut, withShape, zeroCounts } from './common.ts';
-import type { ExecStep, Layer, OpModule, ParamArray, ResolvedLayer, Value } from './types.ts';
+import type { ExecStep, Layer, OpModule, ParamArray, ResolvedLayer, Value, WeightGrad } from './types.ts';
 
 export interface BConvLayer extends Layer {
   op: 'bconv'; outChannels: number; kernel: number; stride: number; pad: number;
@@ -42,16 +41,45 @@ export interface BConvStep extends ExecStep {
   foldedBn?: string;
 }
 
-/** alpha per output channel: fp32(sum |W| accumulated in fp32, in index order) / n, rounded to fp32. */
+/**
+ * alpha_o = mean |W_o| over (kh, kw, Cin): the ONE definition, for training and deployment. The sum runs in
+ * index order in float64 and is divided by n in float64, then rounded once to fp32. (Before this definition
+ * deployment summed in fp32; a float64 sum of <= 2^29 fp32 values is much closer to the exact mean and does
+ * not depend on the weights' magnitudes' spread, and it is what the trainer has always used.)
+ */
 export function channelAlpha(weight: Float32Array, cout: number): Float32Array {
   const n = weight.length / cout;
   const alpha = new Float32Array(cout);
   for (let o = 0; o < cout; o++) {
     let s = 0;
-    for (let i = 0; i < n; i++) s = f32(s + Math.abs(weight[o * n + i]));
-    alpha[o] = f32(s / n);
+    for (let i = 0; i < n; i++) s += Math.abs(weight[o * n + i]);
+    alpha[o] = s / n;
   }
   return alpha;
+}
+
+export const WEIGHT_GRADS: readonly WeightGrad[] = ['magnitude-aware', 'plain'];
+
+/** sign(W) as +-1 floats (into `out` when given: reused buffers avoid a multi-KB allocation per step). */
+export function signWeights(w: Float32Array, out?: Float32Array): Float32Array {
+  const s = out && out.length === w.length ? out : new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) s[i] = w[i] < 0 ? -1 : 1;
+  return s;
+}
+
+/**
+ * Converts G = dL/dW_b into the latent-weight gradient and ADDS it to dW.
+ * alpha may be null (weightScale 'none': alpha = 1).
+ */
+export function binaryWeightBackward(G: Float32Array, w: Float32Array, alpha: Float32Array | null, outCh: number, mode: WeightGrad, dW: Float32Array): void {
+  const k = w.length / outCh;
+  for (let o = 0; o < outCh; o++) {
+    const a = mode === 'magnitude-aware' && alpha ? alpha[o] : 1;
+    for (let i = o * k; i < (o + 1) * k; i++) {
+      const m = mode === 'magnitude-aware' ? Math.abs(w[i]) < 1 : Math.abs(w[i]) <= 1;
+      if (m) dW[i] += a * G[i];
+    }
+  }
 }
 
 /** Packs OHWI float weights into [O][kh][kw][words] sign bits. */
@@ -213,7 +241,7 @@ export const bconv: OpModule<BConvLayer, BConvStep> = {
       }
       const scr = c.scratch;
       const sw = scr.sw = signWeights(w, scr.sw);
-      const alpha = l.weightScale === 'channel' ? trainAlpha(w, l.outChannels) : null;
+      const alpha = l.weightScale === 'channel' ? channelAlpha(w, l.outChannels) : null;
       // +-1 inputs (a binary activation feeds this conv): XNOR-popcount gives the float GEMM's exact integers
       const pm1 = c.cfg.signAs === 'binary' && c.inputDtype(0) === 'bits';
       const r = T.binaryConvForward(x, sw, alpha, l.outChannels, l, padValue, pm1, scr, c.training);

@@ -1,8 +1,10 @@
 /**
  * `sign`: binary activation, x -> +-1 bit-packed (core/bits.ts: sign(0) = sign(-0) = +1, bit 1 = -1, 32
  * channels per word). Bi-Real Net places one before every binary conv, after the real-valued shortcut add.
- * Training (Liu et al. 2018, section 3.2; train/quantizers.ts): forward sign(x); backward by the `actGrad`
- * estimator: ApproxSign (2 - 2|x| on |x| < 1) or the straight-through estimator 1{|x| <= 1}. In stage 1 of
+ * Training (Liu et al. 2018, section 3.2): forward sign(x); backward by the `actGrad` estimator, a tiny
+ * named object (larq style): 'approxsign' = the derivative of the piecewise polynomial F (F = -1 below -1,
+ * 2x+x^2 on [-1,0), 2x-x^2 on [0,1), 1 above), i.e. 2 - 2|x| for |x| < 1 and 0 elsewhere (0 exactly at
+ * |x| = 1); 'ste' = the straight-through estimator with the clip window, 1{|x| <= 1}. In stage 1 of
  * the two-stage recipe a real stand-in computes instead (`signAs`: clip = hardtanh, relu, leaky-clip,
  * identity), the clip-activation initialisation.
  * Counts: free (no OPs, no parameters). Accelerator: one compare per element on the post-processing unit,
@@ -10,10 +12,44 @@
  */
 import { packSigns } from '../core/tensor.ts';
 import * as T from '../kernels/batch-ops.ts';
-import type { BT } from '../kernels/batch.ts';
-import { SIGN_QUANTIZERS, signBackward, signForward } from '../train/quantizers.ts';
+import { bt, type BT } from '../kernels/batch.ts';
+import { simdOps } from '../kernels/batch-fast.ts';
 import { elementwiseWorkload, real, withShape, zeroCounts } from './common.ts';
-import type { ExecStep, Layer, NetConfig, OpModule } from './types.ts';
+import type { ActGrad, ExecStep, Layer, NetConfig, OpModule } from './types.ts';
+
+export const ACT_GRADS: readonly ActGrad[] = ['approxsign', 'ste'];
+
+export interface SignQuantizer { name: ActGrad; pseudoGrad(x: number): number }
+
+export const SIGN_QUANTIZERS: Record<ActGrad, SignQuantizer> = {
+  approxsign: { name: 'approxsign', pseudoGrad: (x) => { const a = Math.abs(x); return a < 1 ? 2 - 2 * a : 0; } },
+  ste: { name: 'ste', pseudoGrad: (x) => (Math.abs(x) <= 1 ? 1 : 0) },
+};
+
+/** sign(x) with sign(0) = +1: the same rule as core/bits.ts signBit. */
+export function signValue(x: number): 1 | -1 { return x < 0 ? -1 : 1; }
+
+export function signForward(x: BT): BT {
+  const y = bt(x.n, x.h, x.w, x.c);
+  const xd = x.data, yd = y.data, n = yd.length;
+  const simd = simdOps();
+  if (simd) { simd.sign(xd, yd); return y; }
+  for (let i = 0; i < n; i++) yd[i] = xd[i] < 0 ? -1 : 1;
+  return y;
+}
+
+export function signBackward(dy: BT, x: BT, q: SignQuantizer): BT {
+  const dx = bt(x.n, x.h, x.w, x.c);
+  const xd = x.data, dd = dy.data, o = dx.data, n = o.length;
+  const simd = q.name === 'approxsign' || q.name === 'ste' ? simdOps() : null;
+  if (simd) { simd.signBackward(q.name, xd, dd, o); return dx; }
+  // specialised loops (same values as q.pseudoGrad, which stays the definition)
+  if (q.name === 'approxsign') { for (let i = 0; i < n; i++) { const a = Math.abs(xd[i]); o[i] = a < 1 ? dd[i] * (2 - 2 * a) : 0; } return dx; }
+  if (q.name === 'ste') { for (let i = 0; i < n; i++) o[i] = Math.abs(xd[i]) <= 1 ? dd[i] : 0; return dx; }
+  const g = q.pseudoGrad;
+  for (let i = 0; i < n; i++) o[i] = dd[i] * g(xd[i]);
+  return dx;
+}
 
 const STAND_INS: Record<string, T.Pointwise> = { clip: T.CLIP, relu: T.RELU, 'leaky-clip': T.LEAKY_CLIP };
 

@@ -31,7 +31,7 @@ import { argmaxRows, softmaxCrossEntropy } from '../kernels/batch-ops.ts';
 import { learningRate, Optimizer, type OptName, type ScheduleName } from './optim.ts';
 import { localGemmBackend } from '../kernels/batch-fast.ts';
 import { Replicas } from './replicas.ts';
-import type { ActGrad, WeightGrad } from './quantizers.ts';
+import type { ActGrad, WeightGrad } from '../ops/types.ts';
 
 export type InitName = 'clip' | 'relu' | 'leaky-clip' | 'scratch';
 export const INIT_NAMES: readonly InitName[] = ['clip', 'relu', 'leaky-clip', 'scratch'];

@@ -70,7 +70,7 @@ export const TRAIN_VARIANTS: Record<string, Variant> = {
   },
   'reactnet-mnist-deep-pool': {
     ...withPaperStem(DEEP), name: 'reactnet-mnist-deep-pool', activation: 'reactnet',
-    description: 'ReActNet-style bireal-mnist-deep-pool (Liu et al. 2020): RSign in place of sign, RPReLU after every residual add',
+    description: withPaperStem(DEEP).description!.replace('Bi-Real Net for 28x28x1', 'ReActNet-style Bi-Real Net for 28x28x1 (Liu et al. 2020: RSign in place of sign, RPReLU after every residual add)'),
   },
   'reactnet-tiny': {
     name: 'reactnet-tiny', description: 'ReActNet-style Bi-Real Net for 28x28x1, a quick-test size: stem conv5x5/2 16 ch, binary stages 2x16, 2x32, RSign + RPReLU, 10 classes',

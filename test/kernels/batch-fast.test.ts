@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import * as ops from '../../src/kernels/batch-ops.ts';
 import { convForwardFused, convInputGradFused, initGemm, setGemmBackend, setSimdOpsEnabled, simdOps } from '../../src/kernels/batch-fast.ts';
-import { signBackward, signForward, SIGN_QUANTIZERS } from '../../src/train/quantizers.ts';
+import { signBackward, signForward, SIGN_QUANTIZERS } from '../../src/ops/sign.ts';
 import { bt, type BT } from '../../src/kernels/batch.ts';
 import { BINARY_CONFIG, TrainNet } from '../../src/train/net.ts';
 import { softmaxCrossEntropy } from '../../src/kernels/batch-ops.ts';

@@ -6,7 +6,7 @@ import { resolveNetwork } from '../../src/ir/validate.ts';
 import { initGemm } from '../../src/kernels/batch-fast.ts';
 import { TrainNet, type NetConfig } from '../../src/train/net.ts';
 import { softmaxCrossEntropy } from '../../src/kernels/batch-ops.ts';
-import { channelAlpha } from '../../src/train/quantizers.ts';
+import { channelAlpha } from '../../src/ops/bconv.ts';
 import { checkGrad, randBT, tinyBireal } from './gradcheck.ts';
 import type { Workload } from '../../src/ir/types.ts';
 

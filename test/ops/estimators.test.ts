@@ -1,6 +1,7 @@
 /** Exact-mask tests of the sign pseudo-gradients and the binary-weight gradient estimators. */
 import { describe, expect, it } from 'vitest';
-import { SIGN_QUANTIZERS, binaryWeightBackward, channelAlpha, signBackward, signForward } from '../../src/train/quantizers.ts';
+import { SIGN_QUANTIZERS, signBackward, signForward } from '../../src/ops/sign.ts';
+import { binaryWeightBackward, channelAlpha } from '../../src/ops/bconv.ts';
 import { bt } from '../../src/kernels/batch.ts';
 
 describe('sign activation', () => {
@@ -25,6 +26,14 @@ describe('binary weights', () => {
   it('alpha = mean |W| per output channel', () => {
     const a = channelAlpha(new Float32Array([1, -3, 0.5, -0.5]), 2);
     expect(Array.from(a)).toEqual([2, 0.5]);
+  });
+  it('alpha is the mean rounded once to fp32 (one definition for training and deployment): small terms are not lost', () => {
+    // 1 + 3e-8 rounds back to 1 in fp32 (half an ulp of 1 is 6e-8), so an fp32 running sum would give 0.25;
+    // the exact mean (1 + 3 * 3e-8) / 4 is 0.75 of an ulp above 0.25 and rounds up
+    const t = Math.fround(3e-8), w = new Float32Array([1, t, t, t]);
+    const exact = (1 + 3 * t) / 4;
+    expect(channelAlpha(w, 1)[0]).toBe(Math.fround(exact));
+    expect(channelAlpha(w, 1)[0]).toBeGreaterThan(0.25);
   });
   it('magnitude-aware: alpha * G * 1{|W| < 1}; plain: G * 1{|W| <= 1}', () => {
     // two output channels of 3 weights; alpha = [0.5, 1.4]
