@@ -1,0 +1,148 @@
+/**
+ * Memory service (SCALE-Sim's memory side: compute.ts produces each tile's demand, this module serves it):
+ * the bytes of every operand tile in the buffers and in DRAM, per-buffer footprints, DMA bursts, the SRAM
+ * port limit and the double-buffered tile pipeline that turns demand + transfers into cycles and stalls, and
+ * the closed-form DRAM bytes of a tiling (which operand tiles are (re)loaded is the tiling's, tiling.ts).
+ *
+ * Pipeline, per tile i in loop order (analytic per tile; no per-cycle loop):
+ *   W_i    = max(compute_i + postOp_i, max over buffers of ceil(bytes_i / bandwidth))   (SRAM ports can throttle)
+ *   d(x)   = x > 0 ? latency + ceil(x / dramBytesPerCycle) : 0                          (one DMA burst)
+ *   period_i = d(exposed loads_i) [i > 0] + max(W_i, d(loads_{i+1} + stores_{i-1}) over double-buffered
+ *              buffers) + d(exposed stores_i) [i < last]
+ *   fill   = d(all loads of tile 0)        drain = d(all stores of the last tile)
+ *   layer cycles = fill + sum_i period_i + drain
+ * i.e. with double buffering the DMA of the next tile's operands and of the previous tile's results overlaps
+ * this tile's compute; single-buffered operands are moved serially ("exposed"). Each term is non-increasing in
+ * DRAM bandwidth, SRAM bandwidth and the compute demand.
+ */
+import type { BufferName } from './arch.ts';
+import { bitsPixelBytes } from './layers.ts';
+import type { LayerCtx } from './mapper.ts';
+import { touchedRows, type Tiling } from './tiling.ts';
+
+/** Buffer indices of the per-buffer Float64Arrays. */
+export const BI: Record<BufferName, number> = { weights: 0, inputs: 1, realStream: 2, outputs: 3 };
+
+// ---------------------------------------------------------------- operand tile sizes (buffer and DRAM bytes)
+
+/** Weights (binary: packed per tap; real: the unit's operand width) and folded 32-bit params of nt output channels x ct input channels. */
+export function weightTileBytes(ctx: LayerCtx, nt: number, ct: number): number {
+  const l = ctx.layer;
+  if (l.unit === 'pooling' || l.unit === 'ppu') return nt * l.paramWordsPerChannel * 4;
+  const w = l.binary ? nt * ctx.kh * ctx.kw * ctx.tapBytes(ct) : nt * ctx.kh * ctx.kw * ct * ctx.realWeightBytes;
+  return w + nt * l.paramWordsPerChannel * 4;
+}
+
+/** The main input of a band of `inRows` rows (full width) for a tile of nt output / ct input channels. */
+export function inputTileBytes(ctx: LayerCtx, inRows: number, nt: number, ct: number): number {
+  return inRows * ctx.Win * ctx.inPixelBytes(ctx.layer.channelwise ? nt : ct);
+}
+
+/** Element-wise side inputs of an mt x nt output tile and the window side input's xRows rows (all channels). */
+export function sideTileBytes(ctx: LayerCtx, mt: number, nt: number, xRows: number): number {
+  let b = 0;
+  for (const si of ctx.layer.sideInputs) b += si.role === 'elementwise' ? mt * nt * ctx.realBytes : xRows * si.w * si.c * ctx.realBytes;
+  return b;
+}
+
+/** The layer's DRAM outputs of an mt x nt output tile: real ones (realStream buffer) and packed ones (outputs buffer). */
+export function outTileBytes(ctx: LayerCtx, mt: number, nt: number): { real: number; bits: number } {
+  let real = 0, bits = 0;
+  for (const o of ctx.layer.outputs) { if (o.dtype === 'bits') bits += mt * bitsPixelBytes(nt, ctx.arch); else real += mt * nt * ctx.realBytes; }
+  return { real, bits };
+}
+
+/** Per-buffer bytes of the largest tile of a tiling (before double buffering). */
+export function footprint(ctx: LayerCtx, t: Tiling): Record<BufferName, number> {
+  const f: Record<BufferName, number> = { weights: 0, inputs: 0, realStream: 0, outputs: 0 };
+  const nt = t.channelsPerTile, ct = t.cinPerTile, mt = t.rowsPerTile * ctx.Wo;
+  f[ctx.inputBuffer] += inputTileBytes(ctx, t.band.inRowsMax, nt, ct);
+  f.weights += weightTileBytes(ctx, nt, ct);
+  f.realStream += sideTileBytes(ctx, mt, nt, t.band.winRowsMax);
+  const o = outTileBytes(ctx, mt, nt);
+  f.realStream += o.real;
+  f.outputs += o.bits + mt * nt * ctx.accBytes;
+  return f;
+}
+
+// ---------------------------------------------------------------- DMA and the tile pipeline
+
+/** One DMA burst of x bytes: latency + ceil(x / bytes per cycle), 0 when nothing moves. */
+export function dmaCycles(x: number, lat: number, bw: number): number { return x > 0 ? lat + Math.ceil(x / bw - 1e-9) : 0; }
+
+/** Cycles the buffers' ports need for a tile's bytes (r_b + w_b per buffer b at bw_b bytes per cycle). */
+export function sramCycles(r0: number, w0: number, r1: number, w1: number, r2: number, w2: number, r3: number, w3: number, bwB: readonly number[]): number {
+  return Math.max(Math.ceil((r0 + w0) / bwB[0] - 1e-9), Math.ceil((r1 + w1) / bwB[1] - 1e-9), Math.ceil((r2 + w2) / bwB[2] - 1e-9), Math.ceil((r3 + w3) / bwB[3] - 1e-9));
+}
+
+/**
+ * Per-tile work and transfers in loop order: W (max of demand and SRAM ports), loads / stores that overlap
+ * compute (double-buffered) and exposed ones (single-buffered).
+ */
+export interface TileTransfers { W: Float64Array; Lov: Float64Array; Lex: Float64Array; Sov: Float64Array; Sex: Float64Array }
+
+/** period_j of the pipeline (header formula) for j < T; `nextLov` = Lov[j+1] (0 for the last tile). */
+export function periodOf(tr: TileTransfers, j: number, T: number, nextLov: number, lat: number, bw: number): number {
+  return (j > 0 ? dmaCycles(tr.Lex[j], lat, bw) : 0) + Math.max(tr.W[j], dmaCycles(nextLov + (j > 0 ? tr.Sov[j - 1] : 0), lat, bw)) + (j < T - 1 ? dmaCycles(tr.Sex[j], lat, bw) : 0);
+}
+
+/** Serves T tiles: fill, drain and each period (written to start/end when given). */
+export function servePipeline(tr: TileTransfers, T: number, lat: number, bw: number, times?: { start: number; end: number }[]): { fill: number; drain: number; sumPeriod: number; sumW: number; dramRead: number; dramWrite: number } {
+  const fill = dmaCycles(tr.Lov[0] + tr.Lex[0], lat, bw);
+  const drain = dmaCycles(tr.Sov[T - 1] + tr.Sex[T - 1], lat, bw);
+  let t = fill, sumW = 0, sumPeriod = 0, dramRead = 0, dramWrite = 0;
+  for (let j = 0; j < T; j++) {
+    const period = periodOf(tr, j, T, j + 1 < T ? tr.Lov[j + 1] : 0, lat, bw);
+    if (times) { times[j].start = t; times[j].end = t + period; }
+    t += period;
+    sumW += tr.W[j]; sumPeriod += period;
+    dramRead += tr.Lov[j] + tr.Lex[j]; dramWrite += tr.Sov[j] + tr.Sex[j];
+  }
+  return { fill, drain, sumPeriod, sumW, dramRead, dramWrite };
+}
+
+// ---------------------------------------------------------------- DRAM bytes in closed form
+
+/**
+ * DRAM bytes of a tiling in closed form (equals the tile walk's count in evaluate(); tested): each operand's
+ * distinct tiles, summed over the tiling's size classes, times the loads per tile of its reuse (tiling.ts);
+ * element-wise side inputs and outputs move once. `inRowsSum` / `winRowsSum` are the input and window rows
+ * summed over the bands. Every term is an integer or a multiple of 1/8 byte far below 2^50, so the grouping
+ * sums exactly what the walk sums.
+ */
+function dramBytesClosed(ctx: LayerCtx, t: Tiling, inRowsSum: number, winRowsSum: number): number {
+  const { layer } = ctx;
+  let wAll = 0;
+  for (const nc of t.channelClasses) for (const kc of t.kClasses) wAll += nc.count * kc.count * weightTileBytes(ctx, nc.size, kc.size);
+  let bytes = t.weights.loadsPerTile * wAll;
+  // the main input's channel classes follow its key: the output channel tiles, the k-tiles or all channels
+  let inPix = 0;
+  if (t.input.key.includes('n')) for (const nc of t.channelClasses) inPix += nc.count * ctx.inPixelBytes(nc.size);
+  else if (t.input.key.includes('k')) for (const kc of t.kClasses) inPix += kc.count * ctx.inPixelBytes(kc.size);
+  else inPix = ctx.inPixelBytes(ctx.cin);
+  bytes += t.input.loadsPerTile * inRowsSum * ctx.Win * inPix;
+  for (const si of layer.sideInputs) {
+    if (si.role === 'elementwise') bytes += ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
+    else bytes += t.window.loadsPerTile * winRowsSum * si.w * si.c * ctx.realBytes;
+  }
+  for (const o of layer.outputs) {
+    if (o.dtype === 'bits') { let px = 0; for (const nc of t.channelClasses) px += nc.count * bitsPixelBytes(nc.size, ctx.arch); bytes += ctx.Ho * ctx.Wo * px; }
+    else bytes += ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
+  }
+  return bytes;
+}
+
+/** DRAM bytes of a tiling (reads + writes). */
+export function dramBytesOfTiling(ctx: LayerCtx, t: Tiling): number {
+  return dramBytesClosed(ctx, t, t.band.inRowsSum, t.band.winRowsSum);
+}
+
+/**
+ * Compulsory DRAM bytes: the layer as one tile (every operand and output moved once), with the input and the
+ * window counted by the rows the windows touch (touchedRows) rather than the band's span.
+ */
+export function compulsoryBytes(ctx: LayerCtx, whole: Tiling): number {
+  const aw = ctx.layer.actWindow, win = ctx.layer.sideInputs.find((x) => x.role === 'window');
+  const winRows = aw && win ? touchedRows(ctx.Ho, aw.kernel, aw.stride, aw.pad, win.h) : 0;
+  return dramBytesClosed(ctx, whole, touchedRows(ctx.Ho, ctx.kh, ctx.s, ctx.p, ctx.Hin), winRows);
+}

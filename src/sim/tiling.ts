@@ -1,0 +1,300 @@
+/**
+ * The one definition of how a layer is tiled under a Mapping. Timing (mapper.ts evaluate), the mapping
+ * search's closed forms (DRAM bytes, compute lower bound, footprints: memory.ts, mapper.ts) and functional
+ * execution (functional.ts, verifyAgainstGolden) all read it; nothing else writes the loop nest.
+ *
+ * Loop nest (Timeloop-style: a mapping is tile sizes plus a loop order; one temporal level):
+ *   m  output-row bands of `rowsPerTile` rows at full output width (the GEMM's M = rows x Wo)
+ *   n  output-channel tiles of `channelsPerTile` channels
+ *   k  input-channel k-tiles of `cinPerTile` channels, always innermost (partial sums stay in the outputs
+ *      buffer and never go to DRAM)
+ *   order 'nmk' = for n { for m { for k } },  'mnk' = for m { for n { for k } }.
+ * Tile sizes are clamped to the layer; the last tile of a dimension holds the remainder.
+ *
+ * Per tile: output rows [oy0, oy1), output channels [c0, c0 + nt), input channels [k0, k0 + ct), first/last
+ * k-tile, the band's input rows [lo, hi) including the window halo (inputRows), and the rows of the
+ * actscale window side input the band reads.
+ *
+ * Operand tiles (residency): an operand tile stays in its buffer while its key is unchanged from one tile to
+ * the next and is (re)loaded when the key changes:
+ *   weights and folded params   key (n, k)
+ *   main input                  (m)     real convs and FC: all input channels (never split along K, so the
+ *                                       fp32 accumulation order is the golden model's)
+ *                               (m, n)  channel-wise layers (pooling, stand-alone post-ops): input
+ *                                       channels = the output channel tile
+ *                               (m, k)  binary convs: the k-tile's packed input channels
+ *   window side input (XNOR-Net actscale x, all channels)   (m), checked once per output tile (its last k-tile)
+ *   element-wise side inputs and outputs: once per output tile (m, n), at its last k-tile.
+ *
+ * Reload rule (derivation). Number the loops 0 (outer) to 2 (inner) with trip counts t_0..t_2. Stepping to
+ * the next tile increments some loop j and resets every inner loop to 0, so loop i's value changes iff i = j,
+ * or i > j and t_i > 1. A key over dims S therefore changes iff S holds a dim with t > 1 at a level >= j.
+ * With L_S = the innermost level of such a dim (-1 if there is none) the tile is reloaded iff L_S >= j; the
+ * first tile counts as j = -1 (always loaded). Over the whole nest the key is a function of the loop prefix
+ * 0..L_S and every change of that prefix changes the key, so each distinct operand tile is loaded
+ * prod_{i <= L_S, i not in S} t_i times (the outer non-key loops replay it). The window side input's key is
+ * checked on the nest of output tiles (loops 0 and 1, k dropped); k being innermost, its L_S and load count
+ * are the same formulas.
+ *
+ * Tile classes (for the closed forms the mapping search needs): per dimension the tiles come in at most two
+ * sizes, full (count floor(total / size)) and the remainder (count 1); k-tiles also differ in position
+ * (first, middle, last: partial-sum traffic). The classes are the product of the per-dimension classes with
+ * multiplicities; the cursor tags every tile with its class, so a closed form over the classes sums exactly
+ * what the walk over the tiles sums (tested against a naive nest in test/sim/tiling.test.ts).
+ */
+import type { SimLayer } from './layers.ts';
+
+export type Order = 'nmk' | 'mnk';
+export interface Mapping { rowsPerTile: number; channelsPerTile: number; cinPerTile: number; order: Order }
+
+/** Loop dimensions: m = output-row bands, n = output-channel tiles, k = input-channel k-tiles. */
+export type Dim = 'm' | 'n' | 'k';
+/** The loop nest of each order, outermost first. */
+export const LOOP_NEST: Readonly<Record<Order, readonly [Dim, Dim, Dim]>> = { nmk: ['n', 'm', 'k'], mnk: ['m', 'n', 'k'] };
+
+/** What of a layer the tiling reads (a SimLayer provides it). */
+export type TiledLayer = Pick<SimLayer, 'out' | 'cin' | 'kh' | 'stride' | 'pad' | 'input' | 'unit' | 'channelwise' | 'actWindow' | 'sideInputs'>;
+
+/** Input rows [lo, hi) read by output rows [oy0, oy1) of a window (kernel rows k, stride s, pad p) over `inH` rows. */
+export function inputRows(oy0: number, oy1: number, k: number, s: number, p: number, inH: number): [number, number] {
+  return [Math.max(0, oy0 * s - p), Math.min(inH, (oy1 - 1) * s - p + k)];
+}
+
+/** Input rows touched by any of `Ho` output rows' windows (a stride larger than the kernel skips rows). */
+export function touchedRows(Ho: number, k: number, s: number, p: number, inH: number): number {
+  let n = 0, covered = 0; // rows [0, covered) already counted
+  for (let oy = 0; oy < Ho; oy++) {
+    const lo = Math.max(covered, oy * s - p, 0), hi = Math.min(inH, oy * s - p + k);
+    if (hi > lo) { n += hi - lo; covered = hi; }
+  }
+  return n;
+}
+
+/** Reuse of one operand's tiles under a loop order (see the reload rule above). */
+export interface Reuse {
+  /** loop dims the operand tile depends on */
+  key: readonly Dim[];
+  /** innermost loop level (0 = outermost) of a key dim with more than one trip; -1 when there is none */
+  level: number;
+  /** how many times each distinct operand tile is loaded over the layer */
+  loadsPerTile: number;
+}
+
+/** A tile size along one dimension and how many tiles have it. */
+export interface SizeClass { size: number; count: number }
+/** k-tiles by size and position: the first k-tile starts the partial sums, the last one completes the output tile. */
+export interface KClass extends SizeClass { firstK: boolean; lastK: boolean }
+/** Tiles of one shape and k position, and how many there are. */
+export interface TileClass { rows: number; channels: number; cin: number; firstK: boolean; lastK: boolean; count: number }
+
+/** Per band of a given height: first row, rows, input rows [lo, hi) with the halo, window rows [lo, hi). */
+export interface Bands {
+  first: Int32Array; rows: Int32Array; inLo: Int32Array; inHi: Int32Array; winLo: Int32Array; winHi: Int32Array;
+  /** sums and maxima over the bands of the input rows and the window rows */
+  inRowsSum: number; winRowsSum: number; inRowsMax: number; winRowsMax: number;
+}
+
+export interface Tiling {
+  readonly layer: TiledLayer; readonly mapping: Mapping;
+  /** tile sizes clamped to the layer (the full tiles) */
+  readonly rowsPerTile: number; readonly channelsPerTile: number; readonly cinPerTile: number;
+  readonly bands: number; readonly channelTiles: number; readonly kTiles: number; readonly tiles: number;
+  readonly nest: readonly [Dim, Dim, Dim];
+  /** trip counts of the nest's loops, outermost first */
+  readonly trips: readonly [number, number, number];
+  /** the band table (bandsOf) */
+  readonly band: Bands;
+  readonly rowClasses: SizeClass[]; readonly channelClasses: SizeClass[]; readonly kClasses: KClass[];
+  /** every tile shape with its multiplicity, in (row class, channel class, k class) order; a tile's class is TileCursor.cls */
+  readonly classes: TileClass[];
+  /** reuse of the weight tiles, the main input tiles and the window side input */
+  readonly weights: Reuse; readonly input: Reuse; readonly window: Reuse;
+}
+
+/** Full tiles and the remainder tile of `total` split into tiles of `size` (size <= total). */
+export function sizeClasses(total: number, size: number): SizeClass[] {
+  const full = Math.floor(total / size), rem = total - full * size;
+  return rem ? [{ size, count: full }, { size: rem, count: 1 }] : [{ size, count: full }];
+}
+
+function kClassesOf(cin: number, ct: number): KClass[] {
+  const nk = Math.ceil(cin / ct), last = cin - (nk - 1) * ct;
+  if (nk === 1) return [{ size: cin, count: 1, firstK: true, lastK: true }];
+  const out: KClass[] = [{ size: ct, count: 1, firstK: true, lastK: false }];
+  if (nk > 2) out.push({ size: ct, count: nk - 2, firstK: false, lastK: false });
+  out.push({ size: last, count: 1, firstK: false, lastK: true });
+  return out;
+}
+
+const KEY_M: readonly Dim[] = ['m'], KEY_MN: readonly Dim[] = ['m', 'n'], KEY_MK: readonly Dim[] = ['m', 'k'], KEY_NK: readonly Dim[] = ['n', 'k'];
+
+/** The dims the main input tile depends on (see the header). */
+export function inputKey(layer: TiledLayer): readonly Dim[] {
+  return layer.unit === 'real-unit' ? KEY_M : layer.channelwise ? KEY_MN : KEY_MK;
+}
+
+function reuseOf(key: readonly Dim[], nest: readonly Dim[], trips: readonly number[]): Reuse {
+  let level = -1;
+  for (let i = 0; i < nest.length; i++) if (trips[i] > 1 && key.includes(nest[i])) level = i;
+  let loadsPerTile = 1;
+  for (let i = 0; i <= level; i++) if (!key.includes(nest[i])) loadsPerTile *= trips[i];
+  return { key, level, loadsPerTile };
+}
+
+const bandCache = new WeakMap<TiledLayer, Map<number, Bands>>();
+
+/** The band table of a layer for bands of `r` rows (memoised per layer object). */
+export function bandsOf(layer: TiledLayer, r: number): Bands {
+  let m = bandCache.get(layer);
+  if (!m) { m = new Map(); bandCache.set(layer, m); }
+  let b = m.get(r);
+  if (b) return b;
+  const Ho = layer.out.h, nb = Math.ceil(Ho / r);
+  const aw = layer.actWindow, xSide = layer.sideInputs.find((x) => x.role === 'window');
+  b = { first: new Int32Array(nb), rows: new Int32Array(nb), inLo: new Int32Array(nb), inHi: new Int32Array(nb), winLo: new Int32Array(nb), winHi: new Int32Array(nb), inRowsSum: 0, winRowsSum: 0, inRowsMax: 0, winRowsMax: 0 };
+  for (let i = 0; i < nb; i++) {
+    const oy0 = i * r, oy1 = Math.min(Ho, oy0 + r);
+    b.first[i] = oy0; b.rows[i] = oy1 - oy0;
+    const [lo, hi] = inputRows(oy0, oy1, layer.kh, layer.stride, layer.pad, layer.input.h);
+    b.inLo[i] = lo; b.inHi[i] = hi;
+    b.inRowsSum += hi - lo; b.inRowsMax = Math.max(b.inRowsMax, hi - lo);
+    if (aw && xSide) {
+      const [a0, a1] = inputRows(oy0, oy1, aw.kernel, aw.stride, aw.pad, xSide.h);
+      b.winLo[i] = a0; b.winHi[i] = a1;
+      b.winRowsSum += a1 - a0; b.winRowsMax = Math.max(b.winRowsMax, a1 - a0);
+    }
+  }
+  m.set(r, b);
+  return b;
+}
+
+/**
+ * The tiling of a layer under a mapping. The size classes and reuse records are derived on first use
+ * (the mapping search builds a tiling for every candidate and reads only the tile sizes and the band table
+ * of most of them).
+ */
+class TilingOf implements Tiling {
+  readonly rowsPerTile: number; readonly channelsPerTile: number; readonly cinPerTile: number;
+  readonly bands: number; readonly channelTiles: number; readonly kTiles: number; readonly tiles: number;
+  readonly nest: readonly [Dim, Dim, Dim];
+  readonly trips: [number, number, number];
+  readonly band: Bands;
+  private rc?: SizeClass[]; private nc?: SizeClass[]; private kc?: KClass[]; private cl?: TileClass[];
+  private rw?: Reuse; private ri?: Reuse; private rx?: Reuse;
+  constructor(readonly layer: TiledLayer, readonly mapping: Mapping) {
+    const Ho = layer.out.h, N = layer.out.c, cin = layer.cin;
+    const r = Math.min(mapping.rowsPerTile, Ho), nt = Math.min(mapping.channelsPerTile, N), ct = Math.min(mapping.cinPerTile, cin);
+    const nb = Math.ceil(Ho / r), nn = Math.ceil(N / nt), nk = Math.ceil(cin / ct);
+    this.rowsPerTile = r; this.channelsPerTile = nt; this.cinPerTile = ct;
+    this.bands = nb; this.channelTiles = nn; this.kTiles = nk; this.tiles = nb * nn * nk;
+    this.nest = LOOP_NEST[mapping.order];
+    this.trips = this.nest[0] === 'm' ? [nb, nn, nk] : [nn, nb, nk];
+    this.band = bandsOf(layer, r);
+  }
+  get rowClasses(): SizeClass[] { return (this.rc ??= sizeClasses(this.layer.out.h, this.rowsPerTile)); }
+  get channelClasses(): SizeClass[] { return (this.nc ??= sizeClasses(this.layer.out.c, this.channelsPerTile)); }
+  get kClasses(): KClass[] { return (this.kc ??= kClassesOf(this.layer.cin, this.cinPerTile)); }
+  get classes(): TileClass[] {
+    if (this.cl) return this.cl;
+    const out: TileClass[] = [];
+    for (const rc of this.rowClasses) for (const nc of this.channelClasses) for (const kc of this.kClasses) {
+      out.push({ rows: rc.size, channels: nc.size, cin: kc.size, firstK: kc.firstK, lastK: kc.lastK, count: rc.count * nc.count * kc.count });
+    }
+    return (this.cl = out);
+  }
+  get weights(): Reuse { return (this.rw ??= reuseOf(KEY_NK, this.nest, this.trips)); }
+  get input(): Reuse { return (this.ri ??= reuseOf(inputKey(this.layer), this.nest, this.trips)); }
+  get window(): Reuse { return (this.rx ??= reuseOf(KEY_M, this.nest, this.trips)); }
+}
+
+/** The tiling of `layer` under mapping `m`. */
+export function tilingOf(layer: TiledLayer, m: Mapping): Tiling {
+  return new TilingOf(layer, m);
+}
+
+/** Position of tile (band, n, k) in loop order. */
+export function tileIndex(t: Tiling, band: number, n: number, k: number): number {
+  return t.nest[0] === 'n' ? (n * t.bands + band) * t.kTiles + k : (band * t.channelTiles + n) * t.kTiles + k;
+}
+
+/**
+ * Walks the tiles of a tiling in loop order, one tile per next(), updating its fields in place (no
+ * allocation per tile: the timing model runs this for every candidate mapping).
+ */
+export class TileCursor {
+  /** position in loop order (-1 before the first next()) */
+  index = -1;
+  band = 0; n = 0; k = 0;
+  /** output rows [oy0, oy1), rows = oy1 - oy0 */
+  oy0 = 0; oy1 = 0; rows = 0;
+  /** output channels [c0, c0 + channels) */
+  c0 = 0; channels = 0;
+  /** input channels of the k-tile [k0, k0 + cin) */
+  k0 = 0; cin = 0;
+  firstK = true; lastK = true;
+  /** index into Tiling.classes */
+  cls = 0;
+  /** the band's input rows [inLo, inHi) including the window halo, and its window side-input rows [winLo, winHi) */
+  inLo = 0; inHi = 0; winLo = 0; winHi = 0;
+  /** loop level that changed on entering this tile (-1 for the first tile), and that of this output tile's first k-tile */
+  changed = -1; outChanged = -1;
+  /** operand tiles (re)loaded at this tile; loadWindow only on an output tile's last k-tile */
+  loadWeights = true; loadInput = true; loadWindow = true;
+  private c = [0, 0, 0];
+  private done = false;
+  private readonly mOuter: boolean;
+  private readonly kCls: number; private readonly nCls: number;
+  constructor(readonly t: Tiling) {
+    this.mOuter = t.nest[0] === 'm';
+    this.kCls = t.kClasses.length; this.nCls = t.channelClasses.length;
+  }
+
+  /** Advances to the next tile; false (and stays false) after the last one. */
+  next(): boolean {
+    const t = this.t, c = this.c, trips = t.trips;
+    if (this.done) return false;
+    if (this.index < 0) { c[0] = 0; c[1] = 0; c[2] = 0; this.changed = -1; }
+    else if (++c[2] < trips[2]) this.changed = 2;
+    else {
+      c[2] = 0;
+      if (++c[1] < trips[1]) this.changed = 1;
+      else {
+        c[1] = 0;
+        if (++c[0] >= trips[0]) { this.done = true; return false; }
+        this.changed = 0;
+      }
+    }
+    this.index++;
+    const band = this.mOuter ? c[0] : c[1], n = this.mOuter ? c[1] : c[0], k = c[2];
+    this.band = band; this.n = n; this.k = k;
+    const b = t.band;
+    this.oy0 = b.first[band]; this.rows = b.rows[band]; this.oy1 = this.oy0 + this.rows;
+    this.inLo = b.inLo[band]; this.inHi = b.inHi[band]; this.winLo = b.winLo[band]; this.winHi = b.winHi[band];
+    const nb = t.bands, nn = t.channelTiles, nk = t.kTiles;
+    this.c0 = n * t.channelsPerTile; this.channels = Math.min(t.channelsPerTile, t.layer.out.c - this.c0);
+    this.k0 = k * t.cinPerTile; this.cin = Math.min(t.cinPerTile, t.layer.cin - this.k0);
+    this.firstK = k === 0; this.lastK = k === nk - 1;
+    if (k === 0) this.outChanged = this.changed;
+    this.loadWeights = t.weights.level >= this.changed;
+    this.loadInput = t.input.level >= this.changed;
+    this.loadWindow = this.lastK && t.window.level >= this.outChanged;
+    const rc = band === nb - 1 && t.rowClasses.length > 1 ? 1 : 0;
+    const nc = n === nn - 1 && this.nCls > 1 ? 1 : 0;
+    const kc = k === 0 ? 0 : k === nk - 1 ? this.kCls - 1 : 1;
+    this.cls = (rc * this.nCls + nc) * this.kCls + kc;
+    return true;
+  }
+}
+
+/** One tile's fields, copied out of a cursor (for code that keeps tiles). */
+export type Tile = Pick<TileCursor, 'index' | 'band' | 'n' | 'k' | 'oy0' | 'oy1' | 'rows' | 'c0' | 'channels' | 'k0' | 'cin' | 'firstK' | 'lastK' | 'cls' | 'inLo' | 'inHi' | 'winLo' | 'winHi' | 'loadWeights' | 'loadInput' | 'loadWindow'>;
+
+/** Every tile of a tiling in loop order. */
+export function tilesOf(t: Tiling): Tile[] {
+  const out: Tile[] = [];
+  const c = new TileCursor(t);
+  while (c.next()) {
+    out.push({ index: c.index, band: c.band, n: c.n, k: c.k, oy0: c.oy0, oy1: c.oy1, rows: c.rows, c0: c.c0, channels: c.channels, k0: c.k0, cin: c.cin, firstK: c.firstK, lastK: c.lastK, cls: c.cls, inLo: c.inLo, inHi: c.inHi, winLo: c.winLo, winHi: c.winHi, loadWeights: c.loadWeights, loadInput: c.loadInput, loadWindow: c.loadWindow });
+  }
+  return out;
+}
