@@ -30,9 +30,11 @@ export interface TileDemand {
 
 /** systolicGemm(...).computeCycles on the context's PE array, memoised per context. */
 const gemmCycleCache = new WeakMap<LayerCtx, Map<number, number>>();
+let lastCtx: LayerCtx | undefined, lastGemm: Map<number, number> | undefined; // the search asks for one context many times
 function gemmCycles(ctx: LayerCtx, mt: number, n: number, K: number): number {
-  let c = gemmCycleCache.get(ctx);
+  let c = ctx === lastCtx ? lastGemm : gemmCycleCache.get(ctx);
   if (!c) { c = new Map(); gemmCycleCache.set(ctx, c); }
+  lastCtx = ctx; lastGemm = c;
   const key = (mt * 65536 + n) * 65536 + K;
   let v = c.get(key);
   if (v === undefined) {
@@ -49,7 +51,7 @@ function wordsPerTap(ctx: LayerCtx, ct: number): number {
 }
 
 /** Cycles of the executing unit for one tile of mt output pixels x nt output channels x ct input channels. */
-function unitCycles(ctx: LayerCtx, mt: number, nt: number, ct: number): number {
+export function unitCycles(ctx: LayerCtx, mt: number, nt: number, ct: number): number {
   const { arch } = ctx;
   switch (ctx.exec) {
     case 'xnor-array': case 'mac-array': return gemmCycles(ctx, mt, nt, ctx.kh * ctx.kw * wordsPerTap(ctx, ct));
@@ -60,17 +62,8 @@ function unitCycles(ctx: LayerCtx, mt: number, nt: number, ct: number): number {
 }
 
 /** PPU cycles of an output tile (the whole fused chain, lanes elements per cycle), on its last k-tile. */
-function ppuCycles(ctx: LayerCtx, mt: number, nt: number, lastK: boolean): number {
+export function ppuCycles(ctx: LayerCtx, mt: number, nt: number, lastK: boolean): number {
   return lastK && ctx.ppuActive ? Math.ceil((mt * nt) / ctx.arch.postProcessing.lanes) : 0;
-}
-
-/**
- * compute + post of tileDemand without its SRAM accounting (cheap, memoised GEMM cycles): the mapping
- * search's lower bound sums it over the tiling's classes for every feasible candidate.
- */
-export function tileCycles(ctx: LayerCtx, rows: number, nt: number, ct: number, lastK: boolean): number {
-  const mt = rows * ctx.Wo;
-  return unitCycles(ctx, mt, nt, ct) + ppuCycles(ctx, mt, nt, lastK);
 }
 
 /** Demands depend only on (rows, channels, cin, first/last k): memoised per layer context. */

@@ -28,8 +28,8 @@ import type { BufferName, ResolvedArch } from './arch.ts';
 import { BUFFER_NAMES } from './arch.ts';
 import { bitsPixelBytes, realOperandBits, realPixelBytes, type SimLayer } from './layers.ts';
 import { TileCursor, tilingOf, type Mapping, type Tiling } from './tiling.ts';
-import { kMapDemand, tileCycles, tileDemand, unitThroughput } from './compute.ts';
-import { BI, compulsoryBytes, dmaCycles, dramBytesOfTiling, footprint as tilingFootprint, inputTileBytes, periodOf, sramCycles, servePipeline, weightTileBytes, type TileTransfers } from './memory.ts';
+import { kMapDemand, ppuCycles, tileDemand, unitCycles, unitThroughput, type TileDemand } from './compute.ts';
+import { compulsoryBytes, dmaCycles, dramBytesOfTiling, footprint as tilingFootprint, periodOf, TileService } from './memory.ts';
 
 export type { Mapping, Order } from './tiling.ts';
 export { inputRows } from './tiling.ts';
@@ -158,14 +158,8 @@ export function feasibility(ctx: LayerCtx, m: Mapping): Feasibility {
   return { ok: true };
 }
 
-// scratch per-tile arrays, grown on demand (evaluate is not re-entrant)
-let scratchN = 0;
-const tr: TileTransfers = { W: new Float64Array(0), Lov: new Float64Array(0), Lex: new Float64Array(0), Sov: new Float64Array(0), Sex: new Float64Array(0) };
-function scratch(T: number): void {
-  if (T <= scratchN) return;
-  scratchN = Math.max(T, 2 * scratchN);
-  tr.W = new Float64Array(scratchN); tr.Lov = new Float64Array(scratchN); tr.Lex = new Float64Array(scratchN); tr.Sov = new Float64Array(scratchN); tr.Sex = new Float64Array(scratchN);
-}
+/** Per evaluation: the compute demand of each tile class (at most 2 x 2 x 3 classes). */
+const demandOfClass: (TileDemand | undefined)[] = new Array(12).fill(undefined);
 
 /** Evaluates one mapping (assumed feasible). */
 export function evaluate(ctx: LayerCtx, m: Mapping, withTrace = false): LayerEval {
@@ -186,19 +180,10 @@ export function evaluate(ctx: LayerCtx, m: Mapping, withTrace = false): LayerEva
 function evaluateTiling(ctx: LayerCtx, t: Tiling, withTrace: boolean, abortAbove: number, computeLb: number, dramBytes = 0): LayerEval | undefined {
   const { arch, layer } = ctx;
   const T = t.tiles;
-  scratch(T);
-  const { W, Lov, Lex, Sov, Sex } = tr;
   const bw = arch.dram.bytesPerCycle, lat = arch.dram.latencyCycles;
   const aw = layer.actWindow;
   const xSide = layer.sideInputs.find((x) => x.role === 'window');
-  const buf = arch.buffers;
-  const dblW = buf.weights.doubleBuffered, dblIn = buf[ctx.inputBuffer].doubleBuffered, dblRS = buf.realStream.doubleBuffered, dblOut = buf.outputs.doubleBuffered;
-  const bwB = [buf.weights.bandwidthBytesPerCycle, buf.inputs.bandwidthBytesPerCycle, buf.realStream.bandwidthBytesPerCycle, buf.outputs.bandwidthBytesPerCycle];
-  const inBI = BI[ctx.inputBuffer];
-  const sides = layer.sideInputs, outs = layer.outputs;
-  const sideBytes = new Float64Array(sides.length), outBytes = new Float64Array(outs.length);
-  const rdB = new Float64Array(4), wrB = new Float64Array(4);
-  let weightBytes = 0, inputBytes = 0, peOps = 0, realMacs = 0, poolOps = 0, ppuMul = 0, ppuAdd = 0, ppuCmp = 0, usedPeFolds = 0, peFolds = 0;
+  let peOps = 0, realMacs = 0, poolOps = 0, ppuMul = 0, ppuAdd = 0, ppuCmp = 0, usedPeFolds = 0, peFolds = 0;
   let sumComp = 0, sumPost = 0;
   const trace: TileTrace[] | undefined = withTrace ? [] : undefined;
   const ppuLanes = arch.postProcessing.lanes;
@@ -206,60 +191,31 @@ function evaluateTiling(ctx: LayerCtx, t: Tiling, withTrace: boolean, abortAbove
   const printedAdj = arch.peArray.cycleConvention === 'scalesim-printed' && (ctx.exec === 'xnor-array' || ctx.exec === 'mac-array') ? 1 : 0;
   const bounded = abortAbove !== Infinity;
   let fill0 = 0, runT = 0, runCP = 0, moved = 0;
-  // compute demand of each tile class (compute.ts)
-  const demand = t.classes.map((c) => tileDemand(ctx, c.rows, c.channels, c.cin, c.firstK, c.lastK));
+  // compute demand of each tile class (compute.ts; looked up once per class, when first met: an evaluation the
+  // search abandons early meets few) and the memory service of the tiles (memory.ts)
+  demandOfClass.fill(undefined);
+  const svc = new TileService(ctx, T), tr = svc.tr;
   const cur = new TileCursor(t);
   while (cur.next()) {
-    const i = cur.index, tc = demand[cur.cls];
-    const nt = cur.channels, ct = cur.cin, mt = cur.rows * ctx.Wo;
-    // memory service: array-side accesses, plus the DMA of the operand tiles this tile (re)loads and of its results
-    let r0 = tc.sr[0], r1 = tc.sr[1], r2 = tc.sr[2], r3 = tc.sr[3];
-    let w0 = tc.sw[0], w1 = tc.sw[1], w2 = tc.sw[2], w3 = tc.sw[3];
-    let lov = 0, lex = 0, sov = 0, sex = 0, p = tc.post;
-    if (cur.loadWeights) {
-      const wb = weightTileBytes(ctx, nt, ct);
-      if (wb > 0) { if (dblW) lov += wb; else lex += wb; w0 += wb; weightBytes += wb; }
+    const i = cur.index;
+    const tc = (demandOfClass[cur.cls] ??= tileDemand(ctx, cur.rows, cur.channels, cur.cin, cur.firstK, cur.lastK));
+    let p = tc.post;
+    if (cur.lastK && xSide && ctx.ppuActive) {
+      // the band's K map on the PPU (compute demand that depends on the band's window rows)
+      const km = kMapDemand(cur.winHi - cur.winLo, xSide.w, xSide.c, cur.rows * ctx.Wo, aw!.kernel, ppuLanes);
+      ppuAdd += km.add; ppuMul += km.mul; p += km.cycles;
     }
-    if (cur.loadInput) {
-      const ib = inputTileBytes(ctx, cur.inHi - cur.inLo, nt, ct);
-      if (dblIn) lov += ib; else lex += ib;
-      if (inBI === 1) w1 += ib; else w2 += ib;
-      if (ctx.exec === 'pooling') r2 += ib; // line buffer: every input value read once
-      inputBytes += ib;
-    }
-    if (cur.lastK) {
-      // side inputs: element-wise per output tile; the actscale window (all channels of x) when the tiling reloads it
-      const xRows = cur.winHi - cur.winLo;
-      for (let si = 0; si < sides.length; si++) {
-        const sd = sides[si];
-        let sb = 0;
-        if (sd.role === 'elementwise') sb = mt * nt * ctx.realBytes;
-        else if (cur.loadWindow) { sb = xRows * sd.w * sd.c * ctx.realBytes; r2 += sb; }
-        if (sb) { if (dblRS) lov += sb; else lex += sb; w2 += sb; sideBytes[si] += sb; }
-      }
-      if (xSide && ctx.ppuActive) {
-        // compute demand of the band's K map on the PPU (compute.ts)
-        const km = kMapDemand(xRows, xSide.w, xSide.c, mt, aw!.kernel, ppuLanes);
-        ppuAdd += km.add; ppuMul += km.mul; p += km.cycles;
-      }
-      for (let oi = 0; oi < outs.length; oi++) {
-        const o = outs[oi];
-        if (o.dtype === 'bits') { const ob = mt * bitsPixelBytes(nt, arch); if (dblOut) sov += ob; else sex += ob; r3 += ob; outBytes[oi] += ob; }
-        else { const ob = mt * nt * ctx.realBytes; if (dblRS) sov += ob; else sex += ob; r2 += ob; outBytes[oi] += ob; }
-      }
-    }
-    rdB[0] += r0; rdB[1] += r1; rdB[2] += r2; rdB[3] += r3; wrB[0] += w0; wrB[1] += w1; wrB[2] += w2; wrB[3] += w3;
-    W[i] = Math.max(tc.compute + p, sramCycles(r0, w0, r1, w1, r2, w2, r3, w3, bwB));
-    Lov[i] = lov; Lex[i] = lex; Sov[i] = sov; Sex[i] = sex;
+    svc.serve(i, cur, tc.sr, tc.sw, tc.compute + p);
     if (bounded) {
+      const lov = svc.lov, lex = svc.lex;
       if (i === 0) { fill0 = dmaCycles(lov + lex, lat, bw) - printedAdj; moved = lov + lex; }
-      else { // period of tile i-1 (memory.ts periodOf, as servePipeline computes it; i-1 < T-1 here)
+      else { // period of tile i-1 (as TileService.finish computes it; i-1 < T-1 here)
         const j = i - 1;
         runT += periodOf(tr, j, T, lov, lat, bw);
-        moved += lov + (j > 0 ? Lex[j] + Sov[j - 1] : 0) + Sex[j];
+        moved += lov + (j > 0 ? tr.Lex[j] + tr.Sov[j - 1] : 0) + tr.Sex[j];
       }
       runCP += tc.compute + p;
-      const rest = Math.max(W[i] + Math.max(0, computeLb - runCP), (dramBytes - moved) / bw - 1e-3);
+      const rest = Math.max(tr.W[i] + Math.max(0, computeLb - runCP), (dramBytes - moved) / bw - 1e-3);
       if (fill0 + runT + rest > abortAbove) return undefined;
     }
     sumComp += tc.compute; sumPost += p;
@@ -267,26 +223,27 @@ function evaluateTiling(ctx: LayerCtx, t: Tiling, withTrace: boolean, abortAbove
     ppuMul += tc.ppuMul; ppuAdd += tc.ppuAdd; ppuCmp += tc.ppuCmp;
     usedPeFolds += tc.usedPeFolds; peFolds += tc.peFolds;
     if (trace) {
-      const c0 = cur.c0;
-      trace.push({ tile: i, band: cur.band, channelTile: cur.n, kTile: cur.k, rows: [cur.oy0, cur.oy1], channels: [c0, c0 + nt], cin: layer.channelwise ? [c0, c0 + nt] : [cur.k0, cur.k0 + ct], computeCycles: tc.compute, postOpCycles: p, loadBytes: lov + lex, storeBytes: sov + sex, start: 0, end: 0 });
+      const c0 = cur.c0, nt = cur.channels;
+      trace.push({ tile: i, band: cur.band, channelTile: cur.n, kTile: cur.k, rows: [cur.oy0, cur.oy1], channels: [c0, c0 + nt], cin: layer.channelwise ? [c0, c0 + nt] : [cur.k0, cur.k0 + cur.cin], computeCycles: tc.compute, postOpCycles: p, loadBytes: svc.lov + svc.lex, storeBytes: svc.sov + svc.sex, start: 0, end: 0 });
     }
   }
-  const s = servePipeline(tr, T, lat, bw, trace);
+  const s = svc.finish(trace);
   const { fill, drain } = s;
   let total = fill + s.sumPeriod + drain;
   let compute = sumComp;
   if (printedAdj) { compute -= 1; total -= 1; }
   const cycles: CycleSplit = { compute, postOp: sumPost, sramStall: s.sumW - sumComp - sumPost, dramStall: s.sumPeriod - s.sumW, fill, drain, fillDrain: fill + drain, total };
+  const rdB = svc.rd, wrB = svc.wr;
   const counts: ActionCounts = {
     dramReadBytes: s.dramRead, dramWriteBytes: s.dramWrite,
     sram: { weights: { readBytes: rdB[0], writeBytes: wrB[0] }, inputs: { readBytes: rdB[1], writeBytes: wrB[1] }, realStream: { readBytes: rdB[2], writeBytes: wrB[2] }, outputs: { readBytes: rdB[3], writeBytes: wrB[3] } },
     peOps, realUnitMacs: realMacs, ppuMul, ppuAdd, ppuCmp, poolOps,
   };
   const byTensor: Record<string, number> = {};
-  if (inputBytes) byTensor[`input:${layer.input.name}`] = inputBytes;
-  if (weightBytes) byTensor['weights+params'] = weightBytes;
-  sides.forEach((sd, si) => { if (sideBytes[si]) byTensor[`side:${sd.name}`] = sideBytes[si]; });
-  outs.forEach((o, oi) => { byTensor[`output:${o.name}`] = outBytes[oi]; });
+  if (svc.inputBytes) byTensor[`input:${layer.input.name}`] = svc.inputBytes;
+  if (svc.weightBytes) byTensor['weights+params'] = svc.weightBytes;
+  layer.sideInputs.forEach((sd, si) => { if (svc.sideBytes[si]) byTensor[`side:${sd.name}`] = svc.sideBytes[si]; });
+  layer.outputs.forEach((o, oi) => { byTensor[`output:${o.name}`] = svc.outBytes[oi]; });
   const { unitOps, unitPeak } = unitThroughput(ctx, poolOps);
   return { mapping: t.mapping, tiles: T, cycles, counts, dramBytesByTensor: byTensor, footprint: tilingFootprint(ctx, t), usedPeFolds, peFolds, unitOps, unitPeakOpsPerCycle: unitPeak, trace };
 }
@@ -320,7 +277,10 @@ export interface MapFailure { feasible: false; reason: string; candidates: numbe
  */
 export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?: Mapping): MapResult | MapFailure {
   const cands = fixed ? [fixed] : candidateMappings(ctx);
-  const feasible: Tiling[] = [];
+  const feasible: Mapping[] = [];
+  const bounds = objective === 'cycles' && !fixed;
+  const lat2 = 2 * ctx.arch.dram.latencyCycles;
+  const all: { m: Mapping; idx: number; clb: number; db: number; lb: number }[] = [];
   let smallest = Infinity;
   let closest: Mapping | undefined; // the infeasible candidate with the smallest footprint: its reason is reported
   const accOk = accumulatorFits(ctx);
@@ -330,7 +290,11 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
     const fp = tilingFootprint(ctx, t);
     let ok = accOk;
     if (ok) for (const b of BUFFER_NAMES) if (fp[b] > ctx.arch.buffers[b].tileBytes) { ok = false; break; }
-    if (ok) feasible.push(t);
+    if (ok) {
+      // the 'cycles' search's lower bounds, from the same tiling
+      if (bounds) { const clb = computeLowerBound(ctx, t), db = dramBytesOfTiling(ctx, t); all.push({ m, idx: feasible.length, clb, db, lb: Math.max(clb, db / ctx.arch.dram.bytesPerCycle + lat2) }); }
+      feasible.push(m);
+    }
     else {
       let size = 0;
       for (const b of BUFFER_NAMES) size += fp[b] / ctx.arch.buffers[b].tileBytes;
@@ -352,26 +316,24 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
   const better = (a: number[], b: number[]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
   let best: LayerEval | undefined, bestScore: number[] = [Infinity, Infinity];
   let evaluated = 0;
-  if (objective === 'cycles' && !fixed) {
-    const lat2 = 2 * ctx.arch.dram.latencyCycles;
-    const all = feasible.map((t, idx) => { const clb = computeLowerBound(ctx, t), db = dramBytesOfTiling(ctx, t); return { t, idx, clb, db, lb: Math.max(clb, db / ctx.arch.dram.bytesPerCycle + lat2) }; });
+  if (bounds) {
     // visiting order: (lb, candidate index). The first visited is the minimum; its cycles bound every later
     // best, so candidates with a larger lb are never visited and need no sorting.
     let first = all[0];
     for (const c of all) if (c.lb < first.lb) first = c;
-    const firstEv = evaluateTiling(ctx, first.t, false, Infinity, 0)!;
+    const firstEv = evaluate(ctx, first.m);
     const lbs = all.filter((c) => c.lb <= firstEv.cycles.total);
     lbs.sort((a, b) => a.lb - b.lb || a.idx - b.idx);
-    for (const { t, lb, clb, db } of lbs) {
+    for (const { m, lb, clb, db } of lbs) {
       if (lb > bestScore[0]) break;
-      const ev = t === first.t ? firstEv : evaluateTiling(ctx, t, false, bestScore[0], clb, db); evaluated++;
+      const ev = m === first.m ? firstEv : evaluateTiling(ctx, tilingOf(ctx.layer, m), false, bestScore[0], clb, db); evaluated++;
       if (!ev) continue; // more cycles than the best so far
       const s = score(ev);
       if (better(s, bestScore)) { best = ev; bestScore = s; }
     }
   } else {
-    for (const t of feasible) {
-      const ev = evaluateTiling(ctx, t, false, Infinity, 0)!; evaluated++;
+    for (const m of feasible) {
+      const ev = evaluate(ctx, m); evaluated++;
       const s = score(ev);
       if (better(s, bestScore)) { best = ev; bestScore = s; }
     }
@@ -381,11 +343,22 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
 
 /**
  * Sum over the tiles of compute + post-op cycles (without the K map), a lower bound on the layer's cycles
- * (every W_i >= compute_i + postOp_i): the compute demand of each tile class times its multiplicity.
+ * (every W_i >= compute_i + postOp_i; tested equal to the tile walk's sum). It is the sum over the tiling's
+ * classes (forEachClass) regrouped: per output-tile class (rows x channels, count) the unit's cycles of its
+ * k-tiles by size ((kTiles - 1) full ones and the last) plus the PPU's once. Written with the tiling's
+ * class numbers rather than callbacks: it runs for every feasible candidate.
  */
 export function computeLowerBound(ctx: LayerCtx, t: Tiling): number {
   let lb = 0;
-  for (const c of t.classes) lb += c.count * tileCycles(ctx, c.rows, c.channels, c.cin, c.lastK);
+  for (let a = 0; a < (t.remRows ? 2 : 1); a++) {
+    const mt = (a ? t.remRows : t.rowsPerTile) * ctx.Wo, cr = a ? 1 : t.fullBands;
+    for (let b = 0; b < (t.remChannels ? 2 : 1); b++) {
+      const nt = b ? t.remChannels : t.channelsPerTile, cn = b ? 1 : t.fullChannelTiles;
+      const full = unitCycles(ctx, mt, nt, t.cinPerTile);
+      const unit = t.lastCin === t.cinPerTile ? t.kTiles * full : (t.kTiles - 1) * full + unitCycles(ctx, mt, nt, t.lastCin);
+      lb += cr * cn * (unit + ppuCycles(ctx, mt, nt, true));
+    }
+  }
   return lb;
 }
 

@@ -18,7 +18,7 @@
 import type { BufferName } from './arch.ts';
 import { bitsPixelBytes } from './layers.ts';
 import type { LayerCtx } from './mapper.ts';
-import { touchedRows, type Tiling } from './tiling.ts';
+import { touchedRows, type TileCursor, type Tiling } from './tiling.ts';
 
 /** Buffer indices of the per-buffer Float64Arrays. */
 export const BI: Record<BufferName, number> = { weights: 0, inputs: 1, realStream: 2, outputs: 3 };
@@ -75,10 +75,7 @@ export function sramCycles(r0: number, w0: number, r1: number, w1: number, r2: n
   return Math.max(Math.ceil((r0 + w0) / bwB[0] - 1e-9), Math.ceil((r1 + w1) / bwB[1] - 1e-9), Math.ceil((r2 + w2) / bwB[2] - 1e-9), Math.ceil((r3 + w3) / bwB[3] - 1e-9));
 }
 
-/**
- * Per-tile work and transfers in loop order: W (max of demand and SRAM ports), loads / stores that overlap
- * compute (double-buffered) and exposed ones (single-buffered).
- */
+/** Per-tile work and transfers in loop order: W, loads / stores that overlap compute (double-buffered) and exposed ones. */
 export interface TileTransfers { W: Float64Array; Lov: Float64Array; Lex: Float64Array; Sov: Float64Array; Sex: Float64Array }
 
 /** period_j of the pipeline (header formula) for j < T; `nextLov` = Lov[j+1] (0 for the last tile). */
@@ -86,19 +83,106 @@ export function periodOf(tr: TileTransfers, j: number, T: number, nextLov: numbe
   return (j > 0 ? dmaCycles(tr.Lex[j], lat, bw) : 0) + Math.max(tr.W[j], dmaCycles(nextLov + (j > 0 ? tr.Sov[j - 1] : 0), lat, bw)) + (j < T - 1 ? dmaCycles(tr.Sex[j], lat, bw) : 0);
 }
 
-/** Serves T tiles: fill, drain and each period (written to start/end when given). */
-export function servePipeline(tr: TileTransfers, T: number, lat: number, bw: number, times?: { start: number; end: number }[]): { fill: number; drain: number; sumPeriod: number; sumW: number; dramRead: number; dramWrite: number } {
-  const fill = dmaCycles(tr.Lov[0] + tr.Lex[0], lat, bw);
-  const drain = dmaCycles(tr.Sov[T - 1] + tr.Sex[T - 1], lat, bw);
-  let t = fill, sumW = 0, sumPeriod = 0, dramRead = 0, dramWrite = 0;
-  for (let j = 0; j < T; j++) {
-    const period = periodOf(tr, j, T, j + 1 < T ? tr.Lov[j + 1] : 0, lat, bw);
-    if (times) { times[j].start = t; times[j].end = t + period; }
-    t += period;
-    sumW += tr.W[j]; sumPeriod += period;
-    dramRead += tr.Lov[j] + tr.Lex[j]; dramWrite += tr.Sov[j] + tr.Sex[j];
+// per-tile arrays shared by every TileService, grown on demand (one layer evaluation at a time)
+let scratchN = 0;
+const shared: TileTransfers = { W: new Float64Array(0), Lov: new Float64Array(0), Lex: new Float64Array(0), Sov: new Float64Array(0), Sex: new Float64Array(0) };
+function scratch(T: number): TileTransfers {
+  if (T > scratchN) {
+    scratchN = Math.max(T, 2 * scratchN);
+    shared.W = new Float64Array(scratchN); shared.Lov = new Float64Array(scratchN); shared.Lex = new Float64Array(scratchN); shared.Sov = new Float64Array(scratchN); shared.Sex = new Float64Array(scratchN);
   }
-  return { fill, drain, sumPeriod, sumW, dramRead, dramWrite };
+  return shared;
+}
+
+/**
+ * Serves the tiles of one layer evaluation in loop order: for each tile, the DMA of the operand tiles the
+ * tiling (re)loads (weights, main input, side inputs) and of its results, split into overlapped
+ * (double-buffered) and exposed transfers, the buffers' fill and drain accesses on top of the tile's
+ * array-side accesses (its compute demand), and W_i; then the pipeline (finish). Not re-entrant: the
+ * per-tile arrays are shared.
+ */
+export class TileService {
+  readonly tr: TileTransfers;
+  /** SRAM bytes read / written per buffer (BI), DMA bytes per operand */
+  readonly rd = new Float64Array(4); readonly wr = new Float64Array(4);
+  weightBytes = 0; inputBytes = 0;
+  readonly sideBytes: Float64Array; readonly outBytes: Float64Array;
+  /** this tile's transfers (also in tr at index i) */
+  lov = 0; lex = 0; sov = 0; sex = 0;
+  private readonly dblW: boolean; private readonly dblIn: boolean; private readonly dblRS: boolean; private readonly dblOut: boolean;
+  private readonly bwB: number[];
+  private readonly inToInputs: boolean; private readonly poolLineBuffer: boolean;
+  constructor(private readonly ctx: LayerCtx, readonly T: number) {
+    this.tr = scratch(T);
+    const buf = ctx.arch.buffers;
+    this.dblW = buf.weights.doubleBuffered; this.dblIn = buf[ctx.inputBuffer].doubleBuffered; this.dblRS = buf.realStream.doubleBuffered; this.dblOut = buf.outputs.doubleBuffered;
+    this.bwB = [buf.weights.bandwidthBytesPerCycle, buf.inputs.bandwidthBytesPerCycle, buf.realStream.bandwidthBytesPerCycle, buf.outputs.bandwidthBytesPerCycle];
+    this.inToInputs = BI[ctx.inputBuffer] === 1;
+    this.poolLineBuffer = ctx.exec === 'pooling';
+    this.sideBytes = new Float64Array(ctx.layer.sideInputs.length); this.outBytes = new Float64Array(ctx.layer.outputs.length);
+  }
+
+  /**
+   * Tile i (the cursor's current tile) with its array-side accesses `sr` / `sw` and its compute + post-op
+   * cycles `busy`: moves what the tiling says, accounts the buffer accesses and sets W_i.
+   */
+  serve(i: number, cur: TileCursor, sr: Float64Array, sw: Float64Array, busy: number): void {
+    const ctx = this.ctx, layer = ctx.layer;
+    const nt = cur.channels, ct = cur.cin, mt = cur.rows * ctx.Wo;
+    let r0 = sr[0], r1 = sr[1], r2 = sr[2], r3 = sr[3];
+    let w0 = sw[0], w1 = sw[1], w2 = sw[2], w3 = sw[3];
+    let lov = 0, lex = 0, sov = 0, sex = 0;
+    if (cur.loadWeights) {
+      const wb = weightTileBytes(ctx, nt, ct);
+      if (wb > 0) { if (this.dblW) lov += wb; else lex += wb; w0 += wb; this.weightBytes += wb; }
+    }
+    if (cur.loadInput) {
+      const ib = inputTileBytes(ctx, cur.inHi - cur.inLo, nt, ct);
+      if (this.dblIn) lov += ib; else lex += ib;
+      if (this.inToInputs) w1 += ib; else w2 += ib;
+      if (this.poolLineBuffer) r2 += ib; // line buffer: every input value read once
+      this.inputBytes += ib;
+    }
+    if (cur.lastK) {
+      // side inputs: element-wise per output tile; the actscale window (all channels of x) when the tiling reloads it
+      const sides = layer.sideInputs;
+      for (let si = 0; si < sides.length; si++) {
+        const sd = sides[si];
+        let sb = 0;
+        if (sd.role === 'elementwise') sb = mt * nt * ctx.realBytes;
+        else if (cur.loadWindow) { sb = (cur.winHi - cur.winLo) * sd.w * sd.c * ctx.realBytes; r2 += sb; }
+        if (sb) { if (this.dblRS) lov += sb; else lex += sb; w2 += sb; this.sideBytes[si] += sb; }
+      }
+      // results to DRAM: packed ones from the outputs buffer, real ones from the real-stream buffer
+      const outs = layer.outputs;
+      for (let oi = 0; oi < outs.length; oi++) {
+        const o = outs[oi];
+        if (o.dtype === 'bits') { const ob = mt * bitsPixelBytes(nt, ctx.arch); if (this.dblOut) sov += ob; else sex += ob; r3 += ob; this.outBytes[oi] += ob; }
+        else { const ob = mt * nt * ctx.realBytes; if (this.dblRS) sov += ob; else sex += ob; r2 += ob; this.outBytes[oi] += ob; }
+      }
+    }
+    const rd = this.rd, wr = this.wr, tr = this.tr;
+    rd[0] += r0; rd[1] += r1; rd[2] += r2; rd[3] += r3; wr[0] += w0; wr[1] += w1; wr[2] += w2; wr[3] += w3;
+    tr.W[i] = Math.max(busy, sramCycles(r0, w0, r1, w1, r2, w2, r3, w3, this.bwB));
+    tr.Lov[i] = lov; tr.Lex[i] = lex; tr.Sov[i] = sov; tr.Sex[i] = sex;
+    this.lov = lov; this.lex = lex; this.sov = sov; this.sex = sex;
+  }
+
+  /** The pipeline over all T served tiles: fill, drain, periods (written to start / end when given). */
+  finish(times?: { start: number; end: number }[]): { fill: number; drain: number; sumPeriod: number; sumW: number; dramRead: number; dramWrite: number } {
+    const tr = this.tr, T = this.T, bw = this.ctx.arch.dram.bytesPerCycle, lat = this.ctx.arch.dram.latencyCycles;
+    const fill = dmaCycles(tr.Lov[0] + tr.Lex[0], lat, bw);
+    const drain = dmaCycles(tr.Sov[T - 1] + tr.Sex[T - 1], lat, bw);
+    let t = fill, sumW = 0, sumPeriod = 0, dramRead = 0, dramWrite = 0;
+    for (let j = 0; j < T; j++) {
+      const period = periodOf(tr, j, T, j + 1 < T ? tr.Lov[j + 1] : 0, lat, bw);
+      if (times) { times[j].start = t; times[j].end = t + period; }
+      t += period;
+      sumW += tr.W[j]; sumPeriod += period;
+      dramRead += tr.Lov[j] + tr.Lex[j]; dramWrite += tr.Sov[j] + tr.Sex[j];
+    }
+    return { fill, drain, sumPeriod, sumW, dramRead, dramWrite };
+  }
 }
 
 // ---------------------------------------------------------------- DRAM bytes in closed form
@@ -112,23 +196,25 @@ export function servePipeline(tr: TileTransfers, T: number, lat: number, bw: num
  */
 function dramBytesClosed(ctx: LayerCtx, t: Tiling, inRowsSum: number, winRowsSum: number): number {
   const { layer } = ctx;
-  let wAll = 0;
-  for (const nc of t.channelClasses) for (const kc of t.kClasses) wAll += nc.count * kc.count * weightTileBytes(ctx, nc.size, kc.size);
-  let bytes = t.weights.loadsPerTile * wAll;
-  // the main input's channel classes follow its key: the output channel tiles, the k-tiles or all channels
-  let inPix = 0;
-  if (t.input.key.includes('n')) for (const nc of t.channelClasses) inPix += nc.count * ctx.inPixelBytes(nc.size);
-  else if (t.input.key.includes('k')) for (const kc of t.kClasses) inPix += kc.count * ctx.inPixelBytes(kc.size);
-  else inPix = ctx.inPixelBytes(ctx.cin);
-  bytes += t.input.loadsPerTile * inRowsSum * ctx.Win * inPix;
+  const key = t.inputKey, inByN = key.includes('n'), inByK = key.includes('k');
+  // per channel-tile class (size nt, count cn): its weight tiles over the k-tiles ((kTiles - 1) full and the
+  // last), its input pixel bytes (channel-wise layers) and its packed output pixel bytes
+  let wAll = 0, inPixN = 0, bitsPix = 0;
+  for (let b = 0; b < (t.remChannels ? 2 : 1); b++) {
+    const nt = b ? t.remChannels : t.channelsPerTile, cn = b ? 1 : t.fullChannelTiles;
+    wAll += cn * ((t.kTiles - 1) * weightTileBytes(ctx, nt, t.cinPerTile) + weightTileBytes(ctx, nt, t.lastCin));
+    if (inByN) inPixN += cn * ctx.inPixelBytes(nt);
+    bitsPix += cn * bitsPixelBytes(nt, ctx.arch);
+  }
+  let bytes = t.weightsLoads * wAll;
+  // the main input's channels follow its key: the output channel tiles, the k-tiles or all channels
+  const inPix = inByN ? inPixN : inByK ? (t.kTiles - 1) * ctx.inPixelBytes(t.cinPerTile) + ctx.inPixelBytes(t.lastCin) : ctx.inPixelBytes(ctx.cin);
+  bytes += t.inputLoads * inRowsSum * ctx.Win * inPix;
   for (const si of layer.sideInputs) {
     if (si.role === 'elementwise') bytes += ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
-    else bytes += t.window.loadsPerTile * winRowsSum * si.w * si.c * ctx.realBytes;
+    else bytes += t.windowLoads * winRowsSum * si.w * si.c * ctx.realBytes;
   }
-  for (const o of layer.outputs) {
-    if (o.dtype === 'bits') { let px = 0; for (const nc of t.channelClasses) px += nc.count * bitsPixelBytes(nc.size, ctx.arch); bytes += ctx.Ho * ctx.Wo * px; }
-    else bytes += ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
-  }
+  for (const o of layer.outputs) bytes += o.dtype === 'bits' ? ctx.Ho * ctx.Wo * bitsPix : ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
   return bytes;
 }
 

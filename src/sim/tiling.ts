@@ -99,54 +99,95 @@ export interface Tiling {
   /** tile sizes clamped to the layer (the full tiles) */
   readonly rowsPerTile: number; readonly channelsPerTile: number; readonly cinPerTile: number;
   readonly bands: number; readonly channelTiles: number; readonly kTiles: number; readonly tiles: number;
+  /**
+   * The size classes per dimension, as numbers: full bands (rowsPerTile rows each) and the remainder band's
+   * rows (0: none), likewise for channel tiles; the last k-tile's input channels. The class records
+   * (rowClasses, channelClasses, kClasses, tileClasses) and forEachClass derive from these.
+   */
+  readonly fullBands: number; readonly remRows: number; readonly fullChannelTiles: number; readonly remChannels: number; readonly lastCin: number;
   readonly nest: readonly [Dim, Dim, Dim];
   /** trip counts of the nest's loops, outermost first */
-  readonly trips: readonly [number, number, number];
+  readonly trip0: number; readonly trip1: number; readonly trip2: number;
   /** the band table (bandsOf) */
   readonly band: Bands;
-  readonly rowClasses: SizeClass[]; readonly channelClasses: SizeClass[]; readonly kClasses: KClass[];
-  /** every tile shape with its multiplicity, in (row class, channel class, k class) order; a tile's class is TileCursor.cls */
-  readonly classes: TileClass[];
-  /** reuse of the weight tiles, the main input tiles and the window side input */
-  readonly weights: Reuse; readonly input: Reuse; readonly window: Reuse;
+  /** the reload rule per operand as numbers (weights, main input, window side input): level and loads per tile */
+  readonly weightsLevel: number; readonly weightsLoads: number; readonly inputLevel: number; readonly inputLoads: number; readonly windowLevel: number; readonly windowLoads: number;
+  /** the dims the main input tile depends on */
+  readonly inputKey: readonly Dim[];
 }
 
-/** Full tiles and the remainder tile of `total` split into tiles of `size` (size <= total). */
-export function sizeClasses(total: number, size: number): SizeClass[] {
-  const full = Math.floor(total / size), rem = total - full * size;
+/** A dimension's size classes: [full size, count] and, when size does not divide the total, [remainder, 1]. */
+function classesOf(size: number, full: number, rem: number): SizeClass[] {
   return rem ? [{ size, count: full }, { size: rem, count: 1 }] : [{ size, count: full }];
 }
+/** Row-band classes of a tiling. */
+export function rowClasses(t: Tiling): SizeClass[] { return classesOf(t.rowsPerTile, t.fullBands, t.remRows); }
+/** Channel-tile classes of a tiling. */
+export function channelClasses(t: Tiling): SizeClass[] { return classesOf(t.channelsPerTile, t.fullChannelTiles, t.remChannels); }
 
-function kClassesOf(cin: number, ct: number): KClass[] {
-  const nk = Math.ceil(cin / ct), last = cin - (nk - 1) * ct;
-  if (nk === 1) return [{ size: cin, count: 1, firstK: true, lastK: true }];
-  const out: KClass[] = [{ size: ct, count: 1, firstK: true, lastK: false }];
-  if (nk > 2) out.push({ size: ct, count: nk - 2, firstK: false, lastK: false });
-  out.push({ size: last, count: 1, firstK: false, lastK: true });
+/**
+ * The k-tile classes by position: the first (it starts the partial sums), the middle ones, the last (it
+ * completes the output tile; the remainder size); a single k-tile is first and last. Class c of kTiles
+ * k-tiles: c = 0 first, kClassCount - 1 last, else middle.
+ */
+export function kClassCount(t: Tiling): number { return t.kTiles < 3 ? t.kTiles : 3; }
+function kClassSize(t: Tiling, c: number, n: number): number { return c === n - 1 ? t.lastCin : t.cinPerTile; }
+function kClassTiles(t: Tiling, c: number, n: number): number { return c === 0 || c === n - 1 ? 1 : t.kTiles - 2; }
+export function kClasses(t: Tiling): KClass[] {
+  const n = kClassCount(t), out: KClass[] = [];
+  for (let c = 0; c < n; c++) out.push({ size: kClassSize(t, c, n), count: kClassTiles(t, c, n), firstK: c === 0, lastK: c === n - 1 });
   return out;
 }
 
-const KEY_M: readonly Dim[] = ['m'], KEY_MN: readonly Dim[] = ['m', 'n'], KEY_MK: readonly Dim[] = ['m', 'k'], KEY_NK: readonly Dim[] = ['n', 'k'];
+/**
+ * Every tile class of a tiling in class-index order (row class, then channel class, then k class: the
+ * cursor's `cls`), as the product of the per-dimension classes: f(rows, channels, cin, firstK, lastK, count).
+ * Allocates nothing: the mapping search runs it for every feasible candidate.
+ */
+export function forEachClass(t: Tiling, f: (rows: number, channels: number, cin: number, firstK: boolean, lastK: boolean, count: number) => void): void {
+  const nr = t.remRows ? 2 : 1, nn = t.remChannels ? 2 : 1, nk = kClassCount(t);
+  for (let a = 0; a < nr; a++) for (let b = 0; b < nn; b++) for (let c = 0; c < nk; c++) {
+    f(a ? t.remRows : t.rowsPerTile, b ? t.remChannels : t.channelsPerTile, kClassSize(t, c, nk), c === 0, c === nk - 1,
+      (a ? 1 : t.fullBands) * (b ? 1 : t.fullChannelTiles) * kClassTiles(t, c, nk));
+  }
+}
+
+/** Every tile class of a tiling with its multiplicity, in class-index order (a tile's class is TileCursor.cls). */
+export function tileClasses(t: Tiling): TileClass[] {
+  const out: TileClass[] = [];
+  forEachClass(t, (rows, channels, cin, firstK, lastK, count) => { out.push({ rows, channels, cin, firstK, lastK, count }); });
+  return out;
+}
+
+/** Dims as bits (m = 1, n = 2, k = 4): the reload rule runs for every candidate mapping. */
+const BIT_M = 1, BIT_N = 2, BIT_K = 4;
+const KEY_M: readonly Dim[] = ['m'], KEY_MN: readonly Dim[] = ['m', 'n'], KEY_MK: readonly Dim[] = ['m', 'k'];
 
 /** The dims the main input tile depends on (see the header). */
 export function inputKey(layer: TiledLayer): readonly Dim[] {
   return layer.unit === 'real-unit' ? KEY_M : layer.channelwise ? KEY_MN : KEY_MK;
 }
+function inputKeyBits(layer: TiledLayer): number {
+  return layer.unit === 'real-unit' ? BIT_M : layer.channelwise ? BIT_M | BIT_N : BIT_M | BIT_K;
+}
 
-function reuseOf(key: readonly Dim[], nest: readonly Dim[], trips: readonly number[]): Reuse {
-  let level = -1;
-  for (let i = 0; i < nest.length; i++) if (trips[i] > 1 && key.includes(nest[i])) level = i;
-  let loadsPerTile = 1;
-  for (let i = 0; i <= level; i++) if (!key.includes(nest[i])) loadsPerTile *= trips[i];
-  return { key, level, loadsPerTile };
+/** The reload rule's L_S (header) for key bits over loops with bits b0..b2 and trip counts t0..t2. */
+function reloadLevel(key: number, b0: number, b1: number, t0: number, t1: number, t2: number): number {
+  return t2 > 1 && key & BIT_K ? 2 : t1 > 1 && key & b1 ? 1 : t0 > 1 && key & b0 ? 0 : -1;
+}
+/** Loads per distinct operand tile: the trip counts of the non-key loops at or outside the reload level. */
+function loadsPerTile(key: number, level: number, b0: number, b1: number, t0: number, t1: number): number {
+  return (level >= 0 && !(key & b0) ? t0 : 1) * (level >= 1 && !(key & b1) ? t1 : 1);
 }
 
 const bandCache = new WeakMap<TiledLayer, Map<number, Bands>>();
+let lastLayer: TiledLayer | undefined, lastBands: Map<number, Bands> | undefined; // the mapping search asks for one layer many times
 
 /** The band table of a layer for bands of `r` rows (memoised per layer object). */
 export function bandsOf(layer: TiledLayer, r: number): Bands {
-  let m = bandCache.get(layer);
+  let m = layer === lastLayer ? lastBands : bandCache.get(layer);
   if (!m) { m = new Map(); bandCache.set(layer, m); }
+  lastLayer = layer; lastBands = m;
   let b = m.get(r);
   if (b) return b;
   const Ho = layer.out.h, nb = Math.ceil(Ho / r);
@@ -168,48 +209,35 @@ export function bandsOf(layer: TiledLayer, r: number): Bands {
   return b;
 }
 
-/**
- * The tiling of a layer under a mapping. The size classes and reuse records are derived on first use
- * (the mapping search builds a tiling for every candidate and reads only the tile sizes and the band table
- * of most of them).
- */
-class TilingOf implements Tiling {
-  readonly rowsPerTile: number; readonly channelsPerTile: number; readonly cinPerTile: number;
-  readonly bands: number; readonly channelTiles: number; readonly kTiles: number; readonly tiles: number;
-  readonly nest: readonly [Dim, Dim, Dim];
-  readonly trips: [number, number, number];
-  readonly band: Bands;
-  private rc?: SizeClass[]; private nc?: SizeClass[]; private kc?: KClass[]; private cl?: TileClass[];
-  private rw?: Reuse; private ri?: Reuse; private rx?: Reuse;
-  constructor(readonly layer: TiledLayer, readonly mapping: Mapping) {
-    const Ho = layer.out.h, N = layer.out.c, cin = layer.cin;
-    const r = Math.min(mapping.rowsPerTile, Ho), nt = Math.min(mapping.channelsPerTile, N), ct = Math.min(mapping.cinPerTile, cin);
-    const nb = Math.ceil(Ho / r), nn = Math.ceil(N / nt), nk = Math.ceil(cin / ct);
-    this.rowsPerTile = r; this.channelsPerTile = nt; this.cinPerTile = ct;
-    this.bands = nb; this.channelTiles = nn; this.kTiles = nk; this.tiles = nb * nn * nk;
-    this.nest = LOOP_NEST[mapping.order];
-    this.trips = this.nest[0] === 'm' ? [nb, nn, nk] : [nn, nb, nk];
-    this.band = bandsOf(layer, r);
-  }
-  get rowClasses(): SizeClass[] { return (this.rc ??= sizeClasses(this.layer.out.h, this.rowsPerTile)); }
-  get channelClasses(): SizeClass[] { return (this.nc ??= sizeClasses(this.layer.out.c, this.channelsPerTile)); }
-  get kClasses(): KClass[] { return (this.kc ??= kClassesOf(this.layer.cin, this.cinPerTile)); }
-  get classes(): TileClass[] {
-    if (this.cl) return this.cl;
-    const out: TileClass[] = [];
-    for (const rc of this.rowClasses) for (const nc of this.channelClasses) for (const kc of this.kClasses) {
-      out.push({ rows: rc.size, channels: nc.size, cin: kc.size, firstK: kc.firstK, lastK: kc.lastK, count: rc.count * nc.count * kc.count });
-    }
-    return (this.cl = out);
-  }
-  get weights(): Reuse { return (this.rw ??= reuseOf(KEY_NK, this.nest, this.trips)); }
-  get input(): Reuse { return (this.ri ??= reuseOf(inputKey(this.layer), this.nest, this.trips)); }
-  get window(): Reuse { return (this.rx ??= reuseOf(KEY_M, this.nest, this.trips)); }
+/** The tiling of `layer` under mapping `m` (plain numbers; built for every candidate the mapper considers). */
+export function tilingOf(layer: TiledLayer, m: Mapping): Tiling {
+  const Ho = layer.out.h, N = layer.out.c, cin = layer.cin;
+  const r = Math.min(m.rowsPerTile, Ho), nt = Math.min(m.channelsPerTile, N), ct = Math.min(m.cinPerTile, cin);
+  const nb = Math.ceil(Ho / r), nn = Math.ceil(N / nt), nk = Math.ceil(cin / ct);
+  const fullBands = Math.floor(Ho / r), fullChannelTiles = Math.floor(N / nt);
+  const mOuter = m.order === 'mnk';
+  const t0 = mOuter ? nb : nn, t1 = mOuter ? nn : nb;
+  const b0 = mOuter ? BIT_M : BIT_N, b1 = mOuter ? BIT_N : BIT_M;
+  const inKey = inputKeyBits(layer), wKey = BIT_N | BIT_K;
+  const weightsLevel = reloadLevel(wKey, b0, b1, t0, t1, nk), inputLevel = reloadLevel(inKey, b0, b1, t0, t1, nk), windowLevel = reloadLevel(BIT_M, b0, b1, t0, t1, nk);
+  return {
+    layer, mapping: m, rowsPerTile: r, channelsPerTile: nt, cinPerTile: ct, bands: nb, channelTiles: nn, kTiles: nk, tiles: nb * nn * nk,
+    fullBands, remRows: Ho - fullBands * r, fullChannelTiles, remChannels: N - fullChannelTiles * nt, lastCin: cin - (nk - 1) * ct,
+    nest: LOOP_NEST[m.order], trip0: t0, trip1: t1, trip2: nk, band: bandsOf(layer, r),
+    weightsLevel, weightsLoads: loadsPerTile(wKey, weightsLevel, b0, b1, t0, t1),
+    inputLevel, inputLoads: loadsPerTile(inKey, inputLevel, b0, b1, t0, t1),
+    windowLevel, windowLoads: loadsPerTile(BIT_M, windowLevel, b0, b1, t0, t1),
+    inputKey: inputKey(layer),
+  };
 }
 
-/** The tiling of `layer` under mapping `m`. */
-export function tilingOf(layer: TiledLayer, m: Mapping): Tiling {
-  return new TilingOf(layer, m);
+/** The reuse records of a tiling's operands (the numbers above with their keys). */
+export function reuseOf(t: Tiling): { weights: Reuse; input: Reuse; window: Reuse } {
+  return {
+    weights: { key: ['n', 'k'], level: t.weightsLevel, loadsPerTile: t.weightsLoads },
+    input: { key: t.inputKey, level: t.inputLevel, loadsPerTile: t.inputLoads },
+    window: { key: ['m'], level: t.windowLevel, loadsPerTile: t.windowLoads },
+  };
 }
 
 /** Position of tile (band, n, k) in loop order. */
@@ -232,7 +260,7 @@ export class TileCursor {
   /** input channels of the k-tile [k0, k0 + cin) */
   k0 = 0; cin = 0;
   firstK = true; lastK = true;
-  /** index into Tiling.classes */
+  /** the tile's class: index into tileClasses(t) (forEachClass order) */
   cls = 0;
   /** the band's input rows [inLo, inHi) including the window halo, and its window side-input rows [winLo, winHi) */
   inLo = 0; inHi = 0; winLo = 0; winHi = 0;
@@ -243,24 +271,27 @@ export class TileCursor {
   private c = [0, 0, 0];
   private done = false;
   private readonly mOuter: boolean;
-  private readonly kCls: number; private readonly nCls: number;
+  /** classes per dimension (full / remainder; k: first / middle / last) */
+  private readonly rCls: number; private readonly nCls: number; private readonly kCls: number;
+  private readonly wLevel: number; private readonly inLevel: number; private readonly winLevel: number;
   constructor(readonly t: Tiling) {
     this.mOuter = t.nest[0] === 'm';
-    this.kCls = t.kClasses.length; this.nCls = t.channelClasses.length;
+    this.rCls = t.remRows ? 2 : 1; this.nCls = t.remChannels ? 2 : 1; this.kCls = kClassCount(t);
+    this.wLevel = t.weightsLevel; this.inLevel = t.inputLevel; this.winLevel = t.windowLevel;
   }
 
   /** Advances to the next tile; false (and stays false) after the last one. */
   next(): boolean {
-    const t = this.t, c = this.c, trips = t.trips;
+    const t = this.t, c = this.c;
     if (this.done) return false;
     if (this.index < 0) { c[0] = 0; c[1] = 0; c[2] = 0; this.changed = -1; }
-    else if (++c[2] < trips[2]) this.changed = 2;
+    else if (++c[2] < t.trip2) this.changed = 2;
     else {
       c[2] = 0;
-      if (++c[1] < trips[1]) this.changed = 1;
+      if (++c[1] < t.trip1) this.changed = 1;
       else {
         c[1] = 0;
-        if (++c[0] >= trips[0]) { this.done = true; return false; }
+        if (++c[0] >= t.trip0) { this.done = true; return false; }
         this.changed = 0;
       }
     }
@@ -275,10 +306,10 @@ export class TileCursor {
     this.k0 = k * t.cinPerTile; this.cin = Math.min(t.cinPerTile, t.layer.cin - this.k0);
     this.firstK = k === 0; this.lastK = k === nk - 1;
     if (k === 0) this.outChanged = this.changed;
-    this.loadWeights = t.weights.level >= this.changed;
-    this.loadInput = t.input.level >= this.changed;
-    this.loadWindow = this.lastK && t.window.level >= this.outChanged;
-    const rc = band === nb - 1 && t.rowClasses.length > 1 ? 1 : 0;
+    this.loadWeights = this.wLevel >= this.changed;
+    this.loadInput = this.inLevel >= this.changed;
+    this.loadWindow = this.lastK && this.winLevel >= this.outChanged;
+    const rc = band === nb - 1 && this.rCls > 1 ? 1 : 0;
     const nc = n === nn - 1 && this.nCls > 1 ? 1 : 0;
     const kc = k === 0 ? 0 : k === nk - 1 ? this.kCls - 1 : 1;
     this.cls = (rc * this.nCls + nc) * this.kCls + kc;

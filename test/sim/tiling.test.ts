@@ -15,7 +15,7 @@ import { lower } from '../../src/golden/plan.ts';
 import { loadArch } from '../../src/sim/arch.ts';
 import { buildLayers, type SideInput, type Unit } from '../../src/sim/layers.ts';
 import { candidateMappings, computeLowerBound, dramBytesOf, evaluate, feasibility, layerContext } from '../../src/sim/mapper.ts';
-import { TileCursor, tileIndex, tilesOf, tilingOf, touchedRows, type Mapping, type TiledLayer, type Tile } from '../../src/sim/tiling.ts';
+import { reuseOf, TileCursor, tileClasses, tileIndex, tilesOf, tilingOf, touchedRows, type Mapping, type TiledLayer, type Tile } from '../../src/sim/tiling.ts';
 
 interface Geometry { Ho: number; N: number; cin: number; kh: number; s: number; p: number; Hin: number; unit: Unit; channelwise: boolean; window?: { kernel: number; stride: number; pad: number; h: number } }
 
@@ -132,10 +132,10 @@ describe('tiling iterator vs a naive loop nest', () => {
       };
       const w = loadsByKey((x) => x.loadW, (x) => `${x.n}/${x.k}`);
       expect(w.length).toBe(t.channelTiles * t.kTiles);
-      expect(new Set(w)).toEqual(new Set([t.weights.loadsPerTile]));
+      expect(new Set(w)).toEqual(new Set([reuseOf(t).weights.loadsPerTile]));
       const inKey = (x: NaiveTile) => (g.unit === 'real-unit' ? `${x.band}` : g.channelwise ? `${x.band}/${x.n}` : `${x.band}/${x.k}`);
-      expect(new Set(loadsByKey((x) => x.loadIn, inKey))).toEqual(new Set([t.input.loadsPerTile]));
-      expect(new Set(loadsByKey((x) => x.loadWin, (x) => `${x.band}`))).toEqual(new Set([t.window.loadsPerTile]));
+      expect(new Set(loadsByKey((x) => x.loadIn, inKey))).toEqual(new Set([reuseOf(t).input.loadsPerTile]));
+      expect(new Set(loadsByKey((x) => x.loadWin, (x) => `${x.band}`))).toEqual(new Set([reuseOf(t).window.loadsPerTile]));
     }
   });
 
@@ -148,11 +148,11 @@ describe('tiling iterator vs a naive loop nest', () => {
       for (const x of tiles) {
         const k = key(x.rows, x.channels, x.cin, x.firstK, x.lastK);
         count.set(k, (count.get(k) ?? 0) + 1);
-        const c = t.classes[x.cls];
+        const c = tileClasses(t)[x.cls];
         expect(key(c.rows, c.channels, c.cin, c.firstK, c.lastK)).toBe(k);
       }
       const fromClasses = new Map<string, number>();
-      for (const c of t.classes) { const k = key(c.rows, c.channels, c.cin, c.firstK, c.lastK); fromClasses.set(k, (fromClasses.get(k) ?? 0) + c.count); }
+      for (const c of tileClasses(t)) { const k = key(c.rows, c.channels, c.cin, c.firstK, c.lastK); fromClasses.set(k, (fromClasses.get(k) ?? 0) + c.count); }
       expect(fromClasses).toEqual(count);
     }
   });
