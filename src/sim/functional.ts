@@ -5,7 +5,9 @@
  * kernel calls on tile sub-tensors) and the golden real-valued ops (golden/ops.ts) in the same order, with
  * every stored real value rounded to the plan's real-stream format (core/realformat.ts) as golden does. So
  * every step's output must equal the golden model's taps bit for bit; verifyAgainstGolden checks that and
- * names the layer, step, tile and (y, x, c) of the first difference.
+ * names the layer, step, tile and (y, x, c) of the first difference. The tiles, their order and geometry
+ * (output rows and channels, k-tiles, the band's input rows and actscale window rows) and the tile index of
+ * a mismatch are the tiling's (tiling.ts), the same the timing model evaluated.
  *
  * Tiles on sub-tensors with the kernels' symmetric padding: a band of output rows [oy0, oy1) of a window
  * (k, s, p) reads input rows from oy0*s - p. The kernel always starts output row 0 at input row -p, so the

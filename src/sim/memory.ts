@@ -13,7 +13,7 @@
  *   layer cycles = fill + sum_i period_i + drain
  * i.e. with double buffering the DMA of the next tile's operands and of the previous tile's results overlaps
  * this tile's compute; single-buffered operands are moved serially ("exposed"). Each term is non-increasing in
- * DRAM bandwidth, SRAM bandwidth and the compute demand.
+ * DRAM and SRAM bandwidth and non-decreasing in the compute demand.
  */
 import type { BufferName } from './arch.ts';
 import { bitsPixelBytes } from './layers.ts';

@@ -80,10 +80,6 @@ export interface Reuse {
   loadsPerTile: number;
 }
 
-/** A tile size along one dimension and how many tiles have it. */
-export interface SizeClass { size: number; count: number }
-/** k-tiles by size and position: the first k-tile starts the partial sums, the last one completes the output tile. */
-export interface KClass extends SizeClass { firstK: boolean; lastK: boolean }
 /** Tiles of one shape and k position, and how many there are. */
 export interface TileClass { rows: number; channels: number; cin: number; firstK: boolean; lastK: boolean; count: number }
 
@@ -101,8 +97,8 @@ export interface Tiling {
   readonly bands: number; readonly channelTiles: number; readonly kTiles: number; readonly tiles: number;
   /**
    * The size classes per dimension, as numbers: full bands (rowsPerTile rows each) and the remainder band's
-   * rows (0: none), likewise for channel tiles; the last k-tile's input channels. The class records
-   * (rowClasses, channelClasses, kClasses, tileClasses) and forEachClass derive from these.
+   * rows (0: none), likewise for channel tiles; the last k-tile's input channels. forEachClass and
+   * tileClasses derive the tile classes from these.
    */
   readonly fullBands: number; readonly remRows: number; readonly fullChannelTiles: number; readonly remChannels: number; readonly lastCin: number;
   readonly nest: readonly [Dim, Dim, Dim];
@@ -116,28 +112,14 @@ export interface Tiling {
   readonly inputKey: readonly Dim[];
 }
 
-/** A dimension's size classes: [full size, count] and, when size does not divide the total, [remainder, 1]. */
-function classesOf(size: number, full: number, rem: number): SizeClass[] {
-  return rem ? [{ size, count: full }, { size: rem, count: 1 }] : [{ size, count: full }];
-}
-/** Row-band classes of a tiling. */
-export function rowClasses(t: Tiling): SizeClass[] { return classesOf(t.rowsPerTile, t.fullBands, t.remRows); }
-/** Channel-tile classes of a tiling. */
-export function channelClasses(t: Tiling): SizeClass[] { return classesOf(t.channelsPerTile, t.fullChannelTiles, t.remChannels); }
-
 /**
- * The k-tile classes by position: the first (it starts the partial sums), the middle ones, the last (it
- * completes the output tile; the remainder size); a single k-tile is first and last. Class c of kTiles
- * k-tiles: c = 0 first, kClassCount - 1 last, else middle.
+ * The k-tile classes by position: the first (it starts the partial sums), the middle ones (full size), the
+ * last (it completes the output tile; the remainder size); a single k-tile is first and last. Class c of
+ * kClassCount: c = 0 first, kClassCount - 1 last, else middle.
  */
 export function kClassCount(t: Tiling): number { return t.kTiles < 3 ? t.kTiles : 3; }
 function kClassSize(t: Tiling, c: number, n: number): number { return c === n - 1 ? t.lastCin : t.cinPerTile; }
 function kClassTiles(t: Tiling, c: number, n: number): number { return c === 0 || c === n - 1 ? 1 : t.kTiles - 2; }
-export function kClasses(t: Tiling): KClass[] {
-  const n = kClassCount(t), out: KClass[] = [];
-  for (let c = 0; c < n; c++) out.push({ size: kClassSize(t, c, n), count: kClassTiles(t, c, n), firstK: c === 0, lastK: c === n - 1 });
-  return out;
-}
 
 /**
  * Every tile class of a tiling in class-index order (row class, then channel class, then k class: the
@@ -159,8 +141,10 @@ export function tileClasses(t: Tiling): TileClass[] {
   return out;
 }
 
-/** Dims as bits (m = 1, n = 2, k = 4): the reload rule runs for every candidate mapping. */
+/** Dims as bits (m = 1, n = 2, k = 4), and each order's loops as bits: the reload rule runs for every candidate mapping. */
 const BIT_M = 1, BIT_N = 2, BIT_K = 4;
+const DIM_BIT: Record<Dim, number> = { m: BIT_M, n: BIT_N, k: BIT_K };
+const NEST_BITS = Object.fromEntries(Object.entries(LOOP_NEST).map(([o, nest]) => [o, nest.map((d) => DIM_BIT[d])])) as Record<Order, number[]>;
 const KEY_M: readonly Dim[] = ['m'], KEY_MN: readonly Dim[] = ['m', 'n'], KEY_MK: readonly Dim[] = ['m', 'k'];
 
 /** The dims the main input tile depends on (see the header). */
@@ -172,8 +156,8 @@ function inputKeyBits(layer: TiledLayer): number {
 }
 
 /** The reload rule's L_S (header) for key bits over loops with bits b0..b2 and trip counts t0..t2. */
-function reloadLevel(key: number, b0: number, b1: number, t0: number, t1: number, t2: number): number {
-  return t2 > 1 && key & BIT_K ? 2 : t1 > 1 && key & b1 ? 1 : t0 > 1 && key & b0 ? 0 : -1;
+function reloadLevel(key: number, b0: number, b1: number, b2: number, t0: number, t1: number, t2: number): number {
+  return t2 > 1 && key & b2 ? 2 : t1 > 1 && key & b1 ? 1 : t0 > 1 && key & b0 ? 0 : -1;
 }
 /** Loads per distinct operand tile: the trip counts of the non-key loops at or outside the reload level. */
 function loadsPerTile(key: number, level: number, b0: number, b1: number, t0: number, t1: number): number {
@@ -215,15 +199,17 @@ export function tilingOf(layer: TiledLayer, m: Mapping): Tiling {
   const r = Math.min(m.rowsPerTile, Ho), nt = Math.min(m.channelsPerTile, N), ct = Math.min(m.cinPerTile, cin);
   const nb = Math.ceil(Ho / r), nn = Math.ceil(N / nt), nk = Math.ceil(cin / ct);
   const fullBands = Math.floor(Ho / r), fullChannelTiles = Math.floor(N / nt);
-  const mOuter = m.order === 'mnk';
+  // the nest's loops (k innermost in both orders): trip counts and dims as bits
+  const nest = LOOP_NEST[m.order], bits = NEST_BITS[m.order];
+  const mOuter = nest[0] === 'm';
   const t0 = mOuter ? nb : nn, t1 = mOuter ? nn : nb;
-  const b0 = mOuter ? BIT_M : BIT_N, b1 = mOuter ? BIT_N : BIT_M;
+  const b0 = bits[0], b1 = bits[1], b2 = bits[2];
   const inKey = inputKeyBits(layer), wKey = BIT_N | BIT_K;
-  const weightsLevel = reloadLevel(wKey, b0, b1, t0, t1, nk), inputLevel = reloadLevel(inKey, b0, b1, t0, t1, nk), windowLevel = reloadLevel(BIT_M, b0, b1, t0, t1, nk);
+  const weightsLevel = reloadLevel(wKey, b0, b1, b2, t0, t1, nk), inputLevel = reloadLevel(inKey, b0, b1, b2, t0, t1, nk), windowLevel = reloadLevel(BIT_M, b0, b1, b2, t0, t1, nk);
   return {
     layer, mapping: m, rowsPerTile: r, channelsPerTile: nt, cinPerTile: ct, bands: nb, channelTiles: nn, kTiles: nk, tiles: nb * nn * nk,
     fullBands, remRows: Ho - fullBands * r, fullChannelTiles, remChannels: N - fullChannelTiles * nt, lastCin: cin - (nk - 1) * ct,
-    nest: LOOP_NEST[m.order], trip0: t0, trip1: t1, trip2: nk, band: bandsOf(layer, r),
+    nest, trip0: t0, trip1: t1, trip2: nk, band: bandsOf(layer, r),
     weightsLevel, weightsLoads: loadsPerTile(wKey, weightsLevel, b0, b1, t0, t1),
     inputLevel, inputLoads: loadsPerTile(inKey, inputLevel, b0, b1, t0, t1),
     windowLevel, windowLoads: loadsPerTile(BIT_M, windowLevel, b0, b1, t0, t1),
