@@ -17,7 +17,7 @@
  *   PPU        lanes output elements per cycle through the whole fused chain: ceil(M * N / lanes) on the
  *              last k-tile, plus the XNOR-Net K map (kMapDemand).
  */
-import { systolicGemm } from './systolic.ts';
+import { systolicGemm, type GemmCost } from './systolic.ts';
 import type { LayerCtx } from './mapper.ts';
 import { BI, outTileBytes } from './memory.ts';
 
@@ -28,21 +28,21 @@ export interface TileDemand {
   usedPeFolds: number; peFolds: number;
 }
 
-/** systolicGemm(...).computeCycles on the context's PE array, memoised per context. */
-const gemmCycleCache = new WeakMap<LayerCtx, Map<number, number>>();
-let lastCtx: LayerCtx | undefined, lastGemm: Map<number, number> | undefined; // the search asks for one context many times
-function gemmCycles(ctx: LayerCtx, mt: number, n: number, K: number): number {
-  let c = ctx === lastCtx ? lastGemm : gemmCycleCache.get(ctx);
-  if (!c) { c = new Map(); gemmCycleCache.set(ctx, c); }
+/** systolicGemm on the context's PE array (with its SCALE-Sim write quirk), memoised per context. */
+const gemmCache = new WeakMap<LayerCtx, Map<number, GemmCost>>();
+let lastCtx: LayerCtx | undefined, lastGemm: Map<number, GemmCost> | undefined; // the search asks for one context many times
+function gemm(ctx: LayerCtx, mt: number, n: number, K: number): GemmCost {
+  let c = ctx === lastCtx ? lastGemm : gemmCache.get(ctx);
+  if (!c) { c = new Map(); gemmCache.set(ctx, c); }
   lastCtx = ctx; lastGemm = c;
   const key = (mt * 65536 + n) * 65536 + K;
-  let v = c.get(key);
-  if (v === undefined) {
+  let g = c.get(key);
+  if (g === undefined) {
     const pe = ctx.arch.peArray;
-    v = systolicGemm(mt, n, K, pe.rows, pe.cols, pe.dataflow, pe.skew).computeCycles;
-    c.set(key, v);
+    g = systolicGemm(mt, n, K, pe.rows, pe.cols, pe.dataflow, pe.skew, pe.ofmapWriteQuirk);
+    c.set(key, g);
   }
-  return v;
+  return g;
 }
 
 /** Words per tap of a PE-array tile of ct input channels: ceil(ct / laneBits) packed words on an xnor array, else ct elements. */
@@ -54,7 +54,7 @@ function wordsPerTap(ctx: LayerCtx, ct: number): number {
 export function unitCycles(ctx: LayerCtx, mt: number, nt: number, ct: number): number {
   const { arch } = ctx;
   switch (ctx.exec) {
-    case 'xnor-array': case 'mac-array': return gemmCycles(ctx, mt, nt, ctx.kh * ctx.kw * wordsPerTap(ctx, ct));
+    case 'xnor-array': case 'mac-array': return gemm(ctx, mt, nt, ctx.kh * ctx.kw * wordsPerTap(ctx, ct)).computeCycles;
     case 'real-unit': return mt * ctx.kh * ctx.kw * ctx.cin * Math.ceil(nt / arch.realUnit.macsPerCycle);
     case 'pooling': return Math.ceil((mt * nt * ctx.kh * ctx.kw) / arch.pooling.lanes);
     default: return 0;
@@ -84,7 +84,7 @@ export function tileDemand(ctx: LayerCtx, rows: number, nt: number, ct: number, 
   if (ctx.exec === 'xnor-array' || ctx.exec === 'mac-array') {
     const wpt = wordsPerTap(ctx, ct);
     const Kt = ctx.kh * ctx.kw * wpt;
-    const g = systolicGemm(mt, nt, Kt, R, C, arch.peArray.dataflow, arch.peArray.skew, arch.peArray.ofmapWriteQuirk);
+    const g = gemm(ctx, mt, nt, Kt);
     peOps = mt * nt * Kt;
     usedPeFolds = g.usedPeFolds; peFolds = g.peFolds;
     const wordBytes = ctx.tapBytes(ct) / wpt;

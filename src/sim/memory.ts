@@ -70,11 +70,6 @@ export function footprint(ctx: LayerCtx, t: Tiling): Record<BufferName, number> 
 /** One DMA burst of x bytes: latency + ceil(x / bytes per cycle), 0 when nothing moves. */
 export function dmaCycles(x: number, lat: number, bw: number): number { return x > 0 ? lat + Math.ceil(x / bw - 1e-9) : 0; }
 
-/** Cycles the buffers' ports need for a tile's bytes (r_b + w_b per buffer b at bw_b bytes per cycle). */
-export function sramCycles(r0: number, w0: number, r1: number, w1: number, r2: number, w2: number, r3: number, w3: number, bwB: readonly number[]): number {
-  return Math.max(Math.ceil((r0 + w0) / bwB[0] - 1e-9), Math.ceil((r1 + w1) / bwB[1] - 1e-9), Math.ceil((r2 + w2) / bwB[2] - 1e-9), Math.ceil((r3 + w3) / bwB[3] - 1e-9));
-}
-
 /** Per-tile work and transfers in loop order: W, loads / stores that overlap compute (double-buffered) and exposed ones. */
 export interface TileTransfers { W: Float64Array; Lov: Float64Array; Lex: Float64Array; Sov: Float64Array; Sex: Float64Array }
 
@@ -163,7 +158,9 @@ export class TileService {
     }
     const rd = this.rd, wr = this.wr, tr = this.tr;
     rd[0] += r0; rd[1] += r1; rd[2] += r2; rd[3] += r3; wr[0] += w0; wr[1] += w1; wr[2] += w2; wr[3] += w3;
-    tr.W[i] = Math.max(busy, sramCycles(r0, w0, r1, w1, r2, w2, r3, w3, this.bwB));
+    // W_i: the tile's compute + post-op cycles, or longer when a buffer's ports cannot serve its bytes in time
+    const bwB = this.bwB;
+    tr.W[i] = Math.max(busy, Math.ceil((r0 + w0) / bwB[0] - 1e-9), Math.ceil((r1 + w1) / bwB[1] - 1e-9), Math.ceil((r2 + w2) / bwB[2] - 1e-9), Math.ceil((r3 + w3) / bwB[3] - 1e-9));
     tr.Lov[i] = lov; tr.Lex[i] = lex; tr.Sov[i] = sov; tr.Sex[i] = sex;
     this.lov = lov; this.lex = lex; this.sov = sov; this.sex = sex;
   }

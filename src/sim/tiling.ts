@@ -255,6 +255,8 @@ export class TileCursor {
   /** operand tiles (re)loaded at this tile; loadWindow only on an output tile's last k-tile */
   loadWeights = true; loadInput = true; loadWindow = true;
   private c = [0, 0, 0];
+  /** class index of the current output tile's first k class */
+  private outCls = 0;
   private done = false;
   private readonly mOuter: boolean;
   /** classes per dimension (full / remainder; k: first / middle / last) */
@@ -270,35 +272,39 @@ export class TileCursor {
   next(): boolean {
     const t = this.t, c = this.c;
     if (this.done) return false;
-    if (this.index < 0) { c[0] = 0; c[1] = 0; c[2] = 0; this.changed = -1; }
-    else if (++c[2] < t.trip2) this.changed = 2;
+    let changed: number;
+    if (this.index < 0) { c[0] = 0; c[1] = 0; c[2] = 0; changed = -1; }
+    else if (++c[2] < t.trip2) changed = 2;
     else {
       c[2] = 0;
-      if (++c[1] < t.trip1) this.changed = 1;
+      if (++c[1] < t.trip1) changed = 1;
       else {
         c[1] = 0;
         if (++c[0] >= t.trip0) { this.done = true; return false; }
-        this.changed = 0;
+        changed = 0;
       }
     }
     this.index++;
-    const band = this.mOuter ? c[0] : c[1], n = this.mOuter ? c[1] : c[0], k = c[2];
-    this.band = band; this.n = n; this.k = k;
-    const b = t.band;
-    this.oy0 = b.first[band]; this.rows = b.rows[band]; this.oy1 = this.oy0 + this.rows;
-    this.inLo = b.inLo[band]; this.inHi = b.inHi[band]; this.winLo = b.winLo[band]; this.winHi = b.winHi[band];
-    const nb = t.bands, nn = t.channelTiles, nk = t.kTiles;
-    this.c0 = n * t.channelsPerTile; this.channels = Math.min(t.channelsPerTile, t.layer.out.c - this.c0);
+    this.changed = changed;
+    if (changed < 2) {
+      // a new output tile (band and/or channel tile): its geometry, class and the level that changed
+      const band = this.mOuter ? c[0] : c[1], n = this.mOuter ? c[1] : c[0];
+      this.band = band; this.n = n;
+      const b = t.band;
+      this.oy0 = b.first[band]; this.rows = b.rows[band]; this.oy1 = this.oy0 + this.rows;
+      this.inLo = b.inLo[band]; this.inHi = b.inHi[band]; this.winLo = b.winLo[band]; this.winHi = b.winHi[band];
+      this.c0 = n * t.channelsPerTile; this.channels = Math.min(t.channelsPerTile, t.layer.out.c - this.c0);
+      this.outCls = ((band === t.bands - 1 && this.rCls > 1 ? 1 : 0) * this.nCls + (n === t.channelTiles - 1 && this.nCls > 1 ? 1 : 0)) * this.kCls;
+      this.outChanged = changed;
+    }
+    const k = c[2], nk = t.kTiles;
+    this.k = k;
     this.k0 = k * t.cinPerTile; this.cin = Math.min(t.cinPerTile, t.layer.cin - this.k0);
     this.firstK = k === 0; this.lastK = k === nk - 1;
-    if (k === 0) this.outChanged = this.changed;
-    this.loadWeights = this.wLevel >= this.changed;
-    this.loadInput = this.inLevel >= this.changed;
+    this.loadWeights = this.wLevel >= changed;
+    this.loadInput = this.inLevel >= changed;
     this.loadWindow = this.lastK && this.winLevel >= this.outChanged;
-    const rc = band === nb - 1 && this.rCls > 1 ? 1 : 0;
-    const nc = n === nn - 1 && this.nCls > 1 ? 1 : 0;
-    const kc = k === 0 ? 0 : k === nk - 1 ? this.kCls - 1 : 1;
-    this.cls = (rc * this.nCls + nc) * this.kCls + kc;
+    this.cls = this.outCls + (k === 0 ? 0 : k === nk - 1 ? this.kCls - 1 : 1);
     return true;
   }
 }
