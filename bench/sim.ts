@@ -5,6 +5,9 @@
  *    load (loadArch: JSON + mathjs unit parsing) and lowering of the plan, so it holds only simulate()'s own
  *    work: layer grouping, the mapping search and the result, run while V8 still interprets / first compiles
  *    the simulator's functions (no other code is compiled inside the timed window);
+ *  - the exhaustive mapping search: the same network and preset under the 'energy' objective, which
+ *    evaluates every feasible candidate mapping tile by tile (the 'cycles' search prunes most of them with
+ *    its lower bounds), median of 3; it measures the tile walk (tiling, compute demand, memory service);
  *  - functional simulation (timing + every tile executed on the modelled buffers with the fast kernels, no
  *    verification) against the golden model's own inference with the same kernels (which may use the worker
  *    threads; the functional tiles run on the calling thread): median of 5 each, alternating, target ratio <= 3.
@@ -28,7 +31,7 @@ import { loadArch } from '../src/sim/arch.ts';
 import { simulate } from '../src/sim/simulate.ts';
 
 export interface SimBench {
-  timingColdMs: number; timingWarmMs: number; timingTargetMs: number;
+  timingColdMs: number; timingWarmMs: number; timingTargetMs: number; searchEnergyMs: number; searchEvaluated: number;
   functionalMs: number; goldenMs: number; functionalOverGolden: number; functionalTargetRatio: number;
   goldenPerStepMs: number; functionalOverGoldenPerStep: number; functionalTarget: string;
   functionalTiles: number; verified: boolean; kernels: string; loadAverage1m: number;
@@ -45,6 +48,14 @@ export async function benchSim(): Promise<SimBench> {
   const timingColdMs = performance.now() - t;
   const warm: number[] = [];
   for (let i = 0; i < 7; i++) { t = performance.now(); simulate(shapePlan, arch); warm.push(performance.now() - t); }
+  const exhaustive: number[] = [];
+  let searchEvaluated = 0;
+  for (let i = 0; i < 3; i++) {
+    t = performance.now();
+    const r = simulate(shapePlan, arch, { objective: 'energy' });
+    exhaustive.push(performance.now() - t);
+    searchEvaluated = r.layers.reduce((a, l) => a + (l.search?.reusedFrom ? 0 : l.search?.evaluated ?? 0), 0);
+  }
 
   await loadKernels();
   await kernelsReady();
@@ -64,7 +75,7 @@ export async function benchSim(): Promise<SimBench> {
   const functionalMs = median(f), goldenMs = median(g), goldenPerStepMs = median(gs);
   const ratio = functionalMs / goldenMs;
   return {
-    timingColdMs, timingWarmMs: median(warm), timingTargetMs: 200,
+    timingColdMs, timingWarmMs: median(warm), timingTargetMs: 200, searchEnergyMs: median(exhaustive), searchEvaluated,
     functionalMs, goldenMs, functionalOverGolden: ratio, functionalTargetRatio: 3,
     goldenPerStepMs, functionalOverGoldenPerStep: functionalMs / goldenPerStepMs,
     functionalTarget: `functional <= 3x golden (resident): ${ratio <= 3 ? 'met' : 'NOT met'}`,

@@ -7,6 +7,9 @@
  * KernelSet, and every stored real value rounded to the plan's real-stream format as golden does. So every
  * step's output must equal the golden model's taps bit for bit; verifyAgainstGolden checks that and names
  * the layer, step, tile and (y, x, c) of the first difference.
+ * The tiles, their order and geometry (output rows and channels, k-tiles, the band's input rows and the window
+ * side input's rows) and the tile index of a mismatch are the tiling's (tiling.ts), the same the timing model
+ * evaluated.
  *
  * Tiles on sub-tensors with the ops' symmetric padding: a band of output rows [oy0, oy1) of a window
  * (k, s, p) reads input rows from oy0*s - p. The op always starts output row 0 at input row -p, so the
@@ -35,8 +38,7 @@ import { runPlan } from '../golden/run.ts';
 import { opOf } from '../ops/index.ts';
 import type { BufferName, ResolvedArch } from './arch.ts';
 import { bitsPixelBytes, realOperandBits, type SimLayer } from './layers.ts';
-import type { Mapping } from './mapper.ts';
-import { inputRows } from './mapper.ts';
+import { TileCursor, tileIndex, tilingOf, type Mapping } from './tiling.ts';
 
 type Value = Tensor | PackedTensor;
 const isPacked = (v: Value): v is PackedTensor => 'words' in v;
@@ -118,15 +120,6 @@ function writeAcc(dst: Int32Array, tile: Int32Array, rows: number, W: number, C:
   for (let p = 0, q = oy0 * W; p < rows * W; p++, q++) for (let i = 0, a = p * n, b = q * C + c0; i < n; i++) dst[b + i] = tile[a + i];
 }
 
-interface TileIter { band: number; n: number; k: number; index: number }
-function* tilesOf(m: Mapping, nb: number, nn: number, nk: number): Generator<TileIter> {
-  let index = 0;
-  const outer = m.order === 'nmk' ? nn : nb, inner = m.order === 'nmk' ? nb : nn;
-  for (let a = 0; a < outer; a++) for (let b = 0; b < inner; b++) for (let k = 0; k < nk; k++) {
-    yield { band: m.order === 'nmk' ? b : a, n: m.order === 'nmk' ? a : b, k, index: index++ };
-  }
-}
-
 /**
  * `probe` (default true) keeps every step's full output and every binary conv's accumulators for
  * verifyAgainstGolden; without it only what later steps and layers read is assembled (the same values).
@@ -155,8 +148,8 @@ function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string,
     const m = mappings.get(l.id)!;
     const a = l.anchor;
     const Ho = l.out.h, Wo = l.out.w, N = l.out.c;
-    const r = Math.min(m.rowsPerTile, Ho), ntFull = Math.min(m.channelsPerTile, N), ctFull = Math.min(m.cinPerTile, l.cin);
-    const nb = Math.ceil(Ho / r), nn = Math.ceil(N / ntFull), nk = Math.ceil(l.cin / ctFull);
+    // the tiling the timing model evaluated (tiling.ts): loop order, tile geometry, input and window rows
+    const tiling = tilingOf(l, m), nk = tiling.kTiles;
     const get = (name: string): Value => { const v = dram.get(name); if (!v) throw new Error(`sim functional: tensor ${name} not in DRAM for ${l.id}`); return v; };
     // full-size results of every step of the layer (probe for verification; the layer's outputs go to DRAM)
     const full = new Map<string, Value>();
@@ -171,17 +164,15 @@ function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string,
     const fullAcc = mod.executesAs === 'xnor' && keepAll ? new Int32Array(Ho * Wo * N) : undefined;
     const inBuf: BufferName = onArray(l) ? 'inputs' : 'realStream';
     let acc: Int32Array | undefined;
-    for (const t of tilesOf(m, nb, nn, nk)) {
+    const t = new TileCursor(tiling);
+    while (t.next()) {
       tiles++;
       for (const s of sramList) s.reset();
-      const oy0 = t.band * r, oy1 = Math.min(Ho, oy0 + r), rows = oy1 - oy0;
-      const c0 = t.n * ntFull, nt = Math.min(ntFull, N - c0);
-      const k0 = t.k * ctFull, ct = Math.min(ctFull, l.cin - k0);
-      const firstK = t.k === 0, lastK = t.k === nk - 1;
+      const { oy0, oy1, rows, c0, channels: nt, k0, cin: ct, firstK, lastK } = t;
+      // sub-tensor start for the kernels' symmetric padding (header); the band's input rows end at inHi
       const j0 = Math.min(oy0, Math.ceil(l.pad / l.stride));
-      const R0 = (oy0 - j0) * l.stride;
-      const [need0, R1] = inputRows(oy0, oy1, l.kh, l.stride, l.pad, l.input.h);
-      const neededRows = R1 - need0;
+      const R0 = (oy0 - j0) * l.stride, R1 = t.inHi;
+      const neededRows = t.inHi - t.inLo;
       let val: Value | undefined;
       if (l.unit !== 'ppu') {
         // the anchor on this tile: input rows [R0, R1) (kernel output rows j < j0 are discarded), its output
@@ -249,9 +240,10 @@ function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string,
           if (own && l.steps.some((q) => stepOutput(q) === name)) return lead(realRows(own as Tensor, oy0, oy1, c0, c0 + nt)); // an earlier result of this layer
           const v = get(name) as Tensor;
           if (win) {
-            const [n0, n1] = inputRows(oy0, oy1, win.kernel, win.stride, win.pad, v.h);
-            srams.realStream.take((n1 - n0) * v.w * v.c * realB, `${l.id} window side input ${name}`);
-            return realRows(v, (oy0 - ja) * win.stride, n1, 0, v.c);
+            const aw = l.actWindow;
+            if (!aw || aw.kernel !== win.kernel || aw.stride !== win.stride || aw.pad !== win.pad) throw new Error(`sim functional: ${l.id}: window side input (${win.kernel}, ${win.stride}, ${win.pad}) is not the layer's tiled window`);
+            srams.realStream.take((t.winHi - t.winLo) * v.w * v.c * realB, `${l.id} window side input ${name}`);
+            return realRows(v, (oy0 - ja) * win.stride, t.winHi, 0, v.c);
           }
           srams.realStream.take(rows * Wo * nt * realB, `${l.id} side input ${name}`);
           return lead(realRows(v, oy0, oy1, c0, c0 + nt));
@@ -300,14 +292,13 @@ export function verifyAgainstGolden(plan: ExecPlan, layers: SimLayer[], mappings
   const mismatches: Mismatch[] = [];
   let stepsChecked = 0, accumulatorsChecked = 0;
   for (const l of layers) {
-    const m = mappings.get(l.id)!;
-    const r = Math.min(m.rowsPerTile, l.out.h), nt = Math.min(m.channelsPerTile, l.out.c);
-    const nb = Math.ceil(l.out.h / r), nn = Math.ceil(l.out.c / nt), nk = Math.ceil(l.cin / Math.min(m.cinPerTile, l.cin));
-    const tileIndex = (band: number, n: number) => { let i = 0; for (const t of tilesOf(m, nb, nn, nk)) { if (t.band === band && t.n === n && t.k === nk - 1) return t.index; i++; } return -1; };
+    const tiling = tilingOf(l, mappings.get(l.id)!);
+    const r = tiling.rowsPerTile, nt = tiling.channelsPerTile;
     const report = (step: ExecStep, what: 'output' | 'accumulator', idx: number, count: number, expected: string, got: string, c: number, w: number) => {
       const ch = idx % c, px = Math.floor(idx / c), y = Math.floor(px / w), x = px % w;
       const band = Math.floor(y / r), n = Math.floor(ch / nt);
-      mismatches.push({ layer: l.id, step: step.id, what, tile: tileIndex(band, n), band, channelTile: n, coordinate: [y, x, ch], expected, got, differing: count });
+      // the output tile (band, n) is complete at its last k-tile
+      mismatches.push({ layer: l.id, step: step.id, what, tile: tileIndex(tiling, band, n, tiling.kTiles - 1), band, channelTile: n, coordinate: [y, x, ch], expected, got, differing: count });
     };
     for (const s of l.steps) {
       const tap = golden.taps.get(s.id)!;

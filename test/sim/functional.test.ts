@@ -105,6 +105,9 @@ describe('functional simulation equals the golden model bit for bit', () => {
     const mp = maps.get(target.id)!;
     expect(m.band).toBe(Math.floor(y / mp.rowsPerTile));
     expect(m.channelTile).toBe(Math.floor(c / mp.channelsPerTile));
-    expect(m.tile).toBeGreaterThanOrEqual(0);
+    // the tile that completes output tile (band, channel tile): its last k-tile, counted in loop order
+    const nb = Math.ceil(H / Math.min(mp.rowsPerTile, H)), nn = Math.ceil(C / Math.min(mp.channelsPerTile, C)), nk = Math.ceil(target.cin / Math.min(mp.cinPerTile, target.cin));
+    const order = mp.order === 'nmk' ? [m.channelTile, m.band, nb] : [m.band, m.channelTile, nn];
+    expect(m.tile).toBe((order[0] * order[2] + order[1]) * nk + nk - 1);
   });
 });
