@@ -43,15 +43,17 @@ function modelFiles(dir: string): string[] {
 
 async function models(): Promise<Record<string, { accuracy: number; predictionsSha256: string }>> {
   const { loadModel } = await import('../src/ir/model.ts');
-  const { loadDataset } = await import('../src/train/data.ts');
-  const { goldenPredictions } = await import('../src/cli/export.ts');
+  const { loadDataset } = await import('../src/data/datasets.ts');
+  const { goldenPredictions } = await import('../src/golden/evaluate.ts');
+  const { getKernels, loadKernels } = await import('../src/kernels/index.ts');
+  await loadKernels();
   const out: Record<string, { accuracy: number; predictionsSha256: string }> = {};
   const cache = new Map<string, ReturnType<typeof loadDataset>>();
   for (const f of modelFiles('reports')) {
     const m = loadModel(f);
     const dsName = m.meta.dataset ?? 'mnist';
     if (!cache.has(dsName)) cache.set(dsName, loadDataset(dsName));
-    const g = await goldenPredictions(m, cache.get(dsName)!, 'fast');
+    const g = await goldenPredictions(m, cache.get(dsName)!, getKernels('fast'));
     out[f] = { accuracy: g.accuracy, predictionsSha256: sha(g.predictions) };
     process.stderr.write(`${f}: ${(100 * g.accuracy).toFixed(2)}%\n`);
   }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { resolveNetwork } from '../ir/validate.ts';
-import { limitSplit } from '../train/data.ts';
+import { limitSplit } from '../data/datasets.ts';
 import { train, type TrainOptions } from '../train/trainer.ts';
 import { variantWorkload, type ShortcutKind } from '../train/variants.ts';
 import { checkCompatible, loadDatasetFlags, numberFlag, setupGemm, trainFlags, trainOptionsFrom, type TrainFlagValues } from './train.ts';

@@ -8,9 +8,10 @@ import { UserError } from '../core/diagnostics.ts';
 import { loadModel } from '../ir/model.ts';
 import { trainNetFor } from '../train/export.ts';
 import { evaluate } from '../train/trainer.ts';
-import { goldenPredictions } from './export.ts';
+import { goldenPredictions } from '../golden/evaluate.ts';
+import { changedPredictions } from '../data/classify.ts';
 import { checkCompatible, loadDatasetFlags, setupGemm } from './train.ts';
-import { KERNEL_NAMES } from './kernels.ts';
+import { KERNEL_NAMES, readyKernels } from './kernels.ts';
 import { emit, toJson } from './io.ts';
 
 interface EvalArgs { model: string; dataset?: string; data?: string; json?: boolean; golden?: boolean; kernels: string; gemm: string }
@@ -37,14 +38,14 @@ export const evalCommand = {
     if (model.kind === 'latent') {
       await setupGemm(argv.gemm, () => {});
       const t0 = performance.now();
-      const ev = evaluate(trainNetFor(model), ds, ds.test);
+      const ev = await evaluate(trainNetFor(model), ds, ds.test);
       trainerPreds = ev.predictions;
       Object.assign(r, { trainerAccuracy: ev.accuracy, trainerLoss: ev.loss, trainerSeconds: (performance.now() - t0) / 1000 });
     }
     if (model.kind === 'deployable' || argv.golden) {
-      const g = await goldenPredictions(model, ds, argv.kernels);
+      const g = await goldenPredictions(model, ds, await readyKernels(argv.kernels));
       Object.assign(r, { goldenAccuracy: g.accuracy, goldenSeconds: g.seconds });
-      if (trainerPreds) { let ch = 0; for (let i = 0; i < g.predictions.length; i++) if (g.predictions[i] !== trainerPreds[i]) ch++; r.changedPredictions = ch; }
+      if (trainerPreds) r.changedPredictions = changedPredictions(g.predictions, trainerPreds);
     }
     if (argv.json) { emit(toJson(r)); return; }
     const lines = [`${argv.model} (${model.kind}, ${model.net.workload.name}) on ${ds.name} test (${ds.test.n} images)`];

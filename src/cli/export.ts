@@ -3,58 +3,17 @@
  * into mul/bias; ir/deploy.ts) and then re-checks WHAT IT WROTE: the file is read back, lowered and run by
  * the golden model (bit-exact XNOR-popcount reference) on the whole test set, and compared with the
  * trainer's own evaluation of the latent model (accuracy difference in points, number of changed
- * predictions). Optional BN re-estimation before folding. The golden evaluation lives here (the CLI), not in
- * src/train, because train must not import golden.
+ * predictions; golden/evaluate.ts). Optional BN re-estimation before folding.
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { UserError } from '../core/diagnostics.ts';
-import { tensor } from '../core/tensor.ts';
 import { loadModel, saveModel, type Model } from '../ir/model.ts';
-import { lower } from '../golden/plan.ts';
-import type { RealFormat } from '../core/realformat.ts';
-import { runPlan } from '../golden/run.ts';
-import { makeBatch, NO_AUGMENT, type Dataset } from '../train/data.ts';
+import { changedPredictions } from '../data/classify.ts';
+import { goldenPredictions } from '../golden/evaluate.ts';
 import { exportModel } from '../train/export.ts';
 import { checkCompatible, loadDatasetFlags, numberFlag, setupGemm } from './train.ts';
-import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
+import { KERNEL_NAMES, readyKernels } from './kernels.ts';
 import { emit, toJson } from './io.ts';
-
-export interface GoldenEvalOptions {
-  /** real-stream format of the lowered plan (default fp32) */
-  realFormat?: RealFormat;
-  /** evaluate only the first N test images (default: all) */
-  images?: number;
-  /** called with each image's logits (index, logits; the array is the run's own) */
-  onLogits?: (index: number, logits: Float32Array) => void;
-}
-
-/**
- * Golden predictions of a model on a dataset's test split (one image at a time, as deployed), optionally in
- * a real-stream format and on the first `images` test images; accuracy = correct / images evaluated.
- */
-export async function goldenPredictions(model: Model, ds: Dataset, kernelName: string, opts: GoldenEvalOptions = {}): Promise<{ predictions: Int32Array; accuracy: number; correct: number; images: number; seconds: number }> {
-  const plan = lower(model, { realFormat: opts.realFormat });
-  const kernels = kernelsByName(kernelName);
-  await warmKernels(kernels);
-  const n = Math.min(opts.images ?? ds.test.n, ds.test.n);
-  const preds = new Int32Array(n);
-  let correct = 0;
-  const t0 = performance.now();
-  const chunk = 500, img = ds.h * ds.w * ds.c;
-  for (let s = 0; s < n; s += chunk) {
-    const idx = Int32Array.from({ length: Math.min(chunk, n - s) }, (_, i) => s + i);
-    const { x, labels } = makeBatch(ds, ds.test, idx, NO_AUGMENT, null);
-    for (let b = 0; b < idx.length; b++) {
-      const { logits } = runPlan(plan, tensor(ds.h, ds.w, ds.c, x.data.slice(b * img, (b + 1) * img)), { kernels });
-      opts.onLogits?.(s + b, logits);
-      let arg = 0;
-      for (let c = 1; c < logits.length; c++) if (logits[c] > logits[arg]) arg = c;
-      preds[s + b] = arg;
-      if (arg === labels[b]) correct++;
-    }
-  }
-  return { predictions: preds, accuracy: n > 0 ? correct / n : 0, correct, images: n, seconds: (performance.now() - t0) / 1000 };
-}
 
 interface ExportArgs { model: string; out: string; dataset?: string; data?: string; bnReestimate: number; batch: number; seed: number; kernels: string; json?: boolean; gemm: string; check: boolean }
 
@@ -83,15 +42,14 @@ export const exportCommand = {
     const ds = loadDatasetFlags({ dataset: dsName, data: argv.data });
     checkCompatible(latent.net, ds);
     const bnBatches = numberFlag('bn-reestimate', argv.bnReestimate, { int: true, min: 0 });
-    const { deployable, trainerEval } = exportModel(latent, ds, { bnBatches, batch: numberFlag('batch', argv.batch, { int: true, min: 1 }), seed: argv.seed, meta: { 'export.source': argv.model } });
+    const { deployable, trainerEval } = await exportModel(latent, ds, { bnBatches, batch: numberFlag('batch', argv.batch, { int: true, min: 1 }), seed: argv.seed, meta: { 'export.source': argv.model } });
     saveModel(argv.out, deployable);
     log(`wrote ${argv.out} (deployable); trainer test accuracy ${(100 * trainerEval.accuracy).toFixed(2)}%`);
     const result: Record<string, unknown> = { out: argv.out, dataset: ds.name, bnReestimationBatches: bnBatches, trainerAccuracy: trainerEval.accuracy };
     if (argv.check) {
       const written = loadModel(argv.out); // check what is on disk, not what is in memory
-      const g = await goldenPredictions(written, ds, argv.kernels);
-      let changed = 0;
-      for (let i = 0; i < g.predictions.length; i++) if (g.predictions[i] !== trainerEval.predictions[i]) changed++;
+      const g = await goldenPredictions(written, ds, await readyKernels(argv.kernels));
+      const changed = changedPredictions(g.predictions, trainerEval.predictions);
       Object.assign(result, { goldenAccuracy: g.accuracy, accuracyDifferencePoints: 100 * (g.accuracy - trainerEval.accuracy), changedPredictions: changed, testImages: ds.test.n, goldenSeconds: g.seconds });
     }
     if (argv.json) { emit(toJson(result)); return; }

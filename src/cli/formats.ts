@@ -24,10 +24,11 @@ import { lower } from '../golden/plan.ts';
 import { loadArch, mergeSpec, resolveArch, type ResolvedArch } from '../sim/arch.ts';
 import type { Mapping } from '../sim/mapper.ts';
 import { simulate } from '../sim/simulate.ts';
-import { makeBatch, NO_AUGMENT, type Dataset } from '../train/data.ts';
+import { makeBatch, NO_AUGMENT, type Dataset } from '../data/datasets.ts';
 import { TRAIN_VARIANTS, variantWorkload } from '../train/variants.ts';
 import { renderText, renderMarkdown, fmtInt, type Table } from '../report/table.ts';
-import { goldenPredictions } from './export.ts';
+import { goldenPredictions } from '../golden/evaluate.ts';
+import { changedPredictions } from '../data/classify.ts';
 import { checkCompatible, loadDatasetFlags } from './train.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { loadTarget, sha256 } from './load.ts';
@@ -147,7 +148,7 @@ export async function exploreFormats(a: FormatsArgs, log: (s: string) => void = 
     let maxDiff = 0;
     const isRef = f.kind === 'fp32';
     const logitsStore = isRef ? { arr: undefined as Float32Array | undefined } : undefined;
-    const g = await goldenPredictions(model, ds, a.kernels, {
+    const g = await goldenPredictions(model, ds, kernels, {
       realFormat: f, images: n,
       onLogits: (i, l) => {
         if (classes === 0) classes = l.length;
@@ -156,8 +157,7 @@ export async function exploreFormats(a: FormatsArgs, log: (s: string) => void = 
       },
     });
     if (isRef) { refPreds = g.predictions; refLogits = logitsStore!.arr; }
-    let changed = 0;
-    for (let i = 0; i < n; i++) if (g.predictions[i] !== refPreds![i]) changed++;
+    const changed = changedPredictions(g.predictions, refPreds!);
     // 2. cost on the derived arch
     const arch = archOf(f.bits);
     const plan = lower(model, { realFormat: f });

@@ -20,3 +20,10 @@ export async function warmKernels(k: KernelSet): Promise<void> {
   await loadKernels();
   if (k.name !== 'reference') await kernelsReady();
 }
+
+/** kernelsByName + warmKernels: the kernel set a command executes with, loaded and warm. */
+export async function readyKernels(name: string): Promise<KernelSet> {
+  const k = kernelsByName(name);
+  await warmKernels(k);
+  return k;
+}

@@ -10,7 +10,7 @@ import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
 import { loadModel, type Model } from '../ir/model.ts';
 import type { ResolvedNetwork } from '../ir/types.ts';
 import { loadWorkloadText, resolveNetwork } from '../ir/validate.ts';
-import { limitSplit, loadDataset, type Dataset } from '../train/data.ts';
+import { limitSplit, loadDataset, type Dataset } from '../data/datasets.ts';
 import { initGemm, gemmBackend, useKernelGemm, type GemmBackendName } from '../kernels/batch-fast.ts';
 import { OPT_NAMES, SCHEDULE_NAMES, type OptName, type ScheduleName } from '../train/optim.ts';
 import { ACT_GRADS } from '../ops/sign.ts';

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../core/diagnostics.ts';
-import { tensor, type Tensor } from '../core/tensor.ts';
+import { argmax, tensor, type Tensor } from '../core/tensor.ts';
 import { Rng } from '../core/rng.ts';
 import { loadModel, encodeModel, type Model } from '../ir/model.ts';
 import { latentEquivalent, toDeployable } from '../ir/deploy.ts';
@@ -30,7 +30,7 @@ import { simulate } from '../sim/simulate.ts';
 import type { Mapping } from '../sim/mapper.ts';
 import { TrainNet, BINARY_CONFIG } from '../train/net.ts';
 import { bt } from '../kernels/batch.ts';
-import { makeBatch, NO_AUGMENT } from '../train/data.ts';
+import { makeBatch, NO_AUGMENT } from '../data/datasets.ts';
 import { loadDatasetFlags, checkCompatible } from './train.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { emit, requestExitCode, toJson, TOOL_VERSION } from './io.ts';
@@ -49,11 +49,6 @@ export interface VerifyResult {
   trainer: { predictionAgreement: number; maxLogitDiff: number; signBitAgreement: number; signLayers: number; signBits: number; signBitsDiffering: number };
   torch?: { predictionAgreement: number; maxLogitDiff: number } | { skipped: string };
   pass: boolean;
-}
-
-function argmax(a: ArrayLike<number>, off = 0, n = a.length): number {
-  let b = 0; for (let i = 1; i < n; i++) if (a[off + i] > a[off + b]) b = i;
-  return b;
 }
 
 /** Loads N inputs: the first N test images of the dataset (normalised as the trainer does) or seeded random ones. */

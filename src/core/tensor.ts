@@ -47,3 +47,13 @@ export function unpackSigns(p: PackedTensor): Tensor {
   }
   return t;
 }
+
+/**
+ * The predicted class of a row of logits: index of the first maximum of a[off .. off+n) (ties go to the lower
+ * index; NaN never wins). The one argmax of the project: trainer, golden and verify predictions all use it.
+ */
+export function argmax(a: ArrayLike<number>, off = 0, n = a.length - off): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (a[off + i] > a[off + best]) best = i;
+  return best;
+}

@@ -23,6 +23,7 @@
 import { convForwardFused, convInputGradFused, sgemm, simdOps } from './batch-fast.ts';
 import { allocF32, bt, type BT } from './batch.ts';
 import { outSize } from '../core/geometry.ts';
+import { argmax } from '../core/tensor.ts';
 
 // ---------------------------------------------------------------------------------------------- conv2d
 
@@ -517,8 +518,7 @@ export function softmaxCrossEntropy(logits: BT, labels: ArrayLike<number>, smoot
   let loss = 0, correct = 0;
   for (let b = 0; b < n; b++) {
     const o = b * C;
-    let mx = -Infinity, arg = 0;
-    for (let c = 0; c < C; c++) if (z[o + c] > mx) { mx = z[o + c]; arg = c; }
+    const arg = argmax(z, o, C), mx = z[o + arg];
     if (arg === labels[b]) correct++;
     let s = 0;
     for (let c = 0; c < C; c++) s += Math.exp(z[o + c] - mx);
@@ -533,14 +533,3 @@ export function softmaxCrossEntropy(logits: BT, labels: ArrayLike<number>, smoot
   return { loss: loss / n, dlogits: d, correct };
 }
 
-/** argmax per row (first maximum wins). */
-export function argmaxRows(logits: BT): Int32Array {
-  const n = logits.n, C = logits.h * logits.w * logits.c;
-  const r = new Int32Array(n);
-  for (let b = 0; b < n; b++) {
-    let mx = -Infinity, arg = 0;
-    for (let c = 0; c < C; c++) if (logits.data[b * C + c] > mx) { mx = logits.data[b * C + c]; arg = c; }
-    r[b] = arg;
-  }
-  return r;
-}

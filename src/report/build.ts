@@ -9,7 +9,7 @@
 import { UserError } from '../core/diagnostics.ts';
 import {
   REPORT_SCHEMA, type CostNetwork, type CostSection, type Report, type ReportConfig, type ReportInput,
-  type SimLayer, type SimulationSection, type SweepSection, type VerifySection, type FormatsSection, type FormatPoint,
+  type SimLayerRow, type SimulationSection, type SweepSection, type VerifySection, type FormatsSection, type FormatPoint,
 } from './schema.ts';
 import { parseSweepText, summariseSweep, SWEEP_SCHEMA } from './sweep-file.ts';
 import { resolveArch } from '../sim/arch.ts';
@@ -140,14 +140,14 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
     const rows = r.num(pe.rows, `${p}.arch.peArray.rows`), cols = r.num(pe.cols, `${p}.arch.peArray.cols`);
     const lanes = pe.type === 'xnor' ? r.num(pe.laneBits, `${p}.arch.peArray.laneBits`) : 1;
     const t = r.obj(o.totals, `${p}.totals`);
-    const layers: SimLayer[] = r.arr(o.layers, `${p}.layers`).map((l, j) => {
+    const layers: SimLayerRow[] = r.arr(o.layers, `${p}.layers`).map((l, j) => {
       const q = `${p}.layers[${j}]`;
       const x = r.obj(l, q);
       const cyc = r.obj(x.cycles, `${q}.cycles`);
       const c = (k: string) => r.nonneg(cyc[k], `${q}.cycles.${k}`);
       const bops = r.nonneg(x.bops, `${q}.bops`), macs = r.nonneg(x.realMacs, `${q}.realMacs`);
       return {
-        name: r.str(x.id, `${q}.id`), kind: r.str(x.op, `${q}.op`), executesAs: r.str(x.executesOn, `${q}.executesOn`),
+        name: r.str(x.id, `${q}.id`), op: r.str(x.op, `${q}.op`), executesAs: r.str(x.executesOn, `${q}.executesOn`),
         computeCycles: c('compute'), stallCycles: c('sramStall') + c('dramStall'), fillDrainCycles: c('fillDrain'), postOpCycles: c('postOp'), totalCycles: c('total'),
         macs: bops + macs, opBits: r.nonneg(x.operandBits, `${q}.operandBits`), dramBytes: r.nonneg(x.dramBytesTotal, `${q}.dramBytesTotal`),
         utilisation: r.nonneg(x.utilisation, `${q}.utilisation`), energyJoules: r.nonneg(x.energyTotalJ, `${q}.energyTotalJ`),

@@ -52,8 +52,8 @@ export function reportTables(r: Report): Table[] {
       lastDefs = defs;
       t.push({
         title: `${s.network} @ ${s.arch}: per layer`,
-        headers: ['layer', 'kind', 'executes as', 'compute [cycles]', 'stall [cycles]', 'fill/drain [cycles]', 'post-op [cycles]', 'total [cycles]', 'MACs', 'op bits', 'utilisation', 'DRAM [B]', 'energy [uJ]'],
-        rows: s.layers.map((l) => [l.name, l.kind, l.executesAs, fmtInt(l.computeCycles), fmtInt(l.stallCycles), fmtInt(l.fillDrainCycles), fmtInt(l.postOpCycles), fmtInt(l.totalCycles), fmtInt(l.macs), l.opBits, pct(l.utilisation), fmtInt(l.dramBytes), sig(l.energyJoules * 1e6)]),
+        headers: ['layer', 'op', 'executes as', 'compute [cycles]', 'stall [cycles]', 'fill/drain [cycles]', 'post-op [cycles]', 'total [cycles]', 'MACs', 'op bits', 'utilisation', 'DRAM [B]', 'energy [uJ]'],
+        rows: s.layers.map((l) => [l.name, l.op, l.executesAs, fmtInt(l.computeCycles), fmtInt(l.stallCycles), fmtInt(l.fillDrainCycles), fmtInt(l.postOpCycles), fmtInt(l.totalCycles), fmtInt(l.macs), l.opBits, pct(l.utilisation), fmtInt(l.dramBytes), sig(l.energyJoules * 1e6)]),
         notes: ['stall = SRAM-bandwidth stall + DRAM stall; MACs = 1-bit MACs (op bits 1) or real MACs; op bits of a layer without MACs is the real-stream width',
           ...defNotes],
       });

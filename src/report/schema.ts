@@ -49,9 +49,10 @@ export interface CostNetwork {
 export interface CostSection { convention: string; conventionText: string[]; bopsPerOp: number; networks: CostNetwork[] }
 
 /** Per-layer simulation row (cycles by cause sum to totalCycles). */
-export interface SimLayer {
+export interface SimLayerRow {
   name: string;
-  kind: string;
+  /** the op (or fused group's first op) the layer executes, ops/index.ts */
+  op: string;
   executesAs: string;
   computeCycles: number;
   stallCycles: number;
@@ -87,7 +88,7 @@ export interface SimulationSection {
   dramBytes: number;
   onChipBytes: number;
   energyByComponent: Record<string, number>;
-  layers: SimLayer[];
+  layers: SimLayerRow[];
   /** the simulator's own definitions of the reported quantities (metric [unit] -> formula), when it gives them */
   definitions: Record<string, string>;
 }

@@ -9,7 +9,7 @@
  */
 import type { Model } from '../ir/model.ts';
 import { toDeployable } from '../ir/deploy.ts';
-import type { Dataset } from './data.ts';
+import type { Dataset } from '../data/datasets.ts';
 import { BINARY_CONFIG, TrainNet } from './net.ts';
 import { evaluate, reestimateBn, type EvalResult } from './trainer.ts';
 
@@ -26,14 +26,14 @@ export interface ExportResult { deployable: Model; latent: Model; trainerEval: E
  * Builds the deployable model. With bnBatches > 0, BN running statistics are first re-estimated on that
  * many training batches with the binary network (cumulative average, no augmentation).
  */
-export function exportModel(latent: Model, ds: Dataset, o: { bnBatches: number; batch: number; seed: number; meta?: Record<string, string> }): ExportResult {
+export async function exportModel(latent: Model, ds: Dataset, o: { bnBatches: number; batch: number; seed: number; meta?: Record<string, string> }): Promise<ExportResult> {
   const tn = trainNetFor(latent);
   let lat = latent;
   if (o.bnBatches > 0) {
     reestimateBn(tn, ds, o.bnBatches, o.batch, o.seed);
     lat = tn.toLatent({ ...latent.meta, 'export.bn_reestimation': `${o.bnBatches} batches of ${o.batch}` });
   }
-  const trainerEval = evaluate(tn, ds, ds.test);
+  const trainerEval = await evaluate(tn, ds, ds.test);
   const dep = toDeployable(lat);
   const deployable: Model = { ...dep, meta: { ...lat.meta, ...o.meta, 'export.trainer_test_accuracy': String(trainerEval.accuracy) } };
   return { deployable, latent: lat, trainerEval };

@@ -25,9 +25,10 @@ import { Rng } from '../core/rng.ts';
 import { decodeSafetensors, encodeSafetensors, type StArray } from '../core/safetensors.ts';
 import { saveModel, type Model } from '../ir/model.ts';
 import type { ResolvedNetwork } from '../ir/types.ts';
-import { makeBatch, NO_AUGMENT, type Augment, type Dataset, type Split } from './data.ts';
+import { makeBatch, NO_AUGMENT, type Augment, type Dataset, type Split } from '../data/datasets.ts';
 import { TrainNet, type NetConfig, type SignAs } from './net.ts';
-import { argmaxRows, softmaxCrossEntropy } from '../kernels/batch-ops.ts';
+import { softmaxCrossEntropy } from '../kernels/batch-ops.ts';
+import { classifySplit } from '../data/classify.ts';
 import { learningRate, Optimizer, type OptName, type ScheduleName } from './optim.ts';
 import { localGemmBackend } from '../kernels/batch-fast.ts';
 import { Replicas } from './replicas.ts';
@@ -91,36 +92,18 @@ export interface Position { stage: number; epoch: number; batch: number; optStep
 
 export interface EvalResult { accuracy: number; correct: number; n: number; loss: number; predictions: Int32Array }
 
-/** Evaluates a network (eval mode: BN running statistics) on a split. */
-export function evaluate(net: TrainNet, ds: Dataset, split: Split, batch = 500): EvalResult {
-  const preds = new Int32Array(split.n);
-  let correct = 0, lossSum = 0;
-  for (let s = 0; s < split.n; s += batch) {
-    const idx = Int32Array.from({ length: Math.min(batch, split.n - s) }, (_, i) => s + i);
-    const { x, labels } = makeBatch(ds, split, idx, NO_AUGMENT, null);
-    const logits = net.forward(x, false);
-    const r = softmaxCrossEntropy(logits, labels, 0);
-    lossSum += r.loss * idx.length;
-    correct += r.correct;
-    preds.set(argmaxRows(logits), s);
-  }
-  return { accuracy: correct / split.n, correct, n: split.n, loss: lossSum / split.n, predictions: preds };
-}
-
-/** evaluate() with the forwards spread over data-parallel replicas (same logits row for row). */
-export async function evaluateParallel(rep: Replicas, ds: Dataset, split: Split, batch = 500): Promise<EvalResult> {
-  const preds = new Int32Array(split.n);
-  let correct = 0, lossSum = 0;
-  for (let s = 0; s < split.n; s += batch) {
-    const idx = Int32Array.from({ length: Math.min(batch, split.n - s) }, (_, i) => s + i);
-    const { x, labels } = makeBatch(ds, split, idx, NO_AUGMENT, null);
-    const logits = await rep.forwardEval(x);
-    const r = softmaxCrossEntropy(logits, labels, 0);
-    lossSum += r.loss * idx.length;
-    correct += r.correct;
-    preds.set(argmaxRows(logits), s);
-  }
-  return { accuracy: correct / split.n, correct, n: split.n, loss: lossSum / split.n, predictions: preds };
+/**
+ * Evaluates a network (eval mode: BN running statistics) on a split, with the forwards on this thread or
+ * spread over data-parallel replicas (same logits row for row); the loop is data/classify.ts's.
+ */
+export async function evaluate(net: TrainNet | Replicas, ds: Dataset, split: Split, batch = 500): Promise<EvalResult> {
+  let lossSum = 0;
+  const r = await classifySplit(ds, split, async (x, labels) => {
+    const logits = net instanceof Replicas ? await net.forwardEval(x) : net.forward(x, false);
+    lossSum += softmaxCrossEntropy(logits, labels, 0).loss * x.n;
+    return logits.data;
+  }, { batch });
+  return { accuracy: r.accuracy, correct: r.correct, n: r.images, loss: lossSum / split.n, predictions: r.predictions };
 }
 
 /** Re-estimates BN running statistics (cumulative average over `batches` training batches, no augmentation). */
@@ -226,7 +209,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   }
   const stages = planStages(net, o);
   const rep = (o.replicas ?? 1) > 1 ? await Replicas.start(tn, o.replicas!, localGemmBackend()) : null;
-  const evalTest = () => (rep ? evaluateParallel(rep, ds, ds.test) : Promise.resolve(evaluate(tn, ds, ds.test)));
+  const evalTest = () => evaluate(rep ?? tn, ds, ds.test);
   const decayed = new Set(tn.weightNames);
   const trainable = tn.trainableNames();
   let interrupted = false;

@@ -12,7 +12,7 @@ import { resolveNetwork } from '../../src/ir/validate.ts';
 import { randomModel, saveModel } from '../../src/ir/model.ts';
 import { toDeployable } from '../../src/ir/deploy.ts';
 import { variantWorkload } from '../../src/train/variants.ts';
-import { loadMnist, type Split } from '../../src/train/data.ts';
+import { loadMnist, type Split } from '../../src/data/datasets.ts';
 import { loadArch } from '../../src/sim/arch.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { buildCharts } from '../../src/report/charts.ts';

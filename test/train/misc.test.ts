@@ -1,7 +1,7 @@
 /** Optimisers, schedules, data split/augmentation rules, flag validation and export agreement with golden. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Optimizer, learningRate } from '../../src/train/optim.ts';
-import { makeBatch, splitUnique, type Dataset } from '../../src/train/data.ts';
+import { makeBatch, splitUnique, type Dataset } from '../../src/data/datasets.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { UserError } from '../../src/core/diagnostics.ts';
 import { trainOptionsFrom, resolveModelArg } from '../../src/cli/train.ts';
@@ -12,8 +12,7 @@ import { trainNetFor } from '../../src/train/export.ts';
 import { toDeployable } from '../../src/ir/deploy.ts';
 import { lower } from '../../src/golden/plan.ts';
 import { runPlan } from '../../src/golden/run.ts';
-import { tensor } from '../../src/core/tensor.ts';
-import { argmaxRows } from '../../src/kernels/batch-ops.ts';
+import { argmax, tensor } from '../../src/core/tensor.ts';
 import { tinyBireal, randBT } from './gradcheck.ts';
 import { TRAIN_VARIANTS, variantWorkload } from '../../src/train/variants.ts';
 
@@ -108,14 +107,13 @@ describe('export agreement', () => {
     const latent = t.toLatent({});
     const x = randBT(rng, 20, 8, 8, 2);
     const ours = trainNetFor(latent).forward(x, false);
-    const preds = argmaxRows(ours);
+    const preds = Array.from({ length: 20 }, (_, b) => argmax(ours.data, b * 3, 3));
     const plan = lower(toDeployable(latent));
     let agree = 0, maxDiff = 0;
     for (let b = 0; b < 20; b++) {
       const { logits } = runPlan(plan, tensor(8, 8, 2, x.data.slice(b * 128, (b + 1) * 128)));
       for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs(logits[c] - ours.data[b * 3 + c]));
-      let arg = 0; for (let c = 1; c < 3; c++) if (logits[c] > logits[arg]) arg = c;
-      if (arg === preds[b]) agree++;
+      if (argmax(logits) === preds[b]) agree++;
     }
     expect(agree).toBe(20);
     expect(maxDiff).toBeLessThan(1e-3);

@@ -16,7 +16,7 @@ import { softmaxCrossEntropy } from '../../src/kernels/batch-ops.ts';
 import { Replicas, shardRange } from '../../src/train/replicas.ts';
 import { bt } from '../../src/kernels/batch.ts';
 import { train, type TrainOptions } from '../../src/train/trainer.ts';
-import { loadIdxDir } from '../../src/train/data.ts';
+import { loadIdxDir } from '../../src/data/datasets.ts';
 import { randBT, tinyBireal } from './gradcheck.ts';
 import { writeSynthetic } from './synthetic.ts';
 

@@ -7,7 +7,7 @@ import { Rng } from '../../src/core/rng.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
 import { loadModel } from '../../src/ir/model.ts';
 import { initGemm } from '../../src/kernels/batch-fast.ts';
-import { loadIdxDir, parseIdx, type Dataset } from '../../src/train/data.ts';
+import { loadIdxDir, parseIdx, type Dataset } from '../../src/data/datasets.ts';
 import { CHECKPOINT_FILE, METRICS_FILE, train, type TrainOptions } from '../../src/train/trainer.ts';
 import { tinyBireal } from './gradcheck.ts';
 import { UserError } from '../../src/core/diagnostics.ts';

