@@ -151,19 +151,23 @@ export function randomModel(net: ResolvedNetwork, seed: number): Model {
 }
 
 /**
- * A latent model whose tensors are zeros (gains and variances 1): for consumers that need only shapes (cost
- * accounting, timing-only simulation). Cheap: no random numbers are drawn.
+ * A deployable model whose tensors are zeros (latent-form layers left standing, such as an unfused BN: gains
+ * and variances 1): for consumers that need only shapes (cost accounting, timing-only simulation). Cheap: no
+ * random numbers are drawn and nothing is packed (the tensors are those expectedTensors names for a
+ * deployable file, so lowering takes them as they are).
  */
 export function shapeOnlyModel(net: ResolvedNetwork): Model {
   const params = new Map<string, ParamArray>();
-  for (const rl of net.layers) {
-    for (const [p, { shape, role }] of Object.entries(latentParams(rl))) {
-      const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-      if (role === 'variance' || role === 'gain') a.fill(1);
-      params.set(`${rl.layer.id}.${p}`, a);
-    }
+  const latentRoles = new Map<string, string>();
+  for (const rl of net.layers) for (const [p, { role }] of Object.entries(latentParams(rl))) latentRoles.set(`${rl.layer.id}.${p}`, role);
+  for (const [name, { shape, dtype }] of expectedTensors(net, 'deployable')) {
+    const n = shape.reduce((x, y) => x * y, 1);
+    const a = dtype === 'I32' ? new Uint32Array(n) : new Float32Array(n);
+    const role = latentRoles.get(name);
+    if (role === 'variance' || role === 'gain') a.fill(1);
+    params.set(name, a);
   }
-  return { kind: 'latent', net, params, meta: { weights: 'none (shape-only placeholder)' } };
+  return { kind: 'deployable', net, params, meta: { weights: 'none (shape-only placeholder)' } };
 }
 
 export type { ResolvedLayer };
