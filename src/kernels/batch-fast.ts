@@ -2,7 +2,7 @@
  * The batch ops' (batch-ops.ts, the trainer's primitives) back end on the one WebAssembly stack: the float
  * GEMM (`sgemm`, the positional form of fast.ts sgemm), the conv paths that keep im2col / col2im next to
  * the GEMM in scratch, and `simdOps()`: the fast versions of the memory-bound loops of batch-ops.ts and
- * train/quantizers.ts. Each computes exactly what the JS loop it replaces computes (that loop is the spec;
+ * ops/sign.ts. Each computes exactly what the JS loop it replaces computes (that loop is the spec;
  * test/kernels/batch-fast.test.ts compares every one bit for bit). Operands are copied into the kernels'
  * scratch (wasm.ts Scratch), one kernel (or a few) runs, the result is copied out: ~0.1 ns per float
  * against 2-6 ns per float for the JS loops (the JS sign and clip loops branch on random signs and
@@ -195,14 +195,14 @@ type Dims = { n: number; h: number; w: number; c: number };
  * method computes exactly what the JS loop named in its comment computes (see the header).
  */
 export class SimdOps {
-  /** quantizers.ts signForward */
+  /** ops/sign.ts signForward */
   sign(x: Float32Array, y: Float32Array): void { unary((a, b, n4) => kernelExports().sign_fwd(a, b, n4), x, y); }
   /** batch-ops.ts CLIP / RELU pointwiseForward */
   act(kind: 'clip' | 'relu', x: Float32Array, y: Float32Array): void {
     const code = kind === 'clip' ? 0 : 1;
     unary((a, b, n4) => kernelExports().act_fwd(code, a, b, n4), x, y);
   }
-  /** quantizers.ts signBackward ('approxsign' | 'ste') */
+  /** ops/sign.ts signBackward ('approxsign' | 'ste') */
   signBackward(kind: 'approxsign' | 'ste', x: Float32Array, dy: Float32Array, dx: Float32Array): void {
     binary((a, b, c, n4) => kernelExports()[kind === 'approxsign' ? 'sign_bwd_approx' : 'sign_bwd_ste'](a, b, c, n4), x, dy, dx);
   }

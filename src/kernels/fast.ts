@@ -630,7 +630,7 @@ export function takeRows(f32: Float32Array, at: number, dst: Float32Array, M: nu
   for (let i = 0; i < M; i++) dst.set(f32.subarray(at + i * ld, at + i * ld + N), i * N);
 }
 
-// ---------------------------------------------------------------- element ops (golden/ops.ts, exact)
+// ---------------------------------------------------------------- element ops (the op modules (src/ops/), exact)
 
 /**
  * Element ops are memory-bound (~0.3-1 ns per value): only stem-sized tensors (>= 300K values) are worth

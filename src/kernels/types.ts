@@ -35,7 +35,7 @@ export interface RealConvArgs {
 export interface FcArgs { input: Float32Array; weight: Float32Array; bias?: Float32Array; outFeatures: number }
 
 /**
- * Optional fast versions of the golden model's element ops (golden/ops.ts), for kernel sets that keep
+ * Optional fast versions of the golden model's element ops (the op modules, src/ops/), for kernel sets that keep
  * data in their own memory. Each must return exactly what the golden op returns (bit for bit); the
  * golden runner uses one when present and the golden op otherwise.
  */

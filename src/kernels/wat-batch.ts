@@ -9,7 +9,7 @@
  * is a folded fp32 affine map; the golden model has no sign-to-float or pseudo-gradient).
  *
  * Exactness contract: every kernel returns the SAME BITS as the JS loop it replaces in batch-ops.ts /
- * train/quantizers.ts, which stays the spec (test/kernels/batch-fast.test.ts checks each one bit for bit):
+ * ops/sign.ts, which stays the spec (test/kernels/batch-fast.test.ts checks each one bit for bit):
  *  - where the JS loop computes in float64 (JS numbers) and rounds once when storing to a Float32Array
  *    (the ApproxSign pseudo-gradient, every batch-norm formula), the kernel computes in f64x2 lanes with
  *    the same operations in the same order and rounds with f32x4.demote_f64x2_zero; float64 sums keep

@@ -42,7 +42,7 @@
  * then f32x4.add (wasm forbids contracting them into an FMA), four OUTPUT channels per vector lane group;
  * k is never split across lanes, so each lane performs exactly the reference's sequence of roundings.
  * Bias (flag bit 1) is added last; with flag bit 2 a per-channel affine map (a BN folded to scale/shift)
- * follows: out = fp32(fp32(acc * scale_c) + shift_c), exactly golden/ops.ts bnApply; flag bit 3 adds the
+ * follows: out = fp32(fp32(acc * scale_c) + shift_c), exactly ops/bn.ts bnApply; flag bit 3 adds the
  * finished sum to the existing output (the trainer's gradient accumulation). Weight layout: tile t of 8
  * channels -> [k][8 floats] ('sconv'), or any strides ('sgemm', see sconvWat). Loops are not unrolled:
  * the unrolled variants (U = 2, 4) were slower, V8 hoisted the loads and spilled.
@@ -346,7 +346,7 @@ export function sconvWat(name: string, P: number, V: number, U = 1, strided = fa
 }
 
 /**
- * Element ops of the golden model (golden/ops.ts), vectorised over channels, each over a pixel range
+ * Element ops of the golden model (the op modules, src/ops/), vectorised over channels, each over a pixel range
  * [p0, p1) so calls split across threads. Each lane performs exactly the fp32 operations the JS version
  * performs (JS rounds a double result to fp32 with Math.fround; for one +, * of fp32 operands that equals
  * the fp32 operation, since double has > 2*24+2 significand bits):
@@ -522,7 +522,7 @@ function im2colWat(mode: 'gather' | 'scatter-add'): string {
 }
 
 /**
- * Window pooling over an output-row range [oy0, oy1) (golden/ops.ts poolApply), channels vectorised:
+ * Window pooling over an output-row range [oy0, oy1) (ops/common.ts poolApply), channels vectorised:
  *   max: acc = -Inf; for in-bounds taps in (ky, kx) order acc = v > acc ? v : acc (v128.bitselect on
  *        f32x4.gt, NOT f32x4.max, which would differ on NaN and on -0/+0 ties);
  *   avg: acc = 0; acc = fp32(acc + v) in (ky, kx) order; out = fp32(acc / count of in-bounds taps).
@@ -672,7 +672,7 @@ export const epiName = (flags: number) => `xnor_epi_${flags}`;
 
 /**
  * Fused epilogue of a binary conv over output pixels [p0, p1) with c channels (the golden steps
- * xnor -> add -> sign, each exact as in golden/ops.ts; fusion only skips storing intermediates):
+ * xnor -> add -> sign, each exact as in the op modules (src/ops/); fusion only skips storing intermediates):
  *   a = acc - corr[cls[p]]           padding correction (fast.ts header; cls[p] = byte offset of pixel p's
  *                                    correction vector, 0 = the all-zero vector for interior pixels)
  *   y = fp32(fp32(mul_c * fp32(a)) + bias_c)                 (ops.xnorOutputTransform)

@@ -1,6 +1,6 @@
 /**
  * The batch ops' fast back end (src/kernels/batch-fast.ts: the one WebAssembly stack's kernels) against the
- * JS loops they replace (batch-ops.ts, train/quantizers.ts, the spec), bit for bit: every op runs twice on
+ * JS loops they replace (batch-ops.ts, ops/sign.ts, the spec), bit for bit: every op runs twice on
  * the same inputs, once with the kernels on and once off (setSimdOpsEnabled), and the float32 bit patterns
  * must be equal. Inputs include
  * the edge values of each op (+-0, +-1 exactly, values just inside / outside +-1, large magnitudes), channel
