@@ -6,7 +6,8 @@ The model file is parsed directly (safetensors layout: 8-byte LE header length, 
 the network is built from the birealsim IR in its metadata and run in eval mode (BN running statistics),
 NCHW internally; weights are OHWI, FC inputs are flattened in HWC order. Binary convs compute
 alpha * conv(sign(x), sign(W)) with alpha = mean|W| per output channel and sign(0) = +1; padMode 'zero'
-pads sign(x) with 0, 'one' with +1. Run with Debian's /usr/bin/python3 (python3-torch).
+pads sign(x) with 0, 'one' with +1. ReActNet's RSign is sign(x - alpha_c) and RPReLU is
+where(x - gamma_c > 0, x - gamma_c, beta_c * (x - gamma_c)) + zeta_c (Liu et al., ECCV 2020). Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import json
 import struct
@@ -32,6 +33,10 @@ def read_model(path):
 
 def sign(x):
     return torch.where(x < 0, -torch.ones_like(x), torch.ones_like(x))
+
+
+def per_channel(v):
+    return v.reshape(1, -1, 1, 1)
 
 
 def ohwi(w):
@@ -80,6 +85,11 @@ def run(workload, P, x):
             y = F.relu(a)
         elif op == 'clip':
             y = a.clamp(-1, 1)
+        elif op == 'rsign':  # ReActNet RSign: sign(x - alpha_c), sign(0) = +1
+            y = sign(a - per_channel(P[i + '.threshold']))
+        elif op == 'rprelu':  # ReActNet RPReLU: PReLU(x - gamma_c; beta_c) + zeta_c
+            t = a - per_channel(P[i + '.shift_in'])
+            y = torch.where(t > 0, t, per_channel(P[i + '.slope']) * t) + per_channel(P[i + '.shift_out'])
         else:
             raise SystemExit('unknown op ' + op)
         outs[i] = y
