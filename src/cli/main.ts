@@ -9,6 +9,7 @@
 import { isUserError } from '../core/diagnostics.ts';
 import { commands, commandsNeeded } from './commands.ts';
 import { TOOL_VERSION, takeRequestedExitCode } from './io.ts';
+import { refuseOutOverInput } from './out-guard.ts';
 
 export interface MainOptions {
   /** register every command, as before lazy loading (tests compare the two parses) */
@@ -30,6 +31,7 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     .strict()
     .demandCommand(1, 'give a command (see --help)')
     .recommendCommands()
+    .middleware((argv) => refuseOutOverInput(argv as Record<string, unknown>))
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err && !isUserError(err)) throw err;
