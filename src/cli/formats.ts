@@ -32,7 +32,7 @@ import { changedPredictions } from '../data/classify.ts';
 import { checkCompatible, loadDatasetFlags } from './train.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { loadTarget, sha256 } from './load.ts';
-import { emit, toJson, TOOL_VERSION } from './io.ts';
+import { emit, requestExitCode, toJson, TOOL_VERSION } from './io.ts';
 
 export const DEFAULT_FORMATS = 'fp32,fp16,int16q8,int16q10,int8q4,int8q5';
 
@@ -243,6 +243,10 @@ export const formatsCommand = {
     const t = formatsTable(r);
     emit(argv.json ? toJson(r) : argv.markdown ? renderMarkdown(t) : renderText(t), argv.out);
     const bad = r.formats.filter((f) => !('skipped' in f.bitExact) && f.bitExact.bitExactImages !== f.bitExact.images);
-    if (bad.length) throw new UserError('E_MISMATCH', `golden and functional simulator differ in ${bad.map((f) => f.format.name).join(', ')}: ${(bad[0].bitExact as { firstMismatch?: string }).firstMismatch ?? ''}`, { hint: 'a simulator or golden-model bug: run birealsim simulate --functional --verify --real-format <format> to locate it' });
+    if (bad.length) {
+      // a check that failed, not bad input: exit 1 (main.ts)
+      process.stderr.write(`check failed E_MISMATCH: golden and functional simulator differ in ${bad.map((f) => f.format.name).join(', ')}: ${(bad[0].bitExact as { firstMismatch?: string }).firstMismatch ?? ''} (hint: a simulator or golden-model bug: run birealsim simulate --functional --verify --real-format <format> to locate it)\n`);
+      requestExitCode(1);
+    }
   },
 };

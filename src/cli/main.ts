@@ -1,6 +1,8 @@
 /**
- * CLI entry: yargs with strict parsing. User errors (UserError, bad flags) print one line on stderr and
- * return exit code 2; anything else is a bug and keeps its stack (exit 1). Only the command modules the
+ * CLI entry: yargs with strict parsing. Exit codes, the same in every command: 0 success; 1 a check failed
+ * (a verification diverged, a target was missed when asked to check: the command requests it, io.ts);
+ * 2 bad input or usage (UserError, bad flags: one line on stderr); 3 internal error (a bug: one line with a
+ * "please report" hint, the stack only under --debug). Only the command modules the
  * parse needs are imported (commands.ts: the invoked command alone; all of them for --help; only names for
  * an unknown command; none for --version), so start-up does not pay for the kernels, trainer or simulator.
  * A bare `birealsim --version` is answered before yargs is even imported (its import is about half of
@@ -31,6 +33,7 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     .strict()
     .demandCommand(1, 'give a command (see --help)')
     .recommendCommands()
+    .option('debug', { type: 'boolean', describe: 'on an internal error, print its stack trace' })
     .middleware((argv) => refuseOutOverInput(argv as Record<string, unknown>))
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
@@ -52,7 +55,10 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
       process.stderr.write(`error E_USAGE: ${(e as Error).message} (hint: birealsim --help)\n`);
       code = 2;
     } else {
-      throw e;
+      const err = e instanceof Error ? e : new Error(String(e));
+      const detail = args.includes('--debug') ? `\n${err.stack ?? err.message}` : '';
+      process.stderr.write(`error E_INTERNAL: ${err.message.split('\n')[0]} (hint: this is a bug in birealsim ${TOOL_VERSION}; please report it with the command line; --debug prints the stack)${detail}\n`);
+      code = 3;
     }
   }
   return code;

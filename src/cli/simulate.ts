@@ -20,7 +20,7 @@ import { OBJECTIVES, type Objective } from '../sim/mapper.ts';
 import { simulate, type SimResult } from '../sim/simulate.ts';
 import { renderCsv, renderMarkdown, renderText, fmtInt, type Table } from '../report/table.ts';
 import { loadInput, loadNetwork, loadTarget } from './load.ts';
-import { emit, formatOf, formatOptions, toJson, TOOL_VERSION } from './io.ts';
+import { emit, formatOf, formatOptions, requestExitCode, toJson, TOOL_VERSION } from './io.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 
 interface SimArgs {
@@ -97,7 +97,7 @@ export const simulateCommand = {
     .option('convention', { type: 'string', default: 'paper', describe: `counting convention of the reported BOPs / real MACs / OPs (as \`birealsim cost\`): ${Object.keys(CONVENTIONS).join(' | ')}` })
     .option('trace', { type: 'boolean', describe: 'include the per-tile trace (start/end cycle, bytes) in the output' })
     .option('functional', { type: 'boolean', describe: 'also execute every tile on the modelled buffers (needs weights: random for workloads)' })
-    .option('verify', { type: 'boolean', describe: 'with --functional: compare every layer with the golden model bit for bit (exit 2 on a mismatch)' })
+    .option('verify', { type: 'boolean', describe: 'with --functional: compare every layer with the golden model bit for bit (exit 1 on a mismatch)' })
     .option('input', { type: 'string', describe: 'functional mode input image (.json or .safetensors); default: seeded random' })
     .option('seed', { type: 'number', default: 0, describe: 'seed for random weights and the random input' })
     .option('kernels', { type: 'string', default: 'default', describe: `kernel set for functional tiles: ${KERNEL_NAMES.join(' | ')}` })
@@ -143,7 +143,9 @@ export const simulateCommand = {
     if (!r.feasible) throw new UserError('E_INFEASIBLE', `${r.infeasible.length} layer(s) do not fit '${arch.name}': ${r.infeasible[0].reason}`, { file: arch.file, hint: 'enlarge the named buffer or the accumulator in the arch file' });
     if (r.functional?.verified === false) {
       const m = r.functional.mismatches![0];
-      throw new UserError('E_MISMATCH', `functional simulation differs from golden at layer ${m.layer}, step ${m.step}, tile ${m.tile} (band ${m.band}, channel tile ${m.channelTile}), ${m.what} (y,x,c) = (${m.coordinate.join(',')}): expected ${m.expected}, got ${m.got}`);
+      // a check that failed, not bad input: exit 1 (main.ts)
+      process.stderr.write(`check failed E_MISMATCH: functional simulation differs from golden at layer ${m.layer}, step ${m.step}, tile ${m.tile} (band ${m.band}, channel tile ${m.channelTile}), ${m.what} (y,x,c) = (${m.coordinate.join(',')}): expected ${m.expected}, got ${m.got}\n`);
+      requestExitCode(1);
     }
   },
 };
