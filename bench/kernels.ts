@@ -147,10 +147,12 @@ export class TorchServer {
     const child = spawn(py, [join(HERE, 'resnet18_torch.py'), '--serve'], { env: { ...process.env, OMP_NUM_THREADS: String(this.threads) }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += String(d); });
+    child.stdin!.on('error', () => {}); // a child that exits early (no torch) is reported by start(), not by EPIPE
     this.child = child;
     this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     const first = await this.lines.next();
     if (first.done) {
+      this.child = undefined; // it has exited: nothing to stop (writing to it would raise EPIPE)
       return (this.info = { available: false, reason: `resnet18_torch.py failed (${stderr.trim().split('\n').pop()}); install: apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread` });
     }
     const j = JSON.parse(first.value);
