@@ -8,7 +8,7 @@ import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
-import { UserError, didYouMean } from '../core/diagnostics.ts';
+import { UserError, didYouMean, byName } from '../core/diagnostics.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { CONVENTIONS, describeConvention } from '../cost/conventions.ts';
 import { PAPER_TABLE } from '../cost/paper.ts';
@@ -20,7 +20,7 @@ import { costOf, PAPER_WORKLOADS } from './cost.ts';
 import { emit, toJson, TOOL_VERSION } from './io.ts';
 
 /** Built-in inputs: name -> generated JSON text (what the corresponding command would write with --json). */
-export const BUILTIN_INPUTS: Record<string, { describe: string; text: () => string }> = {
+export const BUILTIN_INPUTS: Readonly<Record<string, { describe: string; text: () => string }>> = byName({
   'paper-table': {
     describe: "the paper's Table 5 networks under convention 'paper' (birealsim cost --json)",
     text: () => {
@@ -29,7 +29,7 @@ export const BUILTIN_INPUTS: Record<string, { describe: string; text: () => stri
       return toJson({ tool: 'birealsim', version: TOOL_VERSION, kind: 'cost', convention: c, conventionText: describeConvention(c), paper: PAPER_TABLE, networks: costs.map((k) => ({ name: k.name, totals: k.totals })) });
     },
   },
-};
+});
 
 export function readInput(arg: string): InputDoc {
   const b = BUILTIN_INPUTS[arg];

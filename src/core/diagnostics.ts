@@ -55,3 +55,12 @@ export function didYouMeanHint(word: string, candidates: readonly string[]): str
   const m = didYouMean(word, candidates);
   return m ? `did you mean '${m}'? expected one of: ${candidates.join(', ')}` : `expected one of: ${candidates.join(', ')}`;
 }
+
+/**
+ * A table looked up by user-given names (built-in workloads, conventions, presets...): a frozen object with
+ * no prototype, so a name such as 'toString', 'constructor' or '__proto__' is simply not found (`in`,
+ * indexing and Object.keys see only the entries) instead of reaching an Object.prototype member.
+ */
+export function byName<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
+}

@@ -11,6 +11,7 @@
  *   speed-up  = MACs of the full-precision counterpart (every MAC real) / OPs
  * Memory: 1 bit per binary weight + realBits per counted real parameter, in Mbit = 10^6 bits.
  */
+import { byName } from '../core/diagnostics.ts';
 import type { ParamCategory, ParamCounts } from '../ops/types.ts';
 
 export interface CostConvention {
@@ -31,14 +32,14 @@ export interface CostConvention {
   bopsPerOp: number;
 }
 
-export const CONVENTIONS: Record<string, CostConvention> = {
+export const CONVENTIONS: Readonly<Record<string, CostConvention>> = byName({
   /** The paper's convention as far as it is stated; BN gamma/beta and the FC bias counted (torchvision's parameter count for ResNet-18). */
   paper: { name: 'paper', bnParams: 2, fcBias: true, alpha: false, convBias: true, activationParams: true, realBits: 32, bopsPerOp: 64 },
   /** Everything a deployed model stores: BN as 4 numbers per channel, alpha per binary channel. */
   'all-params': { name: 'all-params', bnParams: 4, fcBias: true, alpha: true, convBias: true, activationParams: true, realBits: 32, bopsPerOp: 64 },
   /** Weights only: conv/FC weights, no BN, no biases, no alpha, no activation parameters. */
   'weights-only': { name: 'weights-only', bnParams: 0, fcBias: false, alpha: false, convBias: false, activationParams: false, realBits: 32, bopsPerOp: 64 },
-};
+});
 
 /** Whether a parameter category counts under a convention. */
 export function counts(c: CostConvention, cat: ParamCategory): boolean {

@@ -12,6 +12,7 @@
  *    after every residual add: out = RPReLU(BN(BinConv3x3(RSign(x))) + shortcut(x)).
  *  - Small 28x28 Bi-Real variants for MNIST / Fashion-MNIST.
  */
+import { byName } from '../core/diagnostics.ts';
 import { SCHEMA_ID, type Layer, type PadMode, type Workload } from './types.ts';
 
 class Net {
@@ -189,7 +190,7 @@ export function birealSmall(name = 'bireal-mnist', channels: [number, number, nu
 }
 
 /** Built-in workloads by name (the checked-in workloads/*.json are generated from these). */
-export const BUILTIN_WORKLOADS: Record<string, () => Workload> = {
+export const BUILTIN_WORKLOADS: Readonly<Record<string, () => Workload>> = byName({
   'bireal18-imagenet': bireal18,
   'bireal34-imagenet': bireal34,
   'xnornet18-imagenet': xnornet18,
@@ -198,4 +199,4 @@ export const BUILTIN_WORKLOADS: Record<string, () => Workload> = {
   'resnet34-imagenet': () => resnet(34),
   'bireal-mnist': () => birealSmall('bireal-mnist'),
   'bireal-fashion': () => birealSmall('bireal-fashion', [32, 64, 128], [2, 2, 2]),
-};
+});

@@ -19,7 +19,7 @@
  */
 import { BUILTIN_WORKLOADS, birealNet, type BiRealOptions } from '../ir/builders.ts';
 import type { Workload } from '../ir/types.ts';
-import { UserError, didYouMean } from '../core/diagnostics.ts';
+import { UserError, didYouMean, byName } from '../core/diagnostics.ts';
 
 export type ShortcutKind = 'per-conv' | 'per-block';
 
@@ -48,7 +48,7 @@ function withPaperStem(base: Variant): Variant {
   };
 }
 
-export const TRAIN_VARIANTS: Record<string, Variant> = {
+export const TRAIN_VARIANTS: Readonly<Record<string, Variant>> = byName({
   'bireal-mnist-fast': {
     name: 'bireal-mnist-fast', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 32 ch, binary stages 2x32 @14x14, 2x64 @7x7, 10 classes',
     input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: false },
@@ -82,7 +82,7 @@ export const TRAIN_VARIANTS: Record<string, Variant> = {
     input: GREY28, stem: { channels: 16, kernel: 5, stride: 2, pad: 2, maxpool: false },
     stages: [{ blocks: 2, channels: 16 }, { blocks: 2, channels: 32 }], classes: 10,
   },
-};
+});
 
 /** Builds a trainer variant or a built-in workload by name; `shortcut` is only valid for trainer variants. */
 export function variantWorkload(name: string, shortcut?: ShortcutKind): Workload | undefined {
