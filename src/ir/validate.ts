@@ -122,10 +122,24 @@ function hintId(s: string, ids: Set<string>): string | undefined {
   return m ? `did you mean '${m}'?` : undefined;
 }
 
+/**
+ * Largest tensor (activation or parameter) a workload may declare, in elements: 2^28 (1 GiB as fp32; the
+ * largest in Bi-Real-34 / ResNet-34 at 224x224 are ~0.8M activations and ~2.4M weights). Checked during shape
+ * inference, before anything is allocated, so an absurd size is a clear error rather than a RangeError.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+
+function checkSize(elements: number, what: string, path: string, file: string | undefined): void {
+  if (elements > MAX_TENSOR_ELEMENTS) {
+    throw err(file, path, `${what} has ${elements.toExponential(3)} elements, over the limit of ${MAX_TENSOR_ELEMENTS.toLocaleString('en-US')} (2^28)`, 'use a smaller input or fewer channels', 'E_SIZE');
+  }
+}
+
 /** Shape inference over a validated workload. Errors name the layer's JSON path. */
 export function resolveNetwork(wl: Workload, file?: string): ResolvedNetwork {
   const shapes = new Map<string, TensorInfo>();
   const input: TensorInfo = { ...wl.input, dtype: 'real' };
+  checkSize(input.h * input.w * input.c, `the input ${input.h}x${input.w}x${input.c}`, '$.input', file);
   shapes.set('input', input);
   const layers: ResolvedLayer[] = [];
   const byId = new Map<string, ResolvedLayer>();
@@ -145,6 +159,8 @@ export function resolveNetwork(wl: Workload, file?: string): ResolvedNetwork {
     });
     mod.validate?.(l, fail);
     const out = mod.infer(l, inShapes, fail);
+    checkSize(out.h * out.w * out.c, `the output of '${l.id}' (${out.h}x${out.w}x${out.c})`, p, file);
+    for (const [name, spec] of Object.entries(mod.params?.(l, inShapes) ?? {})) checkSize(spec.shape.reduce((a, b) => a * b, 1), `parameter '${l.id}.${name}' [${spec.shape.join('x')}]`, p, file);
     const rl: ResolvedLayer = { layer: l, index, inputs, inShapes, out, consumers: [] };
     for (const s of inputs) byId.get(s)?.consumers.push(l.id);
     layers.push(rl);

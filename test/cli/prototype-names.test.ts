@@ -40,7 +40,7 @@ describe('prototype-member names are unknown names, not crashes', () => {
     cases.push([`train --model ${n}`, () => ['train', '--model', n, '--dataset', 'mnist', '--out', join(dir, 'never')], /E_TARGET/]);
     cases.push([`op '${n}'`, () => ['inspect', workloadWith(`op-${n}`, (l) => { l.op = n; })], /E_UNKNOWN_OP.*\$\.layers\[1\]\.op/]);
   }
-  cases.push(["key 'toString'", () => ['inspect', workloadWith('key-toString', (l) => { l.toString = 1; })], /E_UNKNOWN_KEY.*\$\.layers\[1\]\.toString/]);
+  cases.push(["key 'toString'", () => ['inspect', workloadWith('key-toString', (l) => { Reflect.set(l, 'toString', 1); })], /E_UNKNOWN_KEY.*\$\.layers\[1\]\.toString/]);
   for (const [name, args, re] of cases) {
     it(name, async () => {
       const r = await runCli(args());
