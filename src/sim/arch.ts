@@ -43,6 +43,20 @@ function quantityIn(text: string, target: string): number {
   return mathUnit(text).toNumber(target);
 }
 
+/**
+ * Supported range of every quantity, by unit (zero allowed where the key allows it): wide enough for any
+ * real design, narrow enough that cycle counts, byte counts and energies stay finite and non-zero.
+ */
+const QUANTITY_RANGES: Record<string, { min: number; max: number; text: string }> = {
+  Hz: { min: 1e3, max: 1e11, text: '1 kHz .. 100 GHz' },
+  'B/s': { min: 1e3, max: 1e15, text: '1 kB/s .. 1 PB/s' },
+  s: { min: 0, max: 1, text: '0 .. 1 s' },
+  B: { min: 1, max: 2 ** 40, text: '1 B .. 1 TiB' },
+  bit: { min: 1, max: 65536, text: '1 .. 65536 bit' },
+  J: { min: 0, max: 1e-3, text: '0 .. 1 mJ' },
+  'J/bit': { min: 0, max: 1e-6, text: '0 .. 1 uJ/bit' },
+};
+
 export const ARCH_SCHEMA_ID = 'birealsim.arch/1';
 
 export type Dataflow = 'os' | 'ws' | 'is';
@@ -178,6 +192,8 @@ class Ctx {
       throw this.err(path, `cannot read "${v}" as a quantity in ${target}: ${msg}`, `write it like "${example}"`);
     }
     if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw this.err(path, `expected a positive quantity, got "${v}"`);
+    const r = QUANTITY_RANGES[target];
+    if (r && (n < r.min || n > r.max)) throw this.err(path, `"${v}" is outside the supported range ${r.text}`, `write a value in ${r.text}`);
     return n;
   }
   energy(v: unknown, path: string, target: 'J' | 'J/bit', example: string, dflt: () => EnergyEntry): EnergyEntry {
