@@ -119,6 +119,9 @@ export function trainOptionsFrom(a: TrainFlagValues, ds: Dataset): TrainOptions 
     replicas: numberFlag('replicas', a.replicas ?? 1, { int: true, min: 1 }),
   };
   if (o.replicas! > o.batch) throw new UserError('E_FLAG', `--replicas ${o.replicas} is more than --batch ${o.batch}`, { hint: 'every replica needs at least one image of each batch' });
+  // an epoch is floor(train images / batch) batches: a batch larger than the training set would train nothing
+  // (checked once the data is loaded; the early flag check runs without it)
+  if (ds.train && o.batch > ds.train.n) throw new UserError('E_FLAG', `--batch ${o.batch} is more than the ${ds.train.n} training images: an epoch would have no batch`, { path: '--batch', hint: `use --batch ${ds.train.n} or less${a.limitTrain ? ', or a larger --limit-train' : ''}` });
   return o;
 }
 

@@ -161,6 +161,9 @@ export function splitUnique(perClass: { key: string; px: Uint8Array }[][], testP
 }
 
 function finish(d: Omit<Dataset, 'mean' | 'std'>): Dataset {
+  for (const [split, part] of [['training', d.train], ['test', d.test]] as const) {
+    if (part.n === 0) throw new UserError('E_DATA', `dataset ${d.name}: the ${split} split has no images`, { hint: 'an IDX dataset needs train-* and t10k-* files with at least one image each' });
+  }
   let s = 0, s2 = 0;
   const im = d.train.images;
   for (let i = 0; i < im.length; i++) { const v = im[i] / 255; s += v; s2 += v * v; }
