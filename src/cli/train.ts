@@ -6,6 +6,7 @@
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { numberFlag } from './flags.ts';
 import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
 import { loadModel, type Model } from '../ir/model.ts';
 import type { ResolvedNetwork } from '../ir/types.ts';
@@ -25,13 +26,6 @@ export function oneOf<T extends string>(flag: string, value: unknown, allowed: r
   throw new UserError('E_FLAG', `--${flag}: invalid value ${JSON.stringify(value)}`, { hint: didYouMeanHint(String(value), allowed) });
 }
 
-export function numberFlag(flag: string, v: unknown, o: { min?: number; int?: boolean; positive?: boolean } = {}): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n) || (o.int && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.positive && !(n > 0))) {
-    throw new UserError('E_FLAG', `--${flag}: expected ${o.int ? 'an integer' : 'a number'}${o.min !== undefined ? ` >= ${o.min}` : ''}${o.positive ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 /** Resolves --model: trainer variant / built-in name, workload .json, or latent .safetensors (initial weights). */
 export function resolveModelArg(arg: string, shortcut?: ShortcutKind): { net: ResolvedNetwork; init?: Model } {
@@ -174,3 +168,5 @@ export const trainCommand = {
     else process.stdout.write(`${net.workload.name} on ${ds.name}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}% after ${(r.seconds / 60).toFixed(1)} min (${r.imagesPerSecond.toFixed(0)} img/s); model ${result.model}\n`);
   },
 };
+
+export { numberFlag };

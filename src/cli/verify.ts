@@ -32,6 +32,7 @@ import { TrainNet, BINARY_CONFIG } from '../train/net.ts';
 import { bt } from '../kernels/batch.ts';
 import { makeBatch, NO_AUGMENT } from '../data/datasets.ts';
 import { loadDatasetFlags, checkCompatible } from './train.ts';
+import { numberFlag } from './flags.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { emit, requestExitCode, toJson, TOOL_VERSION } from './io.ts';
 import { sha256 } from './load.ts';
@@ -199,7 +200,8 @@ export const verifyCommand = {
     .option('json', { type: 'boolean' })
     .option('out', { type: 'string', describe: 'write the result to this file (atomically)' }),
   handler: async (argv: ArgumentsCamelCase<VerifyArgs>) => {
-    if (!(Number.isInteger(argv.images) && argv.images >= 1)) throw new UserError('E_ARG', `--images: expected a positive integer, got ${argv.images}`, { path: '--images' });
+    numberFlag('images', argv.images, { int: true, min: 1 });
+    numberFlag('min-agreement', argv.minAgreement, { min: 0, max: 1 }); // a fraction: 2 could never pass
     const model = loadModel(argv.model);
     const r = await verifyModel(model, { ...argv, modelPath: argv.model, modelSha: sha256(readFileSync(argv.model)) });
     emit(argv.json ? toJson(r) : renderVerify(r), argv.out);
