@@ -78,6 +78,8 @@ export function loadInput(path: string | undefined, net: ResolvedNetwork, seed: 
     const [name, t] = [...st.tensors][0];
     if (t.dtype !== 'F32') throw new UserError('E_INPUT', `expected an F32 tensor, got ${t.dtype}`, { file: path, path: `$["${name}"].dtype` });
     data = t.data as Float32Array;
+    const bad = (data as Float32Array).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new UserError('E_INPUT', `expected a finite number, got ${data[bad]} at flat index ${bad}`, { file: path, path: `$["${name}"][${bad}]` });
   }
   if (data.length !== h * w * c) throw new UserError('E_INPUT', `expected ${h}*${w}*${c} = ${h * w * c} values (HWC), got ${data.length}`, { file: path, path: '$', hint: `the network '${net.workload.name}' takes ${h}x${w}x${c} inputs` });
   const t = tensor(h, w, c, Float32Array.from(data));

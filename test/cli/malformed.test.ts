@@ -82,6 +82,7 @@ cases.push({ name: 'builtin typo', args: () => ['cost', 'bireal18-imagenett'], e
 cases.push({ name: 'convention typo', args: () => ['cost', 'bireal18-imagenet', '--convention', 'papr'], expect: [/--convention/, /did you mean 'paper'/] });
 cases.push({ name: 'input wrong length', args: () => { writeFileSync(P('in.json'), '[1,2,3]'); return ['run', 'bireal-mnist', '--input', P('in.json')]; }, expect: [/E_INPUT/, /in\.json/, /784/] });
 cases.push({ name: 'input not numbers', args: () => { writeFileSync(P('in2.json'), JSON.stringify({ data: [1, 'x'] })); return ['run', 'bireal-mnist', '--input', P('in2.json')]; }, expect: [/E_INPUT/, /\$\.data\[1\]/] });
+cases.push({ name: 'safetensors input with a NaN', args: () => { const d = new Float32Array(784); d[5] = NaN; writeFileSync(P('in-nan.safetensors'), encodeSafetensors(new Map([['x', { shape: [28, 28, 1], data: d }]]), {})); return ['run', 'bireal-mnist', '--input', P('in-nan.safetensors')]; }, expect: [/E_INPUT/, /in-nan\.safetensors/, /\$\["x"\]\[5\]/, /NaN/] });
 cases.push({ name: 'unknown flag', args: () => ['cost', '--frobnicate'], expect: [/E_USAGE/, /frobnicate/] });
 
 describe('malformed inputs: exit 2 with a one-line located error', () => {
