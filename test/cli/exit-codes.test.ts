@@ -4,19 +4,13 @@
  * provoked by making the cost model throw a plain Error (a bug, not a UserError).
  */
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from './run-cli.ts';
 
 vi.mock('../../src/cost/count.ts', async (orig) => {
   const real = await orig<typeof import('../../src/cost/count.ts')>();
   return { ...real, countPlan: () => { throw new Error('simulated bug in countPlan'); } };
 });
 
-async function runCli(args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try { return { code: await main(args), err }; } finally { e.mockRestore(); o.mockRestore(); }
-}
 
 describe('exit codes', () => {
   it('an internal error exits 3 with one line naming the error and asking for a report, no stack', async () => {

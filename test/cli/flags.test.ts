@@ -1,13 +1,7 @@
 /** Numeric flags out of range are bad input (exit 2, one line naming the flag), checked before any work (cli/flags.ts). */
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.ts';
 
-async function runCli(args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try { return { code: await main(args), err }; } finally { e.mockRestore(); o.mockRestore(); }
-}
 
 describe('numeric flag ranges', () => {
   const cases: [string[], RegExp][] = [

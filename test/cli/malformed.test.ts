@@ -2,12 +2,12 @@
  * Malformed-input corpus: every case must give exit code 2 and ONE line on stderr naming the file (when
  * there is one) and a JSON path, with no stack trace.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from './run-cli.ts';
 import { birealSmall } from '../../src/ir/builders.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
 import { encodeModel, randomModel } from '../../src/ir/model.ts';
@@ -18,12 +18,6 @@ let dir = '';
 const P = (name: string) => join(dir, name);
 const wl = () => JSON.parse(JSON.stringify(birealSmall('tiny', [8, 16, 16], [1, 1, 1])));
 
-async function runCli(args: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '', out = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-  try { return { code: await main(args), err, out }; } finally { e.mockRestore(); o.mockRestore(); }
-}
 
 type Case = { name: string; args: () => string[]; expect: RegExp[] };
 const cases: Case[] = [];

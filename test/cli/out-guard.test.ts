@@ -3,11 +3,11 @@
  * spelling or through a symbolic link, or a folder --out holding an input, is refused with exit 2 and one
  * line naming --out, and the input keeps its bytes; outputs that touch no input are written as before.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from './run-cli.ts';
 import { birealSmall } from '../../src/ir/builders.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
 import { encodeModel, randomModel } from '../../src/ir/model.ts';
@@ -15,12 +15,6 @@ import { encodeModel, randomModel } from '../../src/ir/model.ts';
 let dir = '';
 const P = (name: string) => join(dir, name);
 
-async function runCli(args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try { return { code: await main(args), err }; } finally { e.mockRestore(); o.mockRestore(); }
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'birealsim-out-guard-'));

@@ -4,23 +4,17 @@
  * as an op or key in a workload: each is an unknown name (exit 2, one line, no stack), never a crash.
  * The tables are null-prototype (core/diagnostics.ts byName); the op registry is a Map.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from './run-cli.ts';
 import { birealSmall } from '../../src/ir/builders.ts';
 
 let dir = '';
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'birealsim-proto-')); });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function runCli(args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try { return { code: await main(args), err }; } finally { e.mockRestore(); o.mockRestore(); }
-}
 
 function workloadWith(name: string, mutate: (l: Record<string, unknown>) => void): string {
   const w = JSON.parse(JSON.stringify(birealSmall('tiny', [8, 16, 16], [1, 1, 1])));
