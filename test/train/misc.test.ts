@@ -1,7 +1,7 @@
-/** Optimisers, schedules, data split/augmentation rules, flag validation and export agreement with golden. */
+/** Optimisers, schedules, data augmentation rules, flag validation and export agreement with golden. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Optimizer, learningRate } from '../../src/train/optim.ts';
-import { makeBatch, splitUnique, type Dataset } from '../../src/data/datasets.ts';
+import { makeBatch, type Dataset } from '../../src/data/datasets.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { UserError } from '../../src/core/diagnostics.ts';
 import { trainOptionsFrom, resolveModelArg } from '../../src/cli/train.ts';
@@ -51,15 +51,6 @@ describe('optimisers (hand-computed steps)', () => {
 });
 
 describe('data rules', () => {
-  it('Fashion split: per class the smallest keys go to test; sizes add up; no image in both', () => {
-    const mk = (key: string, v: number) => ({ key, px: new Uint8Array([v, v]) });
-    const perClass = [[mk('c', 1), mk('a', 2), mk('b', 3)], [mk('e', 4), mk('d', 5)]];
-    const { train, test } = splitUnique(perClass, 1, 2);
-    expect(test.n).toBe(2); expect(train.n).toBe(3);
-    expect(Array.from(test.images)).toEqual([2, 2, 5, 5]); // key 'a' of class 0 and key 'd' of class 1
-    expect(Array.from(test.labels)).toEqual([0, 1]);
-    expect(Array.from(train.images)).toEqual([1, 1, 3, 3, 4, 4]);
-  });
   it('normalisation and augmentation: shifted-in pixels are background; flips mirror columns', () => {
     const img = new Uint8Array(9); img[0] = 255; // top-left pixel bright
     const ds: Dataset = { name: 't', h: 3, w: 3, c: 1, classes: 1, train: { images: img, labels: new Uint8Array(1), n: 1 }, test: { images: img, labels: new Uint8Array(1), n: 1 }, mean: 0.5, std: 0.5, flipsSensible: true, note: '' };
