@@ -1,7 +1,7 @@
 /**
  * `birealsim formats <model>`: accuracy x hardware co-exploration of the real-valued stream format (issue 6).
  * For every format (fp32, fp16, int<8|16>q<F>, core/realformat.ts):
- *  1. accuracy: the golden model (lower(model, {realFormat})) on the first --images test images; agreement of
+ *  1. accuracy: the golden model (lower(model, {realFormat})) on the --images test images (all by default, else a class-balanced seeded sample, data/sample.ts); agreement of
  *     its predictions with the fp32 run, and the largest |logit - fp32 logit|;
  *  2. cost: the simulator (timing, traffic, energy) on the --arch spec with buffers.realStream.precisionBits
  *     set to the format's width (raw spec -> mergeSpec -> resolveArch, named "<arch>-real<bits>");
@@ -25,6 +25,8 @@ import { loadArch, mergeSpec, resolveArch, type ResolvedArch } from '../sim/arch
 import type { Mapping } from '../sim/mapper.ts';
 import { simulate } from '../sim/simulate.ts';
 import { makeBatch, NO_AUGMENT, type Dataset } from '../data/datasets.ts';
+import { sampleTestIndices, subsetSplit, type ImageCount } from '../data/sample.ts';
+import { imagesFlag } from './flags.ts';
 import { TRAIN_VARIANTS, variantWorkload } from '../train/variants.ts';
 import { renderText, renderMarkdown, fmtInt, type Table } from '../report/table.ts';
 import { goldenPredictions } from '../golden/evaluate.ts';
@@ -51,7 +53,7 @@ export interface FormatRow {
 export interface FormatsResult {
   tool: 'birealsim'; version: string; kind: 'formats';
   model: { path: string; sha256: string; kind: string; network: string; weights: string };
-  dataset: { name: string; images: number; testImages: number; source: string };
+  dataset: { name: string; images: number; testImages: number; source: string; indices?: number[] };
   kernels: string;
   baseArch: { name: string; file?: string };
   archDerivation: string;
@@ -71,7 +73,7 @@ export const FORMATS_DEFINITIONS: Record<string, string> = {
   'bitExact': 'functional simulation in this format vs the golden model in this format, every step output and accumulator compared bit for bit, on the first check images',
 };
 
-interface FormatsArgs { model: string; formats: string; dataset?: string; data?: string; arch: string; images?: number; checkImages: number; kernels: string; seed: number; json?: boolean; out?: string }
+interface FormatsArgs { model: string; formats: string; dataset?: string; data?: string; arch: string; images?: ImageCount | string; checkImages: number; kernels: string; seed: number; json?: boolean; out?: string }
 
 /** Parses the --formats list; fp32 is put first when absent (it is the agreement reference). */
 export function parseFormatList(s: string): { formats: RealFormat[]; addedFp32: boolean } {
@@ -118,16 +120,19 @@ function testImages(ds: Dataset, n: number): Tensor[] {
 
 export async function exploreFormats(a: FormatsArgs, log: (s: string) => void = () => {}): Promise<FormatsResult> {
   const { formats, addedFp32 } = parseFormatList(a.formats);
-  if (a.images !== undefined && !(Number.isInteger(a.images) && a.images >= 1)) throw new UserError('E_ARG', `--images: expected a positive integer, got ${a.images}`, { path: '--images' });
+  const count = a.images === undefined ? 'all' : imagesFlag(a.images);
   if (!(Number.isInteger(a.checkImages) && a.checkImages >= 0)) throw new UserError('E_ARG', `--check-images: expected an integer >= 0, got ${a.checkImages}`, { path: '--check-images' });
   const kernels = kernelsByName(a.kernels);
   const m = loadModelArg(a.model, a.seed);
   const model = m.model;
   const dsName = a.dataset ?? (a.data ? undefined : model.meta.dataset);
   if (!dsName && !a.data) throw new UserError('E_DATA', 'no dataset given and none recorded in the model', { file: existsSync(a.model) ? a.model : undefined, hint: 'use --dataset mnist|fashion-mnist|idx:DIR (accuracy needs labelled test images)' });
-  const ds = loadDatasetFlags({ dataset: dsName, data: a.data });
-  checkCompatible(model.net, ds);
-  const n = Math.min(a.images ?? ds.test.n, ds.test.n);
+  const full = loadDatasetFlags({ dataset: dsName, data: a.data });
+  checkCompatible(model.net, full);
+  // a class-balanced seeded sample (data/sample.ts), or the whole test split
+  const sample = sampleTestIndices(full.test.labels, full.test.n, count, a.seed);
+  const ds: Dataset = sample.all ? full : { ...full, test: subsetSplit(full.test, sample.indices, full.h * full.w * full.c) };
+  const n = ds.test.n;
   if (n < 1) throw new UserError('E_DATA', `the test split of ${ds.name} is empty`, { hint: 'give a dataset with test images' });
   const nCheck = Math.min(a.checkImages, n);
 
@@ -200,7 +205,7 @@ export async function exploreFormats(a: FormatsArgs, log: (s: string) => void = 
   return {
     tool: 'birealsim', version: TOOL_VERSION, kind: 'formats',
     model: { path: m.path, sha256: m.sha256, kind: model.kind, network: model.net.workload.name, weights: m.weights },
-    dataset: { name: ds.name, images: n, testImages: ds.test.n, source: `${ds.name} test images 0..${n - 1}` },
+    dataset: { name: ds.name, images: n, testImages: full.test.n, source: `${ds.name}: ${sample.description}`, ...(sample.all ? {} : { indices: Array.from(sample.indices) }) },
     kernels: kernels.name,
     baseArch: { name: base.name, file: archFile },
     archDerivation: `${base.name} with buffers.realStream.precisionBits = format bits -> '${base.name}-real<bits>'`,
@@ -231,10 +236,10 @@ export const formatsCommand = {
     .option('dataset', { type: 'string', describe: 'mnist | fashion-mnist | idx:DIR (default: the one in the model metadata)' })
     .option('data', { type: 'string', describe: 'IDX dataset directory' })
     .option('arch', { type: 'string', default: 'edge', describe: 'base architecture preset or file; each format runs with realStream.precisionBits = its width' })
-    .option('images', { type: 'number', describe: 'evaluate the first N test images (default: the whole test set)' })
+    .option('images', { type: 'string', describe: 'N | all: evaluate a class-balanced seeded sample of N test images (--seed), or all (default)' })
     .option('check-images', { type: 'number', default: 2, describe: 'images for the golden vs functional-simulator bit-exactness check per format (0 = skip)' })
     .option('kernels', { type: 'string', default: 'default', describe: `golden kernel set: ${KERNEL_NAMES.join(' | ')}` })
-    .option('seed', { type: 'number', default: 0, describe: 'seed of random weights (built-in / variant names only)' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of random weights (built-in / variant names only) and of the --images sample' })
     .option('markdown', { type: 'boolean', describe: 'print a Markdown table', conflicts: ['json'] })
     .option('json', { type: 'boolean', describe: 'print the result as JSON (kind "formats", read by birealsim report)' })
     .option('out', { type: 'string', describe: 'write the output to this file (atomically) instead of stdout' }),

@@ -31,19 +31,20 @@ import type { Mapping } from '../sim/mapper.ts';
 import { TrainNet, BINARY_CONFIG } from '../train/net.ts';
 import { bt } from '../kernels/batch.ts';
 import { makeBatch, NO_AUGMENT } from '../data/datasets.ts';
+import { sampleTestIndices, type ImageCount } from '../data/sample.ts';
 import { loadDatasetFlags, checkCompatible } from './train.ts';
-import { numberFlag } from './flags.ts';
+import { imagesFlag, numberFlag } from './flags.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { emit, requestExitCode, toJson, TOOL_VERSION } from './io.ts';
 import { sha256 } from './load.ts';
 import { readFileSync } from 'node:fs';
 
-interface VerifyArgs { model: string; images: number; dataset?: string; data?: string; arch: string; reference?: string; kernels: string; torch?: boolean; minAgreement: number; seed: number; json?: boolean; out?: string; sim: boolean }
+interface VerifyArgs { model: string; images: ImageCount; dataset?: string; data?: string; arch: string; reference?: string; kernels: string; torch?: boolean; minAgreement: number; seed: number; json?: boolean; out?: string; sim: boolean }
 
 export interface VerifyResult {
   tool: 'birealsim'; version: string; kind: 'verify';
   model: { path: string; sha256: string; kind: string; network: string };
-  inputs: { source: string; images: number };
+  inputs: { source: string; images: number; indices?: number[] };
   golden: { accuracy?: number; stepsPerImage: number };
   simulator?: { arch: string; bitExactImages: number; images: number; firstMismatch?: string };
   reference?: { path: string; bitExactImages: number; images: number; first?: Divergence; firstText?: string };
@@ -52,21 +53,26 @@ export interface VerifyResult {
   pass: boolean;
 }
 
-/** Loads N inputs: the first N test images of the dataset (normalised as the trainer does) or seeded random ones. */
-function loadInputs(model: Model, a: VerifyArgs): { inputs: Tensor[]; labels?: Uint8Array; source: string } {
+/**
+ * Loads N inputs: a class-balanced seeded sample of N test images (data/sample.ts; normalised as the trainer
+ * does), all of them with `--images all`, or N seeded random ones when there is no dataset.
+ */
+function loadInputs(model: Model, a: VerifyArgs): { inputs: Tensor[]; labels?: Uint8Array; source: string; indices?: number[] } {
   const { h, w, c } = model.net.input;
   const dsName = a.dataset ?? (a.data ? undefined : model.meta.dataset);
   if (!dsName && !a.data) {
+    if (a.images === 'all') throw new UserError('E_FLAG', '--images all: this model records no dataset, so the inputs are random and there is no "all"', { hint: 'give --dataset mnist|fashion-mnist|idx:DIR, or a number of random inputs' });
     const rng = new Rng(a.seed);
     const inputs = Array.from({ length: a.images }, () => { const t = tensor(h, w, c); rng.fillNormal(t.data); return t; });
     return { inputs, source: `random N(0,1) (seed ${a.seed})` };
   }
   const ds = loadDatasetFlags({ dataset: dsName, data: a.data });
   checkCompatible(model.net, ds);
-  const n = Math.min(a.images, ds.test.n);
-  const { x, labels } = makeBatch(ds, ds.test, Int32Array.from({ length: n }, (_, i) => i), NO_AUGMENT, null);
+  const sample = sampleTestIndices(ds.test.labels, ds.test.n, a.images, a.seed);
+  const n = sample.indices.length;
+  const { x, labels } = makeBatch(ds, ds.test, sample.indices, NO_AUGMENT, null);
   const img = h * w * c;
-  return { inputs: Array.from({ length: n }, (_, b) => tensor(h, w, c, x.data.slice(b * img, (b + 1) * img))), labels, source: `${ds.name} test images 0..${n - 1}` };
+  return { inputs: Array.from({ length: n }, (_, b) => tensor(h, w, c, x.data.slice(b * img, (b + 1) * img))), labels, source: `${ds.name}: ${sample.description}`, indices: sample.all ? undefined : Array.from(sample.indices) };
 }
 
 /** Runs the PyTorch reference on the latent-equivalent model; returns logits [n][classes] or a skip reason. */
@@ -94,7 +100,7 @@ export async function verifyModel(model: Model, a: VerifyArgs & { modelPath: str
   const kernels = kernelsByName(a.kernels);
   await warmKernels(kernels);
   const plan: ExecPlan = lower(model);
-  const { inputs, labels, source } = loadInputs(model, a);
+  const { inputs, labels, source, indices } = loadInputs(model, a);
   // path 2 set-up: one mapping search, reused for every image
   const arch = a.sim ? loadArch(a.arch) : undefined;
   let mappings: Record<string, Mapping> | undefined;
@@ -149,7 +155,7 @@ export async function verifyModel(model: Model, a: VerifyArgs & { modelPath: str
   const result: VerifyResult = {
     tool: 'birealsim', version: TOOL_VERSION, kind: 'verify',
     model: { path: a.modelPath, sha256: a.modelSha, kind: model.kind, network: model.net.workload.name },
-    inputs: { source, images: n },
+    inputs: { source, images: n, ...(indices ? { indices } : {}) },
     golden: { accuracy: labels ? correct / n : undefined, stepsPerImage: plan.steps.length },
     trainer: { predictionAgreement: agree / n, maxLogitDiff: maxDiff, signBitAgreement: bitsTotal ? bitsSame / bitsTotal : 1, signLayers: signIds.length, signBits: bitsTotal, signBitsDiffering: bitsTotal - bitsSame },
     pass: false,
@@ -187,7 +193,7 @@ export const verifyCommand = {
   describe: 'bit-exact validation: golden vs functional simulator (and a reference model), plus float agreement with the trainer and PyTorch',
   builder: (y: Argv) => y
     .positional('model', { type: 'string', describe: 'model .safetensors (deployable or latent)' })
-    .option('images', { type: 'number', default: 100, describe: 'number of test images (or random inputs)' })
+    .option('images', { type: 'string', default: '100', describe: 'N | all: a class-balanced seeded sample of N test images (--seed), or all of them; N random inputs when there is no dataset' })
     .option('dataset', { type: 'string', describe: 'mnist | fashion-mnist | idx:DIR (default: the model\'s, else random inputs)' })
     .option('data', { type: 'string', describe: 'IDX dataset directory' })
     .option('arch', { type: 'string', default: 'edge', describe: 'architecture preset or file for the functional simulation' })
@@ -196,11 +202,11 @@ export const verifyCommand = {
     .option('kernels', { type: 'string', default: 'default', describe: `kernel set: ${KERNEL_NAMES.join(' | ')}` })
     .option('torch', { type: 'boolean', describe: 'also run PyTorch (/usr/bin/python3) as an independent reference' })
     .option('min-agreement', { type: 'number', default: 0.99, describe: 'minimum float-path prediction agreement to pass' })
-    .option('seed', { type: 'number', default: 0, describe: 'seed of random inputs' })
+    .option('seed', { type: 'number', default: 0, describe: 'seed of the test-image sample (or of random inputs)' })
     .option('json', { type: 'boolean' })
     .option('out', { type: 'string', describe: 'write the result to this file (atomically)' }),
   handler: async (argv: ArgumentsCamelCase<VerifyArgs>) => {
-    numberFlag('images', argv.images, { int: true, min: 1 });
+    argv.images = imagesFlag(argv.images);
     numberFlag('min-agreement', argv.minAgreement, { min: 0, max: 1 }); // a fraction: 2 could never pass
     const model = loadModel(argv.model);
     const r = await verifyModel(model, { ...argv, modelPath: argv.model, modelSha: sha256(readFileSync(argv.model)) });

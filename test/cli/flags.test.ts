@@ -8,7 +8,8 @@ describe('numeric flag ranges', () => {
     [['run', 'bireal-tiny', '--top', '-3'], /^error E_FLAG: --top: expected an integer >= 1, got -3/],
     [['run', 'bireal-tiny', '--top', '2.5'], /--top: expected an integer/],
     [['verify', 'bireal-tiny', '--min-agreement', '2', '--images', '1'], /--min-agreement: expected a number from 0 to 1, got 2/],
-    [['verify', 'bireal-tiny', '--images', '0'], /--images: expected an integer >= 1, got 0/],
+    [['verify', 'bireal-tiny', '--images', '0'], /--images: expected a positive integer or 'all', got "0"/],
+    [['formats', 'bireal-tiny', '--images', '2.5'], /--images: expected a positive integer or 'all', got "2.5"/],
   ];
   for (const [args, re] of cases) {
     it(args.join(' '), async () => {
