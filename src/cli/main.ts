@@ -11,6 +11,7 @@
 import { isUserError } from '../core/diagnostics.ts';
 import { commands, commandsNeeded } from './commands.ts';
 import { TOOL_VERSION, takeRequestedExitCode } from './io.ts';
+import { checkNumericFlags } from './flags.ts';
 import { refuseOutOverInput } from './out-guard.ts';
 
 export interface MainOptions {
@@ -34,6 +35,7 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     .demandCommand(1, 'give a command (see --help)')
     .recommendCommands()
     .option('debug', { type: 'boolean', describe: 'on an internal error, print its stack trace' })
+    .middleware((argv) => checkNumericFlags(argv as Record<string, unknown>))
     .middleware((argv) => refuseOutOverInput(argv as Record<string, unknown>))
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {

@@ -5,7 +5,6 @@ import { lower } from '../golden/plan.ts';
 import { runPlan } from '../golden/run.ts';
 import { loadInput, loadTarget } from './load.ts';
 import { emit, toJson, TOOL_VERSION } from './io.ts';
-import { numberFlag } from './flags.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { parseRealFormat } from '../core/realformat.ts';
 
@@ -24,7 +23,6 @@ export const runCommand = {
     .option('json', { type: 'boolean', describe: 'JSON with all logits' })
     .option('out', { type: 'string', describe: 'write the output to this file (atomically)' }),
   handler: async (argv: ArgumentsCamelCase<RunArgs>) => {
-    numberFlag('top', argv.top, { int: true, min: 1 });
     const { model, source } = loadTarget(argv.target, argv.seed);
     const { input, desc, sha256 } = loadInput(argv.input, model.net, argv.seed);
     const kernels = kernelsByName(argv.kernels);

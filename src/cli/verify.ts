@@ -33,7 +33,7 @@ import { bt } from '../kernels/batch.ts';
 import { makeBatch, NO_AUGMENT } from '../data/datasets.ts';
 import { sampleTestIndices, type ImageCount } from '../data/sample.ts';
 import { loadDatasetFlags, checkCompatible } from './train.ts';
-import { imagesFlag, numberFlag } from './flags.ts';
+import { imagesFlag } from './flags.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 import { emit, requestExitCode, toJson, TOOL_VERSION } from './io.ts';
 import { sha256 } from './load.ts';
@@ -207,7 +207,6 @@ export const verifyCommand = {
     .option('out', { type: 'string', describe: 'write the result to this file (atomically)' }),
   handler: async (argv: ArgumentsCamelCase<VerifyArgs>) => {
     argv.images = imagesFlag(argv.images);
-    numberFlag('min-agreement', argv.minAgreement, { min: 0, max: 1 }); // a fraction: 2 could never pass
     const model = loadModel(argv.model);
     const r = await verifyModel(model, { ...argv, modelPath: argv.model, modelSha: sha256(readFileSync(argv.model)) });
     emit(argv.json ? toJson(r) : renderVerify(r), argv.out);
