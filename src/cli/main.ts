@@ -37,6 +37,7 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     .option('debug', { type: 'boolean', describe: 'on an internal error, print its stack trace' })
     .middleware((argv) => checkNumericFlags(argv as Record<string, unknown>))
     .middleware((argv) => refuseOutOverInput(argv as Record<string, unknown>))
+    .epilogue('Exit codes (every command): 0 success; 1 a check failed (verification divergence, a target missed when asked to check); 2 bad input or usage (one line naming the file, JSON path or flag); 3 internal error (a bug: please report it; --debug prints the stack).')
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err && !isUserError(err)) throw err;

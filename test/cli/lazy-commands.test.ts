@@ -85,6 +85,8 @@ describe('lazy command loading', () => {
       at = i;
       expect(flat).toContain(m.describe.replace(/\s+/g, ' '));
     }
+    // the exit-code convention is documented in --help (and in the README)
+    expect(flat).toMatch(/Exit codes \(every command\): 0 success; 1 a check failed .*; 2 bad input or usage .*; 3 internal error/);
   });
 
   it('the real binary: `--help cost` is the cost command\'s help with its options', () => {
