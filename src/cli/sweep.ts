@@ -45,7 +45,7 @@ export const sweepCommand = {
     if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 0)) throw new UserError('E_ARG', `--limit must be a non-negative integer, got ${argv.limit}`, { path: '--limit' });
     const baseArch = loadBaseArch(spec.arch, argv.spec);
     try { resolveArch(baseArch, spec.arch); } catch (e) { if (isUserError(e)) throw new UserError(e.code, `base arch: ${e.message}`, { file: e.file ?? argv.spec, path: e.jsonPath, hint: e.hint }); throw e; }
-    loadPlan(spec.workload); // validates the workload before any worker starts
+    loadPlan(spec.workload, argv.spec); // validates the workload before any worker starts
     const n = totalPoints(spec);
     const log = (s: string) => { if (!argv.quiet) process.stderr.write(s + '\n'); };
     log(`sweep ${spec.name}: ${spec.mode} over ${Object.keys(spec.axes).length} axes (grid ${gridSize(spec)} points), ${n} points${shard ? `, shard ${shard.k}/${shard.n}` : ''} -> ${argv.out}`);

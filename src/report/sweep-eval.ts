@@ -19,12 +19,12 @@ import type { PointMetrics } from './sweep-file.ts';
 import { applyPoint, type SweepSpec } from './sweep-spec.ts';
 
 /** The workload's plan (weights do not affect timing: shape-only model). */
-export function loadPlan(workload: string): ExecPlan {
+export function loadPlan(workload: string, specFile?: string): ExecPlan {
   if (BUILTIN_WORKLOADS[workload]) return lower(shapeOnlyModel(resolveNetwork(BUILTIN_WORKLOADS[workload]())));
   let text: string;
   try { text = readFileSync(workload, 'utf8'); } catch {
     const m = didYouMean(workload, Object.keys(BUILTIN_WORKLOADS));
-    throw new UserError('E_SWEEP_SPEC', `no such built-in workload or file '${workload}'`, { path: '$.workload', hint: `${m ? `did you mean '${m}'? ` : ''}built-ins: ${Object.keys(BUILTIN_WORKLOADS).join(', ')}` });
+    throw new UserError('E_SWEEP_SPEC', `no such built-in workload or file '${workload}'`, { file: specFile, path: '$.workload', hint: `${m ? `did you mean '${m}'? ` : ''}built-ins: ${Object.keys(BUILTIN_WORKLOADS).join(', ')}` });
   }
   return lower(shapeOnlyModel(loadWorkloadText(text, workload)));
 }

@@ -39,7 +39,7 @@ describe('numeric flag ranges', () => {
     [['ablate', '--seeds', '0'], /--seeds: expected an integer from 1 to 1000, got 0/],
     [['formats', 'bireal-tiny', '--check-images', '-1'], /--check-images/],
     [['demo', '--epochs', '-2'], /--epochs/],
-    [['sweep', 'nope.json', '--out', 'x.jsonl', '--workers', '-1'], /--workers: expected an integer from 0 to 1024, got -1/],
+    [['sweep', 'nope.json', '--out', 'x.jsonl', '--workers', '-1'], /--workers: expected an integer from 0 to 64, got -1/],
   ];
   for (const [args, re] of cases) {
     it(args.join(' '), async () => {
