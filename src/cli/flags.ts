@@ -47,6 +47,7 @@ export const FLAG_RULES: Readonly<Record<string, FlagRule>> = Object.freeze({
   'check-images': { int: true, min: 0, max: COUNT },
   top: { int: true, min: 1, max: 1e6 },
   'min-agreement': { min: 0, max: 1 }, // a fraction: 2 could never pass
+  alpha: { positive: true, max: 0.5 }, // significance level of ablate's verdicts
 });
 
 /** Flags that take `N | all` (a class-balanced sample of N test images, or all of them). */

@@ -48,6 +48,21 @@ function withPaperStem(base: Variant): Variant {
   };
 }
 
+/**
+ * The depth study's nets (issue "ablations with statistical significance"): 'bireal-depth<D>' has D binary
+ * 3x3 convs at constant width 32 on a 7x7 map (real stem conv5x5/2 32 ch + maxpool3x3/2: 28 -> 14 -> 7), so
+ * only the depth changes between them (each binary conv costs 0.45 M binary MACs per image). D is even so
+ * that the per-block variant (a shortcut every two convs) is defined.
+ */
+export const DEPTH_STUDY_DEPTHS = [4, 8, 16, 32] as const;
+function depthVariants(depths: readonly number[]): Record<string, Variant> {
+  return Object.fromEntries(depths.map((d) => [`bireal-depth${d}`, {
+    name: `bireal-depth${d}`, description: `Bi-Real Net for 28x28x1 of depth ${d}: real stem conv5x5/2 32 ch + maxpool3x3/2 to 7x7, ${d} binary convs of 32 channels @7x7, 10 classes`,
+    input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: true },
+    stages: [{ blocks: d, channels: 32 }], classes: 10,
+  } satisfies Variant]));
+}
+
 export const TRAIN_VARIANTS: Readonly<Record<string, Variant>> = byName({
   'bireal-mnist-fast': {
     name: 'bireal-mnist-fast', description: 'Bi-Real Net for 28x28x1: real stem conv5x5/2 32 ch, binary stages 2x32 @14x14, 2x64 @7x7, 10 classes',
@@ -77,6 +92,7 @@ export const TRAIN_VARIANTS: Readonly<Record<string, Variant>> = byName({
     input: GREY28, stem: { channels: 16, kernel: 5, stride: 2, pad: 2, maxpool: false },
     stages: [{ blocks: 2, channels: 16 }, { blocks: 2, channels: 32 }], classes: 10, activation: 'reactnet',
   },
+  ...depthVariants([4, 8, 16, 32]),
   'bireal-tiny': {
     name: 'bireal-tiny', description: 'Bi-Real Net for 28x28x1, a quick-test size: stem conv5x5/2 16 ch, binary stages 2x16, 2x32, 10 classes',
     input: GREY28, stem: { channels: 16, kernel: 5, stride: 2, pad: 2, maxpool: false },
