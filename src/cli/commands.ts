@@ -18,6 +18,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'demo', load: async () => (await import('./demo.ts')).demoCommand },
   { name: 'cost', load: async () => (await import('./cost.ts')).costCommand },
   { name: 'inspect', load: async () => (await import('./inspect.ts')).inspectCommand },
+  { name: 'summary', load: async () => (await import('./summary.ts')).summaryCommand },
   { name: 'run', load: async () => (await import('./run.ts')).runCommand },
   { name: 'train', load: async () => (await import('./train.ts')).trainCommand },
   { name: 'eval', load: async () => (await import('./eval.ts')).evalCommand },
