@@ -6,14 +6,14 @@ import { countPlan, type NetworkCost } from '../cost/count.ts';
 import { PAPER_TABLE } from '../cost/paper.ts';
 import { lower } from '../golden/plan.ts';
 import { shapeOnlyModel } from '../ir/model.ts';
-import { renderCsv, renderMarkdown, renderText, fmtInt, fmtSciTrunc, fmtSci, fmtFixed, type Table } from '../report/table.ts';
+import { renderCsv, renderMarkdown, renderText, fmtSciTrunc, fmtSci, fmtFixed, num, numInt, type Table } from '../report/table.ts';
 import { loadNetwork } from './load.ts';
 import { emit, formatOf, formatOptions, toJson, TOOL_VERSION } from './io.ts';
 
 /** The default networks of `cost`: the paper's table (Liu et al. 2018 Table 5), then ReActNet-18 beside it. */
 export const PAPER_WORKLOADS = ['bireal18-imagenet', 'xnornet18-imagenet', 'resnet18-imagenet', 'bireal34-imagenet', 'resnet34-imagenet', 'reactnet18-imagenet'];
 
-interface CostArgs { workloads?: string[]; convention: string; bnParams?: number; fcBias?: boolean; alpha?: boolean; layers?: boolean; json?: boolean; csv?: boolean; markdown?: boolean; out?: string }
+interface CostArgs { workloads?: string[]; convention: string; bnParams?: number; fcBias?: boolean; alpha?: boolean; layers?: boolean; table?: (typeof COST_CSV_TABLES)[number]; json?: boolean; csv?: boolean; markdown?: boolean; out?: string }
 
 export function resolveConvention(a: { convention: string; bnParams?: number; fcBias?: boolean; alpha?: boolean }): CostConvention {
   const base = Object.hasOwn(CONVENTIONS, a.convention) ? CONVENTIONS[a.convention] : undefined;
@@ -51,10 +51,10 @@ export function summaryTable(costs: NetworkCost[]): Table {
     const t = k.totals;
     const binary = t.bops > 0;
     return [
-      k.name, fmtInt(t.binaryWeights), fmtInt(t.realParams), fmtFixed(t.memoryMbit, 2), p ? fmtFixed(p.memoryMbit, 1) : '-',
-      binary ? fmtFixed(t.memorySaving, 2) + 'x' : '-', p?.saving ? fmtFixed(p.saving, 2) + 'x' : '-',
-      fmtInt(t.bops), fmtInt(t.realMacs), fmtInt(t.ops), p ? p.printedOps : '-', p ? paperOpsCheck(t.ops, p.printedOps) : '-',
-      binary ? fmtFixed(t.speedup, 2) + 'x' : '-', p?.speedup ? fmtFixed(p.speedup, 2) + 'x' : '-',
+      k.name, numInt(t.binaryWeights), numInt(t.realParams), num(t.memoryMbit, fmtFixed(t.memoryMbit, 2)), p ? num(p.memoryMbit, fmtFixed(p.memoryMbit, 1)) : '-',
+      binary ? num(t.memorySaving, fmtFixed(t.memorySaving, 2) + 'x') : '-', p?.saving ? num(p.saving, fmtFixed(p.saving, 2) + 'x') : '-',
+      numInt(t.bops), numInt(t.realMacs), numInt(t.ops), p ? p.printedOps : '-', p ? paperOpsCheck(t.ops, p.printedOps) : '-',
+      binary ? num(t.speedup, fmtFixed(t.speedup, 2) + 'x') : '-', p?.speedup ? num(p.speedup, fmtFixed(p.speedup, 2) + 'x') : '-',
     ];
   });
   return {
@@ -70,9 +70,18 @@ export function layerTable(k: NetworkCost): Table {
   return {
     title: `${k.name}: per layer`,
     headers: ['step', 'layers', 'executes as', 'binary weights [bit]', 'real params [#]', 'memory [bit]', 'BOPs', 'real MACs'],
-    rows: k.layers.filter((l) => l.memoryBits || l.bops || l.realMacs).map((l) => [l.step, l.layers.join('+'), l.executesAs, fmtInt(l.binaryWeights), fmtInt(l.realParams), fmtInt(l.memoryBits), fmtInt(l.bops), fmtInt(l.realMacs)]),
+    rows: k.layers.filter((l) => l.memoryBits || l.bops || l.realMacs).map((l) => [l.step, l.layers.join('+'), l.executesAs, numInt(l.binaryWeights), numInt(l.realParams), numInt(l.memoryBits), numInt(l.bops), numInt(l.realMacs)]),
   };
 }
+
+/** Every network's layers in one flat table (a `network` column first): the CSV form of --table layers. */
+export function flatLayerTable(costs: NetworkCost[]): Table {
+  const per = costs.map(layerTable);
+  return { title: 'per layer', headers: ['network', ...per[0].headers], rows: per.flatMap((t, i) => t.rows.map((r) => [costs[i].name, ...r])) };
+}
+
+/** The tables `cost --csv --table NAME` can write, one per file. */
+export const COST_CSV_TABLES = ['summary', 'layers'] as const;
 
 export const costCommand = {
   command: 'cost [workloads..]',
@@ -84,6 +93,7 @@ export const costCommand = {
     .option('fc-bias', { type: 'boolean', describe: 'override: count the FC bias' })
     .option('alpha', { type: 'boolean', describe: 'override: count one alpha per binary output channel' })
     .option('layers', { type: 'boolean', describe: 'also print per-layer rows' })
+    .option('table', { choices: COST_CSV_TABLES, describe: 'with --csv: which table the file holds (one table per CSV; default summary, or layers with --layers)' })
     .options(formatOptions),
   handler: (argv: ArgumentsCamelCase<CostArgs>) => {
     const c = resolveConvention(argv);
@@ -95,7 +105,7 @@ export const costCommand = {
       return;
     }
     const tables = [summaryTable(costs), ...(argv.layers ? costs.map(layerTable) : [])];
-    if (fmt === 'csv') { emit(tables.map(renderCsv).join('\n'), argv.out); return; }
+    if (fmt === 'csv') { emit(renderCsv((argv.table ?? (argv.layers ? 'layers' : 'summary')) === 'layers' ? flatLayerTable(costs) : summaryTable(costs)), argv.out); return; }
     if (fmt === 'markdown') { emit([...tables.map(renderMarkdown), '```', ...describeConvention(c), '```'].join('\n'), argv.out); return; }
     emit([tables.map(renderText).join('\n\n'), '', ...describeConvention(c)].join('\n'), argv.out);
   },

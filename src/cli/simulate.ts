@@ -18,14 +18,14 @@ import { lower } from '../golden/plan.ts';
 import { loadArch, presetNames } from '../sim/arch.ts';
 import { OBJECTIVES, type Objective } from '../sim/mapper.ts';
 import { simulate, type SimResult } from '../sim/simulate.ts';
-import { renderCsv, renderMarkdown, renderText, fmtInt, type Table } from '../report/table.ts';
+import { renderCsv, renderMarkdown, renderText, num, numInt, type Cell, type Table } from '../report/table.ts';
 import { loadInput, loadNetwork, loadTarget } from './load.ts';
 import { emit, formatOf, formatOptions, requestExitCode, toJson, TOOL_VERSION } from './io.ts';
 import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 
 interface SimArgs {
   target: string; arch: string; objective: string; convention: string; seed: number; trace?: boolean; functional?: boolean; verify?: boolean;
-  input?: string; kernels: string; realFormat: string; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
+  input?: string; kernels: string; realFormat: string; table?: 'layers' | 'totals' | 'energy'; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
 }
 
 const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toString());
@@ -36,49 +36,53 @@ export function layerTable(r: SimResult): Table {
     headers: ['layer', 'steps', 'unit', 'tiles [#]', 'BOPs [1b MAC]', 'real MACs', 'compute [cyc]', 'post-op [cyc]', 'SRAM stall [cyc]', 'DRAM stall [cyc]', 'fill+drain [cyc]', 'total [cyc]',
       'util [%]', 'map eff [%]', 'DRAM [B]', 'SRAM rd [B]', 'SRAM wr [B]', 'energy [uJ]', 'bottleneck'],
     rows: r.layers.map((l) => {
-      if (!l.feasible) return [l.id, l.steps.length, l.executesOn, 'infeasible', fmtInt(l.bops), fmtInt(l.realMacs), l.reason ?? '', '', '', '', '', '', '', '', '', '', '', '', ''];
+      if (!l.feasible) return [l.id, l.steps.length, l.executesOn, 'infeasible', numInt(l.bops), numInt(l.realMacs), l.reason ?? '', '', '', '', '', '', '', '', '', '', '', '', ''];
       const c = l.cycles!;
       const rd = Object.values(l.sramBytes!).reduce((a, b) => a + b.readBytes, 0), wr = Object.values(l.sramBytes!).reduce((a, b) => a + b.writeBytes, 0);
-      return [l.id, l.steps.length, l.executesOn, l.tiles!, fmtInt(l.bops), fmtInt(l.realMacs), fmtInt(c.compute), fmtInt(c.postOp), fmtInt(c.sramStall), fmtInt(c.dramStall), fmtInt(c.fillDrain), fmtInt(c.total),
-        (100 * l.utilisation!).toFixed(1), l.mappingEfficiency == null ? 'n/a' : (100 * l.mappingEfficiency).toFixed(1), fmtInt(l.dramBytesTotal!), fmtInt(rd), fmtInt(wr), sig(l.energyTotalJ! * 1e6), l.bottleneck!];
+      return [l.id, l.steps.length, l.executesOn, l.tiles!, numInt(l.bops), numInt(l.realMacs), numInt(c.compute), numInt(c.postOp), numInt(c.sramStall), numInt(c.dramStall), numInt(c.fillDrain), numInt(c.total),
+        num(100 * l.utilisation!, (100 * l.utilisation!).toFixed(1)), l.mappingEfficiency == null ? 'n/a' : num(100 * l.mappingEfficiency, (100 * l.mappingEfficiency).toFixed(1)), numInt(l.dramBytesTotal!), numInt(rd), numInt(wr), num(l.energyTotalJ! * 1e6, sig(l.energyTotalJ! * 1e6)), l.bottleneck!];
     }),
   };
 }
 
 export function totalsTable(r: SimResult): Table {
   const t = r.totals!;
-  const rows: (string | number)[][] = [
-    ['end-to-end cycles', fmtInt(t.cycles), 'cycles'],
-    ['compute window', fmtInt(t.computeWindowCycles), 'cycles'],
-    ['latency', sig(t.latencyMs), 'ms'],
-    ['frames per second (batch 1)', sig(t.framesPerSecond), '1/s'],
-    ['BOPs', fmtInt(t.bops), '1-bit MACs'],
-    ['real MACs', fmtInt(t.realMacs), 'MACs'],
-    [`OPs (BOPs/${r.convention.bopsPerOp} + real MACs, convention '${r.convention.name}')`, fmtInt(t.ops), 'OPs'],
-    ['effective throughput', sig(t.effectiveTops), 'TOPS'],
-    ['  of which binary / real', `${sig(t.effectiveBinaryTops)} / ${sig(t.effectiveRealTops)}`, 'TOPS'],
-    ['energy per frame', sig(t.energyPerFrameJ * 1e6), 'uJ'],
-    ['efficiency', sig(t.topsPerWatt), 'TOPS/W'],
-    ['DRAM traffic (compulsory)', `${fmtInt(t.dramBytes)} (${fmtInt(t.compulsoryDramBytes)})`, 'B'],
+  const n = (v: number) => num(v, sig(v));
+  const rows: Cell[][] = [
+    ['end-to-end cycles', numInt(t.cycles), 'cycles'],
+    ['compute window', numInt(t.computeWindowCycles), 'cycles'],
+    ['latency', n(t.latencyMs), 'ms'],
+    ['frames per second (batch 1)', n(t.framesPerSecond), '1/s'],
+    ['BOPs', numInt(t.bops), '1-bit MACs'],
+    ['real MACs', numInt(t.realMacs), 'MACs'],
+    [`OPs (BOPs/${r.convention.bopsPerOp} + real MACs, convention '${r.convention.name}')`, numInt(t.ops), 'OPs'],
+    ['effective throughput', n(t.effectiveTops), 'TOPS'],
+    ['  of which binary', n(t.effectiveBinaryTops), 'TOPS'],
+    ['  of which real', n(t.effectiveRealTops), 'TOPS'],
+    ['energy per frame', n(t.energyPerFrameJ * 1e6), 'uJ'],
+    ['efficiency', n(t.topsPerWatt), 'TOPS/W'],
+    ['DRAM traffic', numInt(t.dramBytes), 'B'],
+    ['  compulsory DRAM traffic', numInt(t.compulsoryDramBytes), 'B'],
   ];
-  for (const [k, v] of Object.entries(t.energyJ)) rows.push([`  energy ${k}`, sig(v * 1e6), 'uJ']);
+  for (const [k, v] of Object.entries(t.energyJ)) rows.push([`  energy ${k}`, n(v * 1e6), 'uJ']);
   const rf = r.rooflines!;
-  rows.push(['roofline: ideal compute', fmtInt(rf.computeCycles), 'cycles'], ['roofline: DRAM bytes / bandwidth', fmtInt(rf.dramCycles), 'cycles']);
-  for (const [b, v] of Object.entries(rf.sramCycles)) rows.push([`roofline: SRAM ${b} bytes / bandwidth`, fmtInt(v), 'cycles']);
+  rows.push(['roofline: ideal compute', numInt(rf.computeCycles), 'cycles'], ['roofline: DRAM bytes / bandwidth', numInt(rf.dramCycles), 'cycles']);
+  for (const [b, v] of Object.entries(rf.sramCycles)) rows.push([`roofline: SRAM ${b} bytes / bandwidth`, numInt(v), 'cycles']);
   return { title: `${r.network} on ${r.arch.name}: totals`, headers: ['metric', 'value', 'unit'], rows };
 }
 
 export function energyTable(r: SimResult): Table {
   const a = r.arch;
-  const rows: (string | number)[][] = [
-    ['DRAM', sig(a.dram.energyPerBit.joules * 1e12), 'pJ/bit', a.dram.energyPerBit.source],
-    ...Object.values(a.buffers).map((b) => [`SRAM ${b.name} (${b.portBits}-bit access)`, sig(b.accessEnergy.joules * 1e12), 'pJ/access', b.accessEnergy.source]),
-    [`PE op (${a.peArray.type === 'xnor' ? `${a.peArray.laneBits}-bit XNOR-popcount word` : `${a.peArray.precision} MAC`})`, sig(a.peArray.opEnergy.joules * 1e12), 'pJ/op', a.peArray.opEnergy.source],
-    ['real unit MAC', sig(a.realUnit.macEnergy.joules * 1e12), 'pJ/MAC', a.realUnit.macEnergy.source],
-    ['PPU multiply', sig(a.postProcessing.mulEnergy.joules * 1e12), 'pJ', a.postProcessing.mulEnergy.source],
-    ['PPU add', sig(a.postProcessing.addEnergy.joules * 1e12), 'pJ', a.postProcessing.addEnergy.source],
-    ['PPU compare', sig(a.postProcessing.compareEnergy.joules * 1e12), 'pJ', a.postProcessing.compareEnergy.source],
-    ['pooling tap', sig(a.pooling.opEnergy.joules * 1e12), 'pJ', a.pooling.opEnergy.source],
+  const e = (j: number) => num(j * 1e12, sig(j * 1e12));
+  const rows: Cell[][] = [
+    ['DRAM', e(a.dram.energyPerBit.joules), 'pJ/bit', a.dram.energyPerBit.source],
+    ...Object.values(a.buffers).map((b) => [`SRAM ${b.name} (${b.portBits}-bit access)`, e(b.accessEnergy.joules), 'pJ/access', b.accessEnergy.source]),
+    [`PE op (${a.peArray.type === 'xnor' ? `${a.peArray.laneBits}-bit XNOR-popcount word` : `${a.peArray.precision} MAC`})`, e(a.peArray.opEnergy.joules), 'pJ/op', a.peArray.opEnergy.source],
+    ['real unit MAC', e(a.realUnit.macEnergy.joules), 'pJ/MAC', a.realUnit.macEnergy.source],
+    ['PPU multiply', e(a.postProcessing.mulEnergy.joules), 'pJ', a.postProcessing.mulEnergy.source],
+    ['PPU add', e(a.postProcessing.addEnergy.joules), 'pJ', a.postProcessing.addEnergy.source],
+    ['PPU compare', e(a.postProcessing.compareEnergy.joules), 'pJ', a.postProcessing.compareEnergy.source],
+    ['pooling tap', e(a.pooling.opEnergy.joules), 'pJ', a.pooling.opEnergy.source],
   ];
   return { title: `energy table of '${a.name}'`, headers: ['action', 'energy', 'unit', 'source'], rows };
 }
@@ -98,6 +102,7 @@ export const simulateCommand = {
     .option('trace', { type: 'boolean', describe: 'include the per-tile trace (start/end cycle, bytes) in the output' })
     .option('functional', { type: 'boolean', describe: 'also execute every tile on the modelled buffers (needs weights: random for workloads)' })
     .option('verify', { type: 'boolean', describe: 'with --functional: compare every layer with the golden model bit for bit (exit 1 on a mismatch)' })
+    .option('table', { choices: ['layers', 'totals', 'energy'] as const, describe: 'with --csv: which table the file holds (one table per CSV; default layers)' })
     .option('input', { type: 'string', describe: 'functional mode input image (.json or .safetensors); default: seeded random' })
     .option('seed', { type: 'number', default: 0, describe: 'seed for random weights and the random input' })
     .option('kernels', { type: 'string', default: 'default', describe: `kernel set for functional tiles: ${KERNEL_NAMES.join(' | ')}` })
@@ -131,7 +136,11 @@ export const simulateCommand = {
     if (fmt === 'json') emit(toJson({ ...r, version: TOOL_VERSION, source }), argv.out);
     else {
       const tables = [layerTable(r), ...(r.totals ? [totalsTable(r)] : []), energyTable(r)];
-      if (fmt === 'csv') emit(tables.map(renderCsv).join('\n'), argv.out);
+      if (fmt === 'csv') {
+        const which = argv.table ?? 'layers';
+        if (which === 'totals' && !r.totals) throw new UserError('E_INFEASIBLE', '--table totals: the network does not map onto the architecture, so there are no totals', { path: '--table', hint: 'use --table layers to see which layers are infeasible' });
+        emit(renderCsv(which === 'layers' ? layerTable(r) : which === 'totals' ? totalsTable(r) : energyTable(r)), argv.out);
+      }
       else if (fmt === 'markdown') emit([...tables.map(renderMarkdown), ...definitionsNotes(r).map((l) => `    ${l}`)].join('\n'), argv.out);
       else {
         const lines = [tables.map(renderText).join('\n\n'), '', ...definitionsNotes(r), `simulated in ${r.timingMs.toFixed(1)} ms (timing)`];

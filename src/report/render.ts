@@ -5,12 +5,15 @@
  * give the same bytes; every column names its unit; absent sections produce no table, and absent charts
  * are listed with their reason (same list as the HTML page).
  */
-import { renderCsv, renderMarkdown, renderText, fmtInt, fmtFixed, type Table } from './table.ts';
+import { renderCsv, renderMarkdown, renderText, fmtFixed, num, numInt, type Table } from './table.ts';
 import type { Report } from './schema.ts';
 import { buildCharts } from './charts.ts';
 
 const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toString());
-const pct = (x: number) => fmtFixed(x * 100, 1) + '%';
+// table cells: people see the formatted text, CSV gets the raw value (table.ts Num)
+const nSig = (x: number, d = 4) => num(x, sig(x, d));
+const nFixed = (x: number, d: number) => num(x, fmtFixed(x, d));
+const nPct = (x: number) => num(100 * x, fmtFixed(x * 100, 1) + '%');
 
 export function provenanceTable(r: Report): Table {
   return {
@@ -30,10 +33,10 @@ export function reportTables(r: Report): Table[] {
       headers: ['network', 'memory [Mbit]', 'paper memory [Mbit]', 'full precision [Mbit]', 'saving [x]', 'paper saving [x]', 'BOPs [1-bit MAC]', 'real MACs', 'OPs', 'paper OPs', 'speed-up [x]', 'paper speed-up [x]'],
       rows: c.networks.map((n) => {
         const binary = n.bops > 0;
-        return [n.name, fmtFixed(n.memoryMbit, 2), n.paper ? fmtFixed(n.paper.memoryMbit, 1) : '-', fmtFixed(n.fpMemoryMbit, 2),
-          binary ? fmtFixed(n.memorySaving, 2) : '-', n.paper?.saving !== undefined ? fmtFixed(n.paper.saving, 2) : '-',
-          fmtInt(n.bops), fmtInt(n.realMacs), fmtInt(n.ops), n.paper?.printedOps ?? '-',
-          binary ? fmtFixed(n.speedup, 2) : '-', n.paper?.speedup !== undefined ? fmtFixed(n.paper.speedup, 2) : '-'];
+        return [n.name, nFixed(n.memoryMbit, 2), n.paper ? nFixed(n.paper.memoryMbit, 1) : '-', nFixed(n.fpMemoryMbit, 2),
+          binary ? nFixed(n.memorySaving, 2) : '-', n.paper?.saving !== undefined ? nFixed(n.paper.saving, 2) : '-',
+          numInt(n.bops), numInt(n.realMacs), numInt(n.ops), n.paper?.printedOps ?? '-',
+          binary ? nFixed(n.speedup, 2) : '-', n.paper?.speedup !== undefined ? nFixed(n.paper.speedup, 2) : '-'];
       }),
       notes: ['paper = Liu et al., ECCV 2018, Table 5, as printed; saving and speed-up are against the same topology in full precision', ...c.conventionText],
     });
@@ -42,7 +45,7 @@ export function reportTables(r: Report): Table[] {
     t.push({
       title: 'Simulation summary (per frame)',
       headers: ['network', 'arch', 'clock [MHz]', 'latency [cycles]', 'latency [ms]', 'throughput [frames/s]', 'energy [mJ]', 'DRAM traffic [MB]', 'on-chip SRAM [KiB]'],
-      rows: r.simulations.map((s) => [s.network, s.arch, sig(s.clockHz / 1e6), fmtInt(s.latencyCycles), sig(s.latencySeconds * 1e3), s.framesPerSecond !== undefined ? sig(s.framesPerSecond) : '-', sig(s.energyJoules * 1e3), sig(s.dramBytes / 1e6), sig(s.onChipBytes / 1024)]),
+      rows: r.simulations.map((s) => [s.network, s.arch, nSig(s.clockHz / 1e6), numInt(s.latencyCycles), nSig(s.latencySeconds * 1e3), s.framesPerSecond !== undefined ? nSig(s.framesPerSecond) : '-', nSig(s.energyJoules * 1e3), nSig(s.dramBytes / 1e6), nSig(s.onChipBytes / 1024)]),
       notes: ['latency [ms] and throughput [frames/s] as the simulator reports them (its definitions follow the per-layer tables); energy = sum of components; MB = 1e6 bytes, KiB = 1024 bytes; on-chip SRAM = sum of buffer capacities'],
     });
     let lastDefs = '';
@@ -52,15 +55,15 @@ export function reportTables(r: Report): Table[] {
       lastDefs = defs;
       t.push({
         title: `${s.network} @ ${s.arch}: per layer`,
-        headers: ['layer', 'op', 'executes as', 'compute [cycles]', 'stall [cycles]', 'fill/drain [cycles]', 'post-op [cycles]', 'total [cycles]', 'MACs', 'op bits', 'utilisation', 'DRAM [B]', 'energy [uJ]'],
-        rows: s.layers.map((l) => [l.name, l.op, l.executesAs, fmtInt(l.computeCycles), fmtInt(l.stallCycles), fmtInt(l.fillDrainCycles), fmtInt(l.postOpCycles), fmtInt(l.totalCycles), fmtInt(l.macs), l.opBits, pct(l.utilisation), fmtInt(l.dramBytes), sig(l.energyJoules * 1e6)]),
+        headers: ['layer', 'op', 'executes as', 'compute [cycles]', 'stall [cycles]', 'fill/drain [cycles]', 'post-op [cycles]', 'total [cycles]', 'MACs', 'op bits', 'utilisation [%]', 'DRAM [B]', 'energy [uJ]'],
+        rows: s.layers.map((l) => [l.name, l.op, l.executesAs, numInt(l.computeCycles), numInt(l.stallCycles), numInt(l.fillDrainCycles), numInt(l.postOpCycles), numInt(l.totalCycles), numInt(l.macs), l.opBits, nPct(l.utilisation), numInt(l.dramBytes), nSig(l.energyJoules * 1e6)]),
         notes: ['stall = SRAM-bandwidth stall + DRAM stall; MACs = 1-bit MACs (op bits 1) or real MACs; op bits of a layer without MACs is the real-stream width',
           ...defNotes],
       });
       t.push({
         title: `${s.network} @ ${s.arch}: energy by component`,
-        headers: ['component', 'energy [uJ / frame]', 'share'],
-        rows: Object.entries(s.energyByComponent).map(([k, v]) => [k, sig(v * 1e6), s.energyJoules > 0 ? pct(v / s.energyJoules) : '-']),
+        headers: ['component', 'energy [uJ / frame]', 'share [%]'],
+        rows: Object.entries(s.energyByComponent).map(([k, v]) => [k, nSig(v * 1e6), s.energyJoules > 0 ? nPct(v / s.energyJoules) : '-']),
       });
     }
   }
@@ -69,7 +72,7 @@ export function reportTables(r: Report): Table[] {
     t.push({
       title: `Sweep ${sw.name} (${sw.workload}): Pareto front over latency, energy per frame and on-chip SRAM`,
       headers: ['point', ...sw.axes, 'latency [ms]', 'energy [mJ / frame]', 'on-chip SRAM [KiB]'],
-      rows: front.map((p) => [p.index, ...sw.axes.map((a) => String(p.params[a])), sig(p.latencySeconds * 1e3), sig(p.energyJoules * 1e3), sig(p.onChipBytes / 1024)]),
+      rows: front.map((p) => [p.index, ...sw.axes.map((a) => String(p.params[a])), nSig(p.latencySeconds * 1e3), nSig(p.energyJoules * 1e3), nSig(p.onChipBytes / 1024)]),
       notes: [
         `${sw.evaluated} of ${sw.totalPoints} points evaluated, ${sw.infeasible} infeasible, ${front.length} on the 3-objective front; spec hash ${sw.specHash}`,
         ...sw.infeasibleReasons.map((x) => `infeasible (${x.count}): ${x.reason}`),
@@ -82,7 +85,7 @@ export function reportTables(r: Report): Table[] {
       headers: ['model', 'result', 'steps per image', 'images', 'first divergence', 'accuracy (golden)'],
       rows: r.verify.map((v) => [v.model, v.match ? (v.checks ? 'PASS' : 'bit-exact') : (v.checks ? 'FAIL' : 'DIVERGES'), v.layersCompared, v.images ?? '-',
         v.firstDivergence ? `${v.firstDivergence.layer}${v.firstDivergence.index !== undefined ? ` at ${JSON.stringify(v.firstDivergence.index)}` : ''}${v.firstDivergence.expected !== undefined ? ` expected ${v.firstDivergence.expected}, got ${v.firstDivergence.actual}` : ''}` : '-',
-        v.accuracy?.golden !== undefined ? pct(v.accuracy.golden) : '-']),
+        v.accuracy?.golden !== undefined ? nPct(v.accuracy.golden) : '-']),
       notes: r.verify.filter((v) => v.detail).map((v) => `${v.model}: ${v.detail}`),
     });
     const checks = r.verify.flatMap((v) => (v.checks ?? []).map((c) => [v.model, c.check, c.result, c.pass ? 'ok' : 'FAIL']));
@@ -92,9 +95,9 @@ export function reportTables(r: Report): Table[] {
     t.push({
       title: `Real-stream formats: ${f.network}, accuracy (golden model) and cost per frame (simulator, ${f.baseArch} with the format's stream width)`,
       headers: ['format', 'bits', 'arch', 'accuracy [%]', 'agreement with fp32 [%]', 'changed vs fp32 [images]', 'max |logit diff| vs fp32', 'latency [ms]', 'energy [uJ / frame]', 'DRAM [B / frame]', 'realStream SRAM [B / frame]', 'golden = simulator'],
-      rows: f.points.map((p) => [p.format, p.bits, p.arch, fmtFixed(100 * p.accuracy, 2), fmtFixed(100 * p.agreementWithFp32, 2), p.changedVsFp32, sig(p.maxAbsLogitDiffVsFp32, 3),
-        p.latencySeconds !== undefined ? sig(p.latencySeconds * 1e3) : 'infeasible', p.energyJoules !== undefined ? sig(p.energyJoules * 1e6) : '-',
-        p.dramBytes !== undefined ? fmtInt(p.dramBytes) : '-', p.realStreamSramBytes !== undefined ? fmtInt(p.realStreamSramBytes) : '-', p.bitExact]),
+      rows: f.points.map((p) => [p.format, p.bits, p.arch, nFixed(100 * p.accuracy, 2), nFixed(100 * p.agreementWithFp32, 2), p.changedVsFp32, nSig(p.maxAbsLogitDiffVsFp32, 3),
+        p.latencySeconds !== undefined ? nSig(p.latencySeconds * 1e3) : 'infeasible', p.energyJoules !== undefined ? nSig(p.energyJoules * 1e6) : '-',
+        p.dramBytes !== undefined ? numInt(p.dramBytes) : '-', p.realStreamSramBytes !== undefined ? numInt(p.realStreamSramBytes) : '-', p.bitExact]),
       notes: [`model ${f.model}; accuracy on ${f.dataset}`, 'realStream SRAM = bytes read from and written to the on-chip real-valued stream buffer; golden = simulator: functional simulation vs golden model in that format, every layer bit for bit', ...f.notes],
     });
   }

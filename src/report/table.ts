@@ -1,17 +1,28 @@
 /**
  * Plain tables rendered at the edge: terminal text (aligned), CSV (RFC 4180 quoting) and Markdown.
- * A table is data (headers with units, rows of strings/numbers); formatting numbers is the caller's job.
+ * A table is data (headers with units, rows of cells); formatting numbers is the caller's job. A cell is a
+ * string, a number, or a `Num` ({ text, value }: people see the text, e.g. "10,985,472" or "11.16x"; CSV gets
+ * the raw value, e.g. 10985472 or 11.16, so machines read numbers without thousands separators or units).
  */
-export interface Table { title?: string; headers: string[]; rows: (string | number)[][]; notes?: string[] }
+export interface Num { text: string; value: number }
+export type Cell = string | number | Num;
+export interface Table { title?: string; headers: string[]; rows: Cell[][]; notes?: string[] }
 
-const cell = (v: string | number) => (typeof v === 'number' ? String(v) : v);
+/** A number shown as `text` to people and as its raw value in CSV. */
+export const num = (value: number, text: string): Num => ({ text, value });
+/** An integer with thousands separators for people, raw in CSV. */
+export const numInt = (value: number): Num => ({ text: fmtInt(value), value });
+
+const cell = (v: Cell) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? v : v.text);
+// in CSV a '-' placeholder (no value) is an empty field
+const raw = (v: Cell) => (typeof v === 'object' && v !== null ? String(v.value) : v === '-' || v === 'n/a' ? '' : cell(v));
 
 export function renderText(t: Table): string {
   const cols = t.headers.length;
   const w = new Array(cols).fill(0).map((_, i) => Math.max(t.headers[i].length, ...t.rows.map((r) => cell(r[i] ?? '').length)));
-  const line = (r: (string | number)[]) => r.map((v, i) => {
+  const line = (r: Cell[]) => r.map((v, i) => {
     const s = cell(v ?? '');
-    return typeof v === 'number' || /^[-+]?[\d.,]+(e[-+]?\d+)?[x%]?$/.test(s) ? s.padStart(w[i]) : s.padEnd(w[i]);
+    return typeof v === 'number' || typeof v === 'object' || /^[-+]?[\d.,]+(e[-+]?\d+)?[x%]?$/.test(s) ? s.padStart(w[i]) : s.padEnd(w[i]);
   }).join('  ').trimEnd();
   const out: string[] = [];
   if (t.title) out.push(t.title);
@@ -21,13 +32,14 @@ export function renderText(t: Table): string {
   return out.join('\n');
 }
 
+/** CSV: one table, RFC 4180 quoting, raw numbers for Num cells. */
 export function renderCsv(t: Table): string {
-  const q = (v: string | number) => { const s = cell(v ?? ''); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+  const q = (v: Cell) => { const s = raw(v ?? ''); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
   return [t.headers.map(q).join(','), ...t.rows.map((r) => r.map(q).join(','))].join('\n') + '\n';
 }
 
 export function renderMarkdown(t: Table): string {
-  const esc = (v: string | number) => cell(v ?? '').replace(/\|/g, '\\|');
+  const esc = (v: Cell) => cell(v ?? '').replace(/\|/g, '\\|');
   const out: string[] = [];
   if (t.title) out.push(`**${t.title}**`, '');
   out.push(`| ${t.headers.map(esc).join(' | ')} |`, `|${t.headers.map(() => '---').join('|')}|`);
