@@ -121,13 +121,14 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
     const pts = layers.filter((l) => l.macs > 0 && l.dramBytes > 0);
     if (pts.length === 0) { omitted.push({ id: `sim-roofline-${i}`, title: `Roofline: ${shortName(s)}`, reason: 'no layer with both MACs and DRAM traffic' }); return; }
     const xs = pts.map((l) => l.macs / l.dramBytes);
-    const xmin = Math.min(...xs) / 4, xmax = Math.max(...xs) * 4;
+    // the x range covers every layer and every roof's ridge point (intensity = peak / DRAM bytes per cycle),
+    // so both the bandwidth slope and the flat compute roof are inside the plot
+    const peaks = [s.peakMacsPerCycle, ...(pts.some((l) => l.opBits !== 1) && !s.realOnPeArray ? [s.realPeakMacsPerCycle] : [])];
+    const ridges = peaks.map((p) => p / s.dramBytesPerCycle);
+    const xmin = Math.min(...xs, ...ridges) / 4, xmax = Math.max(...xs, ...ridges) * 4;
     const roof = (peak: number) => {
       const knee = peak / s.dramBytesPerCycle;
-      const line = [{ x: xmin, y: Math.min(peak, s.dramBytesPerCycle * xmin) }];
-      if (knee > xmin && knee < xmax) line.push({ x: knee, y: peak });
-      line.push({ x: xmax, y: Math.min(peak, s.dramBytesPerCycle * xmax) });
-      return line;
+      return [{ x: xmin, y: Math.min(peak, s.dramBytesPerCycle * xmin) }, { x: knee, y: peak }, { x: xmax, y: peak }];
     };
     const binary = pts.filter((l) => l.opBits === 1), real = pts.filter((l) => l.opBits !== 1);
     const dot = (l: typeof pts[number]) => ({ x: l.macs / l.dramBytes, y: l.macs / l.totalCycles });
@@ -140,8 +141,10 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
           ...(real.length && !s.realOnPeArray ? [{ label: `roof, real unit (peak ${s.realPeakMacsPerCycle} MACs/cycle)`, data: roof(s.realPeakMacsPerCycle), showLine: true, borderColor: color(5), backgroundColor: color(5), borderDash: [6, 4], pointRadius: 0, borderWidth: 2 }] : []),
           ...(binary.length ? [{ label: 'binary layers (1-bit MACs)', data: binary.map(dot), backgroundColor: color(0), pointRadius: 4 }] : []),
           ...(real.length ? [{ label: s.realOnPeArray ? 'real layers (on the PE array)' : 'real layers (real unit)', data: real.map(dot), backgroundColor: color(3), pointRadius: 4 }] : []),
+          { label: `ridge point${ridges.length > 1 ? 's' : ''} (peak / DRAM bandwidth: ${ridges.map((x) => round3(x)).join(', ')} MACs/B)`, data: peaks.map((p, k) => ({ x: ridges[k], y: p })), backgroundColor: '#000000', pointStyle: 'triangle', pointRadius: 7 },
         ] },
-        options: base(`${shortName(s)}: each layer on the roofline`, axis('operational intensity [MACs / DRAM byte]', { type: 'logarithmic' }), axis('attained [MACs / cycle]', { type: 'logarithmic' })),
+        options: base(`${shortName(s)}: each layer on the roofline (compute roofs flat, bandwidth roof sloped)`, axis('operational intensity [MACs / DRAM byte]', { type: 'logarithmic', min: xmin, max: xmax }),
+          axis('attained [MACs / cycle]', { type: 'logarithmic', max: Math.max(...peaks) * 2 })),
       },
     });
   });

@@ -121,3 +121,23 @@ describe('charts follow the data', () => {
     sim.layers.forEach((l: { cycles: { sramStall: number; dramStall: number } }, i: number) => expect(stall[i]).toBe(l.cycles.sramStall + l.cycles.dramStall));
   });
 });
+
+describe('roofline chart', () => {
+  it('both roofs are inside the plotted area: x covers the ridge point, y covers the peak', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { buildReport } = await import('../../src/report/build.ts');
+    const { buildCharts } = await import('../../src/report/charts.ts');
+    const { doc } = await import('./fixtures.ts');
+    const r = buildReport([doc('micro-sim-edge.json', readFileSync('test/fixtures/report/micro-sim-edge.json', 'utf8'))], { title: 't', toolVersion: '0.1.0' });
+    const sim = r.simulations![0];
+    const chart = buildCharts(r).charts.find((c) => c.id === 'sim-roofline-0')!;
+    const cfg = chart.config as any;
+    const ridge = sim.peakMacsPerCycle / sim.dramBytesPerCycle; // hand derivation: where the slope meets the flat roof
+    expect(cfg.options.scales.x.min).toBeLessThan(ridge);
+    expect(cfg.options.scales.x.max).toBeGreaterThan(ridge);
+    expect(cfg.options.scales.y.max).toBeGreaterThan(sim.peakMacsPerCycle);
+    const roof = cfg.data.datasets[0].data as { x: number; y: number }[];
+    expect(roof.filter((p) => p.y === sim.peakMacsPerCycle).length).toBeGreaterThanOrEqual(2); // a flat segment at the peak
+    expect(roof[0].y).toBeCloseTo(sim.dramBytesPerCycle * roof[0].x, 9); // starts on the bandwidth slope
+  });
+});
