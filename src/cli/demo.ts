@@ -30,7 +30,8 @@ export const demoCommand = {
     const { main } = await import('./main.ts');
     const o = argv.out;
     const stages: [string, string[]][] = [
-      ['memory and operations vs the paper (Liu et al. 2018, Table 5)', ['cost', '--json', '--out', join(o, 'cost.json')]],
+      ['memory and operations vs the paper (Liu et al. 2018, Table 5)', ['cost']],
+      ['the same counts as JSON for the report', ['cost', '--json', '--out', join(o, 'cost.json')]],
       ['train a 1-bit Bi-Real net on MNIST (stage 1: clip activations, real weights; stage 2: ApproxSign + magnitude-aware weights)',
         ['train', '--model', argv.model, '--dataset', 'mnist', '--pre-epochs', String(argv.preEpochs), '--epochs', String(argv.epochs), '--limit-train', String(argv.limitTrain), '--seed', String(argv.seed), '--out', join(o, 'train')]],
       ['export exact +-1 weights with alpha and BN folded; re-check the written file with the golden model on the 10,000 test images',
@@ -42,7 +43,9 @@ export const demoCommand = {
     ];
     const t0 = performance.now();
     for (const [i, [what, args]] of stages.entries()) {
-      process.stdout.write(`\n== ${i + 1}/${stages.length} ${what}\n$ birealsim ${args.join(' ')}\n`);
+      // echo the command as a shell would need it (arguments with spaces or quotes single-quoted)
+      const shellArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+      process.stdout.write(`\n== ${i + 1}/${stages.length} ${what}\n$ birealsim ${args.map(shellArg).join(' ')}\n`);
       const code = await main(args);
       if (code !== 0) throw new UserError('E_DEMO', `stage ${i + 1} (birealsim ${args[0]}) exited with code ${code}`, { hint: 'see the message above' });
       if (args.includes('--json') && args.includes('--out')) {

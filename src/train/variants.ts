@@ -57,7 +57,7 @@ function withPaperStem(base: Variant): Variant {
 export const DEPTH_STUDY_DEPTHS = [4, 8, 16, 32] as const;
 function depthVariants(depths: readonly number[]): Record<string, Variant> {
   return Object.fromEntries(depths.map((d) => [`bireal-depth${d}`, {
-    name: `bireal-depth${d}`, description: `Bi-Real Net for 28x28x1 of depth ${d}: real stem conv5x5/2 32 ch + maxpool3x3/2 to 7x7, ${d} binary convs of 32 channels @7x7, 10 classes`,
+    name: `bireal-depth${d}`, description: `Bi-Real Net for 28x28x1 of depth ${d}: real stem conv5x5/2 32 ch + maxpool3x3/2, binary stages ${d}x32 @7x7, 10 classes`,
     input: GREY28, stem: { channels: 32, kernel: 5, stride: 2, pad: 2, maxpool: true },
     stages: [{ blocks: d, channels: 32 }], classes: 10,
   } satisfies Variant]));
