@@ -80,6 +80,7 @@ export async function runStudy(s: StudyRun): Promise<RunRecord[]> {
       if (done.has(`${c.key}/${seed}`)) continue;
       const outDir = join(s.workDir, `${c.key}-seed${seed}`);
       const resume = existsSync(join(outDir, CHECKPOINT_FILE));
+      if (!resume) rmSync(outDir, { recursive: true, force: true }); // a run without a checkpoint starts clean (no stale metrics)
       const r = await train({ net: c.net, dataset: s.dataset, options: { ...c.options, seed }, outDir, resume, evalEachEpoch: false });
       if (r.interrupted) throw new UserError('E_INTERRUPTED', `study interrupted during ${c.name} seed ${seed}; its checkpoint is saved`, { hint: 'run the same command again to continue' });
       const rec: RunRecord = { config: c.key, seed, accuracy: r.testAccuracy, seconds: r.seconds, settings };
