@@ -87,7 +87,7 @@ function renderClaims(a: AblateArgs, command: string, ds: Dataset, base: TrainOp
     ...header({ title: `Bi-Real ablations on ${ds.name} (${a.model})`, command, ds, seeds: a.seeds, base, records, total: configs.length * a.seeds, alpha: a.alpha }),
     '| configuration | change | seeds done | mean test acc | SE | per seed | full - this [points] | 95% CI | Welch p | claim | verdict |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.what} | ${r.accuracies.length}/${a.seeds} | ${pct(r.summary.mean)}% | ${pct(r.summary.se)} | ${r.accuracies.map(pct).join(', ')} | ${r.vsFull ? pts(r.vsFull.diff) : '-'} | ${ci(r.vsFull)} | ${pval(r.vsFull?.p)} | ${r.claim || '(reference)'} | ${r.verdict ?? ''} |`),
+    ...rows.map((r) => `| ${r.name} | ${r.what.replace(/\|/g, '\\|')} | ${r.accuracies.length}/${a.seeds} | ${pct(r.summary.mean)}% | ${pct(r.summary.se)} | ${r.accuracies.map(pct).join(', ')} | ${r.vsFull ? pts(r.vsFull.diff) : '-'} | ${ci(r.vsFull)} | ${pval(r.vsFull?.p)} | ${r.claim || '(reference)'} | ${r.verdict ?? ''} |`),
     '', 'Verdicts:', ...rows.slice(1).map((r) => `- ${r.claim}: **${r.verdict}**${r.vsFull ? ` (full - ${r.name} = ${pts(r.vsFull.diff)} points, 95% CI ${ci(r.vsFull)}, p = ${pval(r.vsFull.p)}, ${r.accuracies.length} and ${full.accuracies.length} seeds)` : ' (fewer than 2 seeds of one side so far)'}`),
     '',
   ].join('\n');
