@@ -93,12 +93,16 @@ export function makeTempDirBeside(target: string): string {
   return tmp;
 }
 
-/** Swaps a complete directory `tmp` into place at `target` (see the header: old entries not in tmp are kept). */
-export function replaceDirAtomic(target: string, tmp: string): void {
+/**
+ * Swaps a complete directory `tmp` into place at `target` (see the header: old entries not in tmp are kept,
+ * except the names in `owned`, which are the command's own outputs).
+ */
+export function replaceDirAtomic(target: string, tmp: string, opts: { owned?: readonly string[] } = {}): void {
   checkDirTarget(target);
   let old: string | null = null;
   if (existsSync(target)) {
-    const have = new Set(readdirSync(tmp));
+    // entries the command owns (e.g. report.*) belong to the old set: never carried over, even when the new set lacks them
+    const have = new Set([...readdirSync(tmp), ...(opts.owned ?? [])]);
     for (const e of readdirSync(target)) {
       if (have.has(e)) continue;
       const src = join(target, e), dst = join(tmp, e);
@@ -115,17 +119,22 @@ export function replaceDirAtomic(target: string, tmp: string): void {
 /**
  * Builds a directory output atomically: `build(tmpDir)` writes every file into the temp dir (plain writes
  * are fine there: nobody reads it), then the temp dir replaces `target`. On an error the temp dir is removed.
+ * `<target>.lock` is held meanwhile (two runs on one directory would race their swaps).
  */
-export async function writeDirAtomic<T>(target: string, build: (tmpDir: string) => T | Promise<T>): Promise<T> {
-  const tmp = makeTempDirBeside(target);
+export async function writeDirAtomic<T>(target: string, build: (tmpDir: string) => T | Promise<T>, opts: { owned?: readonly string[] } = {}): Promise<T> {
+  checkDirTarget(target);
+  const release = lockPath(target, 'E_LOCKED', 'birealsim command');
   try {
-    const r = await build(tmp);
-    replaceDirAtomic(target, tmp);
-    return r;
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+    const tmp = makeTempDirBeside(target);
+    try {
+      const r = await build(tmp);
+      replaceDirAtomic(target, tmp, opts);
+      return r;
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  } finally { release(); }
 }
 
 /**
