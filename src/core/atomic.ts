@@ -51,6 +51,11 @@ export function cleanStale(path: string): string[] {
     if (!existsSync(path)) { renameSync(join(dir, e), path); done.push(`restored ${e}`); } else { rmSync(join(dir, e), { recursive: true, force: true }); done.push(e); }
   }
   for (const { e } of stale.filter((x) => x.m[1] === 'tmp')) { rmSync(join(dir, e), { recursive: true, force: true }); done.push(e); }
+  // temp files of earlier versions: `.<name>.<pid>.<ms>.tmp`
+  for (const e of entries) {
+    const m = e.startsWith(prefix) ? /^(\d+)\.\d+\.tmp$/.exec(e.slice(prefix.length)) : null;
+    if (m && +m[1] !== process.pid && !pidAlive(+m[1])) { rmSync(join(dir, e), { force: true }); done.push(e); }
+  }
   return done;
 }
 
