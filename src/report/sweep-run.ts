@@ -41,6 +41,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
   const t0 = performance.now();
   checkSweepSize(o.spec, o.spec.name, o.shard, o.limit); // before the lock and the file: a refusal leaves nothing
   const header = sweepHeader(o.spec, o.baseArch, o.shard, o.toolVersion);
+  const indexOf = pointIndexer(o.spec); // random mode draws its sample here, before anything is written
   const release = lockSweepFile(o.out);
   let opened: ReturnType<typeof SweepWriter.open>;
   try { opened = SweepWriter.open(o.out, header, o.resume ?? true); } catch (e) { release(); throw e; }
@@ -50,7 +51,6 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
   let alreadyDone = 0;
   for (const j of done.keys()) if (inShard(j, o.shard)) alreadyDone++;
   const todoCount = Math.min(mine - alreadyDone, o.limit ?? Infinity);
-  const indexOf = pointIndexer(o.spec);
   const step = o.shard?.n ?? 1;
   let j = o.shard ? o.shard.k - 1 : 0, handed = 0;
   const nextPoint = (): PointTask | null => {

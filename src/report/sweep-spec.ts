@@ -111,8 +111,8 @@ export function checkSweepSize(spec: SweepSpec, file: string, shard: Shard | nul
   const g = gridSize(spec);
   const axes = axisNames(spec).map((k) => `${k} (${spec.axes[k].length})`).join(' x ');
   const err = (msg: string, hint: string) => new UserError('E_SWEEP_SIZE', msg, { file, path: '$.axes', hint });
-  if (spec.mode === 'grid' && g > Number.MAX_SAFE_INTEGER) {
-    throw err(`grid of ${fmtCount(g)} points (${axes}) is too large to index (maximum 2^53)`, `use "mode": "random" with "samples" (at most ${MAX_SWEEP_POINTS}), or fewer axis values`);
+  if (g > Number.MAX_SAFE_INTEGER) {
+    throw err(`grid of ${fmtCount(g)} points (${axes}) is too large to index (maximum 2^53)`, spec.mode === 'grid' ? `use "mode": "random" with "samples" (at most ${MAX_SWEEP_POINTS}) over fewer axis values, or fewer axis values` : 'random samples are drawn from an indexed grid: use fewer axis values');
   }
   const run = Math.min(pointsInShard(totalPoints(spec), shard), limit ?? Infinity);
   if (run > MAX_SWEEP_POINTS) {
