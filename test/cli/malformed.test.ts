@@ -82,6 +82,7 @@ const hugeSpec = (axes: number) => JSON.stringify({ schema: 'birealsim.sweep-spe
   axes: Object.fromEntries(['peArray.rows', 'peArray.cols', 'postProcessing.lanes', 'pooling.lanes', 'realUnit.macsPerCycle', 'buffers.*.banks', 'peArray.laneBits', 'peArray.accumulatorBits', 'buffers.*.portWidth', 'dram.bandwidth'].slice(0, axes).map((k) => [k, Array.from({ length: 100 }, (_, i) => i + 1)])) });
 cases.push({ name: 'sweep grid of 1e8 points (over the per-run maximum)', args: () => { writeFileSync(P('grid1e8.json'), hugeSpec(4)); return ['sweep', P('grid1e8.json'), '--out', P('grid1e8.jsonl')]; }, expect: [/E_SWEEP_SIZE/, /grid1e8\.json: \$\.axes/, /100000000 points/, /peArray\.rows \(100\)/, /--limit/, /--shard/] });
 cases.push({ name: 'sweep grid of 1e20 points (cannot be indexed)', args: () => { writeFileSync(P('grid1e20.json'), hugeSpec(10)); return ['sweep', P('grid1e20.json'), '--out', P('grid1e20.jsonl')]; }, expect: [/E_SWEEP_SIZE/, /grid1e20\.json: \$\.axes/, /1\.00e\+20 points/, /random/] });
+cases.push({ name: 'random sweep over a grid of 1e20 points', args: () => { writeFileSync(P('grid1e20r.json'), JSON.stringify({ ...JSON.parse(hugeSpec(10)), mode: 'random', samples: 5, seed: 1 })); return ['sweep', P('grid1e20r.json'), '--out', P('grid1e20r.jsonl')]; }, expect: [/E_SWEEP_SIZE/, /grid1e20r\.json: \$\.axes/, /too large to index/] });
 cases.push({ name: "sweep axis typo 'dram.bandwith'", args: () => { writeFileSync(P('typo-axis.json'), JSON.stringify({ schema: 'birealsim.sweep-spec/1', name: 't', workload: 'bireal-mnist', arch: 'edge', mode: 'grid', axes: { 'dram.bandwith': ['1 GB/s'], 'peArray.rows': [8] } })); return ['sweep', P('typo-axis.json'), '--out', P('typo-axis.jsonl')]; }, expect: [/E_SWEEP_AXIS/, /typo-axis\.json: \$\.axes\["dram\.bandwith"\]/, /did you mean 'bandwidth'/] });
 cases.push({ name: 'report --out onto an existing file', args: () => { writeFileSync(P('report-file.txt'), 'mine'); return ['report', 'paper-table', '--out', P('report-file.txt')]; }, expect: [/E_OUT/, /--out/, /report-file\.txt' exists and is not a directory/] });
 cases.push({ name: 'unknown flag', args: () => ['cost', '--frobnicate'], expect: [/E_USAGE/, /frobnicate/] });
@@ -101,7 +102,7 @@ describe('malformed inputs: exit 2 with a one-line located error', () => {
     });
   }
   it('refused sweeps and reports leave nothing behind (no output, no lock, no temp); the file under report --out is untouched', async () => {
-    for (const f of ['grid1e8', 'grid1e20', 'typo-axis']) {
+    for (const f of ['grid1e8', 'grid1e20', 'grid1e20r', 'typo-axis']) {
       expect((await runCli(['sweep', P(`${f}.json`), '--out', P(`${f}.jsonl`)])).code).toBe(2);
       expect(existsSync(P(`${f}.jsonl`))).toBe(false);
       expect(existsSync(P(`${f}.jsonl.lock`))).toBe(false);
