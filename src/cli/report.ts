@@ -2,14 +2,15 @@
  * `birealsim report <inputs..> [--out reports/<name>]`: one Report from the JSON other commands wrote
  * (cost --json, simulate --json, verify --json, formats --json, sweep .jsonl) or built-in names (`paper-table` runs the
  * cost model itself), rendered as terminal text, or with --out as a directory holding report.{txt,json,md,
- * csv,html} (+ PNG charts with --png). Every file is written atomically.
+ * csv,html} (+ PNG charts with --png). The directory is written as a whole, atomically (temp dir + swap):
+ * a kill leaves the old report or the new one, never a mix; --out naming an existing file is refused (E_OUT).
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
-import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError, didYouMean, byName } from '../core/diagnostics.ts';
-import { writeFileAtomic } from '../core/atomic.ts';
+import { checkDirTarget, writeDirAtomic } from '../core/atomic.ts';
 import { CONVENTIONS, describeConvention } from '../cost/conventions.ts';
 import { PAPER_TABLE } from '../cost/paper.ts';
 import { buildReport, type InputDoc } from '../report/build.ts';
@@ -48,29 +49,47 @@ export function readInput(arg: string): InputDoc {
 
 interface ReportArgs { inputs: string[]; out?: string; title?: string; seed?: number; png?: boolean | string; json?: boolean; csv?: boolean; markdown?: boolean; html?: boolean }
 
+/** The files a report directory owns: replaced (or removed) as a set; anything else in the directory is kept. */
+export const REPORT_FILES = ['report.json', 'report.txt', 'report.md', 'report.csv', 'report.html', 'img'] as const;
+
 export interface WrittenReport { dir: string; files: string[]; charts: number; omitted: number }
 
-/** Writes the report directory; returns what was written. */
+/**
+ * Writes the report directory atomically (core/atomic.ts writeDirAtomic): every file is built in a temp
+ * directory beside `dir` and swapped into place, so a kill leaves the old complete report or the new one.
+ * PNG charts go into the same temp dir when `pngDir` is inside `dir` (the default <dir>/img), otherwise into
+ * their own atomically replaced directory. Other files already in `dir` are kept. Returns the final paths.
+ */
 export async function writeReportDir(dir: string, docs: InputDoc[], opts: { title: string; seed?: number; pngDir?: string }): Promise<WrittenReport> {
+  checkDirTarget(dir);
   const report = buildReport(docs, { title: opts.title, toolVersion: TOOL_VERSION, seed: opts.seed });
   const { charts, omitted } = buildCharts(report);
   const files: string[] = [];
-  const put = (name: string, text: string | Buffer) => { const p = join(dir, name); writeFileAtomic(p, text); files.push(p); };
   const images: { id: string; title: string; path: string }[] = [];
-  if (opts.pngDir !== undefined) {
+  const pngInside = opts.pngDir !== undefined && !relative(dir, opts.pngDir).startsWith('..') && !isAbsolute(relative(dir, opts.pngDir));
+  const writePngs = async (root: string, finalRoot: string) => {
     const { renderChartPng } = await import('../report/png.ts');
+    mkdirSync(root, { recursive: true });
     for (const c of charts) {
-      const p = join(opts.pngDir, `${c.id}.png`);
-      writeFileAtomic(p, renderChartPng(c));
+      writeFileSync(join(root, `${c.id}.png`), renderChartPng(c));
+      const p = join(finalRoot, `${c.id}.png`);
       files.push(p);
       images.push({ id: c.id, title: c.title, path: relative(dir, p) });
     }
+  };
+  if (opts.pngDir !== undefined && !pngInside) {
+    checkDirTarget(opts.pngDir, '--png');
+    await writeDirAtomic(opts.pngDir, (tmp) => writePngs(tmp, opts.pngDir!));
   }
-  put('report.json', renderReportJson(report));
-  put('report.txt', renderReportText(report));
-  put('report.md', renderReportMarkdown(report, images));
-  put('report.csv', renderReportCsv(report));
-  put('report.html', renderReportHtml(report));
+  await writeDirAtomic(dir, async (tmp) => {
+    if (opts.pngDir !== undefined && pngInside) await writePngs(join(tmp, relative(dir, opts.pngDir)), opts.pngDir);
+    const put = (name: string, text: string) => { writeFileSync(join(tmp, name), text); files.push(join(dir, name)); };
+    put('report.json', renderReportJson(report));
+    put('report.txt', renderReportText(report));
+    put('report.md', renderReportMarkdown(report, images));
+    put('report.csv', renderReportCsv(report));
+    put('report.html', renderReportHtml(report));
+  }, { owned: REPORT_FILES });
   return { dir, files, charts: charts.length, omitted: omitted.length };
 }
 
@@ -79,7 +98,7 @@ export const reportCommand = {
   describe: 'one report (text, JSON, CSV, Markdown, self-contained HTML with charts) from cost/simulate/verify/formats JSON, sweep files or built-ins',
   builder: (y: Argv) => y
     .positional('inputs', { type: 'string', array: true, describe: `JSON/JSONL files written by other commands, or built-ins: ${Object.keys(BUILTIN_INPUTS).join(', ')}` })
-    .option('out', { type: 'string', describe: 'write a report directory (report.txt/json/md/csv/html) here, e.g. reports/<name>' })
+    .option('out', { type: 'string', describe: 'write a report directory (report.txt/json/md/csv/html) here, e.g. reports/<name>; replaced as a whole, atomically (other files in it are kept); an existing FILE here is refused' })
     .option('title', { type: 'string', describe: 'report title (default: from the inputs)' })
     .option('seed', { type: 'number', describe: 'record this seed (inputs that carry a seed record theirs)' })
     .option('png', { describe: 'with --out: also export each chart as PNG (into <out>/img, or the given directory)' })

@@ -7,9 +7,9 @@ import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { UserError, isUserError } from '../core/diagnostics.ts';
 import { resolveArch } from '../sim/arch.ts';
-import { loadBaseArch, loadPlan } from '../report/sweep-eval.ts';
+import { checkAxes, loadBaseArch, loadPlan } from '../report/sweep-eval.ts';
 import { readSweepFile, summariseSweep } from '../report/sweep-file.ts';
-import { parseShard, validateSpec, gridSize, totalPoints } from '../report/sweep-spec.ts';
+import { parseShard, validateSpec, gridSize, totalPoints, checkSweepSize, MAX_SWEEP_POINTS } from '../report/sweep-spec.ts';
 import { runSweep } from '../report/sweep-run.ts';
 import { TOOL_VERSION } from './io.ts';
 
@@ -36,19 +36,21 @@ export const sweepCommand = {
     .option('shard', { type: 'string', describe: 'evaluate only shard k of n (k/n, 1-based): points j with j mod n = k-1' })
     .option('workers', { type: 'number', describe: 'worker threads (default: one per core; 0 = main thread only)' })
     .option('restart', { type: 'boolean', describe: 'overwrite --out instead of resuming it' })
-    .option('limit', { type: 'number', describe: 'stop after evaluating this many new points' })
+    .option('limit', { type: 'number', describe: `stop after evaluating this many new points (a run evaluates at most ${MAX_SWEEP_POINTS} points: split larger grids with --shard or --limit)` })
     .option('quiet', { type: 'boolean', describe: 'no progress lines on stderr' }),
   handler: async (argv: ArgumentsCamelCase<SweepArgs>) => {
     const spec = loadSpecFile(argv.spec);
     const shard = parseShard(argv.shard);
     if (argv.workers !== undefined && (!Number.isInteger(argv.workers) || argv.workers < 0 || argv.workers > 64)) throw new UserError('E_ARG', `--workers must be an integer in [0, 64], got ${argv.workers}`, { path: '--workers' });
     if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 0)) throw new UserError('E_ARG', `--limit must be a non-negative integer, got ${argv.limit}`, { path: '--limit' });
+    checkSweepSize(spec, argv.spec, shard, argv.limit); // counted, never materialised; refused before any file or lock
     const baseArch = loadBaseArch(spec.arch, argv.spec);
     try { resolveArch(baseArch, spec.arch); } catch (e) { if (isUserError(e)) throw new UserError(e.code, `base arch: ${e.message}`, { file: e.file ?? argv.spec, path: e.jsonPath, hint: e.hint }); throw e; }
+    checkAxes(spec, baseArch, argv.spec);
     loadPlan(spec.workload, argv.spec); // validates the workload before any worker starts
     const n = totalPoints(spec);
     const log = (s: string) => { if (!argv.quiet) process.stderr.write(s + '\n'); };
-    log(`sweep ${spec.name}: ${spec.mode} over ${Object.keys(spec.axes).length} axes (grid ${gridSize(spec)} points), ${n} points${shard ? `, shard ${shard.k}/${shard.n}` : ''} -> ${argv.out}`);
+    log(`sweep ${spec.name}: ${spec.mode} over ${Object.keys(spec.axes).length} axes (grid ${gridSize(spec)} points, lazily enumerated), ${n} points${shard ? `, shard ${shard.k}/${shard.n}` : ''} -> ${argv.out}`);
     let last = 0;
     const ac = new AbortController();
     const stop = () => ac.abort();

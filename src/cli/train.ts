@@ -17,7 +17,7 @@ import { OPT_NAMES, SCHEDULE_NAMES, type OptName, type ScheduleName } from '../t
 import { ACT_GRADS } from '../ops/sign.ts';
 import { WEIGHT_GRADS } from '../ops/bconv.ts';
 import type { ActGrad, WeightGrad } from '../ops/types.ts';
-import { INIT_NAMES, MODEL_FILE, train, type InitName, type TrainOptions } from '../train/trainer.ts';
+import { INIT_NAMES, MODEL_FILE, train, workDirOf, type InitName, type TrainOptions } from '../train/trainer.ts';
 import { knownModelNames, suggestModel, variantWorkload, type ShortcutKind } from '../train/variants.ts';
 import { TOOL_VERSION } from './io.ts';
 
@@ -138,8 +138,8 @@ export const trainCommand = {
   builder: (y: Argv) => y
     .option('model', { type: 'string', demandOption: true, describe: 'trainer variant or built-in name, workload .json, or latent .safetensors to start from' })
     .options(trainFlags)
-    .option('out', { type: 'string', describe: 'output directory (model.safetensors, checkpoint.safetensors, metrics.jsonl); default runs/<model>-<dataset>' })
-    .option('resume', { type: 'boolean', describe: 'continue the run in --out from its checkpoint (its options are used)' })
+    .option('out', { type: 'string', describe: 'output directory (model.safetensors, checkpoint.safetensors, metrics.jsonl); default runs/<model>-<dataset>. The run works in <out>.partial and replaces these files as a set when it completes' })
+    .option('resume', { type: 'boolean', describe: 'continue the run of --out from its checkpoint in <out>.partial (a killed or interrupted run) or <out> (its options are used)' })
     .option('quiet', { type: 'boolean', describe: 'no progress lines' })
     .option('epoch-eval', { type: 'boolean', default: true, describe: 'evaluate on the test split after every epoch (--no-epoch-eval: only after the last epoch of each stage, ~10 s less per epoch on MNIST)' })
     .option('json', { type: 'boolean', describe: 'print the result as JSON' }),
@@ -162,7 +162,7 @@ export const trainCommand = {
       net, dataset: ds, options, outDir, resume: argv.resume, log, initModel: init, evalEachEpoch: argv.epochEval !== false,
       meta: { 'train.command': command, 'tool.version': TOOL_VERSION, seed: String(options.seed) },
     });
-    if (r.interrupted) throw new UserError('E_INTERRUPTED', `training interrupted; checkpoint saved in ${outDir}`, { hint: `continue with: birealsim train --model ${argv.model} --dataset ${argv.dataset ?? `idx:${argv.data}`}${argv.limitTrain ? ` --limit-train ${argv.limitTrain}` : ''} --out ${outDir} --resume` });
+    if (r.interrupted) throw new UserError('E_INTERRUPTED', `training interrupted; checkpoint saved in ${workDirOf(outDir)} (${outDir} is unchanged)`, { hint: `continue with: birealsim train --model ${argv.model} --dataset ${argv.dataset ?? `idx:${argv.data}`}${argv.limitTrain ? ` --limit-train ${argv.limitTrain}` : ''} --out ${outDir} --resume` });
     const result = { model: join(outDir, MODEL_FILE), testAccuracy: r.testAccuracy, stageAccuracies: r.stageAccuracies, minutes: r.seconds / 60, imagesPerSecond: r.imagesPerSecond, dataset: ds.name, network: net.workload.name };
     if (argv.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else process.stdout.write(`${net.workload.name} on ${ds.name}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}% after ${(r.seconds / 60).toFixed(1)} min (${r.imagesPerSecond.toFixed(0)} img/s); model ${result.model}\n`);

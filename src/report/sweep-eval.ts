@@ -40,6 +40,26 @@ export function loadBaseArch(arch: string, specFile: string): unknown {
   try { return JSON.parse(text); } catch (e) { throw new UserError('E_JSON', `invalid JSON: ${(e as Error).message}`, { file: arch, path: '$' }); }
 }
 
+/**
+ * Refuses an axis that names no arch field (a typo such as "dram.bandwith"), up front: each axis alone is
+ * applied to the base arch with its first value, and an "unknown key" from the arch validator at that axis is
+ * an E_SWEEP_AXIS error naming the axis's JSON path and the valid names there (otherwise every point would
+ * be "infeasible" and the sweep would exit 0).
+ */
+export function checkAxes(spec: SweepSpec, baseArch: unknown, file: string): void {
+  for (const axis of Object.keys(spec.axes)) {
+    try { resolveArch(applyPoint(baseArch, { [axis]: spec.axes[axis][0] }), file); } catch (e) {
+      if (!isUserError(e)) throw e;
+      if (e.jsonPath === `$.axes["${axis}"]`) throw new UserError(e.code === 'E_ARCH' ? 'E_SWEEP_AXIS' : e.code, e.message, { file, path: e.jsonPath, hint: e.hint });
+      if (/^unknown key /.test(e.message) && e.jsonPath) {
+        const at = e.jsonPath.replace(/^\$\.?/, '').split('.').slice(0, -1).join('.');
+        throw new UserError('E_SWEEP_AXIS', `axis '${axis}' names no arch field (${e.message} at ${at || 'the top level'})`, { file, path: `$.axes["${axis}"]`, hint: `${at ? `under '${at}': ` : ''}${e.hint ?? ''}` });
+      }
+      // any other error depends on the value (out of range, wrong type): that point is infeasible, not a typo
+    }
+  }
+}
+
 export function onChipBytes(a: ResolvedArch): number {
   return Object.values(a.buffers).reduce((s, b) => s + b.capacityBytes, 0);
 }

@@ -13,10 +13,9 @@
  *  - resume requires the same spec hash and shard; merge requires the same spec hash, dedupes by index
  *    (identical duplicates are fine, conflicting ones are an error) and writes points in index order.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { UserError } from '../core/diagnostics.ts';
-import { writeFileAtomic } from '../core/atomic.ts';
+import { lockPath, writeFileAtomic } from '../core/atomic.ts';
 import { paretoFront } from './pareto.ts';
 import type { SweepSection } from './schema.ts';
 import { axisNames, validateSpec, type Shard, type SweepSpec } from './sweep-spec.ts';
@@ -83,30 +82,9 @@ export function readSweepFile(file: string): SweepFile {
   return parseSweepText(text, file);
 }
 
-function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
-
-/** Takes `<file>.lock` for this process, or throws if another live process holds it. Returns the release function. */
+/** Takes `<file>.lock` for this process, or throws if another live process holds it (a dead one's lock is taken over). */
 export function lockSweepFile(file: string): () => void {
-  const lock = `${file}.lock`;
-  mkdirSync(dirname(file), { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => { try { unlinkSync(lock); } catch { /* already gone */ } };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-        throw new UserError('E_SWEEP_LOCKED', `another sweep (pid ${pid}) is writing this file`, { file, hint: `wait for it to finish, or remove ${lock} if that process is not a sweep` });
-      }
-      try { unlinkSync(lock); } catch { /* raced: retry */ }
-    }
-  }
-  throw new UserError('E_SWEEP_LOCKED', 'could not take the sweep lock', { file, hint: `remove ${file}.lock` });
+  return lockPath(file, 'E_SWEEP_LOCKED', 'sweep');
 }
 
 /** An append-only writer: one write() per line. */

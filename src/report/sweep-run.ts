@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { UserError } from '../core/diagnostics.ts';
 import { SWEEP_SCHEMA, SweepWriter, lockSweepFile, type SweepHeader, type SweepPoint } from './sweep-file.ts';
-import { gridIndices, gridPoint, inShard, specHash, totalPoints, type Shard, type SweepSpec } from './sweep-spec.ts';
+import { checkSweepSize, gridPoint, inShard, pointIndexer, pointsInShard, specHash, totalPoints, type Shard, type SweepSpec } from './sweep-spec.ts';
 import { makeEvaluator } from './sweep-eval.ts';
 
 export interface SweepRunOptions {
@@ -39,46 +39,62 @@ export function sweepHeader(spec: SweepSpec, baseArch: unknown, shard: Shard | n
 
 export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
   const t0 = performance.now();
+  checkSweepSize(o.spec, o.spec.name, o.shard, o.limit); // before the lock and the file: a refusal leaves nothing
   const header = sweepHeader(o.spec, o.baseArch, o.shard, o.toolVersion);
+  const indexOf = pointIndexer(o.spec); // random mode draws its sample here, before anything is written
   const release = lockSweepFile(o.out);
   let opened: ReturnType<typeof SweepWriter.open>;
   try { opened = SweepWriter.open(o.out, header, o.resume ?? true); } catch (e) { release(); throw e; }
   const { writer, done, droppedPartial } = opened;
-  const gi = gridIndices(o.spec);
-  const mine = gi.map((g, j) => ({ j, g })).filter(({ j }) => inShard(j, o.shard));
-  let todo = mine.filter(({ j }) => !done.has(j)).map(({ j, g }) => ({ index: j, params: gridPoint(o.spec, g) }));
-  if (o.limit !== undefined) todo = todo.slice(0, o.limit);
+  // lazy enumeration: point j of this shard -> grid index -> params, decoded when a worker asks for it
+  const mine = pointsInShard(header.totalPoints, o.shard);
+  let alreadyDone = 0;
+  for (const j of done.keys()) if (inShard(j, o.shard)) alreadyDone++;
+  const todoCount = Math.min(mine - alreadyDone, o.limit ?? Infinity);
+  const step = o.shard?.n ?? 1;
+  let j = o.shard ? o.shard.k - 1 : 0, handed = 0;
+  const nextPoint = (): PointTask | null => {
+    if (handed >= todoCount) return null;
+    while (done.has(j)) j += step;
+    const p = { index: j, params: gridPoint(o.spec, indexOf(j)) };
+    j += step;
+    handed++;
+    return p;
+  };
   let evaluated = 0;
-  const record = (p: SweepPoint) => { writer.append(p); evaluated++; o.onPoint?.(p, evaluated, todo.length); };
+  const record = (p: SweepPoint) => { writer.append(p); evaluated++; o.onPoint?.(p, evaluated, todoCount); };
   try {
-    const nw = Math.min(o.workers ?? availableParallelism(), todo.length);
+    const nw = Math.min(o.workers ?? availableParallelism(), todoCount);
     if (nw <= 0) {
-      if (todo.length) {
+      if (todoCount > 0) {
         const ev = makeEvaluator(o.spec, o.baseArch);
-        for (const p of todo) { if (o.signal?.aborted) break; record({ type: 'point', index: p.index, params: p.params, ...ev(p.params) }); }
+        for (let p = nextPoint(); p; p = nextPoint()) { if (o.signal?.aborted) break; record({ type: 'point', index: p.index, params: p.params, ...ev(p.params) }); }
       }
     } else {
-      await runOnWorkers(nw, o, todo, record);
+      await runOnWorkers(nw, o, nextPoint, record);
     }
   } finally {
     writer.close();
     release();
   }
-  return { total: header.totalPoints, inShard: mine.length, alreadyDone: mine.length - mine.filter(({ j }) => !done.has(j)).length, evaluated, droppedPartial, seconds: (performance.now() - t0) / 1000, header, interrupted: !!o.signal?.aborted && evaluated < todo.length };
+  return { total: header.totalPoints, inShard: mine, alreadyDone, evaluated, droppedPartial, seconds: (performance.now() - t0) / 1000, header, interrupted: !!o.signal?.aborted && evaluated < todoCount };
 }
 
-function runOnWorkers(nw: number, o: SweepRunOptions, todo: { index: number; params: Record<string, unknown> }[], record: (p: SweepPoint) => void): Promise<void> {
+type PointTask = { index: number; params: Record<string, unknown> };
+
+function runOnWorkers(nw: number, o: SweepRunOptions, nextPoint: () => PointTask | null, record: (p: SweepPoint) => void): Promise<void> {
   const batch = 2;
-  let next = 0;
+  let exhausted = false;
   return new Promise<void>((resolve, reject) => {
     const workers: Worker[] = [];
     let live = nw, failed = false;
     const fail = (e: unknown) => { if (failed) return; failed = true; for (const w of workers) void w.terminate(); reject(e); };
     o.signal?.addEventListener('abort', () => { if (failed) return; failed = true; for (const w of workers) void w.terminate(); resolve(); }, { once: true });
     const feed = (w: Worker) => {
-      if (next >= todo.length) { live--; void w.terminate(); if (live === 0 && !failed) resolve(); return; }
-      w.postMessage({ points: todo.slice(next, next + batch) });
-      next += batch;
+      const points: PointTask[] = [];
+      while (!exhausted && points.length < batch) { const p = nextPoint(); if (p) points.push(p); else exhausted = true; }
+      if (points.length === 0) { live--; void w.terminate(); if (live === 0 && !failed) resolve(); return; }
+      w.postMessage({ points });
     };
     for (let i = 0; i < nw; i++) {
       const w = new Worker(new URL('./sweep-worker.mjs', import.meta.url), { workerData: { spec: o.spec, baseArch: o.baseArch } });
@@ -90,7 +106,7 @@ function runOnWorkers(nw: number, o: SweepRunOptions, todo: { index: number; par
         if (m.ready || m.batchDone) feed(w);
       });
       w.on('error', (e) => fail(isUserErrorLike(e) ? new UserError(e.code, e.message, { file: e.file, path: e.jsonPath, hint: e.hint }) : e));
-      w.on('exit', (code) => { if (code !== 0 && !failed && next < todo.length) fail(new Error(`sweep worker exited with code ${code}`)); });
+      w.on('exit', (code) => { if (code !== 0 && !failed && !exhausted) fail(new Error(`sweep worker exited with code ${code}`)); });
     }
   });
 }

@@ -50,7 +50,7 @@ export function validateSpec(raw: unknown, file: string): SweepSpec {
   for (const k of ['name', 'workload', 'arch']) if (typeof raw[k] !== 'string' || !(raw[k] as string).length) throw err(`$.${k}`, `expected a non-empty string, got ${JSON.stringify(raw[k])}`);
   if (raw.mode !== 'grid' && raw.mode !== 'random') throw err('$.mode', `expected "grid" or "random", got ${JSON.stringify(raw.mode)}`, typeof raw.mode === 'string' ? didYouMeanHint(raw.mode, ['grid', 'random']) : undefined);
   if (raw.mode === 'random') {
-    if (!Number.isInteger(raw.samples) || (raw.samples as number) < 1) throw err('$.samples', `random mode needs an integer samples >= 1, got ${JSON.stringify(raw.samples)}`);
+    if (!Number.isInteger(raw.samples) || (raw.samples as number) < 1 || (raw.samples as number) > MAX_SWEEP_POINTS) throw err('$.samples', `random mode needs an integer samples in [1, ${MAX_SWEEP_POINTS}], got ${JSON.stringify(raw.samples)}`);
     if (!Number.isInteger(raw.seed) || (raw.seed as number) < 0 || (raw.seed as number) > 0xffffffff) throw err('$.seed', `random mode needs an integer seed in [0, 2^32), got ${JSON.stringify(raw.seed)}`);
   } else if (raw.samples !== undefined) throw err('$.samples', "'samples' applies to mode \"random\" only", 'grid mode evaluates every combination');
   if (!isObj(raw.axes) || Object.keys(raw.axes).length === 0) throw err('$.axes', 'expected an object with at least one axis', 'e.g. "axes": {"peArray.rows": [8, 16, 32]}');
@@ -75,6 +75,17 @@ export function specHash(spec: SweepSpec, baseArch: unknown): string {
 
 export function axisNames(spec: SweepSpec): string[] { return Object.keys(spec.axes).sort(); }
 
+/**
+ * Largest number of points one run evaluates (the points of its shard, after --limit). Grids are never
+ * materialised (points are decoded from their index), but a run of more points than this would take days
+ * and its result file gigabytes: such specs are refused up front with a hint (--shard, --limit, random mode).
+ */
+export const MAX_SWEEP_POINTS = 10_000_000;
+
+/**
+ * Number of grid points: the product of the axis lengths, as a float (exact up to 2^53, which is all an
+ * index can address; beyond that it is only compared and printed, and may be Infinity).
+ */
 export function gridSize(spec: SweepSpec): number {
   return axisNames(spec).reduce((a, k) => a * spec.axes[k].length, 1);
 }
@@ -82,6 +93,31 @@ export function gridSize(spec: SweepSpec): number {
 export function totalPoints(spec: SweepSpec): number {
   const g = gridSize(spec);
   return spec.mode === 'grid' ? g : Math.min(g, spec.samples!);
+}
+
+/** Points j < total with j mod n = k-1 (all of them without a shard). */
+export function pointsInShard(total: number, shard: Shard | null): number {
+  if (!shard) return total;
+  return total > shard.k - 1 ? Math.floor((total - shard.k) / shard.n) + 1 : 0;
+}
+
+const fmtCount = (x: number) => (x < 1e15 ? String(x) : x.toExponential(2));
+
+/**
+ * Refuses, before anything is written or locked, a sweep whose points cannot be indexed (more than 2^53) or
+ * whose run (this shard, after --limit) would evaluate more than MAX_SWEEP_POINTS points.
+ */
+export function checkSweepSize(spec: SweepSpec, file: string, shard: Shard | null, limit?: number): void {
+  const g = gridSize(spec);
+  const axes = axisNames(spec).map((k) => `${k} (${spec.axes[k].length})`).join(' x ');
+  const err = (msg: string, hint: string) => new UserError('E_SWEEP_SIZE', msg, { file, path: '$.axes', hint });
+  if (g > Number.MAX_SAFE_INTEGER) {
+    throw err(`grid of ${fmtCount(g)} points (${axes}) is too large to index (maximum 2^53)`, spec.mode === 'grid' ? `use "mode": "random" with "samples" (at most ${MAX_SWEEP_POINTS}) over fewer axis values, or fewer axis values` : 'random samples are drawn from an indexed grid: use fewer axis values');
+  }
+  const run = Math.min(pointsInShard(totalPoints(spec), shard), limit ?? Infinity);
+  if (run > MAX_SWEEP_POINTS) {
+    throw err(`grid of ${fmtCount(g)} points (${axes}) means ${fmtCount(run)} points in this run, more than the maximum of ${MAX_SWEEP_POINTS}`, `evaluate part of it with --limit N or --shard k/n (n >= ${Math.ceil(run / MAX_SWEEP_POINTS)}), or use "mode": "random" with "samples"`);
+  }
 }
 
 /** Parameters of grid index g (mixed radix, last sorted axis fastest). */
@@ -96,12 +132,25 @@ export function gridPoint(spec: SweepSpec, g: number): Record<string, string | n
   return Object.fromEntries(names.map((n) => [n, out[n]]));
 }
 
-/** Grid indices of points 0..N-1 (identity for grid mode; a seeded distinct sample for random mode). */
+/**
+ * Point j -> grid index, without materialising the grid: identity in grid mode; in random mode the seeded
+ * distinct sample (samples <= MAX_SWEEP_POINTS, drawn once, O(samples)).
+ */
+export function pointIndexer(spec: SweepSpec): (j: number) => number {
+  if (spec.mode === 'grid') return (j) => j;
+  const gi = gridIndices(spec);
+  return (j) => gi[j];
+}
+
+/** Grid indices of the random sample (points 0..samples-1): a seeded partial Fisher-Yates draw. */
 export function gridIndices(spec: SweepSpec): number[] {
   const g = gridSize(spec);
   const n = totalPoints(spec);
-  if (spec.mode === 'grid') return Array.from({ length: n }, (_, i) => i);
-  if (g > Number.MAX_SAFE_INTEGER) throw new UserError('E_SWEEP_SPEC', `grid of ${g} points is too large to sample`, { path: '$.axes' });
+  if (spec.mode === 'grid') {
+    if (n > MAX_SWEEP_POINTS) throw new UserError('E_SWEEP_SIZE', `grid of ${fmtCount(n)} points is too large to list`, { path: '$.axes', hint: 'enumerate it lazily (pointIndexer)' });
+    return Array.from({ length: n }, (_, i) => i);
+  }
+  if (g > Number.MAX_SAFE_INTEGER) throw new UserError('E_SWEEP_SPEC', `grid of ${fmtCount(g)} points is too large to sample`, { path: '$.axes', hint: 'use fewer axis values' });
   const rng = new Rng(spec.seed!);
   const swapped = new Map<number, number>();
   const out: number[] = [];

@@ -5,7 +5,7 @@
  *
  * Resume: everything lives in a work folder. `runs.jsonl` there gets one line per finished run (configuration,
  * seed, test accuracy, seconds, the settings hash); a run killed mid-way continues from its own checkpoint
- * (outDir = work/<config>-seed<s>, trainer.ts checkpoints at every epoch end). A work folder made with other
+ * (outDir = work/<config>-seed<s>; trainer.ts checkpoints at every epoch end, in <outDir>.partial while running). A work folder made with other
  * settings (dataset, sizes, options, configurations) is refused instead of being mixed in.
  * Order: seed-major (seed 1 of every configuration, then seed 2, ...), so a partial study is balanced.
  * Statistics (core/stats.ts): per configuration mean, sample std and standard error; against the reference
@@ -19,7 +19,7 @@ import { UserError } from '../core/diagnostics.ts';
 import { summarize, welch, type Summary, type WelchResult } from '../core/stats.ts';
 import type { Dataset } from '../data/datasets.ts';
 import type { ResolvedNetwork } from '../ir/types.ts';
-import { CHECKPOINT_FILE, train, type TrainOptions } from './trainer.ts';
+import { CHECKPOINT_FILE, train, workDirOf, type TrainOptions } from './trainer.ts';
 
 export interface StudyConfig {
   /** short stable key, used in folder names and runs.jsonl */
@@ -79,7 +79,7 @@ export async function runStudy(s: StudyRun): Promise<RunRecord[]> {
     for (const c of s.configs) {
       if (done.has(`${c.key}/${seed}`)) continue;
       const outDir = join(s.workDir, `${c.key}-seed${seed}`);
-      const resume = existsSync(join(outDir, CHECKPOINT_FILE));
+      const resume = existsSync(join(workDirOf(outDir), CHECKPOINT_FILE)) || existsSync(join(outDir, CHECKPOINT_FILE));
       if (!resume) rmSync(outDir, { recursive: true, force: true }); // a run without a checkpoint starts clean (no stale metrics)
       const r = await train({ net: c.net, dataset: s.dataset, options: { ...c.options, seed }, outDir, resume, evalEachEpoch: false });
       if (r.interrupted) throw new UserError('E_INTERRUPTED', `study interrupted during ${c.name} seed ${seed}; its checkpoint is saved`, { hint: 'run the same command again to continue' });

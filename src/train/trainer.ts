@@ -14,12 +14,13 @@
  * the epoch's shuffle from (seed, stage, epoch), each batch's augmentation from (seed, stage, epoch, batch).
  * A checkpoint taken at any batch boundary stores every parameter, BN statistic and optimiser moment plus
  * (stage, epoch, batch, optimiser step); resuming replays exactly the same batches and arithmetic, so a
- * resumed run ends with bit-identical weights (tested). Checkpoints are written atomically.
+ * resumed run ends with bit-identical weights (tested). Checkpoints are written atomically; the run works in
+ * `<out>.partial` and its output directory is replaced as a set when it completes (see `train`).
  */
 import { opOf } from '../ops/index.ts';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../core/atomic.ts';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { checkDirTarget, cleanStale, lockPath, replaceDirAtomic, writeFileAtomic } from '../core/atomic.ts';
 import { UserError } from '../core/diagnostics.ts';
 import { Rng } from '../core/rng.ts';
 import { decodeSafetensors, encodeSafetensors, type StArray } from '../core/safetensors.ts';
@@ -181,7 +182,44 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const MODEL_FILE = 'model.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
 
+/** Files of a training run's output directory (replaced as a set; other files there are kept). */
+export const TRAIN_FILES = [MODEL_FILE, CHECKPOINT_FILE, METRICS_FILE, 'stage1.safetensors'] as const;
+
+/** Where a run in progress keeps its checkpoint, metrics and stage-1 model: `<out>.partial`, beside `<out>`. */
+export function workDirOf(outDir: string): string {
+  return join(dirname(outDir), `${basename(outDir)}.partial`);
+}
+
+/**
+ * Trains into `outDir` atomically as a set: the run works in `<out>.partial` (checkpoints, metrics, stage-1
+ * model; `--resume` continues from there) and, when it completes, that directory is swapped into place
+ * (core/atomic.ts replaceDirAtomic). A kill leaves `outDir` as it was (the previous run's complete set, or
+ * absent) plus a resumable `<out>.partial`, never a new model beside old metrics. `<out>.lock` refuses a
+ * second live run on the same output; a killed run's lock is taken over.
+ */
 export async function train(run: TrainRun): Promise<TrainResult> {
+  const outDir = run.outDir, work = workDirOf(outDir);
+  checkDirTarget(outDir);
+  const release = lockPath(outDir, 'E_LOCKED', 'training run');
+  try {
+    cleanStale(outDir);
+    if (run.resume) {
+      // a completed run (or one written before <out>.partial existed) resumes from the checkpoint in <out>
+      if (!existsSync(join(work, CHECKPOINT_FILE)) && existsSync(join(outDir, CHECKPOINT_FILE))) {
+        rmSync(work, { recursive: true, force: true });
+        mkdirSync(work, { recursive: true });
+        for (const f of TRAIN_FILES) if (existsSync(join(outDir, f))) copyFileSync(join(outDir, f), join(work, f));
+      }
+    } else {
+      rmSync(work, { recursive: true, force: true }); // a fresh run: an abandoned partial run is discarded
+    }
+    const r = await trainIn({ ...run, outDir: work });
+    if (!r.interrupted) replaceDirAtomic(outDir, work, { owned: TRAIN_FILES });
+    return r;
+  } finally { release(); }
+}
+
+async function trainIn(run: TrainRun): Promise<TrainResult> {
   const { net, dataset: ds, outDir } = run;
   const log = run.log ?? (() => {});
   mkdirSync(outDir, { recursive: true });

@@ -131,6 +131,9 @@ spec('axes an array', (s) => { s.axes = [1]; return s; }, /\$\.axes/);
 spec('axis values not an array', (s) => { s.axes.clock = '500 MHz'; return s; }, /\$\.axes/);
 spec('axis values empty', (s) => { s.axes.clock = []; return s; }, /\$\.axes/);
 spec('workload unknown', (s) => { s.workload = 'bireal-mnistt'; return s; }, /\$\.workload|bireal-mnistt/);
+spec('axis through a leaf', (s) => { s.axes['clock.value'] = [1]; return s; }, /\$\.axes/);
+spec('typo in axis name', (s) => { s.axes['dram.bandwith'] = ['6.4 GB/s']; return s; }, /dram\.bandwith/, /did you mean 'bandwidth'/);
+spec('grid of 1e8 points', (s) => { const v = Array.from({ length: 100 }, (_, i) => i + 1); s.axes = { 'peArray.rows': v, 'peArray.cols': v, 'pooling.lanes': v, 'postProcessing.lanes': v }; return s; }, /E_SWEEP_SIZE/);
 spec('arch unknown', (s) => { s.arch = 'egde'; return s; }, /\$\.arch|egde/);
 spec('not JSON', () => '{', /E_JSON|\$/);
 

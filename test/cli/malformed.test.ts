@@ -3,7 +3,7 @@
  * there is one) and a JSON path, with no stack trace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -77,6 +77,14 @@ cases.push({ name: 'convention typo', args: () => ['cost', 'bireal18-imagenet', 
 cases.push({ name: 'input wrong length', args: () => { writeFileSync(P('in.json'), '[1,2,3]'); return ['run', 'bireal-mnist', '--input', P('in.json')]; }, expect: [/E_INPUT/, /in\.json/, /784/] });
 cases.push({ name: 'input not numbers', args: () => { writeFileSync(P('in2.json'), JSON.stringify({ data: [1, 'x'] })); return ['run', 'bireal-mnist', '--input', P('in2.json')]; }, expect: [/E_INPUT/, /\$\.data\[1\]/] });
 cases.push({ name: 'safetensors input with a NaN', args: () => { const d = new Float32Array(784); d[5] = NaN; writeFileSync(P('in-nan.safetensors'), encodeSafetensors(new Map([['x', { shape: [28, 28, 1], data: d }]]), {})); return ['run', 'bireal-mnist', '--input', P('in-nan.safetensors')]; }, expect: [/E_INPUT/, /in-nan\.safetensors/, /\$\["x"\]\[5\]/, /NaN/] });
+// sweep grids are counted, never materialised: above the per-run maximum they are refused before any file or lock
+const hugeSpec = (axes: number) => JSON.stringify({ schema: 'birealsim.sweep-spec/1', name: 'huge', workload: 'bireal-mnist', arch: 'edge', mode: 'grid',
+  axes: Object.fromEntries(['peArray.rows', 'peArray.cols', 'postProcessing.lanes', 'pooling.lanes', 'realUnit.macsPerCycle', 'buffers.*.banks', 'peArray.laneBits', 'peArray.accumulatorBits', 'buffers.*.portWidth', 'dram.bandwidth'].slice(0, axes).map((k) => [k, Array.from({ length: 100 }, (_, i) => i + 1)])) });
+cases.push({ name: 'sweep grid of 1e8 points (over the per-run maximum)', args: () => { writeFileSync(P('grid1e8.json'), hugeSpec(4)); return ['sweep', P('grid1e8.json'), '--out', P('grid1e8.jsonl')]; }, expect: [/E_SWEEP_SIZE/, /grid1e8\.json: \$\.axes/, /100000000 points/, /peArray\.rows \(100\)/, /--limit/, /--shard/] });
+cases.push({ name: 'sweep grid of 1e20 points (cannot be indexed)', args: () => { writeFileSync(P('grid1e20.json'), hugeSpec(10)); return ['sweep', P('grid1e20.json'), '--out', P('grid1e20.jsonl')]; }, expect: [/E_SWEEP_SIZE/, /grid1e20\.json: \$\.axes/, /1\.00e\+20 points/, /random/] });
+cases.push({ name: 'random sweep over a grid of 1e20 points', args: () => { writeFileSync(P('grid1e20r.json'), JSON.stringify({ ...JSON.parse(hugeSpec(10)), mode: 'random', samples: 5, seed: 1 })); return ['sweep', P('grid1e20r.json'), '--out', P('grid1e20r.jsonl')]; }, expect: [/E_SWEEP_SIZE/, /grid1e20r\.json: \$\.axes/, /too large to index/] });
+cases.push({ name: "sweep axis typo 'dram.bandwith'", args: () => { writeFileSync(P('typo-axis.json'), JSON.stringify({ schema: 'birealsim.sweep-spec/1', name: 't', workload: 'bireal-mnist', arch: 'edge', mode: 'grid', axes: { 'dram.bandwith': ['1 GB/s'], 'peArray.rows': [8] } })); return ['sweep', P('typo-axis.json'), '--out', P('typo-axis.jsonl')]; }, expect: [/E_SWEEP_AXIS/, /typo-axis\.json: \$\.axes\["dram\.bandwith"\]/, /did you mean 'bandwidth'/] });
+cases.push({ name: 'report --out onto an existing file', args: () => { writeFileSync(P('report-file.txt'), 'mine'); return ['report', 'paper-table', '--out', P('report-file.txt')]; }, expect: [/E_OUT/, /--out/, /report-file\.txt' exists and is not a directory/] });
 cases.push({ name: 'unknown flag', args: () => ['cost', '--frobnicate'], expect: [/E_USAGE/, /frobnicate/] });
 
 describe('malformed inputs: exit 2 with a one-line located error', () => {
@@ -93,6 +101,15 @@ describe('malformed inputs: exit 2 with a one-line located error', () => {
       for (const re of c.expect) expect(r.err).toMatch(re);
     });
   }
+  it('refused sweeps and reports leave nothing behind (no output, no lock, no temp); the file under report --out is untouched', async () => {
+    for (const f of ['grid1e8', 'grid1e20', 'grid1e20r', 'typo-axis']) {
+      expect((await runCli(['sweep', P(`${f}.json`), '--out', P(`${f}.jsonl`)])).code).toBe(2);
+      expect(existsSync(P(`${f}.jsonl`))).toBe(false);
+      expect(existsSync(P(`${f}.jsonl.lock`))).toBe(false);
+    }
+    expect(readFileSync(P('report-file.txt'), 'utf8')).toBe('mine');
+    expect(readdirSync(dir).filter((e) => /\.tmp-|\.lock$/.test(e))).toEqual([]);
+  });
   it('the real binary exits 2 without a stack trace', () => {
     writeFileSync(P('bad.json'), '{');
     const r = spawnSync(process.execPath, ['bin/birealsim.mjs', 'inspect', P('bad.json')], { encoding: 'utf8' });

@@ -12,11 +12,43 @@ import { Rng } from '../../src/core/rng.ts';
 import { paretoFront, paretoFront2 } from '../../src/report/pareto.ts';
 import { mergeSweepFiles, parseSweepText, readSweepFile, SweepWriter } from '../../src/report/sweep-file.ts';
 import { runSweep, sweepHeader } from '../../src/report/sweep-run.ts';
-import { applyPoint, gridIndices, gridPoint, gridSize, inShard, specHash, validateSpec, type SweepSpec } from '../../src/report/sweep-spec.ts';
+import { applyPoint, checkSweepSize, gridIndices, gridPoint, gridSize, inShard, pointsInShard, specHash, validateSpec, type SweepSpec } from '../../src/report/sweep-spec.ts';
 import { loadBaseArch, makeEvaluator } from '../../src/report/sweep-eval.ts';
 import { MICRO_SPEC, cli } from './fixtures.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'birealsim-sweep-test-'));
+
+describe('sweep grids are counted and enumerated lazily', () => {
+  const axes = (n: number) => Object.fromEntries(['peArray.rows', 'peArray.cols', 'postProcessing.lanes', 'pooling.lanes', 'realUnit.macsPerCycle', 'buffers.*.banks', 'peArray.laneBits', 'peArray.accumulatorBits', 'buffers.*.portWidth', 'dram.bandwidth'].slice(0, n).map((k) => [k, Array.from({ length: 100 }, (_, i) => i + 1)]));
+  const big = (n: number) => validateSpec({ schema: 'birealsim.sweep-spec/1', name: 'big', workload: 'bireal-mnist', arch: 'edge', mode: 'grid', axes: axes(n) }, 's');
+  it('a 1e8-point grid: refused whole, allowed as a shard with --limit, which evaluates only its own points', async () => {
+    const spec = big(4);
+    expect(gridSize(spec)).toBe(1e8);
+    expect(() => checkSweepSize(spec, 's.json', null)).toThrow(/100000000 points.*more than the maximum of 10000000/);
+    expect(() => checkSweepSize(spec, 's.json', { k: 1, n: 10 })).not.toThrow();
+    expect(() => checkSweepSize(spec, 's.json', null, 1000)).not.toThrow();
+    expect(pointsInShard(1e8, { k: 17, n: 20 })).toBe(5e6);
+    expect(pointsInShard(5, { k: 5, n: 6 })).toBe(1);
+    expect(pointsInShard(5, { k: 6, n: 6 })).toBe(0);
+    const dir = tmp();
+    try {
+      const out = join(dir, 'big.jsonl');
+      const t0 = performance.now();
+      const r = await runSweep({ spec, baseArch: loadBaseArch('edge', 's'), out, shard: { k: 17, n: 20 }, workers: 0, toolVersion: '0.1.0', limit: 2 });
+      expect(performance.now() - t0).toBeLessThan(20000);
+      expect(r.inShard).toBe(5e6);
+      const pts = readSweepFile(out).points;
+      expect(pts.map((p) => p.index)).toEqual([16, 36]);
+      expect(pts[1].params).toEqual(gridPoint(spec, 36));
+      // resumed with a larger limit: continues after the points already there
+      await runSweep({ spec, baseArch: loadBaseArch('edge', 's'), out, shard: { k: 17, n: 20 }, workers: 0, toolVersion: '0.1.0', limit: 1 });
+      expect(readSweepFile(out).points.map((p) => p.index)).toEqual([16, 36, 56]);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+  it('a 1e20-point grid is refused as unindexable, even with --limit', () => {
+    expect(() => checkSweepSize(big(10), 's.json', null, 5)).toThrow(/1\.00e\+20 points.*too large to index/);
+  });
+});
 
 describe('sweep spec', () => {
   const spec = validateSpec({ ...MICRO_SPEC, mode: 'random', samples: 10, seed: 7 }, 's');

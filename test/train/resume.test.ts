@@ -8,7 +8,7 @@ import { resolveNetwork } from '../../src/ir/validate.ts';
 import { loadModel } from '../../src/ir/model.ts';
 import { initGemm } from '../../src/kernels/batch-fast.ts';
 import { loadIdxDir, parseIdx, type Dataset } from '../../src/data/datasets.ts';
-import { CHECKPOINT_FILE, METRICS_FILE, train, type TrainOptions } from '../../src/train/trainer.ts';
+import { CHECKPOINT_FILE, METRICS_FILE, train, workDirOf, type TrainOptions } from '../../src/train/trainer.ts';
 import { tinyBireal } from './gradcheck.ts';
 import { UserError } from '../../src/core/diagnostics.ts';
 import { idx, writeSynthetic } from './synthetic.ts';
@@ -50,7 +50,8 @@ describe('train: checkpoint and exact resume', () => {
       // stop in the middle of stage 2 epoch 1 (6 batches per epoch: step 8 = stage 2, epoch 1, batch 2)
       const b1 = await train({ net, dataset: ds, options: OPTS, outDir: join(root, 'b'), stopAtStep: 8 });
       expect(b1.interrupted).toBe(true);
-      expect(existsSync(join(root, 'b', CHECKPOINT_FILE))).toBe(true);
+      expect(existsSync(join(workDirOf(join(root, 'b')), CHECKPOINT_FILE))).toBe(true); // the run works in <out>.partial
+      expect(existsSync(join(root, 'b'))).toBe(false); // and publishes <out> only when it completes
       expect(b1.position).toEqual({ stage: 1, epoch: 0, batch: 2, optStep: 2 });
       // a fresh process-equivalent: new TrainNet built from the checkpoint, options read from the checkpoint
       const b2 = await train({ net, dataset: ds, options: { ...OPTS, seed: 12345 }, outDir: join(root, 'b'), resume: true });
