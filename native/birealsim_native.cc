@@ -28,6 +28,9 @@
 
 namespace {
 
+// Work is split into chunks taken from an atomic counter, so a worker that is descheduled (a loaded machine)
+// delays nothing: the others, the calling thread included, take its chunks. A worker that wakes after the
+// call ended finds the job closed and goes back to waiting.
 class Pool {
  public:
   int threads = 1;
@@ -37,23 +40,27 @@ class Pool {
     stop();
     threads = n;
     quit_ = false;
-    for (int t = 1; t < n; t++) workers_.emplace_back([this, t] { loop(t); });
+    for (int t = 1; t < n; t++) workers_.emplace_back([this] { loop(); });
   }
   ~Pool() { stop(); }
-  // runs fn(t) for t in [0, threads) (t = 0 on the calling thread) and waits for all
-  void run(const std::function<void(int)> &fn, int use) {
-    if (use <= 1 || threads <= 1) { fn(0); return; }
-    if (use > threads) use = threads;
+  // runs body on chunks [0, chunks) spread over the threads, returns when all chunks are done
+  void run(const std::function<void(int)> &chunk, int chunks) {
+    next_.store(0);
+    chunks_ = chunks;
     {
       std::lock_guard<std::mutex> g(m_);
-      job_ = &fn;
-      use_ = use;
-      pending_.store(use - 1);
+      job_ = &chunk;
       gen_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
-    fn(0);
-    while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
+    work(chunk);
+    {
+      std::lock_guard<std::mutex> g(m_);
+      job_ = nullptr;  // late workers no longer join
+    }
+    for (int spins = 0; active_.load(std::memory_order_acquire) != 0; spins++) {
+      if (spins < 2000) _mm_pause(); else std::this_thread::yield();
+    }
   }
 
  private:
@@ -61,11 +68,14 @@ class Pool {
   std::mutex m_;
   std::condition_variable cv_;
   std::atomic<uint64_t> gen_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<int> next_{0}, active_{0};
+  int chunks_ = 0;
   const std::function<void(int)> *job_ = nullptr;
-  int use_ = 1;
   bool quit_ = false;
 
+  void work(const std::function<void(int)> &chunk) {
+    for (int c; (c = next_.fetch_add(1, std::memory_order_acq_rel)) < chunks_;) chunk(c);
+  }
   void stop() {
     {
       std::lock_guard<std::mutex> g(m_);
@@ -76,25 +86,23 @@ class Pool {
     for (auto &w : workers_) w.join();
     workers_.clear();
   }
-  void loop(int t) {
+  void loop() {
     uint64_t seen = gen_.load();
     for (;;) {
       // spin a little (consecutive layers follow within microseconds), then sleep
-      int spins = 0;
-      while (gen_.load(std::memory_order_acquire) == seen && spins < 20000) { _mm_pause(); spins++; }
+      for (int spins = 0; gen_.load(std::memory_order_acquire) == seen && spins < 20000; spins++) _mm_pause();
       const std::function<void(int)> *job;
-      int use;
       {
         std::unique_lock<std::mutex> lk(m_);
         cv_.wait(lk, [&] { return gen_.load() != seen; });
         seen = gen_.load();
         if (quit_) return;
         job = job_;
-        use = use_;
+        if (job) active_.fetch_add(1);
       }
-      if (t < use) {
-        (*job)(t);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+      if (job) {
+        work(*job);
+        active_.fetch_sub(1, std::memory_order_acq_rel);
       }
     }
   }
@@ -102,20 +110,21 @@ class Pool {
 
 Pool pool;
 
-// splits [0, n) into contiguous ranges, one per thread; small work runs on the calling thread
+// splits [0, n) into contiguous chunks (about 4 per thread) shared out dynamically; small work runs on the
+// calling thread
 std::mutex runMutex;  // one parallel region at a time (the addon may be loaded by several JS threads)
 void parallelFor(int n, double work, const std::function<void(int, int)> &body) {
   int use = pool.threads;
   if (work < 2e5 || n < 2) use = 1;
-  if (use > n) use = n;
   if (use <= 1) { body(0, n); return; }
   std::unique_lock<std::mutex> lk(runMutex, std::try_to_lock);
   if (!lk.owns_lock()) { body(0, n); return; }
-  std::function<void(int)> fn = [&](int t) {
-    int a = (int)((int64_t)n * t / use), b = (int)((int64_t)n * (t + 1) / use);
+  int chunks = use * 4 < n ? use * 4 : n;
+  std::function<void(int)> fn = [&](int c) {
+    int a = (int)((int64_t)n * c / chunks), b = (int)((int64_t)n * (c + 1) / chunks);
     if (a < b) body(a, b);
   };
-  pool.run(fn, use);
+  pool.run(fn, chunks);
 }
 
 enum Isa { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
@@ -159,6 +168,7 @@ static const uint32_t ZERO_WORDS[4096] = {0};
 __attribute__((target("avx512f,avx512bw,avx512vpopcntdq")))
 void binaryRowsAvx512(const BGeom &g, int p0, int p1) {
   const int kk = g.kernel * g.kernel, wpp = g.wpp, CP = g.coutPad;
+  const bool vecFinish = (double)kk * g.C < 16777216.0;
   std::vector<const uint32_t *> taps(kk);
   for (int p = p0; p < p1; p++) {
     int oy = p / g.outW, ox = p % g.outW, counted = 0;
@@ -192,11 +202,29 @@ void binaryRowsAvx512(const BGeom &g, int p0, int p1) {
           }
         }
       }
-      alignas(64) uint32_t pops[64];
-      _mm512_store_si512(pops, a0); _mm512_store_si512(pops + 16, a1);
-      _mm512_store_si512(pops + 32, a2); _mm512_store_si512(pops + 48, a3);
-      int oe = o0 + nb * 16; if (oe > g.cout) oe = g.cout;
-      for (int o = o0; o < oe; o++) finishPixel(g, p, o, counted, pops[o - o0]);
+      if (vecFinish) {
+        const __m512i base = _mm512_set1_epi32(counted * g.C);
+        __m512i av[4] = {a0, a1, a2, a3};
+        for (int j = 0; j < nb; j++) {
+          int ob = o0 + 16 * j, n = g.cout - ob;
+          if (n <= 0) break;
+          __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+          __m512i d = _mm512_sub_epi32(base, _mm512_slli_epi32(av[j], 1));
+          size_t i = (size_t)p * g.cout + ob;
+          _mm512_mask_storeu_epi32(g.acc + i, m, d);
+          if (g.y) {
+            // |d| < 2^24: exact in fp32, so the fp32 product is the spec's fp32(mul * acc); then + bias in fp32
+            __m512 pr = _mm512_mul_ps(_mm512_cvtepi32_ps(d), _mm512_maskz_loadu_ps(m, g.mul + ob));
+            _mm512_mask_storeu_ps(g.y + i, m, _mm512_add_ps(pr, _mm512_maskz_loadu_ps(m, g.bias + ob)));
+          }
+        }
+      } else {
+        alignas(64) uint32_t pops[64];
+        _mm512_store_si512(pops, a0); _mm512_store_si512(pops + 16, a1);
+        _mm512_store_si512(pops + 32, a2); _mm512_store_si512(pops + 48, a3);
+        int oe = o0 + nb * 16; if (oe > g.cout) oe = g.cout;
+        for (int o = o0; o < oe; o++) finishPixel(g, p, o, counted, pops[o - o0]);
+      }
     }
   }
 }
@@ -297,30 +325,43 @@ __attribute__((always_inline)) inline void floatTile(const FGeom &g, const int *
   const int kk = g.kernel * g.kernel, C = g.C, CP = g.coutPad;
   v16f acc[PX][NB];
   for (int i = 0; i < PX; i++) for (int j = 0; j < NB; j++) acc[i][j] = (v16f){};
-  for (int t = 0; t < kk; t++) {
-    int ky = t / g.kernel, kx = t % g.kernel;
-    const float *xs[PX];
-    bool all = npx == PX;
-    for (int i = 0; i < PX; i++) {
-      xs[i] = nullptr;
-      if (i < npx) {
-        int oy = pix[i] / g.outW, ox = pix[i] % g.outW;
-        int iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
-        if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) xs[i] = g.x + ((size_t)iy * g.W + ix) * C;
-      }
-      if (!xs[i]) all = false;
+  const int kw = g.kernel;
+  for (int ky = 0; ky < kw; ky++) {
+    // fast path: every pixel's whole row of taps (kx = 0..k-1) inside the image, so its (kx, c) values are one
+    // contiguous run of k*C floats, in the spec's order, against the run of weight rows k = (ky*k + kx)*C + c
+    const float *rows[PX];
+    bool full = npx == PX;
+    for (int i = 0; i < PX && full; i++) {
+      int oy = pix[i] / g.outW, ox = pix[i] % g.outW;
+      int iy = oy * g.stride - g.pad + ky, ix0 = ox * g.stride - g.pad;
+      if (iy < 0 || iy >= g.H || ix0 < 0 || ix0 + kw > g.W) full = false;
+      else rows[i] = g.x + ((size_t)iy * g.W + ix0) * C;
     }
-    const float *wt = g.wT + (size_t)t * C * CP + o0;
-    if (all) {
-      for (int c = 0; c < C; c++, wt += CP) {
+    if (full) {
+      const int run = kw * C;
+      const float *wt = g.wT + (size_t)ky * run * CP + o0;
+      for (int r = 0; r < run; r++, wt += CP) {
         v16f w[NB];
         for (int j = 0; j < NB; j++) memcpy(&w[j], wt + 16 * j, 64);
         for (int i = 0; i < PX; i++) {
-          float xv = xs[i][c];
+          float xv = rows[i][r];
           for (int j = 0; j < NB; j++) { v16f pr = w[j] * xv; acc[i][j] = acc[i][j] + pr; }
         }
       }
-    } else {
+      continue;
+    }
+    for (int kx = 0; kx < kw; kx++) {
+      const int t = ky * kw + kx;
+      const float *xs[PX];
+      for (int i = 0; i < PX; i++) {
+        xs[i] = nullptr;
+        if (i < npx) {
+          int oy = pix[i] / g.outW, ox = pix[i] % g.outW;
+          int iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
+          if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) xs[i] = g.x + ((size_t)iy * g.W + ix) * C;
+        }
+      }
+      const float *wt = g.wT + (size_t)t * C * CP + o0;
       for (int c = 0; c < C; c++, wt += CP) {
         for (int i = 0; i < PX; i++) {
           if (!xs[i]) continue;
@@ -395,12 +436,22 @@ void realConvRun(const FGeom &g) {
 
 // ------------------------------------------------------------------ element ops (golden ops' specs)
 
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+CLONES void bnRows(const float *x, int C, const float *s, const float *t, float *y, int a, int b) {
+  for (int p = a; p < b; p++) {
+    const float *xp = x + (size_t)p * C; float *yp = y + (size_t)p * C;
+    for (int c = 0; c < C; c++) { float m = xp[c] * s[c]; yp[c] = m + t[c]; }
+  }
+}
+CLONES void addRange(const float *a, const float *b, float *y, size_t i0, size_t i1) {
+  for (size_t i = i0; i < i1; i++) y[i] = a[i] + b[i];
+}
+CLONES void maxInto(float *acc, const float *xp, int C) { for (int c = 0; c < C; c++) { float v = xp[c]; acc[c] = v > acc[c] ? v : acc[c]; } }
+CLONES void sumInto(float *acc, const float *xp, int C) { for (int c = 0; c < C; c++) acc[c] = acc[c] + xp[c]; }
+
 void bnRun(const float *x, int pixels, int C, const float *s, const float *t, float *y) {
   parallelFor(pixels, (double)pixels * C, [&](int a, int b) {
-    for (int p = a; p < b; p++) {
-      const float *xp = x + (size_t)p * C; float *yp = y + (size_t)p * C;
-      for (int c = 0; c < C; c++) { float m = xp[c] * s[c]; yp[c] = m + t[c]; }
-    }
+    bnRows(x, C, s, t, y, a, b);
   });
 }
 
@@ -408,12 +459,30 @@ void addRun(const float *a, const float *b, size_t n, float *y) {
   int chunks = (int)((n + 4095) / 4096);
   parallelFor(chunks, (double)n, [&](int c0, int c1) {
     size_t e = (size_t)c1 * 4096 < n ? (size_t)c1 * 4096 : n;
-    for (size_t i = (size_t)c0 * 4096; i < e; i++) y[i] = a[i] + b[i];
+    addRange(a, b, y, (size_t)c0 * 4096, e);
   });
+}
+
+__attribute__((target("avx512f")))
+void signPackAvx512(const float *x, int C, int wpp, uint32_t *w, int a, int b) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (int p = a; p < b; p++) {
+    const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
+    for (int k = 0; k < wpp; k++) {
+      int c0 = k * 32, n = C - c0 < 32 ? C - c0 : 32;
+      __mmask16 m0 = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+      __mmask16 m1 = n >= 32 ? (__mmask16)0xffff : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : (__mmask16)0;
+      // x < 0 (ordered: NaN and -0 give 0), the spec's signBit
+      __mmask16 lo = _mm512_mask_cmp_ps_mask(m0, _mm512_maskz_loadu_ps(m0, xp + c0), zero, _CMP_LT_OQ);
+      __mmask16 hi = _mm512_mask_cmp_ps_mask(m1, _mm512_maskz_loadu_ps(m1, xp + c0 + 16), zero, _CMP_LT_OQ);
+      wp[k] = (uint32_t)lo | ((uint32_t)hi << 16);
+    }
+  }
 }
 
 void signPackRun(const float *x, int pixels, int C, int wpp, uint32_t *w) {
   parallelFor(pixels, (double)pixels * C, [&](int a, int b) {
+    if (isa == ISA_AVX512) { signPackAvx512(x, C, wpp, w, a, b); return; }
     for (int p = a; p < b; p++) {
       const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
       for (int k = 0; k < wpp; k++) {
@@ -440,8 +509,8 @@ void poolRun(const float *x, int H, int W, int C, bool isMax, int kernel, int st
           if (ix < 0 || ix >= W) continue;
           count++;
           const float *xp = x + ((size_t)iy * W + ix) * C;
-          if (isMax) { for (int c = 0; c < C; c++) { float v = xp[c]; acc[c] = v > acc[c] ? v : acc[c]; } }
-          else for (int c = 0; c < C; c++) acc[c] = acc[c] + xp[c];
+          if (isMax) maxInto(acc.data(), xp, C);
+          else sumInto(acc.data(), xp, C);
         }
       }
       float *yp = y + ((size_t)oy * ow + ox) * C;
