@@ -170,7 +170,68 @@ void binaryRowsAvx512(const BGeom &g, int p0, int p1) {
   const int kk = g.kernel * g.kernel, wpp = g.wpp, CP = g.coutPad;
   const bool vecFinish = (double)kk * g.C < 16777216.0;
   std::vector<const uint32_t *> taps(kk);
+  const int k = g.kernel, run = k * wpp;
+  // interior pixel: every tap inside, so each kernel row's k*wpp words are contiguous in the input, as are the
+  // matching weight rows (tap = ky*k + kx): one loop of k*wpp words per kernel row
+  auto interior = [&](int p) {
+    int oy = p / g.outW, ox = p % g.outW, iy0 = oy * g.stride - g.pad, ix0 = ox * g.stride - g.pad;
+    return iy0 >= 0 && iy0 + k <= g.H && ix0 >= 0 && ix0 + k <= g.W;
+  };
+  auto rowPtr = [&](int p, int ky) {
+    int oy = p / g.outW, ox = p % g.outW;
+    return g.x + ((size_t)(oy * g.stride - g.pad + ky) * g.W + (ox * g.stride - g.pad)) * wpp;
+  };
   for (int p = p0; p < p1; p++) {
+    if (vecFinish && p + 1 < p1 && interior(p) && interior(p + 1)) {
+      // two interior pixels (consecutive outputs): weight vectors loaded once for both
+      for (int o0 = 0; o0 < CP; o0 += 64) {
+        int nb = (CP - o0) / 16; if (nb > 4) nb = 4;
+        __m512i a[2][4];
+        for (int i = 0; i < 2; i++) for (int j = 0; j < 4; j++) a[i][j] = _mm512_setzero_si512();
+        for (int ky = 0; ky < k; ky++) {
+          const uint32_t *x0 = rowPtr(p, ky), *x1 = rowPtr(p + 1, ky);
+          const uint32_t *wt = g.wT + (size_t)ky * run * CP + o0;
+          if (nb == 4) {
+            for (int r = 0; r < run; r++, wt += CP) {
+              __m512i u = _mm512_set1_epi32((int)x0[r]), v = _mm512_set1_epi32((int)x1[r]);
+              __m512i w0 = _mm512_loadu_si512(wt), w1 = _mm512_loadu_si512(wt + 16), w2 = _mm512_loadu_si512(wt + 32), w3 = _mm512_loadu_si512(wt + 48);
+              a[0][0] = _mm512_add_epi32(a[0][0], _mm512_popcnt_epi32(_mm512_xor_si512(u, w0)));
+              a[0][1] = _mm512_add_epi32(a[0][1], _mm512_popcnt_epi32(_mm512_xor_si512(u, w1)));
+              a[0][2] = _mm512_add_epi32(a[0][2], _mm512_popcnt_epi32(_mm512_xor_si512(u, w2)));
+              a[0][3] = _mm512_add_epi32(a[0][3], _mm512_popcnt_epi32(_mm512_xor_si512(u, w3)));
+              a[1][0] = _mm512_add_epi32(a[1][0], _mm512_popcnt_epi32(_mm512_xor_si512(v, w0)));
+              a[1][1] = _mm512_add_epi32(a[1][1], _mm512_popcnt_epi32(_mm512_xor_si512(v, w1)));
+              a[1][2] = _mm512_add_epi32(a[1][2], _mm512_popcnt_epi32(_mm512_xor_si512(v, w2)));
+              a[1][3] = _mm512_add_epi32(a[1][3], _mm512_popcnt_epi32(_mm512_xor_si512(v, w3)));
+            }
+          } else {
+            for (int r = 0; r < run; r++, wt += CP) {
+              __m512i u = _mm512_set1_epi32((int)x0[r]), v = _mm512_set1_epi32((int)x1[r]);
+              for (int j = 0; j < nb; j++) {
+                __m512i w = _mm512_loadu_si512(wt + 16 * j);
+                a[0][j] = _mm512_add_epi32(a[0][j], _mm512_popcnt_epi32(_mm512_xor_si512(u, w)));
+                a[1][j] = _mm512_add_epi32(a[1][j], _mm512_popcnt_epi32(_mm512_xor_si512(v, w)));
+              }
+            }
+          }
+        }
+        const __m512i base = _mm512_set1_epi32(kk * g.C);
+        for (int i = 0; i < 2; i++) for (int j = 0; j < nb; j++) {
+          int ob = o0 + 16 * j, n = g.cout - ob;
+          if (n <= 0) break;
+          __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+          __m512i d = _mm512_sub_epi32(base, _mm512_slli_epi32(a[i][j], 1));
+          size_t at = (size_t)(p + i) * g.cout + ob;
+          _mm512_mask_storeu_epi32(g.acc + at, m, d);
+          if (g.y) {
+            __m512 pr = _mm512_mul_ps(_mm512_cvtepi32_ps(d), _mm512_maskz_loadu_ps(m, g.mul + ob));
+            _mm512_mask_storeu_ps(g.y + at, m, _mm512_add_ps(pr, _mm512_maskz_loadu_ps(m, g.bias + ob)));
+          }
+        }
+      }
+      p++;
+      continue;
+    }
     int oy = p / g.outW, ox = p % g.outW, counted = 0;
     for (int ky = 0; ky < g.kernel; ky++) for (int kx = 0; kx < g.kernel; kx++) {
       const uint32_t *t = tapPtr(g, oy, ox, ky, kx);
