@@ -115,7 +115,7 @@ export function biReal18Case(): { run: () => void; profile: (reps: number) => Ma
       for (const { label, ms } of prog.profile(x, reps)) {
         const g = /^stem\.conv/.test(label) ? 'stem conv 7x7/2 + BN (fp32)'
           : /^stem\.pool/.test(label) ? 'stem max pool'
-          : /\(xnor\)/.test(label) ? 'binary convs (im2col + XNOR-popcount)'
+          : /\((xnor|bconv)\)( im2col)?$/.test(label) ? 'binary convs (im2col + XNOR-popcount)' // labels: 'id (op)[ what]' (golden/resident.ts)
           : /epilogue|\(sign\)|\(add\)/.test(label) ? 'fused epilogues (output transform, residual add, sign + pack)'
           : /down\./.test(label) ? 'downsample shortcuts (avg pool + 1x1 conv + BN)'
           : /^head/.test(label) ? 'head (GAP + FC)' : 'other';

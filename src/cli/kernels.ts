@@ -1,4 +1,7 @@
-/** Kernel-set selection for commands (`--kernels fast|reference`); 'default' is 'fast'. */
+/**
+ * Kernel-set selection for commands (`--kernels fast|native|wasm|reference`); 'default' is 'fast' (native when
+ * the addon was built at install, WebAssembly otherwise; kernels/index.ts).
+ */
 import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
 import { getKernels, KERNEL_NAMES as SETS, kernelsReady, loadKernels, type KernelName } from '../kernels/index.ts';
 import type { KernelSet } from '../kernels/types.ts';
@@ -8,7 +11,11 @@ export const KERNEL_NAMES = ['default', ...SETS];
 export function kernelsByName(name: string): KernelSet {
   const n = name === 'default' ? 'fast' : name;
   if (!(SETS as readonly string[]).includes(n)) throw new UserError('E_ARG', `unknown kernel set '${name}'`, { path: '--kernels', hint: didYouMeanHint(name, KERNEL_NAMES) });
-  return getKernels(n as KernelName);
+  try {
+    return getKernels(n as KernelName);
+  } catch (e) {
+    throw new UserError('E_ARG', (e as Error).message, { path: '--kernels' });
+  }
 }
 
 /**
@@ -18,7 +25,7 @@ export function kernelsByName(name: string): KernelSet {
  */
 export async function warmKernels(k: KernelSet): Promise<void> {
   await loadKernels();
-  if (k.name !== 'reference') await kernelsReady();
+  if (k.name === 'fast') await kernelsReady(); // the WebAssembly set's worker pool (native has its own threads)
 }
 
 /** kernelsByName + warmKernels: the kernel set a command executes with, loaded and warm. */

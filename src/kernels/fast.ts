@@ -35,6 +35,7 @@ import { fcReference, realConvReference } from './reference.ts';
 import { allocRegion, kernelExports, memory, ownsRegion, Scratch } from './wasm.ts';
 import { KernelPool, defaultThreads } from './pool.ts';
 import { SCONV_FLAGS, SCONV_TILE } from './wat.ts';
+import { setNativeThreads } from './native.ts';
 
 // ---------------------------------------------------------------- threads
 
@@ -42,12 +43,13 @@ let pool: KernelPool | undefined;
 let threads = defaultThreads();
 
 /**
- * Sets the number of threads (1 = main thread only). Starts or stops workers as needed; going down to 1
+ * Sets the number of threads (1 = main thread only), for the WebAssembly pool and the native kernels alike. Starts or stops workers as needed; going down to 1
  * keeps existing workers asleep (unused), so alternating 1 and n threads (benchmarks) does not restart them.
  */
 export async function setKernelThreads(n: number): Promise<void> {
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`setKernelThreads: expected a positive integer, got ${n}`);
   threads = n;
+  setNativeThreads(n); // the native set (native.ts) follows the same thread count
   if (n > 1 && pool && pool.workers !== n - 1) { const p = pool; pool = undefined; await p.close(); }
   if (n > 1) await getPool()!.ready();
 }

@@ -1,7 +1,8 @@
 /**
  * The fast kernel set inside the golden model: its element ops equal the op modules' reference execution (src/ops) bit for bit (including
  * -0, NaN and +-Inf lanes and channel counts that leave scalar tails), and a whole random Bi-Real-18 at
- * 224x224 gives the same bytes on every tap (accumulators, packed bits, fp32 tensors) as the reference set.
+ * 224x224 gives the same bytes on every tap (accumulators, packed bits, fp32 tensors) as the reference set,
+ * on the WebAssembly set and, when the addon is built, the native set (its element ops: test/kernels/native.test.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { bireal18 } from '../../src/ir/builders.ts';
@@ -18,6 +19,7 @@ import { packRow, wordsFor } from '../../src/core/bits.ts';
 import { outSize } from '../../src/core/geometry.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { binaryConvReference, referenceKernels } from '../../src/kernels/reference.ts';
+import { nativeKernels } from '../../src/kernels/native.ts';
 import { addFast, bnFast, closeKernelPool, fastKernels, kernelStats, poolFast, setKernelThreads, signPackFast, xnorConvFast } from '../../src/kernels/fast.ts';
 
 // bit patterns, with every NaN mapped to one value: NaN sign/payload is not part of the spec (V8's own JS
@@ -97,5 +99,12 @@ describe('golden model: fast kernels = reference kernels on every tap', () => {
     expect(bits(fast.logits)).toEqual(bits(ref.logits));
     // explicit fast selection gives the same logits as the default
     expect(bits(runPlan(plan, x, { kernels: fastKernels }).logits)).toEqual(bits(ref.logits));
+    // every other backend present: the native set (C++ addon, when built) on every tap too
+    const native = nativeKernels();
+    if (native) {
+      const nat = runPlan(plan, x, { taps: true, kernels: native });
+      expect([...ref.taps.keys()].filter((id) => !same(nat.taps.get(id)!, ref.taps.get(id)!))).toEqual([]);
+      expect(bits(nat.logits)).toEqual(bits(ref.logits));
+    }
   });
 });

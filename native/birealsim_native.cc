@@ -1,0 +1,753 @@
+/*
+ * birealsim native kernels (Node-API addon): the optional 'native' backend of src/kernels (KernelSet in
+ * src/kernels/types.ts). Every function returns exactly what the TypeScript spec (src/kernels/reference.ts,
+ * src/ops/bn.ts bnApply, add.ts addApply, common.ts poolApply, core/tensor.ts packSigns, bconv.ts
+ * xnorOutputTransform) returns, bit for bit:
+ *   - binary conv / GEMM: integer popcounts (order-free). AVX-512 VPOPCNTDQ when the CPU has it, else AVX2
+ *     (nibble-table popcount), else scalar POPCNT, chosen at run time (__builtin_cpu_supports).
+ *   - fp32 conv / fc: one fp32 sum per output from +0 over (ky, kx, c) ascending of fp32 products, bias added
+ *     last, exactly the spec's order. Vectorised ACROSS output channels (lanes are independent outputs), never
+ *     by reordering a sum; built with -ffp-contract=off so no multiply-add is fused (the spec rounds the
+ *     product). GCC vector extensions, compiled once per ISA (AVX-512F / AVX2 / baseline) by target attributes.
+ * Threads: a small persistent pool (spin briefly, then sleep) splits output pixels between threads; every
+ * output is computed by exactly one thread with the same arithmetic, so results do not depend on the count.
+ * Built by scripts/build-native.mjs (g++ directly, headers from the local Node installation, no download).
+ */
+#include <node_api.h>
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+// ------------------------------------------------------------------ thread pool
+
+namespace {
+
+// Work is split into chunks taken from an atomic counter, so a worker that is descheduled (a loaded machine)
+// delays nothing: the others, the calling thread included, take its chunks. A worker that wakes after the
+// call ended finds the job closed and goes back to waiting.
+class Pool {
+ public:
+  int threads = 1;
+  void resize(int n) {
+    if (n < 1) n = 1;
+    if (n > 64) n = 64;
+    stop();
+    threads = n;
+    quit_ = false;
+    for (int t = 1; t < n; t++) workers_.emplace_back([this] { loop(); });
+  }
+  ~Pool() { stop(); }
+  // runs body on chunks [0, chunks) spread over the threads, returns when all chunks are done
+  void run(const std::function<void(int)> &chunk, int chunks) {
+    next_.store(0);
+    chunks_ = chunks;
+    {
+      std::lock_guard<std::mutex> g(m_);
+      job_ = &chunk;
+      gen_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    work(chunk);
+    {
+      std::lock_guard<std::mutex> g(m_);
+      job_ = nullptr;  // late workers no longer join
+    }
+    for (int spins = 0; active_.load(std::memory_order_acquire) != 0; spins++) {
+      if (spins < 2000) _mm_pause(); else std::this_thread::yield();
+    }
+  }
+
+ private:
+  std::vector<std::thread> workers_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::atomic<uint64_t> gen_{0};
+  std::atomic<int> next_{0}, active_{0};
+  int chunks_ = 0;
+  const std::function<void(int)> *job_ = nullptr;
+  bool quit_ = false;
+
+  void work(const std::function<void(int)> &chunk) {
+    for (int c; (c = next_.fetch_add(1, std::memory_order_acq_rel)) < chunks_;) chunk(c);
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      quit_ = true;
+      gen_.fetch_add(1);
+    }
+    cv_.notify_all();
+    for (auto &w : workers_) w.join();
+    workers_.clear();
+  }
+  void loop() {
+    uint64_t seen = gen_.load();
+    for (;;) {
+      // spin a little (consecutive layers follow within microseconds), then sleep
+      for (int spins = 0; gen_.load(std::memory_order_acquire) == seen && spins < 20000; spins++) _mm_pause();
+      const std::function<void(int)> *job;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return gen_.load() != seen; });
+        seen = gen_.load();
+        if (quit_) return;
+        job = job_;
+        if (job) active_.fetch_add(1);
+      }
+      if (job) {
+        work(*job);
+        active_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+};
+
+Pool pool;
+
+// splits [0, n) into contiguous chunks (about 4 per thread) shared out dynamically; small work runs on the
+// calling thread
+std::mutex runMutex;  // one parallel region at a time (the addon may be loaded by several JS threads)
+void parallelFor(int n, double work, const std::function<void(int, int)> &body) {
+  int use = pool.threads;
+  if (work < 2e5 || n < 2) use = 1;
+  if (use <= 1) { body(0, n); return; }
+  std::unique_lock<std::mutex> lk(runMutex, std::try_to_lock);
+  if (!lk.owns_lock()) { body(0, n); return; }
+  int chunks = use * 4 < n ? use * 4 : n;
+  std::function<void(int)> fn = [&](int c) {
+    int a = (int)((int64_t)n * c / chunks), b = (int)((int64_t)n * (c + 1) / chunks);
+    if (a < b) body(a, b);
+  };
+  pool.run(fn, chunks);
+}
+
+enum Isa { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+int isa = ISA_SCALAR;
+void detectIsa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512bw")) isa = ISA_AVX512;
+  else if (__builtin_cpu_supports("avx2")) isa = ISA_AVX2;
+  else isa = ISA_SCALAR;
+}
+
+// ------------------------------------------------------------------ binary conv (XNOR-popcount)
+// Weights are pre-arranged by prepBinary as wT[(tap * wpp + k) * coutPad + o] (coutPad = cout rounded up to
+// 16, padded channels zero). For output pixel p, channel o: pop = sum over counted taps and words of
+// popcount(x XOR w) with x = 0 for a padded tap in 'one' mode; dot = counted * C - 2 * pop.
+
+struct BGeom {
+  const uint32_t *x; int H, W, wpp, C;
+  const uint32_t *wT; int cout, coutPad, kernel, stride, pad, padOne, outH, outW;
+  int32_t *acc;
+  // optional output transform y = fp32(fp32(mul * acc) + bias)
+  const float *mul, *bias; float *y;
+};
+
+inline void finishPixel(const BGeom &g, int p, int o, int counted, uint32_t pop) {
+  int32_t d = counted * g.C - 2 * (int32_t)pop;
+  size_t i = (size_t)p * g.cout + o;
+  g.acc[i] = d;
+  if (g.y) g.y[i] = (float)((double)g.mul[o] * (double)d) + g.bias[o];
+}
+
+// x word for tap of pixel, or nullptr if out of bounds
+inline const uint32_t *tapPtr(const BGeom &g, int oy, int ox, int ky, int kx) {
+  int iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
+  if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) return nullptr;
+  return g.x + ((size_t)iy * g.W + ix) * g.wpp;
+}
+
+static const uint32_t ZERO_WORDS[4096] = {0};
+
+__attribute__((target("avx512f,avx512bw,avx512vpopcntdq")))
+void binaryRowsAvx512(const BGeom &g, int p0, int p1) {
+  const int kk = g.kernel * g.kernel, wpp = g.wpp, CP = g.coutPad;
+  const bool vecFinish = (double)kk * g.C < 16777216.0;
+  std::vector<const uint32_t *> taps(kk);
+  const int k = g.kernel, run = k * wpp;
+  // interior pixel: every tap inside, so each kernel row's k*wpp words are contiguous in the input, as are the
+  // matching weight rows (tap = ky*k + kx): one loop of k*wpp words per kernel row
+  auto interior = [&](int p) {
+    int oy = p / g.outW, ox = p % g.outW, iy0 = oy * g.stride - g.pad, ix0 = ox * g.stride - g.pad;
+    return iy0 >= 0 && iy0 + k <= g.H && ix0 >= 0 && ix0 + k <= g.W;
+  };
+  auto rowPtr = [&](int p, int ky) {
+    int oy = p / g.outW, ox = p % g.outW;
+    return g.x + ((size_t)(oy * g.stride - g.pad + ky) * g.W + (ox * g.stride - g.pad)) * wpp;
+  };
+  for (int p = p0; p < p1; p++) {
+    if (vecFinish && p + 1 < p1 && interior(p) && interior(p + 1)) {
+      // two interior pixels (consecutive outputs): weight vectors loaded once for both
+      for (int o0 = 0; o0 < CP; o0 += 64) {
+        int nb = (CP - o0) / 16; if (nb > 4) nb = 4;
+        __m512i a[2][4];
+        for (int i = 0; i < 2; i++) for (int j = 0; j < 4; j++) a[i][j] = _mm512_setzero_si512();
+        for (int ky = 0; ky < k; ky++) {
+          const uint32_t *x0 = rowPtr(p, ky), *x1 = rowPtr(p + 1, ky);
+          const uint32_t *wt = g.wT + (size_t)ky * run * CP + o0;
+          if (nb == 4) {
+            for (int r = 0; r < run; r++, wt += CP) {
+              __m512i u = _mm512_set1_epi32((int)x0[r]), v = _mm512_set1_epi32((int)x1[r]);
+              __m512i w0 = _mm512_loadu_si512(wt), w1 = _mm512_loadu_si512(wt + 16), w2 = _mm512_loadu_si512(wt + 32), w3 = _mm512_loadu_si512(wt + 48);
+              a[0][0] = _mm512_add_epi32(a[0][0], _mm512_popcnt_epi32(_mm512_xor_si512(u, w0)));
+              a[0][1] = _mm512_add_epi32(a[0][1], _mm512_popcnt_epi32(_mm512_xor_si512(u, w1)));
+              a[0][2] = _mm512_add_epi32(a[0][2], _mm512_popcnt_epi32(_mm512_xor_si512(u, w2)));
+              a[0][3] = _mm512_add_epi32(a[0][3], _mm512_popcnt_epi32(_mm512_xor_si512(u, w3)));
+              a[1][0] = _mm512_add_epi32(a[1][0], _mm512_popcnt_epi32(_mm512_xor_si512(v, w0)));
+              a[1][1] = _mm512_add_epi32(a[1][1], _mm512_popcnt_epi32(_mm512_xor_si512(v, w1)));
+              a[1][2] = _mm512_add_epi32(a[1][2], _mm512_popcnt_epi32(_mm512_xor_si512(v, w2)));
+              a[1][3] = _mm512_add_epi32(a[1][3], _mm512_popcnt_epi32(_mm512_xor_si512(v, w3)));
+            }
+          } else {
+            for (int r = 0; r < run; r++, wt += CP) {
+              __m512i u = _mm512_set1_epi32((int)x0[r]), v = _mm512_set1_epi32((int)x1[r]);
+              for (int j = 0; j < nb; j++) {
+                __m512i w = _mm512_loadu_si512(wt + 16 * j);
+                a[0][j] = _mm512_add_epi32(a[0][j], _mm512_popcnt_epi32(_mm512_xor_si512(u, w)));
+                a[1][j] = _mm512_add_epi32(a[1][j], _mm512_popcnt_epi32(_mm512_xor_si512(v, w)));
+              }
+            }
+          }
+        }
+        const __m512i base = _mm512_set1_epi32(kk * g.C);
+        for (int i = 0; i < 2; i++) for (int j = 0; j < nb; j++) {
+          int ob = o0 + 16 * j, n = g.cout - ob;
+          if (n <= 0) break;
+          __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+          __m512i d = _mm512_sub_epi32(base, _mm512_slli_epi32(a[i][j], 1));
+          size_t at = (size_t)(p + i) * g.cout + ob;
+          _mm512_mask_storeu_epi32(g.acc + at, m, d);
+          if (g.y) {
+            __m512 pr = _mm512_mul_ps(_mm512_cvtepi32_ps(d), _mm512_maskz_loadu_ps(m, g.mul + ob));
+            _mm512_mask_storeu_ps(g.y + at, m, _mm512_add_ps(pr, _mm512_maskz_loadu_ps(m, g.bias + ob)));
+          }
+        }
+      }
+      p++;
+      continue;
+    }
+    int oy = p / g.outW, ox = p % g.outW, counted = 0;
+    for (int ky = 0; ky < g.kernel; ky++) for (int kx = 0; kx < g.kernel; kx++) {
+      const uint32_t *t = tapPtr(g, oy, ox, ky, kx);
+      if (!t && g.padOne) t = ZERO_WORDS;
+      taps[ky * g.kernel + kx] = t;
+      if (t) counted++;
+    }
+    for (int o0 = 0; o0 < CP; o0 += 64) {
+      int nb = (CP - o0) / 16; if (nb > 4) nb = 4;
+      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+      for (int t = 0; t < kk; t++) {
+        const uint32_t *xt = taps[t];
+        if (!xt) continue;
+        const uint32_t *wt = g.wT + (size_t)t * wpp * CP + o0;
+        if (nb == 4) {
+          for (int k = 0; k < wpp; k++, wt += CP) {
+            __m512i xv = _mm512_set1_epi32((int)xt[k]);
+            a0 = _mm512_add_epi32(a0, _mm512_popcnt_epi32(_mm512_xor_si512(xv, _mm512_loadu_si512(wt))));
+            a1 = _mm512_add_epi32(a1, _mm512_popcnt_epi32(_mm512_xor_si512(xv, _mm512_loadu_si512(wt + 16))));
+            a2 = _mm512_add_epi32(a2, _mm512_popcnt_epi32(_mm512_xor_si512(xv, _mm512_loadu_si512(wt + 32))));
+            a3 = _mm512_add_epi32(a3, _mm512_popcnt_epi32(_mm512_xor_si512(xv, _mm512_loadu_si512(wt + 48))));
+          }
+        } else {
+          for (int k = 0; k < wpp; k++, wt += CP) {
+            __m512i xv = _mm512_set1_epi32((int)xt[k]);
+            a0 = _mm512_add_epi32(a0, _mm512_popcnt_epi32(_mm512_xor_si512(xv, _mm512_loadu_si512(wt))));
+            if (nb > 1) a1 = _mm512_add_epi32(a1, _mm512_popcnt_epi32(_mm512_xor_si512(xv, _mm512_loadu_si512(wt + 16))));
+            if (nb > 2) a2 = _mm512_add_epi32(a2, _mm512_popcnt_epi32(_mm512_xor_si512(xv, _mm512_loadu_si512(wt + 32))));
+          }
+        }
+      }
+      if (vecFinish) {
+        const __m512i base = _mm512_set1_epi32(counted * g.C);
+        __m512i av[4] = {a0, a1, a2, a3};
+        for (int j = 0; j < nb; j++) {
+          int ob = o0 + 16 * j, n = g.cout - ob;
+          if (n <= 0) break;
+          __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+          __m512i d = _mm512_sub_epi32(base, _mm512_slli_epi32(av[j], 1));
+          size_t i = (size_t)p * g.cout + ob;
+          _mm512_mask_storeu_epi32(g.acc + i, m, d);
+          if (g.y) {
+            // |d| < 2^24: exact in fp32, so the fp32 product is the spec's fp32(mul * acc); then + bias in fp32
+            __m512 pr = _mm512_mul_ps(_mm512_cvtepi32_ps(d), _mm512_maskz_loadu_ps(m, g.mul + ob));
+            _mm512_mask_storeu_ps(g.y + i, m, _mm512_add_ps(pr, _mm512_maskz_loadu_ps(m, g.bias + ob)));
+          }
+        }
+      } else {
+        alignas(64) uint32_t pops[64];
+        _mm512_store_si512(pops, a0); _mm512_store_si512(pops + 16, a1);
+        _mm512_store_si512(pops + 32, a2); _mm512_store_si512(pops + 48, a3);
+        int oe = o0 + nb * 16; if (oe > g.cout) oe = g.cout;
+        for (int o = o0; o < oe; o++) finishPixel(g, p, o, counted, pops[o - o0]);
+      }
+    }
+  }
+}
+
+__attribute__((target("avx2")))
+inline __m256i popcnt32Avx2(__m256i v) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  __m256i c = _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, low)), _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low)));
+  // bytes -> 16-bit -> 32-bit lane sums
+  c = _mm256_maddubs_epi16(c, _mm256_set1_epi8(1));
+  return _mm256_madd_epi16(c, _mm256_set1_epi16(1));
+}
+
+__attribute__((target("avx2")))
+void binaryRowsAvx2(const BGeom &g, int p0, int p1) {
+  const int kk = g.kernel * g.kernel, wpp = g.wpp, CP = g.coutPad;
+  std::vector<const uint32_t *> taps(kk);
+  for (int p = p0; p < p1; p++) {
+    int oy = p / g.outW, ox = p % g.outW, counted = 0;
+    for (int ky = 0; ky < g.kernel; ky++) for (int kx = 0; kx < g.kernel; kx++) {
+      const uint32_t *t = tapPtr(g, oy, ox, ky, kx);
+      if (!t && g.padOne) t = ZERO_WORDS;
+      taps[ky * g.kernel + kx] = t;
+      if (t) counted++;
+    }
+    for (int o0 = 0; o0 < CP; o0 += 16) {
+      __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+      for (int t = 0; t < kk; t++) {
+        const uint32_t *xt = taps[t];
+        if (!xt) continue;
+        const uint32_t *wt = g.wT + (size_t)t * wpp * CP + o0;
+        for (int k = 0; k < wpp; k++, wt += CP) {
+          __m256i xv = _mm256_set1_epi32((int)xt[k]);
+          a0 = _mm256_add_epi32(a0, popcnt32Avx2(_mm256_xor_si256(xv, _mm256_loadu_si256((const __m256i *)wt))));
+          a1 = _mm256_add_epi32(a1, popcnt32Avx2(_mm256_xor_si256(xv, _mm256_loadu_si256((const __m256i *)(wt + 8)))));
+        }
+      }
+      alignas(32) uint32_t pops[16];
+      _mm256_store_si256((__m256i *)pops, a0); _mm256_store_si256((__m256i *)(pops + 8), a1);
+      int oe = o0 + 16; if (oe > g.cout) oe = g.cout;
+      for (int o = o0; o < oe; o++) finishPixel(g, p, o, counted, pops[o - o0]);
+    }
+  }
+}
+
+void binaryRowsScalar(const BGeom &g, int p0, int p1) {
+  const int kk = g.kernel * g.kernel, wpp = g.wpp, CP = g.coutPad;
+  std::vector<const uint32_t *> taps(kk);
+  std::vector<uint32_t> pops(CP);
+  for (int p = p0; p < p1; p++) {
+    int oy = p / g.outW, ox = p % g.outW, counted = 0;
+    for (int ky = 0; ky < g.kernel; ky++) for (int kx = 0; kx < g.kernel; kx++) {
+      const uint32_t *t = tapPtr(g, oy, ox, ky, kx);
+      if (!t && g.padOne) t = ZERO_WORDS;
+      taps[ky * g.kernel + kx] = t;
+      if (t) counted++;
+    }
+    std::fill(pops.begin(), pops.end(), 0u);
+    for (int t = 0; t < kk; t++) {
+      const uint32_t *xt = taps[t];
+      if (!xt) continue;
+      for (int k = 0; k < wpp; k++) {
+        const uint32_t *wt = g.wT + ((size_t)t * wpp + k) * CP;
+        uint32_t xv = xt[k];
+        for (int o = 0; o < g.cout; o++) pops[o] += (uint32_t)__builtin_popcount(xv ^ wt[o]);
+      }
+    }
+    for (int o = 0; o < g.cout; o++) finishPixel(g, p, o, counted, pops[o]);
+  }
+}
+
+void binaryConvRun(const BGeom &g) {
+  int P = g.outH * g.outW;
+  double work = (double)P * g.coutPad * g.kernel * g.kernel * g.wpp;
+  parallelFor(P, work, [&](int a, int b) {
+    if (isa == ISA_AVX512) binaryRowsAvx512(g, a, b);
+    else if (isa == ISA_AVX2) binaryRowsAvx2(g, a, b);
+    else binaryRowsScalar(g, a, b);
+  });
+}
+
+// ------------------------------------------------------------------ fp32 conv / fc
+// Weights pre-arranged by prepFloat as wT[k * coutPad + o], k = (ky * kernel + kx) * C + c, coutPad = cout
+// rounded up to 16. Lanes = output channels; each lane's sum runs k ascending over in-bounds taps.
+
+typedef float v16f __attribute__((vector_size(64)));
+
+struct FGeom {
+  const float *x; int H, W, C;
+  const float *wT; const float *bias; int cout, coutPad, kernel, stride, pad, outH, outW;
+  float *y;
+};
+
+// PX pixels x NB blocks of 16 channels; taps[] per pixel: input pointer or nullptr (skipped)
+template <int PX, int NB>
+__attribute__((always_inline)) inline void floatTile(const FGeom &g, const int *pix, int npx, int o0, int nb) {
+  const int kk = g.kernel * g.kernel, C = g.C, CP = g.coutPad;
+  v16f acc[PX][NB];
+  for (int i = 0; i < PX; i++) for (int j = 0; j < NB; j++) acc[i][j] = (v16f){};
+  const int kw = g.kernel;
+  for (int ky = 0; ky < kw; ky++) {
+    // fast path: every pixel's whole row of taps (kx = 0..k-1) inside the image, so its (kx, c) values are one
+    // contiguous run of k*C floats, in the spec's order, against the run of weight rows k = (ky*k + kx)*C + c
+    const float *rows[PX];
+    bool full = npx == PX;
+    for (int i = 0; i < PX && full; i++) {
+      int oy = pix[i] / g.outW, ox = pix[i] % g.outW;
+      int iy = oy * g.stride - g.pad + ky, ix0 = ox * g.stride - g.pad;
+      if (iy < 0 || iy >= g.H || ix0 < 0 || ix0 + kw > g.W) full = false;
+      else rows[i] = g.x + ((size_t)iy * g.W + ix0) * C;
+    }
+    if (full) {
+      const int run = kw * C;
+      const float *wt = g.wT + (size_t)ky * run * CP + o0;
+      for (int r = 0; r < run; r++, wt += CP) {
+        v16f w[NB];
+        for (int j = 0; j < NB; j++) memcpy(&w[j], wt + 16 * j, 64);
+        for (int i = 0; i < PX; i++) {
+          float xv = rows[i][r];
+          for (int j = 0; j < NB; j++) { v16f pr = w[j] * xv; acc[i][j] = acc[i][j] + pr; }
+        }
+      }
+      continue;
+    }
+    for (int kx = 0; kx < kw; kx++) {
+      const int t = ky * kw + kx;
+      const float *xs[PX];
+      for (int i = 0; i < PX; i++) {
+        xs[i] = nullptr;
+        if (i < npx) {
+          int oy = pix[i] / g.outW, ox = pix[i] % g.outW;
+          int iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
+          if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) xs[i] = g.x + ((size_t)iy * g.W + ix) * C;
+        }
+      }
+      const float *wt = g.wT + (size_t)t * C * CP + o0;
+      for (int c = 0; c < C; c++, wt += CP) {
+        for (int i = 0; i < PX; i++) {
+          if (!xs[i]) continue;
+          float xv = xs[i][c];
+          for (int j = 0; j < nb && j < NB; j++) { v16f w; memcpy(&w, wt + 16 * j, 64); v16f pr = w * xv; acc[i][j] = acc[i][j] + pr; }
+        }
+      }
+    }
+  }
+  for (int i = 0; i < npx; i++) for (int j = 0; j < nb && j < NB; j++) {
+    alignas(64) float r[16];
+    memcpy(r, &acc[i][j], 64);
+    int ob = o0 + 16 * j;
+    for (int l = 0; l < 16 && ob + l < g.cout; l++) {
+      float v = r[l];
+      if (g.bias) v = v + g.bias[ob + l];
+      g.y[(size_t)pix[i] * g.cout + ob + l] = v;
+    }
+  }
+}
+
+// one function body per ISA: the vector code is generated for each target
+#define FLOAT_ROWS_BODY                                                                         \
+  {                                                                                             \
+    const int CP = g.coutPad;                                                                   \
+    for (int p = p0; p < p1; p += 4) {                                                          \
+      int pix[4], npx = 0;                                                                      \
+      for (int i = 0; i < 4 && p + i < p1; i++) pix[npx++] = p + i;                              \
+      int o0 = 0;                                                                               \
+      for (; o0 + 64 <= CP; o0 += 64) floatTile<4, 4>(g, pix, npx, o0, 4);                    \
+      if (o0 < CP) floatTile<4, 4>(g, pix, npx, o0, (CP - o0) / 16);                            \
+    }                                                                                           \
+  }
+#define FLOAT_VEC_BODY                                                                          \
+  {                                                                                             \
+    int pix[1] = {0};                                                                           \
+    for (int o0 = o0a; o0 < o0b; o0 += 128) {                                                   \
+      int nb = (o0b - o0) / 16; if (nb > 8) nb = 8;                                             \
+      floatTile<1, 8>(g, pix, 1, o0, nb);                                                       \
+    }                                                                                           \
+  }
+
+__attribute__((target("avx512f"))) void floatRowsAvx512(const FGeom &g, int p0, int p1) FLOAT_ROWS_BODY
+__attribute__((target("avx2"))) void floatRowsAvx2(const FGeom &g, int p0, int p1) FLOAT_ROWS_BODY
+void floatRowsScalar(const FGeom &g, int p0, int p1) FLOAT_ROWS_BODY
+__attribute__((target("avx512f"))) void floatVecAvx512(const FGeom &g, int o0a, int o0b) FLOAT_VEC_BODY
+__attribute__((target("avx2"))) void floatVecAvx2(const FGeom &g, int o0a, int o0b) FLOAT_VEC_BODY
+void floatVecScalar(const FGeom &g, int o0a, int o0b) FLOAT_VEC_BODY
+
+void realConvRun(const FGeom &g) {
+  int P = g.outH * g.outW;
+  double work = (double)P * g.coutPad * g.kernel * g.kernel * g.C;
+  if (P == 1) {
+    // one pixel (fc): split the channel blocks of 128 between threads
+    int blocks = (g.coutPad + 127) / 128;
+    parallelFor(blocks, work, [&](int a, int b) {
+      int o0a = a * 128, o0b = b * 128 < g.coutPad ? b * 128 : g.coutPad;
+      if (isa >= ISA_AVX512) floatVecAvx512(g, o0a, o0b);
+      else if (isa == ISA_AVX2) floatVecAvx2(g, o0a, o0b);
+      else floatVecScalar(g, o0a, o0b);
+    });
+    return;
+  }
+  int quads = (P + 3) / 4;
+  parallelFor(quads, work, [&](int a, int b) {
+    int p0 = a * 4, p1 = b * 4 < P ? b * 4 : P;
+    if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
+    else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1);
+    else floatRowsScalar(g, p0, p1);
+  });
+}
+
+// ------------------------------------------------------------------ element ops (golden ops' specs)
+
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+CLONES void bnRows(const float *x, int C, const float *s, const float *t, float *y, int a, int b) {
+  for (int p = a; p < b; p++) {
+    const float *xp = x + (size_t)p * C; float *yp = y + (size_t)p * C;
+    for (int c = 0; c < C; c++) { float m = xp[c] * s[c]; yp[c] = m + t[c]; }
+  }
+}
+CLONES void addRange(const float *a, const float *b, float *y, size_t i0, size_t i1) {
+  for (size_t i = i0; i < i1; i++) y[i] = a[i] + b[i];
+}
+CLONES void maxInto(float *acc, const float *xp, int C) { for (int c = 0; c < C; c++) { float v = xp[c]; acc[c] = v > acc[c] ? v : acc[c]; } }
+CLONES void sumInto(float *acc, const float *xp, int C) { for (int c = 0; c < C; c++) acc[c] = acc[c] + xp[c]; }
+
+void bnRun(const float *x, int pixels, int C, const float *s, const float *t, float *y) {
+  parallelFor(pixels, (double)pixels * C, [&](int a, int b) {
+    bnRows(x, C, s, t, y, a, b);
+  });
+}
+
+void addRun(const float *a, const float *b, size_t n, float *y) {
+  int chunks = (int)((n + 4095) / 4096);
+  parallelFor(chunks, (double)n, [&](int c0, int c1) {
+    size_t e = (size_t)c1 * 4096 < n ? (size_t)c1 * 4096 : n;
+    addRange(a, b, y, (size_t)c0 * 4096, e);
+  });
+}
+
+__attribute__((target("avx512f")))
+void signPackAvx512(const float *x, int C, int wpp, uint32_t *w, int a, int b) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (int p = a; p < b; p++) {
+    const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
+    for (int k = 0; k < wpp; k++) {
+      int c0 = k * 32, n = C - c0 < 32 ? C - c0 : 32;
+      __mmask16 m0 = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+      __mmask16 m1 = n >= 32 ? (__mmask16)0xffff : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : (__mmask16)0;
+      // x < 0 (ordered: NaN and -0 give 0), the spec's signBit
+      __mmask16 lo = _mm512_mask_cmp_ps_mask(m0, _mm512_maskz_loadu_ps(m0, xp + c0), zero, _CMP_LT_OQ);
+      __mmask16 hi = _mm512_mask_cmp_ps_mask(m1, _mm512_maskz_loadu_ps(m1, xp + c0 + 16), zero, _CMP_LT_OQ);
+      wp[k] = (uint32_t)lo | ((uint32_t)hi << 16);
+    }
+  }
+}
+
+void signPackRun(const float *x, int pixels, int C, int wpp, uint32_t *w) {
+  parallelFor(pixels, (double)pixels * C, [&](int a, int b) {
+    if (isa == ISA_AVX512) { signPackAvx512(x, C, wpp, w, a, b); return; }
+    for (int p = a; p < b; p++) {
+      const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
+      for (int k = 0; k < wpp; k++) {
+        uint32_t word = 0;
+        int c0 = k * 32, n = C - c0 < 32 ? C - c0 : 32;
+        for (int i = 0; i < n; i++) word |= (uint32_t)(xp[c0 + i] < 0.0f) << i;
+        wp[k] = word;
+      }
+    }
+  });
+}
+
+void poolRun(const float *x, int H, int W, int C, bool isMax, int kernel, int stride, int pad, int oh, int ow, float *y) {
+  parallelFor(oh, (double)oh * ow * C * kernel * kernel, [&](int a, int b) {
+    std::vector<float> acc(C);
+    for (int oy = a; oy < b; oy++) for (int ox = 0; ox < ow; ox++) {
+      int count = 0;
+      for (int c = 0; c < C; c++) acc[c] = isMax ? -__builtin_inff() : 0.0f;
+      for (int ky = 0; ky < kernel; ky++) {
+        int iy = oy * stride - pad + ky;
+        if (iy < 0 || iy >= H) continue;
+        for (int kx = 0; kx < kernel; kx++) {
+          int ix = ox * stride - pad + kx;
+          if (ix < 0 || ix >= W) continue;
+          count++;
+          const float *xp = x + ((size_t)iy * W + ix) * C;
+          if (isMax) maxInto(acc.data(), xp, C);
+          else sumInto(acc.data(), xp, C);
+        }
+      }
+      float *yp = y + ((size_t)oy * ow + ox) * C;
+      if (isMax) for (int c = 0; c < C; c++) yp[c] = acc[c];
+      else for (int c = 0; c < C; c++) yp[c] = acc[c] / (float)count;
+    }
+  });
+}
+
+// ------------------------------------------------------------------ Node-API glue
+
+struct Arr { void *data = nullptr; size_t length = 0; napi_typedarray_type type = napi_int8_array; bool ok = false; };
+
+Arr arr(napi_env env, napi_value v) {
+  Arr a;
+  bool is = false;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_null || t == napi_undefined) return a;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return a;
+  napi_value buf; size_t off;
+  napi_get_typedarray_info(env, v, &a.type, &a.length, &a.data, &buf, &off);
+  a.ok = true;
+  return a;
+}
+int num(napi_env env, napi_value v) { int32_t r = 0; napi_get_value_int32(env, v, &r); return r; }
+napi_value undef(napi_env env) { napi_value u; napi_get_undefined(env, &u); return u; }
+napi_value fail(napi_env env, const char *msg) { napi_throw_error(env, nullptr, msg); return nullptr; }
+
+#define ARGS(n)                                          \
+  size_t argc = n; napi_value argv[n];                   \
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); \
+  if (argc < n) return fail(env, "birealsim native: too few arguments");
+
+// prepBinary(src Uint32Array [cout][taps][wpp], cout, taps, wpp, dst Uint32Array [taps*wpp][coutPad])
+napi_value PrepBinary(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  Arr s = arr(env, argv[0]), d = arr(env, argv[4]);
+  int cout = num(env, argv[1]), taps = num(env, argv[2]), wpp = num(env, argv[3]), CP = (cout + 15) / 16 * 16;
+  if (!s.ok || !d.ok || s.length < (size_t)cout * taps * wpp || d.length < (size_t)taps * wpp * CP) return fail(env, "prepBinary: sizes");
+  const uint32_t *src = (const uint32_t *)s.data; uint32_t *dst = (uint32_t *)d.data;
+  memset(dst, 0, (size_t)taps * wpp * CP * 4);
+  for (int o = 0; o < cout; o++) for (int t = 0; t < taps; t++) for (int k = 0; k < wpp; k++)
+    dst[((size_t)t * wpp + k) * CP + o] = src[((size_t)o * taps + t) * wpp + k];
+  return undef(env);
+}
+
+// prepFloat(src Float32Array [cout][K], cout, K, dst Float32Array [K][coutPad])
+napi_value PrepFloat(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  Arr s = arr(env, argv[0]), d = arr(env, argv[3]);
+  int cout = num(env, argv[1]), K = num(env, argv[2]), CP = (cout + 15) / 16 * 16;
+  if (!s.ok || !d.ok || s.length < (size_t)cout * K || d.length < (size_t)K * CP) return fail(env, "prepFloat: sizes");
+  const float *src = (const float *)s.data; float *dst = (float *)d.data;
+  memset(dst, 0, (size_t)K * CP * 4);
+  for (int o = 0; o < cout; o++) for (int k = 0; k < K; k++) dst[(size_t)k * CP + o] = src[(size_t)o * K + k];
+  return undef(env);
+}
+
+// binaryConv(x, H, W, wpp, C, wT, cout, kernel, stride, pad, padOne, outH, outW, acc, mul|null, bias|null, y|null)
+napi_value BinaryConv(napi_env env, napi_callback_info info) {
+  ARGS(17);
+  BGeom g;
+  Arr x = arr(env, argv[0]), w = arr(env, argv[5]), acc = arr(env, argv[13]), mul = arr(env, argv[14]), bias = arr(env, argv[15]), y = arr(env, argv[16]);
+  g.H = num(env, argv[1]); g.W = num(env, argv[2]); g.wpp = num(env, argv[3]); g.C = num(env, argv[4]);
+  g.cout = num(env, argv[6]); g.coutPad = (g.cout + 15) / 16 * 16; g.kernel = num(env, argv[7]); g.stride = num(env, argv[8]);
+  g.pad = num(env, argv[9]); g.padOne = num(env, argv[10]); g.outH = num(env, argv[11]); g.outW = num(env, argv[12]);
+  size_t P = (size_t)g.outH * g.outW;
+  if (!x.ok || !w.ok || !acc.ok || x.length < (size_t)g.H * g.W * g.wpp || w.length < (size_t)g.kernel * g.kernel * g.wpp * g.coutPad || acc.length < P * g.cout) return fail(env, "binaryConv: sizes");
+  if (g.wpp > 4096) return fail(env, "binaryConv: more than 131072 channels");
+  g.x = (const uint32_t *)x.data; g.wT = (const uint32_t *)w.data; g.acc = (int32_t *)acc.data;
+  g.mul = nullptr; g.bias = nullptr; g.y = nullptr;
+  if (y.ok) {
+    if (!mul.ok || !bias.ok || mul.length < (size_t)g.cout || bias.length < (size_t)g.cout || y.length < P * g.cout) return fail(env, "binaryConv: transform sizes");
+    g.mul = (const float *)mul.data; g.bias = (const float *)bias.data; g.y = (float *)y.data;
+  }
+  binaryConvRun(g);
+  return undef(env);
+}
+
+// realConv(x, H, W, C, wT, bias|null, cout, kernel, stride, pad, outH, outW, y)
+napi_value RealConv(napi_env env, napi_callback_info info) {
+  ARGS(13);
+  FGeom g;
+  Arr x = arr(env, argv[0]), w = arr(env, argv[4]), b = arr(env, argv[5]), y = arr(env, argv[12]);
+  g.H = num(env, argv[1]); g.W = num(env, argv[2]); g.C = num(env, argv[3]);
+  g.cout = num(env, argv[6]); g.coutPad = (g.cout + 15) / 16 * 16; g.kernel = num(env, argv[7]); g.stride = num(env, argv[8]);
+  g.pad = num(env, argv[9]); g.outH = num(env, argv[10]); g.outW = num(env, argv[11]);
+  size_t P = (size_t)g.outH * g.outW;
+  if (!x.ok || !w.ok || !y.ok || x.length < (size_t)g.H * g.W * g.C || w.length < (size_t)g.kernel * g.kernel * g.C * g.coutPad || y.length < P * g.cout || (b.ok && b.length < (size_t)g.cout)) return fail(env, "realConv: sizes");
+  g.x = (const float *)x.data; g.wT = (const float *)w.data; g.bias = b.ok ? (const float *)b.data : nullptr; g.y = (float *)y.data;
+  realConvRun(g);
+  return undef(env);
+}
+
+// bn(x, pixels, C, scale, shift, y)
+napi_value Bn(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  Arr x = arr(env, argv[0]), s = arr(env, argv[3]), t = arr(env, argv[4]), y = arr(env, argv[5]);
+  int P = num(env, argv[1]), C = num(env, argv[2]);
+  if (!x.ok || !s.ok || !t.ok || !y.ok || x.length < (size_t)P * C || y.length < (size_t)P * C || s.length < (size_t)C || t.length < (size_t)C) return fail(env, "bn: sizes");
+  bnRun((const float *)x.data, P, C, (const float *)s.data, (const float *)t.data, (float *)y.data);
+  return undef(env);
+}
+
+// add(a, b, y)
+napi_value Add(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  Arr a = arr(env, argv[0]), b = arr(env, argv[1]), y = arr(env, argv[2]);
+  if (!a.ok || !b.ok || !y.ok || b.length < a.length || y.length < a.length) return fail(env, "add: sizes");
+  addRun((const float *)a.data, (const float *)b.data, a.length, (float *)y.data);
+  return undef(env);
+}
+
+// signPack(x, pixels, C, wpp, words)
+napi_value SignPack(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  Arr x = arr(env, argv[0]), w = arr(env, argv[4]);
+  int P = num(env, argv[1]), C = num(env, argv[2]), wpp = num(env, argv[3]);
+  if (!x.ok || !w.ok || x.length < (size_t)P * C || w.length < (size_t)P * wpp || wpp * 32 < C) return fail(env, "signPack: sizes");
+  signPackRun((const float *)x.data, P, C, wpp, (uint32_t *)w.data);
+  return undef(env);
+}
+
+// pool(x, H, W, C, isMax, kernel, stride, pad, oh, ow, y)
+napi_value PoolFn(napi_env env, napi_callback_info info) {
+  ARGS(11);
+  Arr x = arr(env, argv[0]), y = arr(env, argv[10]);
+  int H = num(env, argv[1]), W = num(env, argv[2]), C = num(env, argv[3]), mx = num(env, argv[4]), k = num(env, argv[5]), s = num(env, argv[6]), p = num(env, argv[7]), oh = num(env, argv[8]), ow = num(env, argv[9]);
+  if (!x.ok || !y.ok || x.length < (size_t)H * W * C || y.length < (size_t)oh * ow * C) return fail(env, "pool: sizes");
+  poolRun((const float *)x.data, H, W, C, mx != 0, k, s, p, oh, ow, (float *)y.data);
+  return undef(env);
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int n = num(env, argv[0]);
+  if (n != pool.threads) pool.resize(n);
+  return undef(env);
+}
+
+// isa(): 'avx512-vpopcntdq' | 'avx2' | 'scalar'; threads()
+napi_value IsaName(napi_env env, napi_callback_info) {
+  napi_value s;
+  const char *n = isa == ISA_AVX512 ? "avx512-vpopcntdq" : isa == ISA_AVX2 ? "avx2" : "scalar";
+  napi_create_string_utf8(env, n, NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+// setIsa(name): forces a lower ISA (tests of every code path on one machine); returns the ISA in use
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char buf[32] = {0}; size_t len;
+  napi_get_value_string_utf8(env, argv[0], buf, sizeof buf, &len);
+  detectIsa();
+  int want = strcmp(buf, "scalar") == 0 ? ISA_SCALAR : strcmp(buf, "avx2") == 0 ? ISA_AVX2 : ISA_AVX512;
+  if (want < isa) isa = want;
+  return IsaName(env, info);
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  detectIsa();
+  napi_property_descriptor props[] = {
+    {"prepBinary", nullptr, PrepBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"prepFloat", nullptr, PrepFloat, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"binaryConv", nullptr, BinaryConv, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"realConv", nullptr, RealConv, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"bn", nullptr, Bn, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"signPack", nullptr, SignPack, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"pool", nullptr, PoolFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"isa", nullptr, IsaName, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
