@@ -374,6 +374,8 @@ export function importOnnx(m: OnnxModel, o: ImportOptions = {}): ImportResult {
           if (ax !== 1) throw unsupported(n, `axis ${ax} (only 1: [N, C*H*W])`);
         } else if (op === 'Reshape') {
           const shape = Array.from(constIn(n, 1, 'the shape').data);
+          // [N, C, 1, 1] of a 1x1 tensor (a Gemm output made 4-D again): the same IR tensor, not flat
+          if (shape.length === 4 && x.info.h === 1 && x.info.w === 1 && [0, 1, -1].includes(shape[0]) && (shape[1] === x.info.c || shape[1] === -1) && shape[2] === 1 && shape[3] === 1) { set({ ...x, flat: false }); return; }
           const ok = shape.length === 2 && (shape[0] === -1 || shape[0] === 0 || shape[0] === 1) && (shape[1] === -1 || shape[1] === feats) && !(shape[0] === -1 && shape[1] === -1);
           if (!ok) throw unsupported(n, `Reshape to ${JSON.stringify(shape)} (only to [N, ${feats}] before a Gemm/MatMul)`);
         } else {
