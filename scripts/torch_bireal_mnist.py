@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains a small Bi-Real net on MNIST in PyTorch and exports it to ONNX: the outside peer of `birealsim import`.
 
-Regenerate the committed test data (a few minutes on 2 cores; Debian's python3-torch, python3-onnx):
+Regenerate the committed test data (Debian's python3-torch and python3-onnx; 689 s on 2 busy cores, CPU time less):
   OMP_NUM_THREADS=2 /usr/bin/python3 scripts/torch_bireal_mnist.py --out test/fixtures/onnx   (defaults: 2 epochs on the first 20,000 training images)
 writes bireal-mnist.onnx (binary conv weights folded to +-1 initializers, per-channel scale as a Mul after the
 Conv) and bireal-mnist-signw.onnx (the same trained net with Sign(W) and the scale left in the graph, no

@@ -5,8 +5,10 @@
  *  - prediction agreement and max |logit difference|;
  *  - per binary activation, the golden model's bit against the sign of ONNX Runtime's pre-activation (the
  *    tensor the ONNX Sign reads, added as an extra graph output), as `verify` compares the trainer's: a bit
- *    that differs is a "flip"; flips are expected only where the pre-activation is within float rounding of
- *    0 (the two compute it in different orders), so the largest |pre-activation| at a flip is reported;
+ *    that differs is a "flip". The first binary activation of an image where bits flip can only flip where
+ *    the pre-activation is within float rounding of 0 (the two compute it in different orders), so the
+ *    largest |pre-activation| among those first flips is reported; later layers of that image see different
+ *    inputs, so their flips are consequences and only counted;
  *  - which images disagree in prediction, and whether each of them had a flip.
  * Used by test/interop/*.test.ts and by scripts/onnx-agreement.ts (the full-test-set figures).
  */
@@ -28,7 +30,11 @@ export interface PeerComparison {
   maxLogitDiffNoFlip: number;
   signBits: number;
   flips: number;
-  /** largest |ONNX Runtime pre-activation| where the golden bit differs */
+  /** images with at least one flip */
+  imagesWithFlips: number;
+  /** largest |ONNX Runtime pre-activation| at a flip in the first layer of its image that flips */
+  maxAbsPreactAtFirstFlip: number;
+  /** the same over every flip, consequences included */
   maxAbsPreactAtFlip: number;
   disagreeing: { index: number; hadFlip: boolean }[];
   ortAccuracy: number;
@@ -51,7 +57,7 @@ export async function ortVsGolden(onnxBytes: Uint8Array, model: Model, ds: Datas
   const plan = lower(model);
   const { h, w, c } = ds;
   const img = h * w * c;
-  const r: PeerComparison = { images: 0, predictionAgreement: 0, agree: 0, maxLogitDiff: 0, maxLogitDiffNoFlip: 0, signBits: 0, flips: 0, maxAbsPreactAtFlip: 0, disagreeing: [], ortAccuracy: 0, goldenAccuracy: 0, seconds: { ort: 0, golden: 0 } };
+  const r: PeerComparison = { images: 0, predictionAgreement: 0, agree: 0, maxLogitDiff: 0, maxLogitDiffNoFlip: 0, signBits: 0, flips: 0, imagesWithFlips: 0, maxAbsPreactAtFirstFlip: 0, maxAbsPreactAtFlip: 0, disagreeing: [], ortAccuracy: 0, goldenAccuracy: 0, seconds: { ort: 0, golden: 0 } };
   let ortCorrect = 0, goldenCorrect = 0;
   for (let s = 0; s < indices.length; s += batch) {
     const idx = Array.from({ length: Math.min(batch, indices.length - s) }, (_, i) => indices[s + i]);
@@ -74,6 +80,7 @@ export async function ortVsGolden(onnxBytes: Uint8Array, model: Model, ds: Datas
       for (let k = 0; k < classes; k++) diff = Math.max(diff, Math.abs(lo[k] - g.logits[k]));
       let imageFlips = 0;
       for (const si of signInputs) {
+        const first = imageFlips === 0;
         const bits = g.taps.get(si.layer)!.bits!;
         const pre = outs[si.onnxTensor];
         const [, C, H, W] = pre.dims as number[];
@@ -82,10 +89,15 @@ export async function ortVsGolden(onnxBytes: Uint8Array, model: Model, ds: Datas
           const v = pd[base + (ch * H + y) * W + xx];
           const bit = (bits.words[(y * W + xx) * wpp + (ch >>> 5)] >>> (ch & 31)) & 1;
           r.signBits++;
-          if ((v < 0 ? 1 : 0) !== bit) { imageFlips++; r.maxAbsPreactAtFlip = Math.max(r.maxAbsPreactAtFlip, Math.abs(v)); }
+          if ((v < 0 ? 1 : 0) !== bit) {
+            imageFlips++;
+            r.maxAbsPreactAtFlip = Math.max(r.maxAbsPreactAtFlip, Math.abs(v));
+            if (first) r.maxAbsPreactAtFirstFlip = Math.max(r.maxAbsPreactAtFirstFlip, Math.abs(v));
+          }
         }
       }
       r.flips += imageFlips;
+      if (imageFlips) r.imagesWithFlips++;
       r.maxLogitDiff = Math.max(r.maxLogitDiff, diff);
       if (imageFlips === 0) r.maxLogitDiffNoFlip = Math.max(r.maxLogitDiffNoFlip, diff);
       const po = argmax(lo), pg = argmax(g.logits);
