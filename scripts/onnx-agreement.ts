@@ -26,7 +26,7 @@ let r;
 if (args[0] === '--model') {
   const model = loadModel(args[1]);
   const onnx = exportOnnx(model);
-  r = await ortVsGolden(onnx.bytes, model, ds, sample.indices, getKernels('fast'));
+  r = await ortVsGolden(onnx.bytes, model, ds, sample.indices, getKernels('fast'), onnx.signInputs);
 } else {
   const bytes = readFileSync(args[0]);
   const imp = importOnnx(decodeOnnx(bytes, args[0]), { file: args[0], datasetNorm: { mean: ds.mean, std: ds.std } });

@@ -117,7 +117,11 @@ const EMIT: Record<string, Emit> = {
 /** IR ops the exporter handles (a test checks this covers the registry). */
 export const ONNX_EXPORT_OPS: readonly string[] = Object.keys(EMIT);
 
-export interface OnnxExport { bytes: Uint8Array; nodes: number; initializers: number }
+export interface OnnxExport {
+  bytes: Uint8Array; nodes: number; initializers: number;
+  /** each binary activation step and the ONNX tensor its Sign reads (its pre-activation), for comparisons */
+  signInputs: { layer: string; onnxTensor: string }[];
+}
 
 export function exportOnnx(model: Model, opts: { metadata?: Record<string, string>; docString?: string } = {}): OnnxExport {
   const plan = lower(model);
@@ -125,6 +129,7 @@ export function exportOnnx(model: Model, opts: { metadata?: Record<string, strin
   const used = new Set<string>(['image', 'logits']);
   const fresh = (hint: string) => { let n = hint, k = 2; while (used.has(n)) n = `${hint}_${k++}`; used.add(n); return n; };
   const inits: OnnxTensor[] = [];
+  const signInputs: OnnxExport['signInputs'] = [];
   const c: Ctx = {
     nodes: [], inits,
     name: (t) => { const n = names.get(t); if (!n) throw new Error(`onnx export: tensor ${t} not produced yet`); return n; },
@@ -141,7 +146,12 @@ export function exportOnnx(model: Model, opts: { metadata?: Record<string, strin
     if (!e) throw new Error(`onnx export: no ONNX form for op '${s.op}'`);
     const outT = s.layers[s.layers.length - 1];
     const out = fresh(outT);
+    const before = c.nodes.length;
     e(s as ExecStep & Record<string, unknown>, s.inputs.map((t) => c.name(t)), out, c);
+    if (s.out.dtype === 'bits') {
+      const sign = c.nodes.slice(before).find((n) => n.op_type === 'Sign');
+      if (sign) signInputs.push({ layer: s.id, onnxTensor: sign.input![0] });
+    }
     for (const l of s.layers) names.set(l, out);
   }
   const o = plan.net.byId.get(plan.output)!.out;
@@ -157,5 +167,5 @@ export function exportOnnx(model: Model, opts: { metadata?: Record<string, strin
       output: [{ name: 'logits', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: o.h * o.w * o.c }] } } } }],
     },
   };
-  return { bytes: encodeOnnx(m), nodes: c.nodes.length, initializers: inits.length };
+  return { bytes: encodeOnnx(m), nodes: c.nodes.length, initializers: inits.length, signInputs };
 }
