@@ -5,7 +5,7 @@
  * Input normalisation, class count and dataset come from flags or the ONNX metadata (birealsim.input_mean,
  * birealsim.input_std, birealsim.classes, birealsim.dataset) and are stated in the output. With a dataset,
  * the model's normalisation is compared with the dataset's (the one golden evaluation feeds) and converted
- * by an exact affine input layer when they differ.
+ * by an affine input layer (a bn) when they differ.
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { loadDataset } from '../data/datasets.ts';

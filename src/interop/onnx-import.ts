@@ -435,7 +435,7 @@ export function importOnnx(m: OnnxModel, o: ImportOptions = {}): ImportResult {
   const classes = ov.info.h * ov.info.w * ov.info.c;
   if (classesWanted !== undefined && classesWanted !== classes) throw bad(`the network outputs ${classes} values, but ${o.classes !== undefined ? '--classes' : `metadata ${METADATA_KEYS.classes}`} says ${classesWanted} classes`);
 
-  // input normalisation: when the model's differs from the dataset's, an exact affine input layer converts
+  // input normalisation: when the model's differs from the dataset's, an affine input layer (the bn above: x_ds * s_ds/s + (m_ds - m)/s) converts
   const norm = { mean: mean ?? o.datasetNorm?.mean, std: std ?? o.datasetNorm?.std };
   let wlLayers = layers;
   if (mean !== undefined && std !== undefined && o.datasetNorm && (Math.abs(mean - o.datasetNorm.mean) > 1e-7 || Math.abs(std / o.datasetNorm.std - 1) > 1e-7)) {

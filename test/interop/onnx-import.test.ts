@@ -71,6 +71,26 @@ describe('birealsim import: a PyTorch-trained Bi-Real net (torch.onnx.export) ag
     expect(Math.abs(r.goldenAccuracy - r.ortAccuracy)).toBeLessThanOrEqual(0.001);
   });
 
+  it('a model that expects another input normalisation gets an affine input layer and still agrees with ONNX Runtime fed that normalisation', async () => {
+    const out = join(dir, 'renorm.safetensors');
+    const r = await runCli(['import', FIXTURE, '--out', out, '--input-mean', '0.5', '--input-std', '0.25']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/the model expects \(pixel\/255 - 0\.5\) \/ 0\.25, the dataset gives \(pixel\/255 - 0\.1306\d+\) \/ 0\.3081\d+: an affine layer 'input\.renorm' converts/);
+    const m = loadModel(out);
+    expect(m.net.layers[0].layer).toMatchObject({ id: 'input.renorm', op: 'bn' });
+    const { indices } = sampleTestIndices(ds.test.labels, ds.test.n, 200, 2);
+    const bytes = readFileSync(FIXTURE);
+    const signInputs = importOnnx(decodeOnnx(bytes), { file: FIXTURE }).signInputs;
+    const k = getKernels('fast');
+    // ONNX Runtime fed (pixel/255 - 0.5) / 0.25 computes what the imported model computes from the dataset's input
+    const same = await ortVsGolden(bytes, m, ds, indices, k, signInputs, 500, { mean: 0.5, std: 0.25 });
+    expect(same.disagreeing.filter((d) => !d.hadFlip)).toEqual([]);
+    expect(same.maxLogitDiffNoFlip).toBeLessThan(1e-3);
+    // and fed the dataset's normalisation it computes something else (the layer is not a no-op)
+    const other = await ortVsGolden(bytes, m, ds, indices, k);
+    expect(other.maxLogitDiff).toBeGreaterThan(0.1);
+  });
+
   it('Sign(W) left in the graph (no constant folding) imports to the same weights as the folded +-1 export', () => {
     // the fixture really has Sign on weight initializers (4 binary convs), the other one none
     const signOnInit = (m: OnnxModel) => { const inits = new Set(m.graph!.initializer!.map((t) => t.name)); return m.graph!.node!.filter((n) => n.op_type === 'Sign' && inits.has(n.input![0])).length; };

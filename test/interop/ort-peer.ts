@@ -48,7 +48,9 @@ export interface PeerComparison {
  * the bit comparison).
  */
 export async function ortVsGolden(onnxBytes: Uint8Array, model: Model, ds: Dataset, indices: ArrayLike<number>, kernels: KernelSet,
-  signInputs: { layer: string; onnxTensor: string }[] = [], batch = 500): Promise<PeerComparison> {
+  signInputs: { layer: string; onnxTensor: string }[] = [], batch = 500,
+  /** ONNX Runtime's input normalisation when it differs from the dataset's: (pixel/255 - mean) / std */
+  ortNorm?: { mean: number; std: number }): Promise<PeerComparison> {
   const om = decodeOnnx(onnxBytes);
   const extra = signInputs.map((s) => s.onnxTensor);
   om.graph!.output = [...om.graph!.output!, ...extra.map((name) => ({ name, type: { tensor_type: { elem_type: 1 } } }))];
@@ -66,6 +68,12 @@ export async function ortVsGolden(onnxBytes: Uint8Array, model: Model, ds: Datas
     // NHWC -> NCHW
     const nchw = new Float32Array(n * img);
     for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) for (let ch = 0; ch < c; ch++) nchw[b * img + (ch * h + y) * w + xx] = x.data[b * img + (y * w + xx) * c + ch];
+    if (ortNorm) {
+      // from the pixels themselves: (pixel/255 - mean) / std
+      for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) for (let ch = 0; ch < c; ch++) {
+        nchw[b * img + (ch * h + y) * w + xx] = (ds.test.images[idx[b] * img + (y * w + xx) * c + ch] / 255 - ortNorm.mean) / ortNorm.std;
+      }
+    }
     let t0 = performance.now();
     const outs = await session.run({ [inName]: new ort.Tensor('float32', nchw, [n, c, h, w]) });
     r.seconds.ort += (performance.now() - t0) / 1000;
