@@ -132,7 +132,10 @@ export function importOnnx(m: OnnxModel, o: ImportOptions = {}): ImportResult {
   const classesWanted = o.classes ?? num(METADATA_KEYS.classes);
 
   const newId = (n: OnnxNode, idx: number): string => {
-    let base = (n.name || `${n.op_type}_${idx}`).replace(/^\/+/, '').replace(/\//g, '.').replace(/[^A-Za-z0-9_.:-]/g, '_') || `${n.op_type}_${idx}`;
+    // PyTorch scopes names as /blocks/blocks.0/conv/Sign: a segment repeated as the next one's prefix is dropped
+    const segs = (n.name || `${n.op_type}_${idx}`).split('/').filter(Boolean);
+    const kept = segs.filter((sg, i) => !(i + 1 < segs.length && segs[i + 1].startsWith(`${sg}.`)));
+    let base = kept.join('.').replace(/[^A-Za-z0-9_.:-]/g, '_') || `${n.op_type}_${idx}`;
     if (base === 'input') base = 'input_';
     let id = base, k = 2;
     while (usedIds.has(id)) id = `${base}_${k++}`;

@@ -29,7 +29,7 @@ import { ortVsGolden } from './ort-peer.ts';
 
 const FIXTURE = 'test/fixtures/onnx/bireal-mnist.onnx';
 const FIXTURE_SIGNW = 'test/fixtures/onnx/bireal-mnist-signw.onnx';
-const SAMPLE = 1000;
+const SAMPLE = 500;
 
 let dir: string;
 let ds: Dataset;
@@ -78,7 +78,7 @@ describe('birealsim import: a PyTorch-trained Bi-Real net (torch.onnx.export) ag
     expect(r.out).toMatch(/the model expects \(pixel\/255 - 0\.5\) \/ 0\.25, the dataset gives \(pixel\/255 - 0\.1306\d+\) \/ 0\.3081\d+: an affine layer 'input\.renorm' converts/);
     const m = loadModel(out);
     expect(m.net.layers[0].layer).toMatchObject({ id: 'input.renorm', op: 'bn' });
-    const { indices } = sampleTestIndices(ds.test.labels, ds.test.n, 200, 2);
+    const { indices } = sampleTestIndices(ds.test.labels, ds.test.n, 100, 2);
     const bytes = readFileSync(FIXTURE);
     const signInputs = importOnnx(decodeOnnx(bytes), { file: FIXTURE }).signInputs;
     const k = getKernels('fast');
