@@ -25,6 +25,8 @@ import { runPlan } from '../../src/golden/run.ts';
 import { tensor } from '../../src/core/tensor.ts';
 import { makeBatch, NO_AUGMENT } from '../../src/data/datasets.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { Rng } from '../../src/core/rng.ts';
+import { isUserError } from '../../src/core/diagnostics.ts';
 import { ortVsGolden } from './ort-peer.ts';
 
 const FIXTURE = 'test/fixtures/onnx/bireal-mnist.onnx';
@@ -191,6 +193,24 @@ describe('birealsim import: bad input is exit 2 with one line', () => {
       w.raw_data = raw;
     });
     await expectBad(p, /E_ONNX_UNSUPPORTED.*\(op Conv\): reads Sign\(x\), so it must be a binary conv, but output channel 0 .* different magnitude/);
+  });
+
+  it('200 random truncations and byte changes of the fixture: each is a user error (exit 2) or a valid import, never an internal error', () => {
+    const buf = readFileSync(FIXTURE);
+    const rng = new Rng(5);
+    const internal: string[] = [];
+    let userErrors = 0;
+    for (let t = 0; t < 200; t++) {
+      const b = Uint8Array.from(buf);
+      let x: Uint8Array;
+      if (t % 2 === 0) x = b.subarray(0, rng.int(b.length));
+      else { for (let k = 0; k < 1 + rng.int(8); k++) b[rng.int(b.length)] = rng.int(256); x = b; }
+      try { importOnnx(decodeOnnx(x, 'f.onnx'), { file: 'f.onnx' }); } catch (e) {
+        if (isUserError(e)) userErrors++; else internal.push(`case ${t}: ${(e as Error).message}`);
+      }
+    }
+    expect(internal).toEqual([]);
+    expect(userErrors).toBeGreaterThan(150);
   });
 
   it('a class count that contradicts the network', async () => {
