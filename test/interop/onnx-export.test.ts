@@ -65,6 +65,7 @@ describe('birealsim export-onnx in ONNX Runtime', () => {
   it('export -> import gives back a model with bit-identical golden logits', async () => {
     const model = loadModel(TRAINED);
     const bytes = exportOnnx(model, { metadata: { 'birealsim.dataset': 'mnist', 'birealsim.input_mean': String(ds.mean), 'birealsim.input_std': String(ds.std) } }).bytes;
+    expect(Buffer.from(exportOnnx(model, { metadata: { 'birealsim.dataset': 'mnist', 'birealsim.input_mean': String(ds.mean), 'birealsim.input_std': String(ds.std) } }).bytes).equals(Buffer.from(bytes))).toBe(true); // deterministic
     const back = importOnnx(decodeOnnx(bytes), { datasetNorm: { mean: ds.mean, std: ds.std } });
     expect(back.counts.binaryConvs).toBe(model.net.layers.filter((l) => l.layer.op === 'bconv').length);
     const p0 = lower(model), p1 = lower(back.model), k = getKernels('fast');
