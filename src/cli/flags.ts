@@ -48,6 +48,9 @@ export const FLAG_RULES: Readonly<Record<string, FlagRule>> = Object.freeze({
   top: { int: true, min: 1, max: 1e6 },
   'min-agreement': { min: 0, max: 1 }, // a fraction: 2 could never pass
   alpha: { positive: true, max: 0.5 }, // significance level of ablate's verdicts
+  classes: { int: true, min: 1, max: 1e6 },
+  'input-mean': { min: -1e6, max: 1e6 },
+  'input-std': { positive: true, max: 1e6 },
 });
 
 /** Flags that take `N | all` (a class-balanced sample of N test images, or all of them). */

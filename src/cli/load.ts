@@ -26,7 +26,7 @@ function readBytes(path: string, what: string): Buffer {
 
 export function sha256(buf: Uint8Array): string { return createHash('sha256').update(buf).digest('hex'); }
 
-/** Loads a network description only (built-in name or workload JSON). */
+/** Loads a network description only (built-in name, workload JSON, or the network of a .safetensors model). */
 export function loadNetwork(arg: string): { net: ResolvedNetwork; source: TargetSource } {
   if (BUILTIN_WORKLOADS[arg]) {
     return { net: resolveNetwork(BUILTIN_WORKLOADS[arg]()), source: { kind: 'builtin', name: arg, weights: 'none' } };
@@ -34,6 +34,12 @@ export function loadNetwork(arg: string): { net: ResolvedNetwork; source: Target
   if (!existsSync(arg)) {
     const m = didYouMean(arg, Object.keys(BUILTIN_WORKLOADS));
     throw new UserError('E_TARGET', `no such file or built-in workload '${arg}'`, { hint: `${m ? `did you mean '${m}'? ` : ''}built-ins: ${Object.keys(BUILTIN_WORKLOADS).join(', ')}; or give a .json workload or a .safetensors model` });
+  }
+  if (arg.endsWith('.safetensors')) {
+    // a model file's network (an imported or trained model's cost, timing-only simulation)
+    const buf = readBytes(arg, 'model');
+    const model = decodeModel(buf, arg);
+    return { net: model.net, source: { kind: 'model-file', name: model.net.workload.name, path: arg, sha256: sha256(buf), weights: 'none' } };
   }
   const buf = readBytes(arg, 'workload');
   const net = loadWorkloadText(buf.toString('utf8'), arg);
