@@ -15,7 +15,7 @@ import { CONVENTIONS, describeConvention } from '../cost/conventions.ts';
 import { PAPER_TABLE } from '../cost/paper.ts';
 import { buildReport, type InputDoc } from '../report/build.ts';
 import { buildCharts } from '../report/charts.ts';
-import { renderReportCsv, renderReportJson, renderReportMarkdown, renderReportText } from '../report/render.ts';
+import { renderReportCsv, renderReportJson, renderReportMarkdown, renderReportText, reportCsvFiles } from '../report/render.ts';
 import { renderReportHtml } from '../report/html.ts';
 import { costOf, PAPER_WORKLOADS } from './cost.ts';
 import { emit, toJson, TOOL_VERSION } from './io.ts';
@@ -50,7 +50,7 @@ export function readInput(arg: string): InputDoc {
 interface ReportArgs { inputs: string[]; out?: string; title?: string; seed?: number; png?: boolean | string; json?: boolean; csv?: boolean; markdown?: boolean; html?: boolean }
 
 /** The files a report directory owns: replaced (or removed) as a set; anything else in the directory is kept. */
-export const REPORT_FILES = ['report.json', 'report.txt', 'report.md', 'report.csv', 'report.html', 'img'] as const;
+export const REPORT_FILES = ['report.json', 'report.txt', 'report.md', 'report.csv', 'report.html', 'img', 'csv'] as const;
 
 export interface WrittenReport { dir: string; files: string[]; charts: number; omitted: number }
 
@@ -88,6 +88,8 @@ export async function writeReportDir(dir: string, docs: InputDoc[], opts: { titl
     put('report.txt', renderReportText(report));
     put('report.md', renderReportMarkdown(report, images));
     put('report.csv', renderReportCsv(report));
+    mkdirSync(join(tmp, 'csv'));
+    for (const f of reportCsvFiles(report)) put(join('csv', f.name), f.text);
     put('report.html', renderReportHtml(report));
   }, { owned: REPORT_FILES });
   return { dir, files, charts: charts.length, omitted: omitted.length };

@@ -125,7 +125,29 @@ export function renderReportMarkdown(r: Report, images: { id: string; title: str
   return out.join('\n');
 }
 
-/** All tables as CSV, each preceded by a `# title` line and separated by a blank line. */
+/** A file-name slug of a table title ("Memory and operations, ours ..." -> "memory-and-operations-ours..."). */
+export function tableSlug(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'table';
+}
+
+/**
+ * The machine-readable CSV files of a report, one table per file (table.ts renderCsv: raw numbers), plus for
+ * every sweep a flat file of all its evaluated feasible points with every axis and metric. Names are unique
+ * and stable: `<nn>-<slug>.csv` in table order, `sweep-<k>-points.csv`.
+ */
+export function reportCsvFiles(r: Report): { name: string; text: string }[] {
+  const files = reportTables(r).map((t, i) => ({ name: `${String(i + 1).padStart(2, '0')}-${tableSlug(t.title ?? 'table')}.csv`, text: renderCsv(t) }));
+  (r.sweeps ?? []).forEach((sw, k) => {
+    const t: Table = {
+      headers: ['point', ...sw.axes, 'latency [s]', 'energy [J / frame]', 'on-chip SRAM [B]', 'pareto'],
+      rows: [...sw.points].sort((a, b) => a.index - b.index).map((p) => [p.index, ...sw.axes.map((a) => (typeof p.params[a] === 'number' ? (p.params[a] as number) : String(p.params[a]))), p.latencySeconds, p.energyJoules, p.onChipBytes, p.pareto ? 1 : 0]),
+    };
+    files.push({ name: `sweep-${k + 1}-points.csv`, text: renderCsv(t) });
+  });
+  return files;
+}
+
+/** All tables as CSV, each preceded by a `# title` line and separated by a blank line (for people; machines read reportCsvFiles). */
 export function renderReportCsv(r: Report): string {
   return reportTables(r).map((t) => `# ${t.title}\n${renderCsv(t)}`).join('\n');
 }

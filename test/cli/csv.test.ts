@@ -60,3 +60,33 @@ describe('CSV output', () => {
     expect(r.out).toMatch(/11\.16x/);
   });
 });
+
+describe('report directory CSV', () => {
+  it('one table per file in csv/, and a flat file of every sweep point with every axis and metric', async () => {
+    const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'birealsim-csvdir-'));
+    try {
+      const out = join(dir, 'rep');
+      const r = await runCli(['report', 'test/fixtures/report/micro-sweep.jsonl', '--out', out]);
+      expect(r.code, r.err).toBe(0);
+      const files = readdirSync(join(out, 'csv')).sort();
+      expect(files).toContain('sweep-1-points.csv');
+      for (const f of files) {
+        const lines = readFileSync(join(out, 'csv', f), 'utf8').trimEnd().split('\n');
+        expect(lines[0].startsWith('#'), `${f}: no title lines inside a machine CSV`).toBe(false);
+        const width = fields(lines[0]).length;
+        for (const l of lines.slice(1)) expect(fields(l).length, `${f}: one table`).toBe(width);
+      }
+      // the flat points file: one row per feasible evaluated point of the JSONL (counted here from the file itself)
+      const jsonl = readFileSync('test/fixtures/report/micro-sweep.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const feasible = jsonl.filter((p) => p.metrics && !p.infeasible);
+      const pts = readFileSync(join(out, 'csv', 'sweep-1-points.csv'), 'utf8').trimEnd().split('\n');
+      expect(pts.length - 1).toBe(feasible.length);
+      const head = fields(pts[0]);
+      for (const axis of Object.keys(feasible[0].params)) expect(head).toContain(axis);
+      for (const l of pts.slice(1)) { const c = fields(l); expect(isNum(c[head.indexOf('latency [s]')])).toBe(true); expect(['0', '1']).toContain(c[head.indexOf('pareto')]); }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+});
