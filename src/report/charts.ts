@@ -31,7 +31,9 @@ function base(title: string, x: Record<string, unknown>, y: Record<string, unkno
     ...extra,
   };
 }
-const axis = (title: string, more: Record<string, unknown> = {}) => ({ title: { display: true, text: title }, ...more });
+const CATEGORY_AXES = new Set(['layer', 'network', 'network @ architecture']);
+/** An axis with its title; value axes opt into the shared tick plugin (chart-ticks.ts: readable log ticks and labels). */
+const axis = (title: string, more: Record<string, unknown> = {}) => ({ title: { display: true, text: title }, ...(CATEGORY_AXES.has(title) ? {} : { birealsimTicks: true }), ...more });
 
 function costCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
   const c = r.cost;

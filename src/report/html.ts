@@ -10,6 +10,7 @@
  *    errors in `data-errors`, so a headless browser can wait for and check the result;
  *  - deterministic: the page is a pure function of the Report and the installed chart.js file.
  */
+import { TICKS_PLUGIN_JS } from './chart-ticks.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -55,8 +56,9 @@ const BOOT = `(function(){
   window.addEventListener('error',function(e){errors.push(String(e.message));document.body.dataset.errors=JSON.stringify(errors);});
   var specs=JSON.parse(document.getElementById('chart-specs').textContent);
   var drawn=0;
+  var ticks=${TICKS_PLUGIN_JS};
   specs.forEach(function(s){
-    try{ new Chart(document.getElementById('chart-'+s.id),s.config); drawn++; }
+    try{ new Chart(document.getElementById('chart-'+s.id),ticks.prepare(s.config)); drawn++; }
     catch(e){ errors.push(s.id+': '+e.message); }
   });
   document.body.dataset.errors=JSON.stringify(errors);

@@ -9,6 +9,7 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration } from 'chart.js';
 import type { ChartSpec } from './charts.ts';
+import { prepareTicks } from './chart-ticks.ts';
 
 let registered = false;
 const whiteBackground = {
@@ -26,6 +27,7 @@ export function renderChartPng(spec: ChartSpec): Buffer {
   if (!registered) { Chart.register(...registerables); registered = true; }
   const canvas = createCanvas(spec.width, spec.height);
   const config = structuredClone(spec.config) as unknown as ChartConfiguration;
+  prepareTicks(config);
   config.plugins = [...(config.plugins ?? []), whiteBackground];
   const chart = new Chart(canvas as unknown as HTMLCanvasElement, config);
   try {
