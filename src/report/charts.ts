@@ -20,13 +20,16 @@ import { paretoFront2 } from './pareto.ts';
 export interface ChartSpec { id: string; title: string; width: number; height: number; config: Record<string, unknown> }
 export interface OmittedChart { id: string; title: string; reason: string }
 
+/** Chart width in px: the HTML page is 1,400 px wide (html.ts), so charts use its width. */
+const CHART_WIDTH = 1280;
+
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const color = (i: number) => PALETTE[i % PALETTE.length];
 
 function base(title: string, x: Record<string, unknown>, y: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     responsive: false, animation: false, devicePixelRatio: 1,
-    plugins: { title: { display: true, text: title }, legend: { position: 'bottom' } },
+    plugins: { title: { display: true, text: title }, legend: { position: 'bottom', labels: { usePointStyle: true } } },
     scales: { x, y },
     ...extra,
   };
@@ -44,7 +47,7 @@ function costCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void 
     const labels = c.networks.map((n) => n.name);
     const hasPaper = c.networks.some((n) => n.paper);
     out.push({
-      id: 'cost-memory', title: 'Memory: ours beside the paper (Liu et al. 2018, Table 5)', width: 900, height: 420,
+      id: 'cost-memory', title: 'Memory: ours beside the paper (Liu et al. 2018, Table 5)', width: CHART_WIDTH, height: 420,
       config: {
         type: 'bar',
         data: { labels, datasets: [
@@ -56,7 +59,7 @@ function costCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void 
       },
     });
     out.push({
-      id: 'cost-ops', title: 'OPs: ours beside the paper', width: 900, height: 420,
+      id: 'cost-ops', title: 'OPs: ours beside the paper', width: CHART_WIDTH, height: 420,
       config: {
         type: 'bar',
         data: { labels, datasets: [
@@ -79,7 +82,7 @@ function costCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void 
   const bits = [...new Set(rows.flatMap((x) => [...x.byBits.keys()]))].sort((a, b) => a - b);
   if (rows.length === 0 || bits.length === 0) omitted.push({ id: 'ops-precision', title: 'Operations by precision', reason: 'no cost or simulate input with operation counts' });
   else out.push({
-    id: 'ops-precision', title: 'Operations by precision', width: 900, height: 420,
+    id: 'ops-precision', title: 'Operations by precision', width: CHART_WIDTH, height: 420,
     config: {
       type: 'bar',
       data: { labels: rows.map((x) => x.name), datasets: bits.map((b, i) => ({ label: b === 1 ? '1-bit MACs (XNOR-popcount)' : `${b}-bit real MACs`, data: rows.map((x) => x.byBits.get(b) ?? null), backgroundColor: color(i) })) },
@@ -101,7 +104,7 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
   sims.forEach((s, i) => {
     const layers = s.layers.filter((l) => l.totalCycles > 0);
     const labels = layers.map((l) => l.name);
-    const w = Math.max(900, 22 * labels.length + 200);
+    const w = Math.max(CHART_WIDTH, 22 * labels.length + 200);
     if (layers.length === 0) { omitted.push({ id: `sim-cycles-${i}`, title: `Cycles by cause: ${shortName(s)}`, reason: 'no layer has cycles' }); return; }
     out.push({
       id: `sim-cycles-${i}`, title: `Per-layer cycles by cause: ${shortName(s)}`, width: w, height: 460,
@@ -135,7 +138,7 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
     const binary = pts.filter((l) => l.opBits === 1), real = pts.filter((l) => l.opBits !== 1);
     const dot = (l: typeof pts[number]) => ({ x: l.macs / l.dramBytes, y: l.macs / l.totalCycles });
     out.push({
-      id: `sim-roofline-${i}`, title: `Roofline: ${shortName(s)}`, width: 900, height: 500,
+      id: `sim-roofline-${i}`, title: `Roofline: ${shortName(s)}`, width: CHART_WIDTH, height: 500,
       config: {
         type: 'scatter',
         data: { datasets: [
@@ -153,7 +156,7 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
   const comps = [...new Set(sims.flatMap((s) => Object.keys(s.energyByComponent)))].sort();
   if (comps.length === 0) omitted.push({ id: 'sim-energy', title: 'Energy by component', reason: 'the simulate inputs report no energy components' });
   else out.push({
-    id: 'sim-energy', title: 'Energy per frame by component', width: 900, height: 440,
+    id: 'sim-energy', title: 'Energy per frame by component', width: CHART_WIDTH, height: 440,
     config: {
       type: 'bar',
       data: { labels: sims.map(shortName), datasets: comps.map((k, j) => ({ label: k, data: sims.map((s) => round6((s.energyByComponent[k] ?? 0) * 1e6)), backgroundColor: color(j) })) },
@@ -174,13 +177,14 @@ function sweepCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void
       const others = sw.points.map((_, j) => j).filter((j) => !sw.points[j].pareto);
       const pt = (j: number) => ({ x: round6(xy[j][0]), y: round6(xy[j][1]) });
       out.push({
-        id: `sweep-pareto-${suffix}-${i}`, title: `Sweep ${sw.name}: latency vs ${suffix === 'energy' ? 'energy' : 'on-chip memory'}`, width: 900, height: 500,
+        id: `sweep-pareto-${suffix}-${i}`, title: `Sweep ${sw.name}: latency vs ${suffix === 'energy' ? 'energy' : 'on-chip memory'}`, width: CHART_WIDTH, height: 500,
         config: {
           type: 'scatter',
           data: { datasets: [
+            // dominated points first (drawn underneath), then the front on top
+            { label: `dominated: ${others.length}`, data: others.map(pt), backgroundColor: 'rgba(31,119,180,0.55)', borderColor: 'rgba(31,119,180,0.9)', pointRadius: 3, pointStyle: 'circle' },
+            { label: `on the 3-objective front (latency, energy, SRAM): ${on3.length}`, data: on3.map(pt), backgroundColor: color(1), borderColor: '#7a3d00', pointRadius: 5, pointStyle: 'rectRot' },
             { label: `2-objective Pareto front (${front2.length} points)`, data: front2.map(pt), showLine: true, stepped: 'before', borderColor: color(3), backgroundColor: color(3), pointRadius: 0, borderWidth: 2 },
-            { label: `on the 3-objective front (latency, energy, SRAM): ${on3.length}`, data: on3.map(pt), backgroundColor: color(1), pointRadius: 3 },
-            { label: `dominated: ${others.length}`, data: others.map(pt), backgroundColor: 'rgba(31,119,180,0.35)', pointRadius: 2 },
           ] },
           options: base(`${sw.name} (${sw.workload}): ${sw.points.length} feasible of ${sw.evaluated} evaluated`, axis('latency per frame [ms]', { type: 'logarithmic' }), axis(yLabel, { type: 'logarithmic' })),
         },
@@ -205,14 +209,14 @@ function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): vo
     const front = pts.filter((p) => !pts.some((q) => q !== p && q.energyJoules! <= p.energyJoules! && q.accuracy >= p.accuracy && (q.energyJoules! < p.energyJoules! || q.accuracy > p.accuracy)))
       .sort((a, b) => a.energyJoules! - b.energyJoules! || b.accuracy - a.accuracy);
     out.push({
-      id: `formats-accuracy-energy-${i}`, title, width: 900, height: 500,
+      id: `formats-accuracy-energy-${i}`, title, width: CHART_WIDTH, height: 500,
       config: {
         type: 'scatter',
         data: { datasets: [
           ...pts.map((p, j) => ({ label: `${p.format} (${p.bits}-bit): ${fmt2(100 * p.accuracy)}% at ${Number((p.energyJoules! * 1e6).toPrecision(4))} uJ`, data: [xy(p)], backgroundColor: color(j), borderColor: color(j), pointStyle: POINT_STYLES[j % POINT_STYLES.length], pointRadius: 8 })),
           { label: `accuracy/energy Pareto front (${front.length} formats)`, data: front.map(xy), showLine: true, stepped: 'before', borderColor: 'rgba(0,0,0,0.45)', backgroundColor: 'rgba(0,0,0,0)', borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 },
         ] },
-        options: base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)', { beginAtZero: true, grace: '5%' }), axis('test accuracy [%] (golden model)', { grace: '5%' }),
+        options: base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)', { beginAtZero: true, grace: '5%' }), axis('test accuracy [%] (golden model)', { grace: '5%', max: 100 }),
           { plugins: { title: { display: true, text: `${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame` }, legend: { position: 'bottom', labels: { usePointStyle: true } } } }),
       },
     });

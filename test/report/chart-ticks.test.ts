@@ -30,7 +30,10 @@ describe('chart ticks', () => {
     const { plugin } = setup({});
     const s: any = { type: 'logarithmic', min: 33.5, max: 697.5, options: { birealsimTicks: true } };
     plugin.afterDataLimits({}, { scale: s });
-    expect([s.min, s.max]).toEqual([20, 1000]);
+    expect([s.min, s.max]).toEqual([30, 800]); // 1.3 decades: the finer 1-1.5-2-3-4-5-6-8 steps
+    const wide: any = { type: 'logarithmic', min: 3.3, max: 697.5, options: { birealsimTicks: true } };
+    plugin.afterDataLimits({}, { scale: wide });
+    expect([wide.min, wide.max]).toEqual([2, 1000]); // 2.3 decades: 1-2-5
     const fixed: any = { type: 'logarithmic', min: 33.5, max: 697.5, options: { birealsimTicks: true, max: 700 } };
     plugin.afterDataLimits({}, { scale: fixed });
     expect(fixed.max).toBe(697.5);
