@@ -110,8 +110,10 @@ class Pool {
 
 Pool pool;
 
-// splits [0, n) into contiguous chunks (about 4 per thread) shared out dynamically; small work runs on the
-// calling thread
+// splits [0, n) into contiguous chunks shared out dynamically; small work runs on the calling thread.
+// Chunks are small (up to 16 per thread, but no smaller than ~5e4 units of work so the atomic claim and the
+// std::function call stay negligible): when a worker is descheduled mid-chunk, the others and the calling
+// thread only wait for that one short chunk, not for a quarter of the thread's share.
 std::mutex runMutex;  // one parallel region at a time (the addon may be loaded by several JS threads)
 void parallelFor(int n, double work, const std::function<void(int, int)> &body) {
   int use = pool.threads;
@@ -119,7 +121,11 @@ void parallelFor(int n, double work, const std::function<void(int, int)> &body) 
   if (use <= 1) { body(0, n); return; }
   std::unique_lock<std::mutex> lk(runMutex, std::try_to_lock);
   if (!lk.owns_lock()) { body(0, n); return; }
-  int chunks = use * 4 < n ? use * 4 : n;
+  int64_t byWork = (int64_t)(work / 5e4);
+  int64_t want = use * 16;
+  if (want > byWork) want = byWork;
+  if (want < use * 2) want = use * 2;
+  int chunks = want < n ? (int)want : n;
   std::function<void(int)> fn = [&](int c) {
     int a = (int)((int64_t)n * c / chunks), b = (int)((int64_t)n * (c + 1) / chunks);
     if (a < b) body(a, b);
