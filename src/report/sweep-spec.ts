@@ -39,7 +39,7 @@ export interface SweepSpec {
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const SPEC_KEYS = ['schema', 'name', 'workload', 'arch', 'mode', 'samples', 'seed', 'axes', 'description'];
+const SPEC_KEYS = ['$schema', 'schema', 'name', 'workload', 'arch', 'mode', 'samples', 'seed', 'axes', 'description'];
 
 /** Validates a parsed sweep spec. */
 export function validateSpec(raw: unknown, file: string): SweepSpec {
