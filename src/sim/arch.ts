@@ -40,7 +40,8 @@ type MathUnit = (s: string) => { toNumber(target: string): number };
 let mathUnit: MathUnit | null = null;
 function quantityIn(text: string, target: string): number {
   mathUnit ??= (createRequire(import.meta.url)('mathjs/lib/browser/math.js') as { unit: MathUnit }).unit;
-  return mathUnit(text).toNumber(target);
+  // "KB" is not a mathjs unit; it is taken as kB = 1000 B, decimal like MB and GB (binary sizes: KiB, MiB)
+  return mathUnit(text.replace(/(\d|\s)KB\b/g, '$1kB')).toNumber(target);
 }
 
 /**

@@ -60,3 +60,18 @@ describe('arch extends', () => {
     expect(JSON.stringify(w)).toContain('$.peArray.rows');
   });
 });
+
+describe('arch unit spellings', () => {
+  it('KB and kB are decimal (1000 B), KiB binary (1024 B); MB/s, GB/s, MHz, GHz decimal', () => {
+    const d = tmp();
+    const f = join(d, 'u.json');
+    const cap = (s: string) => { writeFileSync(f, JSON.stringify({ extends: 'edge', buffers: { weights: { capacity: s } } })); return (loadArch(f) as any).buffers.weights.capacityBytes; };
+    expect(cap('128 KB')).toBe(128000);
+    expect(cap('128 kB')).toBe(128000);
+    expect(cap('128 KiB')).toBe(131072);
+    writeFileSync(f, JSON.stringify({ extends: 'edge', clock: '800 MHz', dram: { bandwidth: '800 MB/s' } }));
+    const a = loadArch(f) as any;
+    expect(a.clockHz).toBe(8e8);
+    expect(a.dram.bandwidthBytesPerSecond).toBeCloseTo(8e8, 0);
+  });
+});
