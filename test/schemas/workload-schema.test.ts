@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 6: schemas/workload.schema.json is what src/schemas/workload-schema.ts generates from the op
+ * Issue 13 item 6: schemas/workload.schema.json is what src/ir/workload-schema.ts generates from the op
  * registry, every shipped workload validates against it and carries "$schema", and it agrees with the
  * project's validator (src/ir/validate.ts) on good files and on bad mutations the schema can express.
  */
@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { validateWorkload } from '../../src/ir/validate.ts';
-import { workloadSchema } from '../../src/schemas/workload-schema.ts';
+import { workloadSchema } from '../../src/ir/workload-schema.ts';
 
 const schema = JSON.parse(readFileSync('schemas/workload.schema.json', 'utf8'));
 const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ allErrors: true, strict: false });

@@ -6,7 +6,7 @@
  */
 import { OP_NAMES, opModule } from '../ops/index.ts';
 import type { KeySpec } from '../ops/types.ts';
-import { SCHEMA_ID } from '../ir/types.ts';
+import { SCHEMA_ID } from './types.ts';
 
 function keySchema(s: KeySpec): Record<string, unknown> {
   const base: Record<string, unknown> = { description: s.doc };
@@ -33,7 +33,7 @@ export function workloadSchema(): Record<string, unknown> {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://birealsim.dev/schemas/workload.schema.json',
     title: `${SCHEMA_ID} network description`,
-    description: 'Generated from src/ops by src/schemas/workload-schema.ts; see docs/workload.md. src/ir/validate.ts is the source of truth (ids, references, shapes).',
+    description: 'Generated from src/ops by src/ir/workload-schema.ts; see docs/workload.md. src/ir/validate.ts is the source of truth (ids, references, shapes).',
     type: 'object',
     additionalProperties: false,
     required: ['schema', 'name', 'input', 'layers'],
