@@ -9,7 +9,7 @@ import { SCHEMA_ID, type Layer, type ResolvedLayer, type ResolvedNetwork, type T
 
 type Json = Record<string, unknown>;
 
-const TOP_KEYS = ['schema', 'name', 'description', 'family', 'input', 'layers', 'output'];
+const TOP_KEYS = ['$schema', 'schema', 'name', 'description', 'family', 'input', 'layers', 'output'];
 
 function err(file: string | undefined, path: string, msg: string, hint?: string, code = 'E_WORKLOAD'): UserError {
   return new UserError(code, msg, { file, path, hint });

@@ -39,7 +39,7 @@ export interface SweepSpec {
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const SPEC_KEYS = ['schema', 'name', 'workload', 'arch', 'mode', 'samples', 'seed', 'axes', 'description'];
+const SPEC_KEYS = ['$schema', 'schema', 'name', 'workload', 'arch', 'mode', 'samples', 'seed', 'axes', 'description'];
 
 /** Validates a parsed sweep spec. */
 export function validateSpec(raw: unknown, file: string): SweepSpec {
@@ -70,7 +70,10 @@ export function canonicalJson(v: unknown): string {
 }
 
 export function specHash(spec: SweepSpec, baseArch: unknown): string {
-  return createHash('sha256').update(canonicalJson({ spec, baseArch })).digest('hex');
+  // "$schema" only points editors at schemas/*.json: it is not part of what a sweep evaluates, so hashes
+  // (and resumable results) stay the same whether or not a file carries it
+  const strip = (v: unknown): unknown => (typeof v === 'object' && v !== null && !Array.isArray(v) && '$schema' in v) ? Object.fromEntries(Object.entries(v).filter(([k]) => k !== '$schema')) : v;
+  return createHash('sha256').update(canonicalJson({ spec: strip(spec), baseArch: strip(baseArch) })).digest('hex');
 }
 
 export function axisNames(spec: SweepSpec): string[] { return Object.keys(spec.axes).sort(); }

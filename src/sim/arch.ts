@@ -40,7 +40,8 @@ type MathUnit = (s: string) => { toNumber(target: string): number };
 let mathUnit: MathUnit | null = null;
 function quantityIn(text: string, target: string): number {
   mathUnit ??= (createRequire(import.meta.url)('mathjs/lib/browser/math.js') as { unit: MathUnit }).unit;
-  return mathUnit(text).toNumber(target);
+  // "KB" is not a mathjs unit; it is taken as kB = 1000 B, decimal like MB and GB (binary sizes: KiB, MiB)
+  return mathUnit(text.replace(/(\d|\s)KB\b/g, '$1kB')).toNumber(target);
 }
 
 /**
@@ -212,7 +213,7 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-const TOP_KEYS = ['schema', 'name', 'description', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
+const TOP_KEYS = ['$schema', 'extends', 'schema', 'name', 'description', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
 const BUFFER_KEYS = ['capacity', 'banks', 'portWidth', 'doubleBuffered', 'accessEnergy', 'precisionBits'];
 const PE_KEYS = ['rows', 'cols', 'type', 'laneBits', 'accumulatorBits', 'precision', 'binaryElementBits', 'dataflow', 'skew', 'cycleConvention', 'ofmapWriteQuirk', 'opEnergy'];
 
@@ -367,7 +368,40 @@ export function resolveArchText(text: string, file?: string): ResolvedArch {
   try { raw = JSON.parse(text); } catch (e) {
     throw new UserError('E_JSON', `invalid JSON: ${(e as Error).message}`, { file, path: '$', hint: 'check for trailing commas, missing quotes or a truncated file' });
   }
-  return resolveArch(raw, file);
+  return resolveArch(expandExtends(raw, file, []), file);
+}
+
+/**
+ * Resolves `"extends": "<preset name or relative file path>"`: the base (itself possibly extending another)
+ * is deep-merged under this file's keys. A relative path is taken from the extending file's directory;
+ * cycles and missing bases are E_ARCH at `$.extends`.
+ */
+export function expandExtends(raw: unknown, file: string | undefined, chain: string[]): unknown {
+  if (!isObj(raw) || !('extends' in raw)) return raw;
+  const { extends: base, ...own } = raw;
+  const at = { file, path: '$.extends' };
+  if (typeof base !== 'string' || base === '') throw new UserError('E_ARCH', `'extends' must be a preset name or a relative file path`, { ...at, hint: `presets: ${presetNames().join(', ')}` });
+  let baseFile: string, shown: string;
+  if (presetNames().includes(base) && !base.includes('/') && !base.endsWith('.json')) { baseFile = join(PRESET_DIR, `${base}.json`); shown = `arch/${base}.json`; }
+  else {
+    shown = file ? join(dirname(file), base) : base;
+    baseFile = file && file.startsWith('arch/') && !existsSync(shown) ? resolvePath(PRESET_DIR, '..', shown) : shown;
+    if (!existsSync(baseFile)) {
+      const m = didYouMean(base, presetNames());
+      throw new UserError('E_ARCH', `'extends' names no preset or file '${base}'`, { ...at, hint: `${m ? `did you mean '${m}'? ` : ''}presets: ${presetNames().join(', ')}; a path is relative to the extending file` });
+    }
+  }
+  const key = resolvePath(baseFile);
+  if (chain.includes(key) || (file && resolvePath(file) === key)) throw new UserError('E_ARCH', `'extends' cycle: ${[...chain.map((c) => basename(c)), basename(key)].join(' -> ')}`, at);
+  let baseRaw: unknown;
+  try { baseRaw = JSON.parse(readFileSync(baseFile, 'utf8')); } catch (e) {
+    throw new UserError('E_ARCH', `cannot read base architecture '${base}': ${(e as Error).message}`, at);
+  }
+  const expanded = expandExtends(baseRaw, shown, [...chain, ...(file ? [resolvePath(file)] : []), key]);
+  const merged = mergeSpec(expanded, own) as Json;
+  // the base's own name/description/$schema are not inherited as if they were the derived file's
+  if (!('name' in own) && isObj(merged)) merged.name = `${String(merged.name)}+${basename(file ?? 'arch', '.json')}`;
+  return merged;
 }
 
 /** Loads a preset by name (arch/<name>.json) or an arch file by path. */
