@@ -109,7 +109,6 @@ export const reportCommand = {
     .option('markdown', { type: 'boolean', describe: 'print Markdown on stdout', conflicts: ['json', 'csv', 'html'] })
     .option('html', { type: 'boolean', describe: 'print the HTML page on stdout', conflicts: ['json', 'csv', 'markdown'] }),
   handler: async (argv: ArgumentsCamelCase<ReportArgs>) => {
-    if (argv.seed !== undefined && (!Number.isInteger(argv.seed) || argv.seed < 0)) throw new UserError('E_ARG', `--seed must be a non-negative integer, got ${argv.seed}`, { path: '--seed' });
     const docs = argv.inputs.map(readInput);
     const title = argv.title ?? `birealsim report: ${argv.inputs.join(', ')}`;
     if (argv.out) {

@@ -41,8 +41,6 @@ export const sweepCommand = {
   handler: async (argv: ArgumentsCamelCase<SweepArgs>) => {
     const spec = loadSpecFile(argv.spec);
     const shard = parseShard(argv.shard);
-    if (argv.workers !== undefined && (!Number.isInteger(argv.workers) || argv.workers < 0 || argv.workers > 64)) throw new UserError('E_ARG', `--workers must be an integer in [0, 64], got ${argv.workers}`, { path: '--workers' });
-    if (argv.limit !== undefined && (!Number.isInteger(argv.limit) || argv.limit < 0)) throw new UserError('E_ARG', `--limit must be a non-negative integer, got ${argv.limit}`, { path: '--limit' });
     checkSweepSize(spec, argv.spec, shard, argv.limit); // counted, never materialised; refused before any file or lock
     const baseArch = loadBaseArch(spec.arch, argv.spec);
     try { resolveArch(baseArch, spec.arch); } catch (e) { if (isUserError(e)) throw new UserError(e.code, `base arch: ${e.message}`, { file: e.file ?? argv.spec, path: e.jsonPath, hint: e.hint }); throw e; }
