@@ -18,6 +18,7 @@ import { lower } from '../golden/plan.ts';
 import { loadArch, presetNames } from '../sim/arch.ts';
 import { OBJECTIVES, type Objective } from '../sim/mapper.ts';
 import { simulate, type SimResult } from '../sim/simulate.ts';
+import { FUSION_MODES, type FusionMode } from '../sim/residency.ts';
 import { renderCsv, renderMarkdown, renderText, num, numInt, type Cell, type Table } from '../report/table.ts';
 import { loadInput, loadNetwork, loadTarget } from './load.ts';
 import { emit, formatOf, formatOptions, requestExitCode, toJson, TOOL_VERSION } from './io.ts';
@@ -25,7 +26,8 @@ import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 
 interface SimArgs {
   target: string; arch: string; objective: string; convention: string; seed: number; trace?: boolean; functional?: boolean; verify?: boolean;
-  input?: string; kernels: string; realFormat: string; table?: 'layers' | 'totals' | 'energy'; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
+  fusion: string; batch: number;
+  input?: string; kernels: string; realFormat: string; table?: 'layers' | 'totals' | 'energy' | 'residency'; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
 }
 
 const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toString());
@@ -51,8 +53,9 @@ export function totalsTable(r: SimResult): Table {
   const rows: Cell[][] = [
     ['end-to-end cycles', numInt(t.cycles), 'cycles'],
     ['compute window', numInt(t.computeWindowCycles), 'cycles'],
-    ['latency', n(t.latencyMs), 'ms'],
-    ['frames per second (batch 1)', n(t.framesPerSecond), '1/s'],
+    ...(t.batch > 1
+      ? [['batch', numInt(t.batch), 'frames'], ['batch latency', n(t.latencyMs), 'ms'], ['first frame latency (layer-major)', n(t.frameLatencyMs), 'ms'], [`frames per second (batch ${t.batch})`, n(t.framesPerSecond), '1/s']] as Cell[][]
+      : [['latency', n(t.latencyMs), 'ms'], ['frames per second (batch 1)', n(t.framesPerSecond), '1/s']] as Cell[][]),
     ['BOPs', numInt(t.bops), '1-bit MACs'],
     ['real MACs', numInt(t.realMacs), 'MACs'],
     [`OPs (BOPs/${r.convention.bopsPerOp} + real MACs, convention '${r.convention.name}')`, numInt(t.ops), 'OPs'],
@@ -62,13 +65,28 @@ export function totalsTable(r: SimResult): Table {
     ['energy per frame', n(t.energyPerFrameJ * 1e6), 'uJ'],
     ['efficiency', n(t.topsPerWatt), 'TOPS/W'],
     ['DRAM traffic', numInt(t.dramBytes), 'B'],
-    ['  compulsory DRAM traffic', numInt(t.compulsoryDramBytes), 'B'],
+    ...(t.batch > 1 ? [['  per frame', numInt(t.dramBytesPerFrame), 'B']] as Cell[][] : []),
+    ['  compulsory DRAM traffic (sum over layers, each alone)', numInt(t.compulsoryDramBytes), 'B'],
+    ['  compulsory DRAM traffic (network: input and outputs per frame, weights once)', numInt(t.networkCompulsoryDramBytes), 'B'],
   ];
   for (const [k, v] of Object.entries(t.energyJ)) rows.push([`  energy ${k}`, n(v * 1e6), 'uJ']);
   const rf = r.rooflines!;
   rows.push(['roofline: ideal compute', numInt(rf.computeCycles), 'cycles'], ['roofline: DRAM bytes / bandwidth', numInt(rf.dramCycles), 'cycles']);
   for (const [b, v] of Object.entries(rf.sramCycles)) rows.push([`roofline: SRAM ${b} bytes / bandwidth`, numInt(v), 'cycles']);
   return { title: `${r.network} on ${r.arch.name}: totals`, headers: ['metric', 'value', 'unit'], rows };
+}
+
+/** What fusion/residency decided (simulate --fusion auto, or a batch): chains, resident tensors, resident weights. */
+export function residencyTable(r: SimResult): Table | undefined {
+  const s = r.residency;
+  if (!s) return undefined;
+  const rows: Cell[][] = [
+    ...s.chains.map((c): Cell[] => ['fused chain', `${c.layers[0]} .. ${c.layers[c.layers.length - 1]} (${c.layers.length} layers)`, `bands of <= ${c.rowsPerBand} output rows`, '']),
+    ...s.residentTensors.map((t): Cell[] => [t.mode === 'band' ? 'tensor (band buffer)' : 'tensor (whole)', t.name, `${t.buffer}`, numInt(t.heldBytes)]),
+    ['resident weights', s.residentWeights.length ? `${s.residentWeights.length} layers (${s.residentWeights.length > 3 ? `${s.residentWeights.slice(0, 2).join(', ')}, ..., ${s.residentWeights[s.residentWeights.length - 1]}` : s.residentWeights.join(', ')})` : 'none', 'weights buffer, loaded once per batch', ''],
+    ['recomputed rows', numInt(s.recomputedRows), 'halo rows are kept (reuse), not recomputed', ''],
+  ];
+  return { title: `${r.network} on ${r.arch.name}: fusion ${s.fusion}, batch ${s.batch} (${s.stepsKept} of ${s.stepsTried} greedy steps kept)`, headers: ['what', 'which', 'where / how', 'held [B]'], rows };
 }
 
 export function energyTable(r: SimResult): Table {
@@ -99,10 +117,12 @@ export const simulateCommand = {
     .option('arch', { type: 'string', demandOption: true, describe: `architecture: a preset (${presetNames().join(', ')}) or a birealsim.arch/1 JSON file` })
     .option('objective', { type: 'string', default: 'cycles', describe: `mapper objective per layer: ${OBJECTIVES.join(' | ')}` })
     .option('convention', { type: 'string', default: 'paper', describe: `counting convention of the reported BOPs / real MACs / OPs (as \`birealsim cost\`): ${Object.keys(CONVENTIONS).join(' | ')}` })
+    .option('fusion', { type: 'string', default: 'none', describe: `inter-layer fusion and on-chip residency: ${FUSION_MODES.join(' | ')} (none = every tensor between layers through DRAM; auto = the mapper fuses layers band by band and keeps tensors and weights on chip where that helps the objective)` })
+    .option('batch', { type: 'number', default: 1, describe: 'frames per batch: layers run layer-major over the frames; resident weights are fetched once per batch' })
     .option('trace', { type: 'boolean', describe: 'include the per-tile trace (start/end cycle, bytes) in the output' })
     .option('functional', { type: 'boolean', describe: 'also execute every tile on the modelled buffers (needs weights: random for workloads)' })
     .option('verify', { type: 'boolean', describe: 'with --functional: compare every layer with the golden model bit for bit (exit 1 on a mismatch)' })
-    .option('table', { choices: ['layers', 'totals', 'energy'] as const, describe: 'with --csv: which table the file holds (one table per CSV; default layers)' })
+    .option('table', { choices: ['layers', 'totals', 'energy', 'residency'] as const, describe: 'with --csv: which table the file holds (one table per CSV; default layers)' })
     .option('input', { type: 'string', describe: 'functional mode input image (.json or .safetensors); default: seeded random' })
     .option('seed', { type: 'number', default: 0, describe: 'seed for random weights and the random input' })
     .option('kernels', { type: 'string', default: 'default', describe: `kernel set for functional tiles: ${KERNEL_NAMES.join(' | ')}` })
@@ -110,6 +130,8 @@ export const simulateCommand = {
     .options(formatOptions),
   handler: async (argv: ArgumentsCamelCase<SimArgs>) => {
     if (!(OBJECTIVES as readonly string[]).includes(argv.objective)) throw new UserError('E_ARG', `unknown objective '${argv.objective}'`, { path: '--objective', hint: didYouMeanHint(argv.objective, OBJECTIVES) });
+    if (!(FUSION_MODES as readonly string[]).includes(argv.fusion)) throw new UserError('E_ARG', `unknown fusion mode '${argv.fusion}'`, { path: '--fusion', hint: didYouMeanHint(argv.fusion, FUSION_MODES) });
+    if (argv.functional && argv.batch > 1) throw new UserError('E_ARG', '--functional executes one frame; it cannot be combined with --batch > 1', { path: '--batch', hint: 'drop --batch for the functional run, or drop --functional for batch timing' });
     if (argv.verify && !argv.functional) throw new UserError('E_ARG', '--verify needs --functional', { path: '--verify' });
     const arch = loadArch(argv.arch);
     const realFormat = parseRealFormat(argv.realFormat);
@@ -131,15 +153,17 @@ export const simulateCommand = {
       const { input } = loadInput(argv.input, plan.net, argv.seed);
       functional = { input, kernels, verify: !!argv.verify };
     }
-    const r = simulate(plan, arch, { objective: argv.objective as Objective, convention: resolveConvention({ convention: argv.convention }), trace: !!argv.trace, functional });
+    const r = simulate(plan, arch, { objective: argv.objective as Objective, convention: resolveConvention({ convention: argv.convention }), trace: !!argv.trace, functional, fusion: argv.fusion as FusionMode, batch: argv.batch });
     const fmt = formatOf(argv);
     if (fmt === 'json') emit(toJson({ ...r, version: TOOL_VERSION, source }), argv.out);
     else {
-      const tables = [layerTable(r), ...(r.totals ? [totalsTable(r)] : []), energyTable(r)];
+      const rt = residencyTable(r);
+      const tables = [layerTable(r), ...(rt ? [rt] : []), ...(r.totals ? [totalsTable(r)] : []), energyTable(r)];
       if (fmt === 'csv') {
         const which = argv.table ?? 'layers';
         if (which === 'totals' && !r.totals) throw new UserError('E_INFEASIBLE', '--table totals: the network does not map onto the architecture, so there are no totals', { path: '--table', hint: 'use --table layers to see which layers are infeasible' });
-        emit(renderCsv(which === 'layers' ? layerTable(r) : which === 'totals' ? totalsTable(r) : energyTable(r)), argv.out);
+        if (which === 'residency' && !rt) throw new UserError('E_ARG', '--table residency needs --fusion auto or --batch > 1', { path: '--table' });
+        emit(renderCsv(which === 'layers' ? layerTable(r) : which === 'totals' ? totalsTable(r) : which === 'residency' ? rt! : energyTable(r)), argv.out);
       }
       else if (fmt === 'markdown') emit([...tables.map(renderMarkdown), ...definitionsNotes(r).map((l) => `    ${l}`)].join('\n'), argv.out);
       else {

@@ -81,9 +81,31 @@ export interface LayerCtx {
   /** buffer holding the main input */
   inputBuffer: BufferName;
   ppuActive: boolean;
+  /** what of this layer stays on chip across layers (residency.ts); NO_RESIDENCY = today's layer-by-layer model */
+  res: LayerResidency;
+  /** bytes per buffer one tile may use: (capacity - bytes reserved by resident tensors) / 2 when double-buffered */
+  tileCap: Record<BufferName, number>;
+  /** mapping restriction of a layer in a fused chain: loop order m outermost and bands of at most this many rows */
+  maxRowsPerTile?: number;
 }
 
-export function layerContext(layer: SimLayer, arch: ResolvedArch): LayerCtx {
+/**
+ * Inter-layer residency of one layer's operands (decided by residency.ts; all false = every operand moves
+ * through DRAM, as in the layer-by-layer model). A resident operand is on chip for the whole layer, in space
+ * reserved outside the tiles (`reserved`): it is neither loaded nor stored by DMA and takes no tile footprint.
+ * Resident weights are loaded once (`preloadBytes`, before the layer's first tile, exposed) per batch.
+ */
+export interface LayerResidency {
+  input: boolean; weights: boolean; sides: boolean[]; outputs: boolean[];
+  reserved: Record<BufferName, number>;
+  preloadBytes: number;
+}
+
+export function noResidency(layer: SimLayer): LayerResidency {
+  return { input: false, weights: false, sides: layer.sideInputs.map(() => false), outputs: layer.outputs.map(() => false), reserved: { weights: 0, inputs: 0, realStream: 0, outputs: 0 }, preloadBytes: 0 };
+}
+
+export function layerContext(layer: SimLayer, arch: ResolvedArch, res: LayerResidency = noResidency(layer), maxRowsPerTile?: number): LayerCtx {
   let exec: ExecUnit;
   if (layer.unit === 'pe-array') exec = arch.peArray.type === 'xnor' ? 'xnor-array' : 'mac-array';
   else if (layer.unit === 'real-unit') exec = arch.realUnit.onPeArray ? 'mac-array' : 'real-unit';
@@ -100,6 +122,11 @@ export function layerContext(layer: SimLayer, arch: ResolvedArch): LayerCtx {
     realWeightBytes: realOperandBits(arch) / 8, accBytes, realBytes,
     inputBuffer: exec === 'xnor-array' || exec === 'mac-array' ? 'inputs' : 'realStream',
     ppuActive: pp.mul + pp.add + pp.cmp > 0,
+    res, maxRowsPerTile,
+    tileCap: Object.fromEntries(BUFFER_NAMES.map((b) => {
+      const buf = arch.buffers[b];
+      return [b, res.reserved[b] === 0 ? buf.tileBytes : Math.max(0, Math.floor((buf.capacityBytes - res.reserved[b]) / (buf.doubleBuffered ? 2 : 1)))];
+    })) as Record<BufferName, number>,
   };
 }
 
@@ -117,7 +144,7 @@ export function splitSizes(n: number): number[] {
 
 export function candidateMappings(ctx: LayerCtx): Mapping[] {
   const { layer } = ctx;
-  const rows = splitSizes(ctx.Ho);
+  const rows = ctx.maxRowsPerTile ? splitSizes(ctx.Ho).filter((r) => r <= ctx.maxRowsPerTile!) : splitSizes(ctx.Ho);
   let chans = splitSizes(ctx.N);
   // packed outputs: channel tiles hold whole 32-bit words (no read-modify-write of shared words)
   if (layer.writesBits && ctx.arch.peArray.binaryElementBits === 1) chans = chans.filter((c) => c % 32 === 0 || c >= ctx.N);
@@ -127,7 +154,7 @@ export function candidateMappings(ctx: LayerCtx): Mapping[] {
     cins = splitSizes(g).map((x) => Math.min(ctx.cin, 32 * x));
   }
   const out: Mapping[] = [];
-  for (const order of ['nmk', 'mnk'] as const) for (const r of rows) for (const c of chans) for (const k of cins) out.push({ rowsPerTile: r, channelsPerTile: c, cinPerTile: k, order });
+  for (const order of ctx.maxRowsPerTile ? ['mnk'] as const : ['nmk', 'mnk'] as const) for (const r of rows) for (const c of chans) for (const k of cins) out.push({ rowsPerTile: r, channelsPerTile: c, cinPerTile: k, order });
   return out;
 }
 
@@ -141,6 +168,14 @@ function accumulatorFits(ctx: LayerCtx): boolean {
   return ctx.exec !== 'xnor-array' || Math.ceil(Math.log2(ctx.kh * ctx.kw * ctx.cin + 1)) + 1 <= ctx.arch.peArray.accumulatorBits;
 }
 
+/** Why a buffer's per-tile capacity is what it is (double buffering, space held by resident tensors). */
+function tileCapNote(ctx: LayerCtx, b: BufferName): string {
+  const notes: string[] = [];
+  if (ctx.arch.buffers[b].doubleBuffered) notes.push('double-buffered: half of the capacity');
+  if (ctx.res.reserved[b]) notes.push(`after ${ctx.res.reserved[b]} B held by resident tensors`);
+  return notes.length ? ` (${notes.join(', ')})` : '';
+}
+
 export function feasibility(ctx: LayerCtx, m: Mapping): Feasibility {
   const { arch, layer } = ctx;
   if (!accumulatorFits(ctx)) {
@@ -150,9 +185,9 @@ export function feasibility(ctx: LayerCtx, m: Mapping): Feasibility {
   }
   const f = footprint(ctx, m);
   for (const b of BUFFER_NAMES) {
-    const cap = arch.buffers[b].tileBytes;
+    const cap = ctx.tileCap[b];
     if (f[b] > cap) {
-      return { ok: false, reason: `${layer.id}: ${b} buffer needs ${Math.ceil(f[b])} B for a tile of ${Math.min(m.rowsPerTile, ctx.Ho)} output rows x ${Math.min(m.channelsPerTile, ctx.N)} channels${layer.binary ? ` x ${Math.min(m.cinPerTile, ctx.cin)} input channels` : ''}, but holds ${cap} B per tile${arch.buffers[b].doubleBuffered ? ' (double-buffered: half of the capacity)' : ''}` };
+      return { ok: false, reason: `${layer.id}: ${b} buffer needs ${Math.ceil(f[b])} B for a tile of ${Math.min(m.rowsPerTile, ctx.Ho)} output rows x ${Math.min(m.channelsPerTile, ctx.N)} channels${layer.binary ? ` x ${Math.min(m.cinPerTile, ctx.cin)} input channels` : ''}, but holds ${cap} B per tile${tileCapNote(ctx, b)}` };
     }
   }
   return { ok: true };
@@ -191,6 +226,8 @@ function evaluateTiling(ctx: LayerCtx, t: Tiling, withTrace: boolean, abortAbove
   const printedAdj = arch.peArray.cycleConvention === 'scalesim-printed' && (ctx.exec === 'xnor-array' || ctx.exec === 'mac-array') ? 1 : 0;
   const bounded = abortAbove !== Infinity;
   let fill0 = 0, runT = 0, runCP = 0, moved = 0;
+  // resident weights: loaded once before the first tile, nothing overlaps that DMA (residency.ts)
+  const preload = ctx.res.preloadBytes;
   // compute demand of each tile class (compute.ts; looked up once per class, when first met: an evaluation the
   // search abandons early meets few) and the memory service of the tiles (memory.ts)
   demandOfClass.fill(undefined);
@@ -208,7 +245,7 @@ function evaluateTiling(ctx: LayerCtx, t: Tiling, withTrace: boolean, abortAbove
     svc.serve(i, cur, tc.sr, tc.sw, tc.compute + p);
     if (bounded) {
       const lov = svc.lov, lex = svc.lex;
-      if (i === 0) { fill0 = dmaCycles(lov + lex, lat, bw) - printedAdj; moved = lov + lex; }
+      if (i === 0) { fill0 = dmaCycles(lov + lex, lat, bw) + dmaCycles(preload, lat, bw) - printedAdj; moved = lov + lex; }
       else { // period of tile i-1 (as TileService.finish computes it; i-1 < T-1 here)
         const j = i - 1;
         runT += periodOf(tr, j, T, lov, lat, bw);
@@ -228,20 +265,23 @@ function evaluateTiling(ctx: LayerCtx, t: Tiling, withTrace: boolean, abortAbove
     }
   }
   const s = svc.finish(trace);
-  const { fill, drain } = s;
+  const { drain } = s;
+  const preloadCycles = dmaCycles(preload, lat, bw);
+  const fill = s.fill + preloadCycles;
+  if (trace && preloadCycles) for (const x of trace) { x.start += preloadCycles; x.end += preloadCycles; }
   let total = fill + s.sumPeriod + drain;
   let compute = sumComp;
   if (printedAdj) { compute -= 1; total -= 1; }
   const cycles: CycleSplit = { compute, postOp: sumPost, sramStall: s.sumW - sumComp - sumPost, dramStall: s.sumPeriod - s.sumW, fill, drain, fillDrain: fill + drain, total };
   const rdB = svc.rd, wrB = svc.wr;
   const counts: ActionCounts = {
-    dramReadBytes: s.dramRead, dramWriteBytes: s.dramWrite,
-    sram: { weights: { readBytes: rdB[0], writeBytes: wrB[0] }, inputs: { readBytes: rdB[1], writeBytes: wrB[1] }, realStream: { readBytes: rdB[2], writeBytes: wrB[2] }, outputs: { readBytes: rdB[3], writeBytes: wrB[3] } },
+    dramReadBytes: s.dramRead + preload, dramWriteBytes: s.dramWrite,
+    sram: { weights: { readBytes: rdB[0], writeBytes: wrB[0] + preload }, inputs: { readBytes: rdB[1], writeBytes: wrB[1] }, realStream: { readBytes: rdB[2], writeBytes: wrB[2] }, outputs: { readBytes: rdB[3], writeBytes: wrB[3] } },
     peOps, realUnitMacs: realMacs, ppuMul, ppuAdd, ppuCmp, poolOps,
   };
   const byTensor: Record<string, number> = {};
   if (svc.inputBytes) byTensor[`input:${layer.input.name}`] = svc.inputBytes;
-  if (svc.weightBytes) byTensor['weights+params'] = svc.weightBytes;
+  if (svc.weightBytes + preload) byTensor['weights+params'] = svc.weightBytes + preload;
   layer.sideInputs.forEach((sd, si) => { if (svc.sideBytes[si]) byTensor[`side:${sd.name}`] = svc.sideBytes[si]; });
   layer.outputs.forEach((o, oi) => { byTensor[`output:${o.name}`] = svc.outBytes[oi]; });
   const { unitOps, unitPeak } = unitThroughput(ctx, poolOps);
@@ -279,7 +319,9 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
   const cands = fixed ? [fixed] : candidateMappings(ctx);
   const feasible: Mapping[] = [];
   const bounds = objective === 'cycles' && !fixed;
-  const lat2 = 2 * ctx.arch.dram.latencyCycles;
+  // fill and drain latencies in the bound: the first tile loads the main input unless it is resident, the
+  // last tile stores the outputs that are not resident
+  const lat2 = ctx.arch.dram.latencyCycles * ((ctx.res.input ? 0 : 1) + (ctx.res.outputs.every((x) => x) ? 0 : 1));
   const all: { m: Mapping; idx: number; clb: number; db: number; lb: number }[] = [];
   let smallest = Infinity;
   let closest: Mapping | undefined; // the infeasible candidate with the smallest footprint: its reason is reported
@@ -289,7 +331,7 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
     const t = tilingOf(ctx.layer, m);
     const fp = tilingFootprint(ctx, t);
     let ok = accOk;
-    if (ok) for (const b of BUFFER_NAMES) if (fp[b] > ctx.arch.buffers[b].tileBytes) { ok = false; break; }
+    if (ok) for (const b of BUFFER_NAMES) if (fp[b] > ctx.tileCap[b]) { ok = false; break; }
     if (ok) {
       // the 'cycles' search's lower bounds, from the same tiling
       if (bounds) { const clb = computeLowerBound(ctx, t), db = dramBytesOfTiling(ctx, t); all.push({ m, idx: feasible.length, clb, db, lb: Math.max(clb, db / ctx.arch.dram.bytesPerCycle + lat2) }); }
@@ -297,7 +339,7 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
     }
     else {
       let size = 0;
-      for (const b of BUFFER_NAMES) size += fp[b] / ctx.arch.buffers[b].tileBytes;
+      for (const b of BUFFER_NAMES) size += fp[b] / Math.max(1, ctx.tileCap[b]);
       if (size < smallest) { smallest = size; closest = m; }
     }
   }
@@ -364,7 +406,8 @@ export function computeLowerBound(ctx: LayerCtx, t: Tiling): number {
 
 /** Compulsory DRAM bytes: every operand once (input rows touched by the windows, at full width), every output once. */
 export function compulsoryDramBytes(ctx: LayerCtx): number {
-  return compulsoryBytes(ctx, tilingOf(ctx.layer, { rowsPerTile: ctx.Ho, channelsPerTile: ctx.N, cinPerTile: ctx.cin, order: 'nmk' }));
+  // per layer, as if it ran alone: every operand through DRAM once (whatever stays resident across layers)
+  return compulsoryBytes({ ...ctx, res: noResidency(ctx.layer) }, tilingOf(ctx.layer, { rowsPerTile: ctx.Ho, channelsPerTile: ctx.N, cinPerTile: ctx.cin, order: 'nmk' }));
 }
 
 /** DRAM bytes of a mapping in closed form (memory.ts; equals evaluate()'s count, tested). */

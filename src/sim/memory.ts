@@ -56,12 +56,18 @@ export function outTileBytes(ctx: LayerCtx, mt: number, nt: number): { real: num
 export function footprint(ctx: LayerCtx, t: Tiling): Record<BufferName, number> {
   const f: Record<BufferName, number> = { weights: 0, inputs: 0, realStream: 0, outputs: 0 };
   const nt = t.channelsPerTile, ct = t.cinPerTile, mt = t.rowsPerTile * ctx.Wo;
-  f[ctx.inputBuffer] += inputTileBytes(ctx, t.band.inRowsMax, nt, ct);
-  f.weights += weightTileBytes(ctx, nt, ct);
-  f.realStream += sideTileBytes(ctx, mt, nt, t.band.winRowsMax);
-  const o = outTileBytes(ctx, mt, nt);
-  f.realStream += o.real;
-  f.outputs += o.bits + mt * nt * ctx.accBytes;
+  const res = ctx.res;
+  // resident operands live in reserved space outside the tiles (residency.ts)
+  if (!res.input) f[ctx.inputBuffer] += inputTileBytes(ctx, t.band.inRowsMax, nt, ct);
+  if (!res.weights) f.weights += weightTileBytes(ctx, nt, ct);
+  ctx.layer.sideInputs.forEach((si, i) => {
+    if (!res.sides[i]) f.realStream += si.role === 'elementwise' ? mt * nt * ctx.realBytes : t.band.winRowsMax * si.w * si.c * ctx.realBytes;
+  });
+  ctx.layer.outputs.forEach((o, i) => {
+    if (res.outputs[i]) return;
+    if (o.dtype === 'bits') f.outputs += mt * bitsPixelBytes(nt, ctx.arch); else f.realStream += mt * nt * ctx.realBytes;
+  });
+  f.outputs += mt * nt * ctx.accBytes;
   return f;
 }
 
@@ -127,11 +133,12 @@ export class TileService {
     let r0 = sr[0], r1 = sr[1], r2 = sr[2], r3 = sr[3];
     let w0 = sw[0], w1 = sw[1], w2 = sw[2], w3 = sw[3];
     let lov = 0, lex = 0, sov = 0, sex = 0;
-    if (cur.loadWeights) {
+    const res = ctx.res;
+    if (cur.loadWeights && !res.weights) {
       const wb = weightTileBytes(ctx, nt, ct);
       if (wb > 0) { if (this.dblW) lov += wb; else lex += wb; w0 += wb; this.weightBytes += wb; }
     }
-    if (cur.loadInput) {
+    if (cur.loadInput && !res.input) {
       const ib = inputTileBytes(ctx, cur.inHi - cur.inLo, nt, ct);
       if (this.dblIn) lov += ib; else lex += ib;
       if (this.inToInputs) w1 += ib; else w2 += ib;
@@ -143,6 +150,7 @@ export class TileService {
       const sides = layer.sideInputs;
       for (let si = 0; si < sides.length; si++) {
         const sd = sides[si];
+        if (res.sides[si]) continue;
         let sb = 0;
         if (sd.role === 'elementwise') sb = mt * nt * ctx.realBytes;
         else if (cur.loadWindow) { sb = (cur.winHi - cur.winLo) * sd.w * sd.c * ctx.realBytes; r2 += sb; }
@@ -152,6 +160,7 @@ export class TileService {
       const outs = layer.outputs;
       for (let oi = 0; oi < outs.length; oi++) {
         const o = outs[oi];
+        if (res.outputs[oi]) continue;
         if (o.dtype === 'bits') { const ob = mt * bitsPixelBytes(nt, ctx.arch); if (this.dblOut) sov += ob; else sex += ob; r3 += ob; this.outBytes[oi] += ob; }
         else { const ob = mt * nt * ctx.realBytes; if (this.dblRS) sov += ob; else sex += ob; r2 += ob; this.outBytes[oi] += ob; }
       }
@@ -203,15 +212,18 @@ function dramBytesClosed(ctx: LayerCtx, t: Tiling, inRowsSum: number, winRowsSum
     if (inByN) inPixN += cn * ctx.inPixelBytes(nt);
     bitsPix += cn * bitsPixelBytes(nt, ctx.arch);
   }
-  let bytes = t.weightsLoads * wAll;
+  const res = ctx.res;
+  let bytes = res.weights ? 0 : t.weightsLoads * wAll;
   // the main input's channels follow its key: the output channel tiles, the k-tiles or all channels
   const inPix = inByN ? inPixN : inByK ? (t.kTiles - 1) * ctx.inPixelBytes(t.cinPerTile) + ctx.inPixelBytes(t.lastCin) : ctx.inPixelBytes(ctx.cin);
-  bytes += t.inputLoads * inRowsSum * ctx.Win * inPix;
-  for (const si of layer.sideInputs) {
+  if (!res.input) bytes += t.inputLoads * inRowsSum * ctx.Win * inPix;
+  for (let i = 0; i < layer.sideInputs.length; i++) {
+    const si = layer.sideInputs[i];
+    if (res.sides[i]) continue;
     if (si.role === 'elementwise') bytes += ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
     else bytes += t.windowLoads * winRowsSum * si.w * si.c * ctx.realBytes;
   }
-  for (const o of layer.outputs) bytes += o.dtype === 'bits' ? ctx.Ho * ctx.Wo * bitsPix : ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
+  for (let i = 0; i < layer.outputs.length; i++) if (!res.outputs[i]) bytes += layer.outputs[i].dtype === 'bits' ? ctx.Ho * ctx.Wo * bitsPix : ctx.Ho * ctx.Wo * ctx.N * ctx.realBytes;
   return bytes;
 }
 

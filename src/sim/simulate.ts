@@ -22,10 +22,15 @@ import {
   compulsoryDramBytes, energyOf, evaluate, layerContext, mapLayer, sumEnergy,
   type BufferTraffic, type CycleSplit, type ExecUnit, type Mapping, type Objective, type TileTrace,
 } from './mapper.ts';
+import { batchOf, networkCompulsoryBytes, planResidency, type FusionMode, type ResidencySummary } from './residency.ts';
 import { runFunctional, verifyAgainstGolden, type FunctionalReport } from './functional.ts';
 
 export interface SimOptions {
   objective?: Objective;
+  /** inter-layer fusion and residency (residency.ts): 'none' (default) = every tensor between layers through DRAM */
+  fusion?: FusionMode;
+  /** frames per batch (default 1); layers run layer-major over the batch, fused chains frame by frame */
+  batch?: number;
   /** counting convention of the reported operation counts (cost/conventions.ts; default 'paper') */
   convention?: CostConvention;
   trace?: boolean;
@@ -66,6 +71,8 @@ export interface LayerResult {
   energyTotalJ?: number;
   bottleneck?: string;
   footprintBytes?: Record<BufferName, number>;
+  /** with --fusion auto or a batch: operands kept on chip, buffer bytes they hold during this layer, resident weights' one-time load, one frame's cycles */
+  residency?: { resident: string[]; reservedBytes: Record<BufferName, number>; preloadBytes: number; rowsPerBandMax?: number; frameCycles: number };
   search?: { candidates: number; feasible?: number; evaluated?: number; reusedFrom?: string };
   trace?: TileTrace[];
 }
@@ -77,12 +84,18 @@ export interface SimResult {
   arch: ResolvedArch;
   objective: Objective;
   convention: CostConvention;
+  /** present when fusion is not 'none' or batch > 1 (older results and the default run omit them) */
+  fusion?: FusionMode; batch?: number; residency?: ResidencySummary;
   feasible: boolean;
   infeasible: { layer: string; reason: string }[];
   layers: LayerResult[];
   totals: {
     cycles: number; computeWindowCycles: number; cyclesSplit: Omit<CycleSplit, 'fill' | 'drain'>;
     latencyMs: number; framesPerSecond: number;
+    /** frames per batch, the first frame's latency (layer-major) and per-frame DRAM bytes */
+    batch: number; frameLatencyMs: number; dramBytesPerFrame: number;
+    /** network-level compulsory DRAM bytes: the input and the outputs once per frame, every weight once per batch */
+    networkCompulsoryDramBytes: number;
     realMacs: number; bops: number; ops: number; opsByPrecision: Record<string, number>; effectiveTops: number; effectiveBinaryTops: number; effectiveRealTops: number;
     energyPerFrameJ: number; energyJ: Record<string, number>; topsPerWatt: number;
     dramBytes: number; compulsoryDramBytes: number; sramBytes: Record<BufferName, BufferTraffic>;
@@ -141,50 +154,60 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
   const t0 = performance.now();
   const objective = opts.objective ?? 'cycles';
   const convention = opts.convention ?? CONVENTIONS.paper;
+  const fusion = opts.fusion ?? 'none', batch = opts.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`simulate: batch must be a positive integer, got ${batch}`);
   const layers = buildLayers(plan, convention);
   const results: LayerResult[] = [];
   const infeasible: { layer: string; reason: string }[] = [];
   const evals = new Map<string, Mapping>();
-  const searched = new Map<string, { mapping: Mapping; from: string; search: { candidates: number; feasible?: number; evaluated?: number } }>();
-  for (const l of layers) {
-    const ctx = layerContext(l, arch);
+  // residency.ts decides fusion and residency and runs the mapping search of every layer under it (once per
+  // layer signature and residency: layers with the same geometry, operands and fused post-ops share a mapping)
+  const rp = planResidency(layers, arch, objective, fusion, batch, layerSignature, opts.mappings);
+  layers.forEach((l, i) => {
+    const pl = rp.layers[i];
+    const ctx = pl.ctx;
     const base: LayerResult = {
       id: l.id, steps: l.steps.map((s) => s.id), op: l.anchor.op, unit: l.unit, executesOn: ctx.exec, feasible: false,
       inShape: [l.input.h, l.input.w, l.input.c], outShape: [l.out.h, l.out.w, l.out.c],
       window: { kernel: [l.kh, l.kw], stride: l.stride, pad: l.pad }, operandBits: l.operandBits,
-      bops: l.countTotals.bops, realMacs: l.countTotals.realMacs, opsByPrecision: l.countTotals.opsByPrecision,
+      bops: l.countTotals.bops * batch, realMacs: l.countTotals.realMacs * batch, opsByPrecision: Object.fromEntries(Object.entries(l.countTotals.opsByPrecision).map(([k, v]) => [k, v * batch])),
     };
-    // layers with the same geometry, operands and fused post-ops have the same best mapping (the search
-    // reads nothing else): search once per signature, then only evaluate the chosen mapping
-    const sig = layerSignature(l);
-    const reused = opts.mappings?.[l.id] ? undefined : searched.get(sig);
-    const mr = mapLayer(ctx, objective, opts.mappings?.[l.id] ?? reused?.mapping);
-    if (!mr.feasible) {
-      infeasible.push({ layer: l.id, reason: mr.reason });
-      results.push({ ...base, reason: mr.reason, search: { candidates: mr.candidates } });
-      continue;
+    if ('reason' in pl) {
+      infeasible.push({ layer: l.id, reason: pl.reason });
+      results.push({ ...base, reason: pl.reason, search: { candidates: pl.candidates } });
+      return;
     }
-    let ev = mr.best;
+    let ev = pl.ev;
     if (opts.trace) ev = evaluate(ctx, ev.mapping, true);
     evals.set(l.id, ev.mapping);
-    if (!reused && !opts.mappings?.[l.id]) searched.set(sig, { mapping: ev.mapping, from: l.id, search: { candidates: mr.candidates, feasible: mr.feasibleCandidates, evaluated: mr.evaluated } });
+    const frame = ev;
+    ev = batchOf(ev, ctx, batch);
     const energyJ = energyOf(ev.counts, arch);
     const sramAccesses = {} as Record<BufferName, number>;
     for (const b of BUFFER_NAMES) sramAccesses[b] = Math.ceil(((ev.counts.sram[b].readBytes + ev.counts.sram[b].writeBytes) * 8) / arch.buffers[b].portBits);
     const dramTotal = ev.counts.dramReadBytes + ev.counts.dramWriteBytes;
+    const r = ctx.res;
+    const resident = [
+      ...(r.input ? [`input:${l.input.name}`] : []), ...(r.weights ? ['weights+params'] : []),
+      ...l.sideInputs.filter((_, k) => r.sides[k]).map((x) => `side:${x.name}`), ...l.outputs.filter((_, k) => r.outputs[k]).map((x) => `output:${x.name}`),
+    ];
     results.push({
-      ...base, feasible: true, mapping: ev.mapping, tiles: ev.tiles, cycles: ev.cycles,
+      ...base, feasible: true, mapping: ev.mapping, tiles: ev.tiles * batch, cycles: ev.cycles,
       utilisation: ev.cycles.total > 0 ? ev.unitOps / (ev.cycles.total * ev.unitPeakOpsPerCycle) : 0,
       mappingEfficiency: ev.peFolds > 0 ? ev.usedPeFolds / ev.peFolds : null,
-      sramBytes: ev.counts.sram, dramBytes: ev.dramBytesByTensor, dramBytesTotal: dramTotal, compulsoryDramBytes: compulsoryDramBytes(ctx),
+      sramBytes: ev.counts.sram, dramBytes: ev.dramBytesByTensor, dramBytesTotal: dramTotal, compulsoryDramBytes: compulsoryDramBytes(ctx) * batch,
       actions: { peOps: ev.counts.peOps, realUnitMacs: ev.counts.realUnitMacs, ppuMul: ev.counts.ppuMul, ppuAdd: ev.counts.ppuAdd, ppuCmp: ev.counts.ppuCmp, poolOps: ev.counts.poolOps, dramBits: dramTotal * 8, sramAccesses },
       energyJ, energyTotalJ: sumEnergy(energyJ), bottleneck: bottleneckOf(ev.cycles), footprintBytes: ev.footprint,
-      search: reused ? { ...reused.search, reusedFrom: reused.from } : { candidates: mr.candidates, feasible: mr.feasibleCandidates, evaluated: mr.evaluated },
+      search: pl.search,
+      ...(fusion !== 'none' || batch > 1 ? { residency: { resident, reservedBytes: r.reserved, preloadBytes: r.preloadBytes, ...(ctx.maxRowsPerTile ? { rowsPerBandMax: ctx.maxRowsPerTile } : {}), frameCycles: frame.cycles.total } } : {}),
       trace: ev.trace,
     });
-  }
+  });
   const notes: string[] = [
-    'layers run one after another; tensors between layers go through DRAM; element-wise post-ops are fused into the producing layer (layers.ts)',
+    fusion === 'none'
+      ? 'layers run one after another; tensors between layers go through DRAM; element-wise post-ops are fused into the producing layer (layers.ts)'
+      : `fusion auto: ${rp.summary.chains.length} fused chain(s) run band by band, ${rp.summary.residentTensors.length} tensor(s) stay on chip, ${rp.summary.residentWeights.length} layer(s) keep their weights on chip (residency.ts); other tensors go through DRAM`,
+    ...(batch > 1 ? [`batch ${batch}: layers run layer-major over the frames (fused chains frame by frame); resident weights are fetched once per batch, all other traffic once per frame`] : []),
     `PE skew model '${arch.peArray.skew}', cycle convention '${arch.peArray.cycleConvention}'`,
   ];
   if (plan.realFormat.bits !== arch.realBits) notes.push(`the plan's real-stream format is ${plan.realFormat.name} (${plan.realFormat.bits} bits) but the arch's realStream precision is ${arch.realBits} bits: traffic and energy use the arch's ${arch.realBits} bits, functional values follow the plan (golden numerics)`);
@@ -211,9 +234,11 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     const dramBytes = sum((r) => r.dramBytesTotal!);
     totals = {
       cycles, computeWindowCycles: cycles - results[0].cycles!.fill - results[results.length - 1].cycles!.drain, cyclesSplit: split,
-      latencyMs: seconds * 1e3, framesPerSecond: 1 / seconds, realMacs, bops, ops: bops / convention.bopsPerOp + realMacs, opsByPrecision,
+      latencyMs: seconds * 1e3, framesPerSecond: batch / seconds,
+      batch, frameLatencyMs: batch === 1 ? seconds * 1e3 : ((cycles - (batch - 1) * results[results.length - 1].residency!.frameCycles) / arch.clockHz) * 1e3, dramBytesPerFrame: dramBytes / batch,
+      networkCompulsoryDramBytes: networkCompulsoryBytes(layers, arch, batch), realMacs, bops, ops: bops / convention.bopsPerOp + realMacs, opsByPrecision,
       effectiveTops: (2 * (realMacs + bops)) / seconds / 1e12, effectiveBinaryTops: (2 * bops) / seconds / 1e12, effectiveRealTops: (2 * realMacs) / seconds / 1e12,
-      energyPerFrameJ: energy, energyJ, topsPerWatt: (2 * (realMacs + bops)) / energy / 1e12,
+      energyPerFrameJ: energy / batch, energyJ, topsPerWatt: (2 * (realMacs + bops)) / energy / 1e12,
       dramBytes, compulsoryDramBytes: sum((r) => r.compulsoryDramBytes!), sramBytes,
     };
     rooflines = {
@@ -222,7 +247,8 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     };
   }
   const result: SimResult = {
-    tool: 'birealsim', kind: 'simulate', network: plan.name, arch, objective, convention, feasible, infeasible, layers: results, totals, rooflines,
+    tool: 'birealsim', kind: 'simulate', network: plan.name, arch, objective, convention, ...(fusion !== 'none' || batch > 1 ? { fusion, batch, residency: rp.summary } : {}),
+    feasible, infeasible, layers: results, totals, rooflines,
     definitions: DEFINITIONS, notes, timingMs: 0,
   };
   result.timingMs = performance.now() - t0;
