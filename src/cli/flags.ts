@@ -42,6 +42,7 @@ export const FLAG_RULES: Readonly<Record<string, FlagRule>> = Object.freeze({
   replicas: { int: true, min: 1, max: 64 },
   workers: { int: true, min: 0, max: 64 },
   limit: { int: true, min: 0, max: 1e15 },
+  'max-points': { int: true, min: 1, max: Number.MAX_SAFE_INTEGER },
   'bn-params': { int: true, oneOf: [0, 2, 4] },
   'bn-reestimate': { int: true, min: 0, max: COUNT },
   'check-images': { int: true, min: 0, max: COUNT },

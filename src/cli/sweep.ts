@@ -13,7 +13,7 @@ import { parseShard, validateSpec, gridSize, totalPoints, checkSweepSize, MAX_SW
 import { runSweep } from '../report/sweep-run.ts';
 import { TOOL_VERSION } from './io.ts';
 
-interface SweepArgs { spec: string; out: string; shard?: string; workers?: number; restart?: boolean; limit?: number; quiet?: boolean }
+interface SweepArgs { spec: string; out: string; shard?: string; workers?: number; restart?: boolean; limit?: number; maxPoints?: number; quiet?: boolean }
 
 export function loadSpecFile(file: string) {
   let text: string;
@@ -37,11 +37,12 @@ export const sweepCommand = {
     .option('workers', { type: 'number', describe: 'worker threads (default: one per core; 0 = main thread only)' })
     .option('restart', { type: 'boolean', describe: 'overwrite --out instead of resuming it' })
     .option('limit', { type: 'number', describe: `stop after evaluating this many new points (a run evaluates at most ${MAX_SWEEP_POINTS} points: split larger grids with --shard or --limit)` })
+    .option('max-points', { type: 'number', describe: `refuse a run of more points than this (default ${MAX_SWEEP_POINTS}); say more to run a bigger grid on purpose` })
     .option('quiet', { type: 'boolean', describe: 'no progress lines on stderr' }),
   handler: async (argv: ArgumentsCamelCase<SweepArgs>) => {
     const spec = loadSpecFile(argv.spec);
     const shard = parseShard(argv.shard);
-    checkSweepSize(spec, argv.spec, shard, argv.limit); // counted, never materialised; refused before any file or lock
+    checkSweepSize(spec, argv.spec, shard, argv.limit, argv.maxPoints); // counted, never materialised; refused before any file or lock
     const baseArch = loadBaseArch(spec.arch, argv.spec);
     try { resolveArch(baseArch, spec.arch); } catch (e) { if (isUserError(e)) throw new UserError(e.code, `base arch: ${e.message}`, { file: e.file ?? argv.spec, path: e.jsonPath, hint: e.hint }); throw e; }
     checkAxes(spec, baseArch, argv.spec);
@@ -56,7 +57,7 @@ export const sweepCommand = {
     process.once('SIGTERM', stop);
     const r = await runSweep({
       signal: ac.signal,
-      spec, baseArch, out: argv.out, shard, workers: argv.workers, resume: !argv.restart, toolVersion: TOOL_VERSION, limit: argv.limit,
+      spec, baseArch, out: argv.out, shard, workers: argv.workers, resume: !argv.restart, toolVersion: TOOL_VERSION, limit: argv.limit, maxPoints: argv.maxPoints,
       onPoint: (_p, done, todo) => { const now = performance.now(); if (now - last > 2000 || done === todo) { last = now; log(`  ${done}/${todo} points`); } },
     });
     process.off('SIGINT', stop);

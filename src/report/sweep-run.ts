@@ -27,6 +27,8 @@ export interface SweepRunOptions {
   toolVersion: string;
   /** stop after this many newly evaluated points (tests, smoke runs) */
   limit?: number;
+  /** refuse a run of more points (default MAX_SWEEP_POINTS) */
+  maxPoints?: number;
   onPoint?: (p: SweepPoint, done: number, todo: number) => void;
   /** stop early (Ctrl-C): points already written stay, workers are terminated, the lock is released */
   signal?: AbortSignal;
@@ -39,7 +41,7 @@ export function sweepHeader(spec: SweepSpec, baseArch: unknown, shard: Shard | n
 
 export async function runSweep(o: SweepRunOptions): Promise<SweepRunResult> {
   const t0 = performance.now();
-  checkSweepSize(o.spec, o.spec.name, o.shard, o.limit); // before the lock and the file: a refusal leaves nothing
+  checkSweepSize(o.spec, o.spec.name, o.shard, o.limit, o.maxPoints); // before the lock and the file: a refusal leaves nothing
   const header = sweepHeader(o.spec, o.baseArch, o.shard, o.toolVersion);
   const indexOf = pointIndexer(o.spec); // random mode draws its sample here, before anything is written
   const release = lockSweepFile(o.out);

@@ -110,7 +110,7 @@ const fmtCount = (x: number) => (x < 1e15 ? String(x) : x.toExponential(2));
  * Refuses, before anything is written or locked, a sweep whose points cannot be indexed (more than 2^53) or
  * whose run (this shard, after --limit) would evaluate more than MAX_SWEEP_POINTS points.
  */
-export function checkSweepSize(spec: SweepSpec, file: string, shard: Shard | null, limit?: number): void {
+export function checkSweepSize(spec: SweepSpec, file: string, shard: Shard | null, limit?: number, maxPoints = MAX_SWEEP_POINTS): void {
   const g = gridSize(spec);
   const axes = axisNames(spec).map((k) => `${k} (${spec.axes[k].length})`).join(' x ');
   const err = (msg: string, hint: string) => new UserError('E_SWEEP_SIZE', msg, { file, path: '$.axes', hint });
@@ -118,8 +118,8 @@ export function checkSweepSize(spec: SweepSpec, file: string, shard: Shard | nul
     throw err(`grid of ${fmtCount(g)} points (${axes}) is too large to index (maximum 2^53)`, spec.mode === 'grid' ? `use "mode": "random" with "samples" (at most ${MAX_SWEEP_POINTS}) over fewer axis values, or fewer axis values` : 'random samples are drawn from an indexed grid: use fewer axis values');
   }
   const run = Math.min(pointsInShard(totalPoints(spec), shard), limit ?? Infinity);
-  if (run > MAX_SWEEP_POINTS) {
-    throw err(`grid of ${fmtCount(g)} points (${axes}) means ${fmtCount(run)} points in this run, more than the maximum of ${MAX_SWEEP_POINTS}`, `evaluate part of it with --limit N or --shard k/n (n >= ${Math.ceil(run / MAX_SWEEP_POINTS)}), or use "mode": "random" with "samples"`);
+  if (run > maxPoints) {
+    throw err(`grid of ${fmtCount(g)} points (${axes}) means ${fmtCount(run)} points in this run, more than the maximum of ${maxPoints}${maxPoints === MAX_SWEEP_POINTS ? '' : ' (--max-points)'}`, `use "mode": "random" with "samples" to sample it, evaluate part of it with --limit N or --shard k/n (n >= ${Math.ceil(run / maxPoints)}), or raise the limit with --max-points ${run}`);
   }
 }
 
@@ -177,9 +177,26 @@ export function parseShard(s: string | undefined): Shard | null {
 export function inShard(j: number, shard: Shard | null): boolean { return !shard || j % shard.n === shard.k - 1; }
 
 /** Applies one point's values to a base arch spec (deep copy), expanding `*` over the base's keys. */
+/**
+ * Run axes: what a point runs besides the arch (names without a dot that are not arch keys). A single-valued
+ * run axis is a setting for the whole sweep. Defaults: the spec's workload, batch 1, objective 'cycles',
+ * fusion 'none', real-stream format 'fp32' (the plan's; the arch's realStream precision is an arch axis).
+ */
+export const RUN_AXES = ['workload', 'batch', 'objective', 'fusion', 'realFormat'] as const;
+export type RunAxis = (typeof RUN_AXES)[number];
+export const isRunAxis = (axis: string): axis is RunAxis => (RUN_AXES as readonly string[]).includes(axis);
+
+/** A point's run settings (run axes) apart from its arch patch (every other axis). */
+export function splitPoint(params: Record<string, unknown>): { arch: Record<string, unknown>; run: Partial<Record<RunAxis, unknown>> } {
+  const arch: Record<string, unknown> = {}, run: Partial<Record<RunAxis, unknown>> = {};
+  for (const [k, v] of Object.entries(params)) { if (isRunAxis(k)) run[k] = v; else arch[k] = v; }
+  return { arch, run };
+}
+
+/** The base arch spec with a point's arch axes applied (run axes are not arch keys and are skipped). */
 export function applyPoint(base: unknown, params: Record<string, unknown>): unknown {
   const out = structuredClone(base) as Json;
-  for (const [path, value] of Object.entries(params)) setPath(out, path.split('.'), value, path);
+  for (const [path, value] of Object.entries(params)) if (!isRunAxis(path)) setPath(out, path.split('.'), value, path);
   return out;
 }
 function setPath(o: Json, parts: string[], value: unknown, full: string): void {
