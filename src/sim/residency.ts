@@ -133,7 +133,7 @@ function rowsNeeded(l: SimLayer, slot: Slot, R: number): number {
 class Evaluator {
   readonly tensors: NetTensor[];
   readonly weightBytes: number[];
-  private readonly searched = new Map<string, { mapping?: Mapping; from?: string; search?: LayerSearch; reason?: string; candidates?: number }>();
+  private readonly searched = new Map<string, { cap: Record<BufferName, number>; mapping?: Mapping; footprint?: Record<BufferName, number>; from?: string; search?: LayerSearch; reason?: string; candidates?: number }[]>();
   private readonly byLayer = new Map<string, PlannedLayer | InfeasibleLayer>();
   private readonly sig: string[];
   constructor(readonly layers: SimLayer[], readonly arch: ResolvedArch, readonly objective: Objective, readonly batch: number, sigOf: (l: SimLayer) => string, readonly fixed?: Record<string, Mapping>) {
@@ -182,29 +182,37 @@ class Evaluator {
   }
 
   /**
-   * Evaluates one layer under a residency. The mapping search runs once per (layer signature, residency, band
-   * limit): layers with the same geometry, operands and fused post-ops have the same best mapping; each layer
-   * is then evaluated on its own mapping (its tensor names differ).
+   * Evaluates one layer under a residency. The mapping search runs once per layer signature (layers with the
+   * same geometry, operands and fused post-ops have the same best mapping), residency flags, preload and band
+   * limit, and per buffer capacity left to the tiles (tileCap). A search's result is reused for a smaller
+   * tileCap when its best mapping still fits: the candidates feasible under the smaller capacity are a subset
+   * of those under the larger one, in the same order, so the same mapping is still the (first) best; an
+   * infeasible layer stays infeasible with less capacity. Each layer is then evaluated on its own mapping
+   * (its tensor names differ).
    */
   layer(i: number, res: LayerResidency, maxRows: number | undefined): PlannedLayer | InfeasibleLayer {
     const l = this.layers[i];
     const fixed = this.fixed?.[l.id];
-    const rkey = `${JSON.stringify(res)}|${maxRows ?? ''}`;
-    const own = `${i}|${rkey}`;
+    const flags = `${res.input ? 1 : 0}${res.weights ? 1 : 0}${res.sides.map((x) => (x ? 1 : 0)).join('')}|${res.outputs.map((x) => (x ? 1 : 0)).join('')}|${res.preloadBytes}|${maxRows ?? ''}`;
+    const rv = res.reserved;
+    const own = `${i}|${flags}|${rv.weights},${rv.inputs},${rv.realStream},${rv.outputs}`;
     const hit = this.byLayer.get(own);
     if (hit) return hit;
     const ctx = layerContext(l, this.arch, res, maxRows);
-    const skey = `${fixed ? `#${l.id}` : this.sig[i]}|${rkey}`;
-    let s = this.searched.get(skey);
+    const skey = `${fixed ? `#${l.id}` : this.sig[i]}|${flags}`;
+    let list = this.searched.get(skey);
+    if (!list) { list = []; this.searched.set(skey, list); }
+    const cap = ctx.tileCap;
+    const s = list.find((e) => BUFFER_NAMES.every((b) => e.cap[b] >= cap[b] && (e.footprint === undefined || e.footprint[b] <= cap[b])));
     let r: PlannedLayer | InfeasibleLayer;
     if (!s) {
       const m = mapLayer(ctx, this.objective, fixed);
-      s = m.feasible ? { mapping: m.best.mapping, from: l.id, search: { candidates: m.candidates, feasible: m.feasibleCandidates, evaluated: m.evaluated } } : { reason: m.reason, candidates: m.candidates };
-      this.searched.set(skey, s);
-      r = m.feasible ? { ctx, ev: m.best, search: s.search! } : { ctx, reason: m.reason, candidates: m.candidates };
+      const search = m.feasible ? { candidates: m.candidates, feasible: m.feasibleCandidates, evaluated: m.evaluated } : undefined;
+      list.push(m.feasible ? { cap, mapping: m.best.mapping, footprint: m.best.footprint, from: l.id, search } : { cap, reason: m.reason, candidates: m.candidates });
+      r = m.feasible ? { ctx, ev: m.best, search: search! } : { ctx, reason: m.reason, candidates: m.candidates };
     } else if (s.mapping) {
       const m = mapLayer(ctx, this.objective, s.mapping);
-      r = m.feasible ? { ctx, ev: m.best, search: { ...s.search!, reusedFrom: s.from } } : { ctx, reason: m.reason, candidates: m.candidates };
+      r = m.feasible ? { ctx, ev: m.best, search: s.from === l.id ? s.search! : { ...s.search!, reusedFrom: s.from } } : { ctx, reason: m.reason, candidates: m.candidates };
     } else r = { ctx, reason: s.reason!, candidates: s.candidates! };
     this.byLayer.set(own, r);
     return r;
