@@ -7,7 +7,7 @@
  * flat object of numbers/strings/booleans (rendered as a key/value table). A section whose module file is
  * absent is skipped with a message naming the file; one that throws is reported as failed and the others
  * still run.
- * Usage: npm run bench [-- --only startup,kernels,native,logits,training,sim] [--runs N (start-up runs per command, default 10)]
+ * Usage: npm run bench [-- --only startup,kernels,native,fusion,logits,training,sim] [--runs N (start-up runs per command, default 10)]
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,7 @@ export const SECTIONS: Section[] = [
   { key: 'startup', title: 'Start-up: process wall time of the CLI', module: 'startup.ts', fn: 'benchStartup' },
   { key: 'kernels', title: 'Kernels: binary GEMM and Bi-Real-18 inference', module: 'kernels.ts', fn: 'benchKernels' },
   { key: 'native', title: 'Native kernels vs WebAssembly vs ONNX Runtime vs PyTorch (issue 19)', module: 'native.ts', fn: 'benchNative' },
+  { key: 'fusion', title: 'Fusion search and a 1000-point fusion sweep (issue 14)', module: 'fusion.ts', fn: 'benchFusion' },
   { key: 'logits', title: 'Logits SHA-256: reference vs native vs WebAssembly on every built-in workload', module: 'native.ts', fn: 'benchLogits' },
   { key: 'training', title: 'Training throughput', module: 'train.ts', fn: 'benchTraining' },
   { key: 'sim', title: 'Simulator', module: 'sim.ts', fn: 'benchSim' },
