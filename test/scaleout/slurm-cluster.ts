@@ -6,7 +6,8 @@
  * No cgroups: ProctrackType=proctrack/linuxproc, TaskPlugin=task/none, SelectType=select/cons_tres with
  * CR_Core (1 CPU per task by default, memory not a consumable). The node line is `slurmd -C`'s own reading
  * of this machine (CPUs, sockets, cores, threads, RealMemory), so slurmd never finds its node "invalid".
- * There is no slurmdbd, so `sacct` has nothing to report; jobcomp/filetxt writes one line per finished job
+ * Runs as root (SlurmUser=root) or as an ordinary user (daemons and jobs then run as that user; tried as
+ * `nobody`). There is no slurmdbd, so `sacct` has nothing to report; jobcomp/filetxt writes one line per finished job
  * (state, exit code) instead, and MinJobAge keeps finished jobs visible to `scontrol show job` for 10 min.
  *
  * Invariants: `stop()` cancels the cluster's jobs, shuts the daemons down and then ends whichever of the three
