@@ -12,6 +12,11 @@
  * source. Nothing is defaulted silently: a missing energy entry is an error, and the resolved table carries
  * the source of each number.
  *
+ * Area (area.ts): `technologyNode` (default "45 nm") and per-component unit areas (peArray.peArea,
+ * buffers.<name>.area, postProcessing.laneArea, realUnit.macArea, pooling.laneArea) follow the same pattern,
+ * except that they are optional: absent or "default" takes area.ts's model scaled to the node, with its
+ * derivation as the source; {"value": "<area>", "source": "..."} is taken as given (not scaled).
+ *
  * Components (see shared/reference/accelerator-model.md):
  *  - dram: bandwidth, latency, energy per bit;
  *  - buffers: weights (bit-packed binary weights, real weights, folded BN params), inputs (bit-packed

@@ -10,6 +10,11 @@
  * Functional mode (functional.ts) executes every tile on the bits held in the modelled buffers and, with
  * `verify`, compares every step's output (and every binary conv's integer accumulators) with the golden
  * model's taps bit for bit.
+ *
+ * Utilisation is reported under both conventions: end to end (useful ops / (layer cycles x peak), today's
+ * number) and compute only (useful ops / (the unit's compute cycles x peak), as SCALE-Sim reports it), per
+ * layer and for the network; PE-array layers also carry SCALE-Sim's SRAM word counts (systolic.ts) and the
+ * result carries the arch's area by component (area.ts).
  */
 import type { ExecPlan } from '../golden/plan.ts';
 import type { Tensor } from '../core/tensor.ts';
