@@ -27,22 +27,29 @@ import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 interface SimArgs {
   target: string; arch: string; objective: string; convention: string; seed: number; trace?: boolean; functional?: boolean; verify?: boolean;
   fusion: string; batch: number;
-  input?: string; kernels: string; realFormat: string; table?: 'layers' | 'totals' | 'energy' | 'residency'; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
+  input?: string; kernels: string; realFormat: string; table?: 'layers' | 'totals' | 'energy' | 'residency' | 'area'; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
 }
 
 const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toString());
 
+/** SCALE-Sim's word counts are printed (as table columns) for an arch that follows its printing convention (scalesim-compat). */
+const showsScalesimWords = (r: SimResult) => r.arch.peArray.cycleConvention === 'scalesim-printed';
+const pct = (x: number) => num(100 * x, (100 * x).toFixed(1));
+
 export function layerTable(r: SimResult): Table {
+  const ss = showsScalesimWords(r);
   return {
     title: `${r.network} on ${r.arch.name}: per layer (objective ${r.objective})`,
     headers: ['layer', 'steps', 'unit', 'tiles [#]', 'BOPs [1b MAC]', 'real MACs', 'compute [cyc]', 'post-op [cyc]', 'SRAM stall [cyc]', 'DRAM stall [cyc]', 'fill+drain [cyc]', 'total [cyc]',
-      'util [%]', 'map eff [%]', 'DRAM [B]', 'SRAM rd [B]', 'SRAM wr [B]', 'energy [uJ]', 'bottleneck'],
+      'util [%]', 'compute util [%]', 'map eff [%]', 'DRAM [B]', 'SRAM rd [B]', 'SRAM wr [B]', ...(ss ? ['SCALE-Sim ifmap rd [words]', 'SCALE-Sim filter rd [words]', 'SCALE-Sim ofmap wr [words]'] : []), 'energy [uJ]', 'bottleneck'],
     rows: r.layers.map((l) => {
-      if (!l.feasible) return [l.id, l.steps.length, l.executesOn, 'infeasible', numInt(l.bops), numInt(l.realMacs), l.reason ?? '', '', '', '', '', '', '', '', '', '', '', '', ''];
+      if (!l.feasible) return [l.id, l.steps.length, l.executesOn, 'infeasible', numInt(l.bops), numInt(l.realMacs), l.reason ?? '', '', '', '', '', '', '', '', '', '', '', '', ...(ss ? ['', '', ''] : []), '', ''];
       const c = l.cycles!;
       const rd = Object.values(l.sramBytes!).reduce((a, b) => a + b.readBytes, 0), wr = Object.values(l.sramBytes!).reduce((a, b) => a + b.writeBytes, 0);
+      const w = l.scalesimSramWords;
       return [l.id, l.steps.length, l.executesOn, l.tiles!, numInt(l.bops), numInt(l.realMacs), numInt(c.compute), numInt(c.postOp), numInt(c.sramStall), numInt(c.dramStall), numInt(c.fillDrain), numInt(c.total),
-        num(100 * l.utilisation!, (100 * l.utilisation!).toFixed(1)), l.mappingEfficiency == null ? 'n/a' : num(100 * l.mappingEfficiency, (100 * l.mappingEfficiency).toFixed(1)), numInt(l.dramBytesTotal!), numInt(rd), numInt(wr), num(l.energyTotalJ! * 1e6, sig(l.energyTotalJ! * 1e6)), l.bottleneck!];
+        pct(l.utilisation!), l.computeUtilisation == null ? 'n/a' : pct(l.computeUtilisation), l.mappingEfficiency == null ? 'n/a' : pct(l.mappingEfficiency), numInt(l.dramBytesTotal!), numInt(rd), numInt(wr),
+        ...(ss ? (w ? [numInt(w.ifmapReads), numInt(w.filterReads), numInt(w.ofmapWrites)] : ['n/a', 'n/a', 'n/a']) : []), num(l.energyTotalJ! * 1e6, sig(l.energyTotalJ! * 1e6)), l.bottleneck!];
     }),
   };
 }
@@ -68,7 +75,11 @@ export function totalsTable(r: SimResult): Table {
     ...(t.batch > 1 ? [['  per frame', numInt(t.dramBytesPerFrame), 'B']] as Cell[][] : []),
     ['  compulsory DRAM traffic (sum over layers, each alone)', numInt(t.compulsoryDramBytes), 'B'],
     ['  compulsory DRAM traffic (network: input and outputs per frame, weights once)', numInt(t.networkCompulsoryDramBytes), 'B'],
+    ['utilisation (end to end)', pct(t.utilisation), '%'],
+    ['utilisation (compute only, SCALE-Sim)', pct(t.computeUtilisation), '%'],
+    ['area (total, excl. DRAM PHY)', n(r.area.totalMm2), `mm^2 at ${r.area.technologyNodeNm} nm`],
   ];
+  if (showsScalesimWords(r)) rows.push(['SCALE-Sim ifmap SRAM reads', numInt(t.scalesimSramWords.ifmapReads), 'words'], ['SCALE-Sim filter SRAM reads', numInt(t.scalesimSramWords.filterReads), 'words'], ['SCALE-Sim ofmap SRAM writes', numInt(t.scalesimSramWords.ofmapWrites), 'words']);
   for (const [k, v] of Object.entries(t.energyJ)) rows.push([`  energy ${k}`, n(v * 1e6), 'uJ']);
   const rf = r.rooflines!;
   rows.push(['roofline: ideal compute', numInt(rf.computeCycles), 'cycles'], ['roofline: DRAM bytes / bandwidth', numInt(rf.dramCycles), 'cycles']);
@@ -105,6 +116,18 @@ export function energyTable(r: SimResult): Table {
   return { title: `energy table of '${a.name}'`, headers: ['action', 'energy', 'unit', 'source'], rows };
 }
 
+export function areaTable(r: SimResult): Table {
+  const a = r.area, c = a.components;
+  const row = (name: string, x: typeof c.peArray): Cell[] => [name, num(x.mm2, sig(x.mm2)), x.count, x.unit, num(x.unitUm2, sig(x.unitUm2)), x.source];
+  const rows: Cell[][] = [
+    row(`PE array (${r.arch.peArray.rows}x${r.arch.peArray.cols})`, c.peArray),
+    ...Object.entries(c.buffers).map(([b, x]) => row(`SRAM ${b}`, x)),
+    row('post-processing', c.ppu), row('real unit', c.realUnit), row('pooling', c.pooling),
+    ['total', num(a.totalMm2, sig(a.totalMm2)), '', '', '', `sum of the above; excluded: ${a.excluded}`],
+  ];
+  return { title: `area of '${r.arch.name}' at ${a.technologyNodeNm} nm (scaling: ${a.scalingRule})`, headers: ['component', 'area [mm^2]', 'count', 'unit', 'unit area [um^2]', 'source'], rows };
+}
+
 function definitionsNotes(r: SimResult): string[] {
   return ['definitions:', ...Object.entries(r.definitions).map(([k, v]) => `  ${k}: ${v}`), ...r.notes.map((n) => `note: ${n}`)];
 }
@@ -122,7 +145,7 @@ export const simulateCommand = {
     .option('trace', { type: 'boolean', describe: 'include the per-tile trace (start/end cycle, bytes) in the output' })
     .option('functional', { type: 'boolean', describe: 'also execute every tile on the modelled buffers (needs weights: random for workloads)' })
     .option('verify', { type: 'boolean', describe: 'with --functional: compare every layer with the golden model bit for bit (exit 1 on a mismatch)' })
-    .option('table', { choices: ['layers', 'totals', 'energy', 'residency'] as const, describe: 'with --csv: which table the file holds (one table per CSV; default layers)' })
+    .option('table', { choices: ['layers', 'totals', 'energy', 'residency', 'area'] as const, describe: 'with --csv: which table the file holds (one table per CSV; default layers)' })
     .option('input', { type: 'string', describe: 'functional mode input image (.json or .safetensors); default: seeded random' })
     .option('seed', { type: 'number', default: 0, describe: 'seed for random weights and the random input' })
     .option('kernels', { type: 'string', default: 'default', describe: `kernel set for functional tiles: ${KERNEL_NAMES.join(' | ')}` })
@@ -158,12 +181,12 @@ export const simulateCommand = {
     if (fmt === 'json') emit(toJson({ ...r, version: TOOL_VERSION, source }), argv.out);
     else {
       const rt = residencyTable(r);
-      const tables = [layerTable(r), ...(rt ? [rt] : []), ...(r.totals ? [totalsTable(r)] : []), energyTable(r)];
+      const tables = [layerTable(r), ...(rt ? [rt] : []), ...(r.totals ? [totalsTable(r)] : []), energyTable(r), areaTable(r)];
       if (fmt === 'csv') {
         const which = argv.table ?? 'layers';
         if (which === 'totals' && !r.totals) throw new UserError('E_INFEASIBLE', '--table totals: the network does not map onto the architecture, so there are no totals', { path: '--table', hint: 'use --table layers to see which layers are infeasible' });
         if (which === 'residency' && !rt) throw new UserError('E_ARG', '--table residency needs --fusion auto or --batch > 1', { path: '--table' });
-        emit(renderCsv(which === 'layers' ? layerTable(r) : which === 'totals' ? totalsTable(r) : which === 'residency' ? rt! : energyTable(r)), argv.out);
+        emit(renderCsv(which === 'layers' ? layerTable(r) : which === 'totals' ? totalsTable(r) : which === 'residency' ? rt! : which === 'area' ? areaTable(r) : energyTable(r)), argv.out);
       }
       else if (fmt === 'markdown') emit([...tables.map(renderMarkdown), ...definitionsNotes(r).map((l) => `    ${l}`)].join('\n'), argv.out);
       else {

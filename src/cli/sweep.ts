@@ -1,7 +1,7 @@
 /**
  * `birealsim sweep <spec.json> --out results.jsonl [--shard k/n] [--workers n]`: design-space exploration
  * over arch parameters with the simulator's timing-only mode, streamed to JSONL (resumable), ending with
- * a Pareto summary (latency, energy per frame, on-chip SRAM). `birealsim merge` joins shard files.
+ * a Pareto summary (latency, energy per frame, area). `birealsim merge` joins shard files.
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { readFileSync } from 'node:fs';
@@ -69,6 +69,6 @@ export const sweepCommand = {
     const sec = summariseSweep(readSweepFile(argv.out), argv.out);
     const front = sec.points.filter((p) => p.pareto).length;
     log(`${r.evaluated} points evaluated in ${r.seconds.toFixed(1)} s (${r.evaluated ? ((r.evaluated / r.seconds) * 60).toFixed(0) : 0} points/min); ${r.alreadyDone} already in the file${r.droppedPartial ? ', a partial trailing line was dropped' : ''}`);
-    log(`${argv.out}: ${sec.evaluated}/${r.inShard} points of this ${shard ? 'shard' : 'sweep'}, ${sec.infeasible} infeasible, ${front} on the Pareto front (latency, energy/frame, on-chip SRAM)`);
+    log(`${argv.out}: ${sec.evaluated}/${r.inShard} points of this ${shard ? 'shard' : 'sweep'}, ${sec.infeasible} infeasible, ${front} on the Pareto front (latency, energy/frame, area)`);
   },
 };

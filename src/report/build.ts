@@ -163,6 +163,7 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
       latencyCycles: r.nonneg(t.cycles, `${p}.totals.cycles`), latencySeconds: r.nonneg(t.latencyMs, `${p}.totals.latencyMs`) / 1e3,
       framesPerSecond: r.nonneg(t.framesPerSecond, `${p}.totals.framesPerSecond`),
       energyJoules: r.nonneg(t.energyPerFrameJ, `${p}.totals.energyPerFrameJ`), dramBytes: r.nonneg(t.dramBytes, `${p}.totals.dramBytes`), onChipBytes,
+      ...(o.area !== undefined ? { areaMm2: r.nonneg(r.obj(o.area, `${p}.area`).totalMm2, `${p}.area.totalMm2`) } : {}),
       energyByComponent, layers, definitions: {},
     });
     const defs = o.definitions ?? v.definitions;

@@ -170,20 +170,20 @@ function sweepCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void
   if (sweeps.length === 0) { omitted.push({ id: 'sweep-pareto', title: 'Sweep Pareto fronts', reason: 'no sweep input (give a `birealsim sweep` .jsonl file)' }); return; }
   sweeps.forEach((sw, i) => {
     if (sw.points.length === 0) { omitted.push({ id: `sweep-pareto-${i}`, title: `Sweep ${sw.name}`, reason: 'no feasible point' }); return; }
-    for (const [suffix, yKey, yLabel, yScale] of [['energy', 'energyJoules', 'energy per frame [mJ]', 1e3], ['area', 'onChipBytes', 'on-chip SRAM [KiB] (area proxy)', 1 / 1024]] as const) {
+    for (const [suffix, yKey, yLabel, yScale] of [['energy', 'energyJoules', 'energy per frame [mJ]', 1e3], ['area', 'areaMm2', 'area [mm^2] (excl. DRAM PHY)', 1]] as const) {
       const xy = sw.points.map((p) => [p.latencySeconds * 1e3, (p[yKey] as number) * yScale] as [number, number]);
       const front2 = paretoFront2(xy);
       const on3 = sw.points.map((p, j) => (p.pareto ? j : -1)).filter((j) => j >= 0);
       const others = sw.points.map((_, j) => j).filter((j) => !sw.points[j].pareto);
       const pt = (j: number) => ({ x: round6(xy[j][0]), y: round6(xy[j][1]) });
       out.push({
-        id: `sweep-pareto-${suffix}-${i}`, title: `Sweep ${sw.name}: latency vs ${suffix === 'energy' ? 'energy' : 'on-chip memory'}`, width: CHART_WIDTH, height: 500,
+        id: `sweep-pareto-${suffix}-${i}`, title: `Sweep ${sw.name}: latency vs ${suffix === 'energy' ? 'energy' : 'area'}`, width: CHART_WIDTH, height: 500,
         config: {
           type: 'scatter',
           data: { datasets: [
             // dominated points first (drawn underneath), then the front on top
             { label: `dominated: ${others.length}`, data: others.map(pt), backgroundColor: 'rgba(31,119,180,0.55)', borderColor: 'rgba(31,119,180,0.9)', pointRadius: 3, pointStyle: 'circle' },
-            { label: `on the 3-objective front (latency, energy, SRAM): ${on3.length}`, data: on3.map(pt), backgroundColor: color(1), borderColor: '#7a3d00', pointRadius: 5, pointStyle: 'rectRot' },
+            { label: `on the 3-objective front (latency, energy, area): ${on3.length}`, data: on3.map(pt), backgroundColor: color(1), borderColor: '#7a3d00', pointRadius: 5, pointStyle: 'rectRot' },
             { label: `2-objective Pareto front (${front2.length} points)`, data: front2.map(pt), showLine: true, stepped: 'before', borderColor: color(3), backgroundColor: color(3), pointRadius: 0, borderWidth: 2 },
           ] },
           options: base(`${sw.name} (${sw.workload}): ${sw.points.length} feasible of ${sw.evaluated} evaluated`, axis('latency per frame [ms]', { type: 'logarithmic' }), axis(yLabel, { type: 'logarithmic' })),

@@ -44,9 +44,9 @@ export function reportTables(r: Report): Table[] {
   if (r.simulations?.length) {
     t.push({
       title: 'Simulation summary (per frame)',
-      headers: ['network', 'arch', 'clock [MHz]', 'latency [cycles]', 'latency [ms]', 'throughput [frames/s]', 'energy [mJ]', 'DRAM traffic [MB]', 'on-chip SRAM [KiB]'],
-      rows: r.simulations.map((s) => [s.network, s.arch, nSig(s.clockHz / 1e6), numInt(s.latencyCycles), nSig(s.latencySeconds * 1e3), s.framesPerSecond !== undefined ? nSig(s.framesPerSecond) : '-', nSig(s.energyJoules * 1e3), nSig(s.dramBytes / 1e6), nSig(s.onChipBytes / 1024)]),
-      notes: ['latency [ms] and throughput [frames/s] as the simulator reports them (its definitions follow the per-layer tables); energy = sum of components; MB = 1e6 bytes, KiB = 1024 bytes; on-chip SRAM = sum of buffer capacities'],
+      headers: ['network', 'arch', 'clock [MHz]', 'latency [cycles]', 'latency [ms]', 'throughput [frames/s]', 'energy [mJ]', 'DRAM traffic [MB]', 'on-chip SRAM [KiB]', 'area [mm^2]'],
+      rows: r.simulations.map((s) => [s.network, s.arch, nSig(s.clockHz / 1e6), numInt(s.latencyCycles), nSig(s.latencySeconds * 1e3), s.framesPerSecond !== undefined ? nSig(s.framesPerSecond) : '-', nSig(s.energyJoules * 1e3), nSig(s.dramBytes / 1e6), nSig(s.onChipBytes / 1024), s.areaMm2 !== undefined ? nSig(s.areaMm2) : '-']),
+      notes: ['latency [ms] and throughput [frames/s] as the simulator reports them (its definitions follow the per-layer tables); energy = sum of components; MB = 1e6 bytes, KiB = 1024 bytes; on-chip SRAM = sum of buffer capacities; area = the simulator\'s area model (PE array, buffers, PPU, real unit, pooling; DRAM PHY excluded; sources in docs/arch.md)'],
     });
     let lastDefs = '';
     for (const s of r.simulations) {
@@ -70,9 +70,9 @@ export function reportTables(r: Report): Table[] {
   for (const sw of r.sweeps ?? []) {
     const front = sw.points.filter((p) => p.pareto).sort((a, b) => a.latencySeconds - b.latencySeconds || a.index - b.index);
     t.push({
-      title: `Sweep ${sw.name} (${sw.workload}): Pareto front over latency, energy per frame and on-chip SRAM`,
-      headers: ['point', ...sw.axes, 'latency [ms]', 'energy [mJ / frame]', 'on-chip SRAM [KiB]'],
-      rows: front.map((p) => [p.index, ...sw.axes.map((a) => String(p.params[a])), nSig(p.latencySeconds * 1e3), nSig(p.energyJoules * 1e3), nSig(p.onChipBytes / 1024)]),
+      title: `Sweep ${sw.name} (${sw.workload}): Pareto front over latency, energy per frame and area`,
+      headers: ['point', ...sw.axes, 'latency [ms]', 'energy [mJ / frame]', 'area [mm^2]', 'on-chip SRAM [KiB]'],
+      rows: front.map((p) => [p.index, ...sw.axes.map((a) => String(p.params[a])), nSig(p.latencySeconds * 1e3), nSig(p.energyJoules * 1e3), nSig(p.areaMm2), nSig(p.onChipBytes / 1024)]),
       notes: [
         `${sw.evaluated} of ${sw.totalPoints} points evaluated, ${sw.infeasible} infeasible, ${front.length} on the 3-objective front; spec hash ${sw.specHash}`,
         ...sw.infeasibleReasons.map((x) => `infeasible (${x.count}): ${x.reason}`),
@@ -139,8 +139,8 @@ export function reportCsvFiles(r: Report): { name: string; text: string }[] {
   const files = reportTables(r).map((t, i) => ({ name: `${String(i + 1).padStart(2, '0')}-${tableSlug(t.title ?? 'table')}.csv`, text: renderCsv(t) }));
   (r.sweeps ?? []).forEach((sw, k) => {
     const t: Table = {
-      headers: ['point', ...sw.axes, 'latency [s]', 'energy [J / frame]', 'on-chip SRAM [B]', 'pareto'],
-      rows: [...sw.points].sort((a, b) => a.index - b.index).map((p) => [p.index, ...sw.axes.map((a) => (typeof p.params[a] === 'number' ? (p.params[a] as number) : String(p.params[a]))), p.latencySeconds, p.energyJoules, p.onChipBytes, p.pareto ? 1 : 0]),
+      headers: ['point', ...sw.axes, 'latency [s]', 'energy [J / frame]', 'area [mm^2]', 'on-chip SRAM [B]', 'pareto'],
+      rows: [...sw.points].sort((a, b) => a.index - b.index).map((p) => [p.index, ...sw.axes.map((a) => (typeof p.params[a] === 'number' ? (p.params[a] as number) : String(p.params[a]))), p.latencySeconds, p.energyJoules, p.areaMm2, p.onChipBytes, p.pareto ? 1 : 0]),
     };
     files.push({ name: `sweep-${k + 1}-points.csv`, text: renderCsv(t) });
   });

@@ -87,21 +87,26 @@ export interface SimulationSection {
   energyJoules: number;
   dramBytes: number;
   onChipBytes: number;
+  /** total silicon area (the simulator's area.totalMm2), when the simulation result has one */
+  areaMm2?: number;
   energyByComponent: Record<string, number>;
   layers: SimLayerRow[];
   /** the simulator's own definitions of the reported quantities (metric [unit] -> formula), when it gives them */
   definitions: Record<string, string>;
 }
 
-export const SWEEP_OBJECTIVES = ['latencySeconds', 'energyJoules', 'onChipBytes'] as const;
+export const SWEEP_OBJECTIVES = ['latencySeconds', 'energyJoules', 'areaMm2'] as const;
 export type SweepObjective = typeof SWEEP_OBJECTIVES[number];
 export interface SweepPointSummary {
   index: number;
   params: Record<string, unknown>;
   latencySeconds: number;
   energyJoules: number;
+  /** total silicon area, DRAM PHY excluded (sim/area.ts) */
+  areaMm2: number;
+  /** sum of buffer capacities (kept for readers of the earlier area proxy) */
   onChipBytes: number;
-  /** member of the 3-objective Pareto front */
+  /** member of the 3-objective (latency, energy, area) Pareto front */
   pareto: boolean;
 }
 export interface SweepSection {

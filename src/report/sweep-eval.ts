@@ -1,6 +1,6 @@
 /**
  * Evaluates one sweep point: base arch spec + point patch -> resolveArch -> the simulator's timing-only
- * evaluation of the workload's ExecPlan -> {latency, energy per frame, on-chip bytes, DRAM bytes}.
+ * evaluation of the workload's ExecPlan -> {latency, energy per frame, area (sim/area.ts), on-chip bytes, DRAM bytes}.
  * An arch that does not resolve, or a layer with no feasible mapping, makes the point infeasible with the
  * simulator's reason (a value, not an exception).
  *
@@ -14,6 +14,7 @@ import { loadWorkloadText, resolveNetwork } from '../ir/validate.ts';
 import { shapeOnlyModel } from '../ir/model.ts';
 import { lower, type ExecPlan } from '../golden/plan.ts';
 import { resolveArch, presetNames, presetSpec, type ResolvedArch } from '../sim/arch.ts';
+import { areaOf } from '../sim/area.ts';
 import { simulateTiming } from './sim-adapter.ts';
 import type { PointMetrics } from './sweep-file.ts';
 import { applyPoint, isRunAxis, RUN_AXES, splitPoint, type RunAxis, type SweepSpec } from './sweep-spec.ts';
@@ -122,6 +123,6 @@ export function makeEvaluator(spec: SweepSpec, baseArch: unknown): (params: Reco
     const plan = planOf(String(run.workload ?? spec.workload), String(run.realFormat ?? 'fp32'));
     const t = simulateTiming(plan, arch, { objective: (run.objective ?? 'cycles') as Objective, fusion: (run.fusion ?? 'none') as FusionMode, batch: (run.batch ?? 1) as number });
     if ('infeasible' in t) return { infeasible: t.infeasible };
-    return { metrics: { latencyCycles: t.latencyCycles, latencySeconds: t.latencyCycles / arch.clockHz, energyJoules: t.energyJoules, onChipBytes: onChipBytes(arch), dramBytes: t.dramBytes, ...(t.framesPerSecond !== undefined ? { framesPerSecond: t.framesPerSecond } : {}) } };
+    return { metrics: { latencyCycles: t.latencyCycles, latencySeconds: t.latencyCycles / arch.clockHz, energyJoules: t.energyJoules, onChipBytes: onChipBytes(arch), areaMm2: areaOf(arch).totalMm2, dramBytes: t.dramBytes, ...(t.framesPerSecond !== undefined ? { framesPerSecond: t.framesPerSecond } : {}) } };
   };
 }

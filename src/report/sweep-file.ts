@@ -17,8 +17,10 @@ import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync
 import { UserError } from '../core/diagnostics.ts';
 import { lockPath, writeFileAtomic } from '../core/atomic.ts';
 import { paretoFront } from './pareto.ts';
+import { resolveArch } from '../sim/arch.ts';
+import { areaOf } from '../sim/area.ts';
 import type { SweepSection } from './schema.ts';
-import { axisNames, validateSpec, type Shard, type SweepSpec } from './sweep-spec.ts';
+import { applyPoint, axisNames, validateSpec, type Shard, type SweepSpec } from './sweep-spec.ts';
 
 export const SWEEP_SCHEMA = 'birealsim.sweep/1';
 
@@ -37,6 +39,8 @@ export interface PointMetrics {
   latencySeconds: number;
   energyJoules: number;
   onChipBytes: number;
+  /** total silicon area (sim/area.ts, DRAM PHY excluded); absent in files written before the area model (then recomputed from the header's base arch and the point's params) */
+  areaMm2?: number;
   dramBytes: number;
   framesPerSecond?: number;
   utilisation?: number;
@@ -69,6 +73,7 @@ export function parseSweepText(text: string, file: string): SweepFile {
     if (p.metrics) for (const k of ['latencySeconds', 'energyJoules', 'onChipBytes'] as const) {
       if (typeof p.metrics[k] !== 'number' || !Number.isFinite(p.metrics[k])) throw err(file, i + 1, `metrics.${k} must be a finite number`);
     }
+    if (p.metrics && p.metrics.areaMm2 !== undefined && (typeof p.metrics.areaMm2 !== 'number' || !Number.isFinite(p.metrics.areaMm2) || p.metrics.areaMm2 < 0)) throw err(file, i + 1, 'metrics.areaMm2 must be a finite number >= 0');
     points.push(p);
   }
   return { header, points, partialTail, validBytes: Buffer.byteLength(text.slice(0, end)) };
@@ -142,19 +147,34 @@ export function sweepText(header: SweepHeader, points: SweepPoint[]): string {
   return [header, ...points].map((x) => JSON.stringify(x) + '\n').join('');
 }
 
-/** The report section of a sweep: feasible points with the 3-objective Pareto flag, sorted by index. */
+/**
+ * Total area of a point: its metrics.areaMm2, or (a file written before the area model) the area of the arch
+ * the point describes, recomputed from the header's base arch and the point's params (the arch alone
+ * determines area, so this is the number the sweep would have written).
+ */
+function pointAreaMm2(sf: SweepFile, p: SweepPoint, input: string): number {
+  if (p.metrics!.areaMm2 !== undefined) return p.metrics!.areaMm2;
+  try {
+    return areaOf(resolveArch(applyPoint(sf.header.baseArch, p.params), `${input} point ${p.index}`)).totalMm2;
+  } catch (e) {
+    throw new UserError('E_SWEEP_FILE', `point ${p.index} has no metrics.areaMm2 and its arch cannot be rebuilt from the header: ${(e as Error).message}`, { file: input, path: `point ${p.index}`, hint: 're-run the sweep with this version to record area' });
+  }
+}
+
+/** The report section of a sweep: feasible points with the 3-objective (latency, energy, area) Pareto flag, sorted by index. */
 export function summariseSweep(sf: SweepFile, input: string): SweepSection {
   const seen = new Map<number, SweepPoint>();
   for (const p of sf.points) seen.set(p.index, p);
   const all = [...seen.values()].sort((a, b) => a.index - b.index);
   const feasible = all.filter((p) => p.metrics);
-  const front = new Set(paretoFront(feasible.map((p) => [p.metrics!.latencySeconds, p.metrics!.energyJoules, p.metrics!.onChipBytes])));
+  const areas = feasible.map((p) => pointAreaMm2(sf, p, input));
+  const front = new Set(paretoFront(feasible.map((p, i) => [p.metrics!.latencySeconds, p.metrics!.energyJoules, areas[i]])));
   const reasons = new Map<string, number>();
   for (const p of all) if (p.infeasible) reasons.set(p.infeasible, (reasons.get(p.infeasible) ?? 0) + 1);
   return {
     input, name: sf.header.spec.name, workload: sf.header.spec.workload, specHash: sf.header.specHash, axes: axisNames(sf.header.spec),
     totalPoints: sf.header.totalPoints, evaluated: all.length, infeasible: all.length - feasible.length,
     infeasibleReasons: [...reasons].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5).map(([reason, count]) => ({ reason, count })),
-    points: feasible.map((p, i) => ({ index: p.index, params: p.params, latencySeconds: p.metrics!.latencySeconds, energyJoules: p.metrics!.energyJoules, onChipBytes: p.metrics!.onChipBytes, pareto: front.has(i) })),
+    points: feasible.map((p, i) => ({ index: p.index, params: p.params, latencySeconds: p.metrics!.latencySeconds, energyJoules: p.metrics!.energyJoules, areaMm2: areas[i], onChipBytes: p.metrics!.onChipBytes, pareto: front.has(i) })),
   };
 }

@@ -12,6 +12,11 @@
  * source. Nothing is defaulted silently: a missing energy entry is an error, and the resolved table carries
  * the source of each number.
  *
+ * Area (area.ts): `technologyNode` (default "45 nm") and per-component unit areas (peArray.peArea,
+ * buffers.<name>.area, postProcessing.laneArea, realUnit.macArea, pooling.laneArea) follow the same pattern,
+ * except that they are optional: absent or "default" takes area.ts's model scaled to the node, with its
+ * derivation as the source; {"value": "<area>", "source": "..."} is taken as given (not scaled).
+ *
  * Components (see shared/reference/accelerator-model.md):
  *  - dram: bandwidth, latency, energy per bit;
  *  - buffers: weights (bit-packed binary weights, real weights, folded BN params), inputs (bit-packed
@@ -30,6 +35,7 @@ import { dirname, join, resolve as resolvePath, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { UserError, didYouMeanHint, didYouMean } from '../core/diagnostics.ts';
+import { macPeArea45, poolingLaneArea45, ppuLaneArea45, realMacArea45, scaledDefault, sramArea45, xnorPeArea45, type UnitArea } from './area.ts';
 
 /**
  * mathjs reads every quantity. It is loaded on first use, as its single-file build (one file instead of some
@@ -56,6 +62,8 @@ const QUANTITY_RANGES: Record<string, { min: number; max: number; text: string }
   bit: { min: 1, max: 65536, text: '1 .. 65536 bit' },
   J: { min: 0, max: 1e-3, text: '0 .. 1 mJ' },
   'J/bit': { min: 0, max: 1e-6, text: '0 .. 1 uJ/bit' },
+  'm^2': { min: 0, max: 1e-2, text: '0 .. 10000 mm^2' },
+  m: { min: 1e-9, max: 1e-6, text: '1 nm .. 1000 nm' },
 };
 
 export const ARCH_SCHEMA_ID = 'birealsim.arch/1';
@@ -68,6 +76,8 @@ export type SkewModel = 'array' | 'occupied';
 export type CycleConvention = 'rtl' | 'scalesim-printed';
 
 export interface EnergyEntry { joules: number; source: string }
+/** an area in um^2 with its source (an override {value, source}, or "default: <derivation>" from area.ts) */
+export interface AreaEntry { um2: number; source: string }
 
 export interface ResolvedBuffer {
   name: BufferName;
@@ -81,6 +91,8 @@ export interface ResolvedBuffer {
   tileBytes: number;
   /** energy per access of portBits */
   accessEnergy: EnergyEntry;
+  /** area of the whole buffer (all banks) at the arch's technology node */
+  area: AreaEntry;
 }
 export const BUFFER_NAMES = ['weights', 'inputs', 'realStream', 'outputs'] as const;
 export type BufferName = typeof BUFFER_NAMES[number];
@@ -116,6 +128,8 @@ export interface ResolvedArch {
   postProcessing: { lanes: number; mulEnergy: EnergyEntry; addEnergy: EnergyEntry; compareEnergy: EnergyEntry };
   realUnit: { onPeArray: boolean; macsPerCycle: number; precision: Precision; macEnergy: EnergyEntry };
   pooling: { lanes: number; opEnergy: EnergyEntry };
+  /** unit areas at the technology node (area.ts; areaOf(arch) sums them by component); buffer areas are in buffers.<name>.area */
+  area: { technologyNodeNm: number; pe: AreaEntry; ppuLane: AreaEntry; realUnitMac: AreaEntry; poolingLane: AreaEntry };
 }
 
 // ---------------------------------------------------------------- energy defaults (accelerator-model.md §4)
@@ -206,6 +220,20 @@ class Ctx {
     if (!source.trim()) throw this.err(`${path}.source`, 'the source of an energy number must not be empty');
     return { joules, source };
   }
+  /**
+   * An area: absent or "default" takes the model's unit area (area.ts) scaled to the technology node, with its
+   * derivation as the source; {"value": "<area unit string>", "source": "..."} is taken as given (at the arch's
+   * node, not scaled).
+   */
+  area(v: unknown, path: string, example: string, nodeNm: number, dflt: () => UnitArea): AreaEntry {
+    if (v === undefined || v === 'default') return scaledDefault(dflt(), nodeNm);
+    if (!isObj(v)) throw this.err(path, `expected {"value": "${example}", "source": "..."} or "default", got ${JSON.stringify(v)}`, 'every area number carries its source; "default" (or leaving the key out) takes the model in src/sim/area.ts');
+    this.keys(v, path, ['value', 'source'], ['value', 'source']);
+    const um2 = this.quantity(v.value, `${path}.value`, 'm^2', example, true) * 1e12;
+    const source = this.str(v.source, `${path}.source`);
+    if (!source.trim()) throw this.err(`${path}.source`, 'the source of an area number must not be empty');
+    return { um2, source };
+  }
 }
 
 function deepFreeze<T>(o: T): T {
@@ -213,9 +241,9 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-const TOP_KEYS = ['$schema', 'extends', 'schema', 'name', 'description', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
-const BUFFER_KEYS = ['capacity', 'banks', 'portWidth', 'doubleBuffered', 'accessEnergy', 'precisionBits'];
-const PE_KEYS = ['rows', 'cols', 'type', 'laneBits', 'accumulatorBits', 'precision', 'binaryElementBits', 'dataflow', 'skew', 'cycleConvention', 'ofmapWriteQuirk', 'opEnergy'];
+const TOP_KEYS = ['$schema', 'extends', 'schema', 'name', 'description', 'technologyNode', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
+const BUFFER_KEYS = ['capacity', 'banks', 'portWidth', 'doubleBuffered', 'accessEnergy', 'area', 'precisionBits'];
+const PE_KEYS = ['rows', 'cols', 'type', 'laneBits', 'accumulatorBits', 'precision', 'binaryElementBits', 'dataflow', 'skew', 'cycleConvention', 'ofmapWriteQuirk', 'opEnergy', 'peArea'];
 
 /** Validates a raw (parsed JSON) arch spec and resolves it. `file` names the source in errors. */
 export function resolveArch(raw: unknown, file?: string): ResolvedArch {
@@ -226,6 +254,8 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
   const name = c.str(o.name, '$.name');
   const description = o.description === undefined ? '' : c.str(o.description, '$.description');
   const clockHz = c.quantity(o.clock, '$.clock', 'Hz', '500 MHz');
+  // technology node of the area model (area.ts): default 45 nm, the node of its sources
+  const technologyNodeNm = o.technologyNode === undefined ? 45 : Math.round(c.quantity(o.technologyNode, '$.technologyNode', 'm', '28 nm') * 1e9 * 1e6) / 1e6;
 
   // dram
   const d = c.obj(o.dram, '$.dram');
@@ -265,7 +295,8 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
       const e64 = sram64ReadPj(bankBytes);
       return { joules: e64 * (portBits / 64) * pJ, source: `Horowitz ISSCC'14 64-bit SRAM read (10/20/100 pJ at 8 KB/32 KB/1 MB), log-log interpolated at ${(bankBytes / 1024).toFixed(1)} KiB per bank = ${e64.toFixed(2)} pJ, scaled to a ${portBits}-bit access` };
     });
-    buffers[bn] = { name: bn, capacityBytes, banks, portBits, bandwidthBytesPerCycle: (banks * portBits) / 8, doubleBuffered, tileBytes: doubleBuffered ? Math.floor(capacityBytes / 2) : capacityBytes, accessEnergy };
+    const area = c.area(x.area, `${p}.area`, '0.5 mm^2', technologyNodeNm, () => sramArea45(capacityBytes, banks, portBits));
+    buffers[bn] = { name: bn, capacityBytes, banks, portBits, bandwidthBytesPerCycle: (banks * portBits) / 8, doubleBuffered, tileBytes: doubleBuffered ? Math.floor(capacityBytes / 2) : capacityBytes, accessEnergy, area };
   }
   // energy class of real-stream arithmetic (post-processing, pooling defaults): 16-bit values take fp16 energies
   // (Horowitz has no 16-bit int entries; fp16 bounds an int16 add/multiply from above), 8-bit values int8
@@ -308,9 +339,12 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     opEnergy = c.energy(pe.opEnergy, '$.peArray.opEnergy', 'J', '4.6 pJ', () => ({ joules: (h.mul + h.add) * pJ, source: `one MAC = ${h.label} (Horowitz ISSCC'14, 45 nm)` }));
   }
 
+  const peArea = c.area(pe.peArea, '$.peArray.peArea', '1200 um^2', technologyNodeNm, () => (type === 'xnor' ? xnorPeArea45(laneBits, accumulatorBits) : macPeArea45(precision as Precision)));
+
   // post-processing
   const pp = c.obj(o.postProcessing, '$.postProcessing');
-  c.keys(pp, '$.postProcessing', ['lanes', 'mulEnergy', 'addEnergy', 'compareEnergy'], ['lanes', 'mulEnergy', 'addEnergy', 'compareEnergy']);
+  c.keys(pp, '$.postProcessing', ['lanes', 'mulEnergy', 'addEnergy', 'compareEnergy', 'laneArea'], ['lanes', 'mulEnergy', 'addEnergy', 'compareEnergy']);
+  const ppuLane = c.area(pp.laneArea, '$.postProcessing.laneArea', '13000 um^2', technologyNodeNm, () => ppuLaneArea45(realPrecision, realBits));
   const hr = HOROWITZ[realPrecision];
   const postProcessing = {
     lanes: c.int(pp.lanes, '$.postProcessing.lanes', 1, 1 << 20),
@@ -321,13 +355,16 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
 
   // real unit
   let realUnit: ResolvedArch['realUnit'];
+  let realUnitMac: AreaEntry;
   if (o.realUnit === 'pe-array') {
+    realUnitMac = { um2: 0, source: 'realUnit "pe-array": real MACs run on the PE array (its area is in peArray)' };
     if (type !== 'mac') throw c.err('$.realUnit', "realUnit 'pe-array' needs a mac PE array (binary PEs cannot do real MACs)", 'give {"macsPerCycle": ..., "precision": ..., "macEnergy": ...}');
     realUnit = { onPeArray: true, macsPerCycle: rows * cols, precision: precision as Precision, macEnergy: opEnergy };
   } else {
     const ru = c.obj(o.realUnit, '$.realUnit');
-    c.keys(ru, '$.realUnit', ['macsPerCycle', 'precision', 'macEnergy'], ['macsPerCycle', 'precision', 'macEnergy']);
+    c.keys(ru, '$.realUnit', ['macsPerCycle', 'precision', 'macEnergy', 'macArea'], ['macsPerCycle', 'precision', 'macEnergy']);
     const prec = c.choice(ru.precision, '$.realUnit.precision', ['fp32', 'fp16', 'int8'] as const);
+    realUnitMac = c.area(ru.macArea, '$.realUnit.macArea', '11884 um^2', technologyNodeNm, () => realMacArea45(prec));
     const h = HOROWITZ[prec];
     realUnit = {
       onPeArray: false,
@@ -339,7 +376,8 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
 
   // pooling
   const po = c.obj(o.pooling, '$.pooling');
-  c.keys(po, '$.pooling', ['lanes', 'opEnergy'], ['lanes', 'opEnergy']);
+  c.keys(po, '$.pooling', ['lanes', 'opEnergy', 'laneArea'], ['lanes', 'opEnergy']);
+  const poolingLane = c.area(po.laneArea, '$.pooling.laneArea', '4184 um^2', technologyNodeNm, () => poolingLaneArea45(realPrecision));
   const pooling = {
     lanes: c.int(po.lanes, '$.pooling.lanes', 1, 1 << 20),
     opEnergy: c.energy(po.opEnergy, '$.pooling.opEnergy', 'J', '0.9 pJ', () => ({ joules: hr.add * pJ, source: `one pooling tap = ${realPrecision} add/compare ${hr.add} pJ (Horowitz ISSCC'14)` })),
@@ -349,6 +387,7 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     schema: ARCH_SCHEMA_ID, name, description, file, clockHz, dram, buffers, realBits, realPrecision,
     peArray: { rows, cols, type, laneBits, accumulatorBits, precision, binaryElementBits, dataflow, skew, cycleConvention, ofmapWriteQuirk, opEnergy },
     postProcessing, realUnit, pooling,
+    area: { technologyNodeNm, pe: peArea, ppuLane, realUnitMac, poolingLane },
   });
 }
 

@@ -50,6 +50,16 @@ function wordsPerTap(ctx: LayerCtx, ct: number): number {
   return ctx.exec === 'xnor-array' && ctx.layer.binary ? Math.ceil(ct / ctx.arch.peArray.laneBits) : ct;
 }
 
+/**
+ * The whole layer as ONE systolic GEMM on the PE array (M = Ho*Wo, N = Cout, K = kh*kw*words-per-tap of all
+ * cin), as SCALE-Sim runs a layer (it does not tile): its ifmap / filter / ofmap SRAM accesses in words are
+ * systolic.ts's formulas. null when the layer does not execute on the PE array.
+ */
+export function layerGemm(ctx: LayerCtx): GemmCost | null {
+  if (ctx.exec !== 'xnor-array' && ctx.exec !== 'mac-array') return null;
+  return gemm(ctx, ctx.Ho * ctx.Wo, ctx.N, ctx.kh * ctx.kw * wordsPerTap(ctx, ctx.cin));
+}
+
 /** Cycles of the executing unit for one tile of mt output pixels x nt output channels x ct input channels. */
 export function unitCycles(ctx: LayerCtx, mt: number, nt: number, ct: number): number {
   const { arch } = ctx;

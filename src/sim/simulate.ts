@@ -10,6 +10,11 @@
  * Functional mode (functional.ts) executes every tile on the bits held in the modelled buffers and, with
  * `verify`, compares every step's output (and every binary conv's integer accumulators) with the golden
  * model's taps bit for bit.
+ *
+ * Utilisation is reported under both conventions: end to end (useful ops / (layer cycles x peak), today's
+ * number) and compute only (useful ops / (the unit's compute cycles x peak), as SCALE-Sim reports it), per
+ * layer and for the network; PE-array layers also carry SCALE-Sim's SRAM word counts (systolic.ts) and the
+ * result carries the arch's area by component (area.ts).
  */
 import type { ExecPlan } from '../golden/plan.ts';
 import type { Tensor } from '../core/tensor.ts';
@@ -24,6 +29,8 @@ import {
 } from './mapper.ts';
 import { batchOf, networkCompulsoryBytes, planResidency, type FusionMode, type ResidencySummary } from './residency.ts';
 import { runFunctional, verifyAgainstGolden, type FunctionalReport } from './functional.ts';
+import { areaOf, type AreaReport } from './area.ts';
+import { layerGemm } from './compute.ts';
 
 export interface SimOptions {
   objective?: Objective;
@@ -61,6 +68,10 @@ export interface LayerResult {
   tiles?: number;
   cycles?: CycleSplit;
   utilisation?: number;
+  /** useful ops / (the executing unit's compute cycles x its peak ops per cycle), SCALE-Sim's convention; null when the unit computed 0 cycles */
+  computeUtilisation?: number | null;
+  /** SCALE-Sim's SRAM accesses in words for the whole layer as one GEMM (systolic.ts); PE-array layers only */
+  scalesimSramWords?: { ifmapReads: number; filterReads: number; ofmapWrites: number };
   mappingEfficiency?: number | null;
   sramBytes?: Record<BufferName, BufferTraffic>;
   dramBytes?: Record<string, number>;
@@ -99,8 +110,13 @@ export interface SimResult {
     realMacs: number; bops: number; ops: number; opsByPrecision: Record<string, number>; effectiveTops: number; effectiveBinaryTops: number; effectiveRealTops: number;
     energyPerFrameJ: number; energyJ: Record<string, number>; topsPerWatt: number;
     dramBytes: number; compulsoryDramBytes: number; sramBytes: Record<BufferName, BufferTraffic>;
+    /** end-to-end and compute-only utilisation of the network (DEFINITIONS) */
+    utilisation: number; computeUtilisation: number;
+    scalesimSramWords: { ifmapReads: number; filterReads: number; ofmapWrites: number };
   } | null;
   rooflines: { computeCycles: number; dramCycles: number; sramCycles: Record<BufferName, number> } | null;
+  /** silicon area by component (area.ts), from the arch alone */
+  area: AreaReport;
   definitions: Record<string, string>;
   notes: string[];
   timingMs: number;
@@ -116,6 +132,10 @@ export const DEFINITIONS: Record<string, string> = {
   'cycles.total [cycles]': 'compute + postOp + sramStall + dramStall + fillDrain (end to end for the layer)',
   'computeWindowCycles [cycles]': 'network end-to-end cycles minus the first layer\'s fill and the last layer\'s drain',
   'utilisation [0-1]': 'useful operations / (layer cycles x the executing unit\'s peak operations per cycle); on an xnor array the peak is R*C*laneBits bit-MACs per cycle',
+  'computeUtilisation [0-1]': 'useful operations / (the executing unit\'s compute cycles x its peak operations per cycle), as SCALE-Sim reports utilisation: stalls, fill/drain and post-op cycles excluded (a PPU-only layer counts its post-op cycles as its compute); >= utilisation; null when the unit computed 0 cycles',
+  'totals.utilisation / totals.computeUtilisation [0-1]': 'network: sum over layers of useful ops / unit peak per cycle, divided by the sum of end-to-end cycles / of the executing units\' compute cycles (cycle-weighted means of the per-layer values)',
+  'scalesimSramWords [words]': 'SCALE-Sim\'s SRAM access counts for a PE-array layer run as ONE GEMM (M = Ho*Wo, N = Cout, K = kh*kw*words per tap; no tiling), systolic.ts: OS ifmap M*K*ceil(N/C), filter K*N*ceil(M/R), ofmap M*N (+ R+C per fold with the write quirk); WS ifmap M*K*ceil(N/C), filter K*N, ofmap M*N*ceil(K/R); IS ifmap M*K, filter K*N*ceil(M/C), ofmap M*N*ceil(K/R). A word is one K element (a packed word on an xnor array with laneBits > 1; one byte in scalesim-compat). Totals sum the PE-array layers',
+  'area [mm^2]': 'silicon area by component from the arch alone (src/sim/area.ts; every unit area carries its source in area.components.*.source): peArray = R*C x PE area, buffers.<name> = SRAM cells + bank periphery, ppu = lanes x lane area, realUnit = MACs x MAC area, pooling = lanes x lane area; DRAM PHY excluded',
   'mappingEfficiency [0-1]': 'PE-array layers: mean over folds of (rows used x cols used) / (R x C) (SCALE-Sim); null for other units',
   'BOPs [1-bit MACs]': 'binary conv MACs = Ho*Wo*Cout*k*k*Cin, from cost/count.ts countStep: the numbers `birealsim cost` prints under the same convention',
   'realMacs [MACs]': 'real conv and FC MACs = Ho*Wo*Cout*k*k*Cin and in*out, + 2 per binary-conv output element of XNOR-Net scaling (alpha, K), from cost/count.ts countStep',
@@ -194,6 +214,8 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     results.push({
       ...base, feasible: true, mapping: ev.mapping, tiles: ev.tiles * batch, cycles: ev.cycles,
       utilisation: ev.cycles.total > 0 ? ev.unitOps / (ev.cycles.total * ev.unitPeakOpsPerCycle) : 0,
+      computeUtilisation: unitComputeCycles(ctx.exec, ev.cycles) > 0 ? ev.unitOps / (unitComputeCycles(ctx.exec, ev.cycles) * ev.unitPeakOpsPerCycle) : null,
+      ...scalesimWords(layerGemm(ctx)),
       mappingEfficiency: ev.peFolds > 0 ? ev.usedPeFolds / ev.peFolds : null,
       sramBytes: ev.counts.sram, dramBytes: ev.dramBytesByTensor, dramBytesTotal: dramTotal, compulsoryDramBytes: compulsoryDramBytes(ctx) * batch,
       actions: { peOps: ev.counts.peOps, realUnitMacs: ev.counts.realUnitMacs, ppuMul: ev.counts.ppuMul, ppuAdd: ev.counts.ppuAdd, ppuCmp: ev.counts.ppuCmp, poolOps: ev.counts.poolOps, dramBits: dramTotal * 8, sramAccesses },
@@ -240,6 +262,8 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
       effectiveTops: (2 * (realMacs + bops)) / seconds / 1e12, effectiveBinaryTops: (2 * bops) / seconds / 1e12, effectiveRealTops: (2 * realMacs) / seconds / 1e12,
       energyPerFrameJ: energy / batch, energyJ, topsPerWatt: (2 * (realMacs + bops)) / energy / 1e12,
       dramBytes, compulsoryDramBytes: sum((r) => r.compulsoryDramBytes!), sramBytes,
+      ...networkUtilisation(results, layers, arch),
+      scalesimSramWords: { ifmapReads: sum((r) => r.scalesimSramWords?.ifmapReads ?? 0), filterReads: sum((r) => r.scalesimSramWords?.filterReads ?? 0), ofmapWrites: sum((r) => r.scalesimSramWords?.ofmapWrites ?? 0) },
     };
     rooflines = {
       computeCycles: results.reduce((a, r) => { const l = layers.find((x) => x.id === r.id)!; return a + idealCycles(layerContext(l, arch).exec, l, r, arch); }, 0),
@@ -249,7 +273,7 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
   const result: SimResult = {
     tool: 'birealsim', kind: 'simulate', network: plan.name, arch, objective, convention, ...(fusion !== 'none' || batch > 1 ? { fusion, batch, residency: rp.summary } : {}),
     feasible, infeasible, layers: results, totals, rooflines,
-    definitions: DEFINITIONS, notes, timingMs: 0,
+    area: areaOf(arch), definitions: DEFINITIONS, notes, timingMs: 0,
   };
   result.timingMs = performance.now() - t0;
   if (opts.functional && feasible) {
@@ -257,6 +281,30 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     result.functional = opts.functional.verify ? verifyAgainstGolden(plan, layers, evals, f, opts.functional.input, opts.functional.kernels) : f.report;
   }
   return result;
+}
+
+/** Cycles the executing unit computes: its compute cycles, or the post-op cycles of a layer the PPU executes. */
+function unitComputeCycles(exec: ExecUnit, c: CycleSplit): number {
+  return exec === 'ppu' ? c.postOp : c.compute;
+}
+
+function scalesimWords(g: ReturnType<typeof layerGemm>): Pick<LayerResult, 'scalesimSramWords'> {
+  return g ? { scalesimSramWords: { ifmapReads: g.ifmapReads, filterReads: g.filterReads, ofmapWrites: g.ofmapWrites } } : {};
+}
+
+/**
+ * Network utilisation under both conventions: ideal cycles = sum over layers of useful ops / unit peak per
+ * cycle; end-to-end = ideal / sum of layer cycles; compute-only = ideal / sum of the units' compute cycles.
+ */
+function networkUtilisation(results: LayerResult[], layers: SimLayer[], arch: ResolvedArch): { utilisation: number; computeUtilisation: number } {
+  let ideal = 0, total = 0, compute = 0;
+  for (const r of results) {
+    const ctx = layerContext(layers.find((x) => x.id === r.id)!, arch);
+    const u = unitComputeCycles(ctx.exec, r.cycles!);
+    if (r.utilisation! > 0) ideal += r.utilisation! * r.cycles!.total;
+    total += r.cycles!.total; compute += u;
+  }
+  return { utilisation: total > 0 ? ideal / total : 0, computeUtilisation: compute > 0 ? ideal / compute : 0 };
 }
 
 /** Useful ops of the executing unit / its peak ops per cycle: the layer's ideal compute cycles. */

@@ -60,8 +60,8 @@ describe('report forms on the micro workload', () => {
     expect(sw.evaluated).toBe(16);
     expect(sw.infeasible).toBe(8); // every 1 KiB-buffer point cannot hold the stem's weights
     for (const p of sw.points) {
-      const dominated = sw.points.some((q) => q !== p && q.latencySeconds <= p.latencySeconds && q.energyJoules <= p.energyJoules && q.onChipBytes <= p.onChipBytes
-        && (q.latencySeconds < p.latencySeconds || q.energyJoules < p.energyJoules || q.onChipBytes < p.onChipBytes));
+      const dominated = sw.points.some((q) => q !== p && q.latencySeconds <= p.latencySeconds && q.energyJoules <= p.energyJoules && q.areaMm2 <= p.areaMm2
+        && (q.latencySeconds < p.latencySeconds || q.energyJoules < p.energyJoules || q.areaMm2 < p.areaMm2));
       expect(p.pareto).toBe(!dominated);
     }
   });

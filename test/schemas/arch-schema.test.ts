@@ -28,6 +28,10 @@ describe('arch schema', () => {
     'KiB buffer': mergeSpec(edge, { buffers: { weights: { capacity: '128 KiB' } } }),
     'ws dataflow': mergeSpec(edge, { peArray: { dataflow: 'ws' } }),
     'explicit energy': mergeSpec(edge, { pooling: { opEnergy: { value: '1 pJ', source: 'Horowitz ISSCC 2014' } } }),
+    'technology node and area overrides': mergeSpec(edge, {
+      technologyNode: '28 nm', peArray: { peArea: { value: '900 um^2', source: 'synthesis' } }, buffers: { weights: { area: { value: '0.4 mm^2', source: 'macro' } }, inputs: { area: 'default' } },
+      postProcessing: { laneArea: 'default' }, realUnit: { macArea: { value: '5000 um^2', source: 'synthesis' } }, pooling: { laneArea: 'default' },
+    }),
   };
   const drop = (k: string) => Object.fromEntries(Object.entries(edge).filter(([x]) => x !== k));
   const bad: Record<string, unknown> = {
@@ -45,6 +49,9 @@ describe('arch schema', () => {
     'clock a number': { ...edge, clock: 500 },
     'banks too many': mergeSpec(edge, { buffers: { inputs: { banks: 4096 } } }),
     'precisionBits 12': mergeSpec(edge, { buffers: { realStream: { precisionBits: 12 } } }),
+    'area without source': mergeSpec(edge, { peArray: { peArea: { value: '900 um^2' } } }),
+    'area a number': mergeSpec(edge, { pooling: { laneArea: 4184 } }),
+    'technologyNode a number': { ...edge, technologyNode: 28 },
   };
   it.each(Object.entries(good))('good: %s accepted by both', (_n, raw) => {
     expect(projectAccepts(raw)).toBe(true);
