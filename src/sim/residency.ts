@@ -27,7 +27,8 @@
  * (mapper.ts preloadBytes: exposed DMA, counted in fill), never by the tiles.
  *
  * Decision (`auto`): greedy and monotone. Start from nothing resident; (1) for each layer boundary in order,
- * try fusing it (joining the chains on either side) with band heights R in ROWS_PER_BAND, (2) for each tensor
+ * try fusing it (joining the chains on either side; a new chain with every band height R in ROWS_PER_BAND,
+ * an extended chain with its own), then re-tune each chain's R, (2) for each tensor
  * still in DRAM try 'whole', (3) for each unfused layer try resident weights. A step is kept only when every
  * layer still has a feasible mapping, the network's DRAM bytes do not increase and the objective's score
  * (objective, then DRAM bytes or cycles) strictly improves. So `auto` is never worse than `none` under the
@@ -302,7 +303,9 @@ export function planResidency(layers: SimLayer[], arch: ResolvedArch, objective:
       const a = cfg.chain[i], b = cfg.chain[i + 1];
       if (a >= 0 && a === b) continue;
       let best: { cfg: ResidencyConfig; s: NonNullable<ReturnType<Evaluator['score']>> } | undefined;
-      for (const R of ROWS_PER_BAND) {
+      // a new chain tries every band height; a chain being extended keeps its own (re-tuned at the end)
+      const heights = a >= 0 ? [cfg.chainRows.get(a)!] : b >= 0 ? [cfg.chainRows.get(b)!] : ROWS_PER_BAND;
+      for (const R of heights) {
         const id = a >= 0 ? a : nextId;
         const chain = cfg.chain.map((c) => (c >= 0 && (c === a || c === b) ? id : c));
         chain[i] = id; chain[i + 1] = id;
@@ -314,6 +317,10 @@ export function planResidency(layers: SimLayer[], arch: ResolvedArch, objective:
         if (s && s.dram <= cur.dram && better(objective, s, cur) && (!best || better(objective, s, best.s))) best = { cfg: next, s };
       }
       if (best) { if (a < 0) nextId++; cfg = best.cfg; cur = best.s; kept++; }
+    }
+    // (1b) re-tune each chain's band height now that the chains are complete
+    for (const id of [...cfg.chainRows.keys()]) {
+      for (const R of ROWS_PER_BAND) if (R !== cfg.chainRows.get(id)) tryCfg({ ...cfg, chainRows: new Map(cfg.chainRows).set(id, R) });
     }
     // (2) whole tensors that still go through DRAM, largest first (ties: name)
     const cands = E.tensors.filter((t) => E.statusOf(t, cfg) === 'dram' && t.producer >= 0 && t.consumers.length > 0).sort((x, y) => y.bytes - x.bytes || (x.name < y.name ? -1 : 1));
