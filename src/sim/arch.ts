@@ -227,14 +227,14 @@ const PE_KEYS = ['rows', 'cols', 'type', 'laneBits', 'accumulatorBits', 'precisi
 export function resolveArch(raw: unknown, file?: string): ResolvedArch {
   const c = new Ctx(file);
   const o = c.obj(raw, '$');
-  c.keys(o, '$', TOP_KEYS, ['schema', 'name', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling']);
-  if (o.schema !== ARCH_SCHEMA_ID) throw c.err('$.schema', `expected "${ARCH_SCHEMA_ID}", got ${JSON.stringify(o.schema)}`, 'an architecture file starts with {"schema": "birealsim.arch/1", ...}');
   // families (docs/arch.md): this function resolves 'layer-sequential' (the default; `family` may be omitted);
   // 'dataflow' archs are resolved by sim/dataflow-arch.ts and simulated by `birealsim simulate` only
   if (o.family !== undefined && o.family !== LAYER_SEQUENTIAL) {
     const fam = c.choice(o.family, '$.family', ARCH_FAMILIES);
     throw c.err('$.family', `a '${fam}' architecture cannot be used here: this command models the layer-sequential family only`, "`birealsim simulate --arch` accepts dataflow architectures");
   }
+  c.keys(o, '$', TOP_KEYS, ['schema', 'name', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling']);
+  if (o.schema !== ARCH_SCHEMA_ID) throw c.err('$.schema', `expected "${ARCH_SCHEMA_ID}", got ${JSON.stringify(o.schema)}`, 'an architecture file starts with {"schema": "birealsim.arch/1", ...}');
   const name = c.str(o.name, '$.name');
   const description = o.description === undefined ? '' : c.str(o.description, '$.description');
   const clockHz = c.quantity(o.clock, '$.clock', 'Hz', '500 MHz');
