@@ -42,8 +42,10 @@
  *
  * Folding search (targetFps): the II bound is per engine, so the cost decomposes by layer: for each layer
  * the (PE, SIMD) pair among divisors of MH and MW with the fewest lanes PE*SIMD whose cycles <= clock /
- * targetFps (ties: fewer cycles, then larger SIMD), is the global optimum of total lanes = sum over MVAUs of
- * PE*SIMD (binary XNOR lanes and real MAC lanes reported separately). SWG SIMD, pool and element-wise PE take
+ * targetFps (equal lanes mean equal cycles; ties go to the larger SIMD) is the global optimum of total
+ * lanes = sum over MVAUs of PE*SIMD (binary XNOR lanes and real MAC lanes reported separately). FINN's
+ * SetFolding stops at cycles < target_cycles_per_frame; here <=, since exactly clock / targetFps cycles per
+ * frame meets the frame rate. SWG SIMD, pool and element-wise PE take
  * the smallest divisor meeting the target (FINN SetFolding optimize_attribute_val walks divisors upward), the
  * SWG switching to the parallel-window style only when a full-channel SWG is still too slow (as SetFolding
  * does). Explicit per-layer folding in the arch file is kept as given; unspecified values are searched, or
@@ -355,6 +357,7 @@ function chooseFolding(g: Geometry, spec: DataflowFolding, targetCycles: number 
   if (mvau) {
     const pes = spec.pe !== undefined ? [spec.pe] : targetCycles === null ? [1] : divisors(g.mh);
     const simds = spec.simd !== undefined ? [spec.simd] : targetCycles === null ? [1] : divisors(g.mw);
+    // fewest lanes; equal lanes give equal cycles (MH*MW*vectors / lanes), so a tie goes to the larger SIMD
     let best: { pe: number; simd: number; lanes: number; cycles: number } | null = null;
     const fastest = { pe: pes[pes.length - 1], simd: simds[simds.length - 1] };
     for (const p of pes) for (const s of simds) {
@@ -362,7 +365,7 @@ function chooseFolding(g: Geometry, spec: DataflowFolding, targetCycles: number 
       const cycles = mvauCycles(g.mh, g.mw, p, s, g.vectors);
       if (!within(cycles)) continue;
       const lanes = p * s;
-      if (!best || lanes < best.lanes || (lanes === best.lanes && (cycles < best.cycles || (cycles === best.cycles && s > best.simd)))) best = { pe: p, simd: s, lanes, cycles };
+      if (!best || lanes < best.lanes || (lanes === best.lanes && s > best.simd)) best = { pe: p, simd: s, lanes, cycles };
     }
     if (best) { pe = best.pe; simd = best.simd; }
     else {
