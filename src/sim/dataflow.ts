@@ -350,7 +350,7 @@ function chooseFolding(g: Geometry, spec: DataflowFolding, targetCycles: number 
       }
     }
     const c = fits(swgSimd, parallelWindow);
-    if (!within(c)) reasons.push(`its sliding-window generator needs ${c} cycles per frame at SWG SIMD ${swgSimd}${parallelWindow ? ' (parallel window)' : ''} > ${targetCycles}`);
+    if (!within(c)) reasons.push(`its ${g.pad > 0 ? 'FMPadding / ' : ''}sliding-window generator need up to ${c} cycles per frame at SWG SIMD ${swgSimd}${parallelWindow ? ' (parallel window)' : ''} > ${targetCycles}`);
   }
 
   let pe = 1, simd = 1;
