@@ -18,7 +18,7 @@ const kib = (bytes: number) => num(bytes / 1024, (bytes / 1024).toFixed(1));
 export function dataflowLayerTable(r: DataflowResult): Table {
   return {
     title: `${r.network} on ${r.arch.name} (dataflow): per layer${r.targetFps !== null ? `, target ${r.targetFps} frames/s = ${numInt(Math.floor(r.targetCycles!)).text} cycles` : ''}`,
-    headers: ['layer', 'engine', 'PE', 'SIMD', 'SWG SIMD', 'lanes [#]', 'MVAU [cyc]', 'SWG [cyc]', 'other [cyc]', 'cycles/frame [cyc]', 'busy [%]',
+    headers: ['layer', 'engine', 'PE', 'SIMD', 'SWG SIMD', 'lanes [#]', 'MVAU [cyc]', 'SWG [cyc]', 'other engines max [cyc]', 'cycles/frame [cyc]', 'busy [%]',
       'weights [KiB]', 'SWG buf [KiB]', 'shortcut FIFO [px]', 'shortcut FIFO [KiB]', 'on-chip [KiB]', 'latency@out [cyc]', 'note'],
     rows: r.stages.map((s): Cell[] => {
       const e = (n: string) => s.engines.filter((x) => x.name === n).reduce((a, x) => a + x.cycles, 0);

@@ -217,7 +217,9 @@ export interface DataflowResult {
 
 export const DATAFLOW_DEFINITIONS: Record<string, string> = {
   'engines [cycles/frame]': 'FINN get_exp_cycles per node: MVAU (MH/PE)*(MW/SIMD)*OH*OW; SWG (RTL) buffer fill + OH*max(OW*k*k*C/SIMD, stride*IW*C/SIMD); FMPadding C/SIMD*Hp*Wp; Pool C*k*k/PE*OH*OW; GlobalAccPool H*W*C/PE + C/PE; element-wise/post-op OH*OW*C/PE',
-  'cyclesPerFrame [cycles]': "the layer's slowest engine",
+  'cyclesPerFrame [cycles]': "the layer's slowest engine (the table shows the MVAU, the SWG and the largest of the other engines: FMPadding, Pool, GlobalAccPool, element-wise, post-op)",
+  'busy [%]': "the layer's cycles per frame / the network II",
+  'latency@out [cycles]': 'FINN critical-path cycles at the layer\'s output, from the start of the input frame\'s DRAM transfer',
   'II [cycles]': 'initiation interval: max over all engines and the DRAM frame transfers of cycles per frame',
   'framesPerSecond [1/s]': 'clock / II (streaming, frames overlap)',
   'latency [cycles]': "FINN dataflow_performance critical_path_cycles: longest path of summed node cycles (pessimistic: no overlap between nodes), plus DRAM latency + transfer of the input frame and of the output frame",

@@ -230,6 +230,25 @@ describe('arch validation and family dispatch', () => {
   });
 });
 
+describe('extends', () => {
+  it('a file extending dataflow-bnn is a dataflow arch; its folding errors name that file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'df-ext-'));
+    const f = join(dir, 'mine.json');
+    writeFileSync(f, JSON.stringify({ extends: 'dataflow-bnn', clock: '100 MHz', folding: { 's1.b0.conv': { simd: 7 } } }));
+    const a = loadAnyArch(f);
+    expect(a.family).toBe('dataflow');
+    const arch = a.arch as ResolvedDataflowArch;
+    expect(arch.clockHz).toBe(100e6);
+    expect(arch.name).toBe('dataflow-bnn+mine');
+    let e: unknown;
+    try { simulateDataflow(workload('bireal-mnist'), arch); } catch (x) { e = x; }
+    expect(e).toBeInstanceOf(UserError);
+    expect((e as UserError).file).toBe(f);
+    expect((e as UserError).jsonPath).toBe('$.folding["s1.b0.conv"].simd');
+    expect((e as UserError).message).toMatch(/SIMD 7 does not divide MW = 288/);
+  });
+});
+
 describe('Bi-Real workloads end to end', () => {
   for (const [name, fps] of [['bireal-mnist', 1000], ['bireal18-imagenet', 1000]] as const) {
     it(`${name} on dataflow-bnn meets ${fps} frames/s`, () => {
