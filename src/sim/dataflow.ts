@@ -100,13 +100,14 @@ export interface SwgGeometry {
  *    (each output row either writes ofm_w windows of k_h*k_w*cf words or reads stride_w input rows of ifm_w*cf
  *    words, whichever is longer.) The HLS variant (hls/convolutioninputgenerator_hls.py) differs only in its
  *    fill term, ifm_w*k_h*cf instead of buffer_min_size.
- *  - "parallel" style (one whole window per cycle, parallel_window = 1, SIMD = C):
+ *  - "parallel" style (one whole window per cycle, parallel_window = 1, SIMD = C; FINN's select_impl_style
+ *    also picks it for every 1x1 kernel, where SIMD need only divide C):
  *      cycles = number of input values + 2 = ifm_h*ifm_w*cf + 2.
  */
 export function swgCycles(g: SwgGeometry, simd: number, parallelWindow: boolean): number {
   if (g.channels % simd !== 0) throw new Error(`swgCycles: SIMD ${simd} must divide IFMChannels ${g.channels}`);
   const cf = g.channels / simd;
-  if (parallelWindow) return g.ifmH * g.ifmW * cf + 2;
+  if (parallelWindow || (g.kh === 1 && g.kw === 1)) return g.ifmH * g.ifmW * cf + 2;
   const bufferMinSize = ((g.kh - 1) * g.ifmW + (g.kw - 1) + 1) * cf;
   const writeBlock = g.ofmW * g.kw * g.kh * cf;
   const readBlock = g.strideW * g.ifmW * cf;
@@ -126,7 +127,7 @@ export function swgCycles(g: SwgGeometry, simd: number, parallelWindow: boolean)
  */
 export function swgBufferWords(g: SwgGeometry, simd: number, parallelWindow: boolean): number {
   const cf = g.channels / simd;
-  if (parallelWindow) return ((g.kh - 1) * g.ifmW + (g.kw - 1)) * cf + 1 + 1;
+  if (parallelWindow || (g.kh === 1 && g.kw === 1)) return ((g.kh - 1) * g.ifmW + (g.kw - 1)) * cf + 1 + 1;
   const k2 = g.kh * g.kw;
   return ((g.kh - 1) * g.ifmW + (g.kw - 1) + 1) * cf + Math.max(0, (g.strideW - 1 - k2) * cf) + Math.max(0, ((g.strideH - 1) * g.ifmW - k2) * cf);
 }
@@ -550,7 +551,7 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
   const notes = [
     'one engine per layer (plan group), all engines streaming concurrently; weights on chip; DRAM carries the input and output frames only',
     `cycle formulas: FINN get_exp_cycles (github.com/Xilinx/finn): MVAU, RTL ConvolutionInputGenerator, FMPadding, Pool, GlobalAccPool, AddStreams/ChannelwiseOp`,
-    `real MAC engines (stem, downsample, FC) at ${arch.realMacPrecision}; real-valued streams ${arch.realStreamBits}-bit`,
+    `real MAC engines (stem, downsample, FC): ${arch.realMacPrecision} weights and MACs, activations streamed at ${arch.realStreamBits} bits; binary activations and weights 1 bit`,
     targetFps === null ? 'no target frame rate: layers without explicit folding use FINN\'s default PE = SIMD = 1' : `folding search: target ${targetFps} frames/s = at most ${targetCycles!.toFixed(0)} cycles per frame per engine; cost = sum of MVAU lanes PE*SIMD (minimal per layer, hence in total)`,
     'latency: FINN critical_path_cycles (pessimistic sum of node cycles along the longest path) + DRAM latency and transfers of the input and output frames',
     'shortcut FIFO depths: dependency-lag model (balanced pipeline, source-paced); FINN sizes FIFOs by RTL simulation, which can give deeper FIFOs when branches run at different rates',

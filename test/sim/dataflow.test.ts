@@ -75,6 +75,12 @@ describe('FINN cycle formulas, hand-derived', () => {
     expect(swgBufferWords(g, 64, true)).toBe(120);
   });
 
+  it('SWG with a 1x1 kernel (stride 2) is FINN\'s parallel style: input values + 2', () => {
+    // 1x1 stride 2 on 14x14x64, SIMD 16: 14*14*(64/16) + 2 = 786 (rtl select_impl_style: k = 1 -> "parallel")
+    const g = { ifmH: 14, ifmW: 14, ofmH: 7, ofmW: 7, kh: 1, kw: 1, strideH: 2, strideW: 2, channels: 64, depthwise: false };
+    expect(swgCycles(g, 16, false)).toBe(786);
+  });
+
   it('depthwise SWG + Pool: 2x2 stride-2 average pool of Bi-Real-18 s2.b0 (56x56x64), PE 2', () => {
     // cf = 64/2 = 32; buffer_min_size = (1*56 + 1 + 1)*32 = 1856; write 28*4*32 = 3584, read 2*56*32 = 3584;
     // depthwise: max += 28*(2-1)*(32-1) = 868 -> 4452; 1856 + 28*4452 = 126512; + (2-1)*56*32 = 1792 -> 128304
