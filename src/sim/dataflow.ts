@@ -280,7 +280,8 @@ function enginesOf(g: Geometry, f: Fold): EngineCycles[] {
   if (g.swg) {
     const s = f.swgSimd!;
     if (g.pad > 0) out.push({ name: 'fmpadding', cycles: fmPaddingCycles(g.swg.ifmH, g.swg.ifmW, g.swg.channels, s), formula: `(${g.swg.channels}/${s})*${g.swg.ifmH}*${g.swg.ifmW}` });
-    out.push({ name: 'swg', cycles: swgCycles(g.swg, s, f.parallelWindow), formula: f.parallelWindow ? `parallel: ${g.swg.ifmH}*${g.swg.ifmW}*${g.swg.channels / s}+2` : `fill ${((g.swg.kh - 1) * g.swg.ifmW + g.swg.kw) * (g.swg.channels / s)} + ${g.swg.ofmH}*max(${g.swg.ofmW}*${g.swg.kw * g.swg.kh}*${g.swg.channels / s}, ${g.swg.strideW}*${g.swg.ifmW}*${g.swg.channels / s})${g.swg.depthwise ? ' (+ depthwise terms)' : ''}` });
+    const parallel = f.parallelWindow || (g.swg.kh === 1 && g.swg.kw === 1);
+    out.push({ name: 'swg', cycles: swgCycles(g.swg, s, f.parallelWindow), formula: parallel ? `parallel: ${g.swg.ifmH}*${g.swg.ifmW}*${g.swg.channels / s}+2` : `fill ${((g.swg.kh - 1) * g.swg.ifmW + g.swg.kw) * (g.swg.channels / s)} + ${g.swg.ofmH}*max(${g.swg.ofmW}*${g.swg.kw * g.swg.kh}*${g.swg.channels / s}, ${g.swg.strideW}*${g.swg.ifmW}*${g.swg.channels / s})${g.swg.depthwise ? ' (+ depthwise terms)' : ''}` });
   }
   switch (g.kind) {
     case 'xnor-mvau': case 'mac-mvau':
