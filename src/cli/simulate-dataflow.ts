@@ -43,6 +43,8 @@ export function dataflowTotalsTable(r: DataflowResult): Table {
     ['frames per second (clock / II)', n(t.framesPerSecond), '1/s'],
     ['latency (FINN critical path + DRAM)', numInt(t.latencyCycles), 'cycles'],
     ['latency', n(t.latencyMs), 'ms'],
+    ['overlapped latency (balanced pipeline)', numInt(t.overlappedLatencyCycles), 'cycles'],
+    ['overlapped latency', n(t.overlappedLatencyMs), 'ms'],
     ['MVAU lanes PE*SIMD (folding cost)', numInt(t.totalLanes), 'lanes'],
     ['  XNOR-popcount lanes', numInt(t.xnorLanes), '1-bit lanes'],
     [`  ${r.arch.realMacPrecision} MAC lanes`, numInt(t.macLanes), 'MACs/cycle'],

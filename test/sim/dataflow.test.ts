@@ -112,6 +112,9 @@ describe('network totals', () => {
     expect(slowest.busyFraction).toBe(1);
     // the FINN critical path is at least every stage's own cycles, and grows along the chain
     expect(r.totals.latencyCycles).toBeGreaterThan(r.stages.reduce((a, s) => Math.max(a, s.latencyAtOutputCycles), 0));
+    // overlapped (balanced-pipeline) latency: at least one II, at most FINN's no-overlap critical path
+    expect(r.totals.overlappedLatencyCycles).toBeGreaterThanOrEqual(r.totals.initiationIntervalCycles);
+    expect(r.totals.overlappedLatencyCycles).toBeLessThan(r.totals.latencyCycles);
   });
 
   it('shortcut FIFO: 3x3 stride-1 conv whose input and shortcut come from the same engine needs W + 2 pixels', () => {
