@@ -133,9 +133,10 @@ describe('network totals', () => {
 });
 
 describe('folding search', () => {
-  // a small net with three MVAUs (stem real conv, two binary convs), a pool and a global pool
+  // a small net with three MVAUs (stem real conv, two binary convs), a max pool and a global pool
   const small = () => planOf({ h: 8, w: 8, c: 4 }, [
     { id: 'stem', op: 'conv', outChannels: 16, kernel: 3, stride: 1, pad: 1, bias: false },
+    { id: 'pool', op: 'maxpool', kernel: 3, stride: 1, pad: 1 },
     { id: 'sign1', op: 'sign' },
     { id: 'c1', op: 'bconv', outChannels: 32, kernel: 3, stride: 1, pad: 1 },
     { id: 'sign2', op: 'sign' },
@@ -178,6 +179,26 @@ describe('folding search', () => {
       }
       // every other engine meets the target too
       for (const s of r.stages) for (const e of s.engines) expect(e.cycles, `${s.id} ${e.name}`).toBeLessThanOrEqual(T);
+      // SWG SIMD and pool PE are the smallest divisors meeting the target: the next smaller one misses it
+      // (SWG: FINN RTL default formula with FMPadding in front; pool: depthwise SWG with SIMD = PE, then Pool)
+      for (const s of mv) {
+        const sw = s.folding.swgSimd;
+        if (sw === null || s.folding.parallelWindow) continue;
+        const cin = s.inShape[2], w = s.inShape[1] + 2, ow = s.outShape[1];
+        const smaller = divisors(cin).filter((d) => d < sw).pop();
+        if (smaller === undefined) continue;
+        const cf = cin / smaller;
+        const swg = (2 * w + 3) * cf + s.outShape[0] * Math.max(ow * 9 * cf, s.window.stride * w * cf);
+        expect(Math.max(swg, cf * w * w), `${s.id} SWG SIMD ${smaller}`).toBeGreaterThan(T);
+      }
+      const pool = stage(r, 'pool');
+      const pe = pool.folding.pe, smallerPe = divisors(16).filter((d) => d < pe).pop();
+      if (smallerPe !== undefined) {
+        const g = { ifmH: 10, ifmW: 10, ofmH: 8, ofmW: 8, kh: 3, kw: 3, strideH: 1, strideW: 1, channels: 16, depthwise: true };
+        // pool: (16*9/PE)*64; its SWG; FMPadding (16/PE)*10*10
+        const slowest = Math.max((16 * 9 / smallerPe) * 64, swgCycles(g, smallerPe, false), (16 / smallerPe) * 100);
+        expect(slowest, `pool PE ${smallerPe}`).toBeGreaterThan(T);
+      }
     });
   }
 
