@@ -202,6 +202,18 @@ describe('folding search', () => {
     });
   }
 
+  it('monotone: a higher target never needs fewer lanes, and every reachable target is met', () => {
+    const plan = workload('bireal-mnist');
+    let lanes = 0;
+    for (const fps of [100, 300, 1000, 3000, 10000, 30000]) {
+      const r = simulateDataflow(plan, archOf(), { targetFps: fps });
+      expect(r.feasible, `${fps}`).toBe(true);
+      expect(r.totals.framesPerSecond).toBeGreaterThanOrEqual(fps);
+      expect(r.totals.totalLanes).toBeGreaterThanOrEqual(lanes);
+      lanes = r.totals.totalLanes;
+    }
+  });
+
   it('an unreachable target is a reason value, not an exception', () => {
     const r = simulateDataflow(small(), archOf(), { targetFps: 1e7 });
     expect(r.feasible).toBe(false);
