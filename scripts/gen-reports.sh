@@ -29,6 +29,8 @@ sim() {
 sim bireal18-imagenet edge reports/sim/bireal18-edge.json
 sim xnornet18-imagenet edge reports/sim/xnornet18-edge.json
 sim resnet18-imagenet baseline-mac reports/sim/resnet18-baseline-mac.json
+# the FINN-style dataflow family (docs/arch.md): Bi-Real-18 folded for the preset's 1000 frames/s
+$B simulate bireal18-imagenet --arch dataflow-bnn --markdown --out reports/dataflow-bireal18.md
 $B report reports/sim/cost-18.json reports/sim/bireal18-edge.json reports/sim/xnornet18-edge.json \
   reports/sim/resnet18-baseline-mac.json \
   --title "Bi-Real-18 vs XNOR-Net-18 (XNOR accelerator) vs ResNet-18 (fp32 MAC baseline), same PE count, clock, SRAM and DRAM" \

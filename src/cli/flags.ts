@@ -47,6 +47,7 @@ export const FLAG_RULES: Readonly<Record<string, FlagRule>> = Object.freeze({
   'bn-reestimate': { int: true, min: 0, max: COUNT },
   'check-images': { int: true, min: 0, max: COUNT },
   top: { int: true, min: 1, max: 1e6 },
+  'target-fps': { positive: true, max: 1e9 }, // simulate on a dataflow arch
   'min-agreement': { min: 0, max: 1 }, // a fraction: 2 could never pass
   alpha: { positive: true, max: 0.5 }, // significance level of ablate's verdicts
   classes: { int: true, min: 1, max: 1e6 },

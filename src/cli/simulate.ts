@@ -15,7 +15,9 @@ import { parseRealFormat } from '../core/realformat.ts';
 import { shapeOnlyModel } from '../ir/model.ts';
 import { BUILTIN_WORKLOADS } from '../ir/builders.ts';
 import { lower } from '../golden/plan.ts';
-import { loadArch, presetNames } from '../sim/arch.ts';
+import { presetNames } from '../sim/arch.ts';
+import { loadAnyArch } from '../sim/dataflow-arch.ts';
+import { runDataflowSimulate } from './simulate-dataflow.ts';
 import { OBJECTIVES, type Objective } from '../sim/mapper.ts';
 import { simulate, type SimResult } from '../sim/simulate.ts';
 import { FUSION_MODES, type FusionMode } from '../sim/residency.ts';
@@ -27,7 +29,7 @@ import { kernelsByName, KERNEL_NAMES, warmKernels } from './kernels.ts';
 interface SimArgs {
   target: string; arch: string; objective: string; convention: string; seed: number; trace?: boolean; functional?: boolean; verify?: boolean;
   fusion: string; batch: number;
-  input?: string; kernels: string; realFormat: string; table?: 'layers' | 'totals' | 'energy' | 'residency' | 'area'; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
+  input?: string; kernels: string; realFormat: string; targetFps?: number; table?: 'layers' | 'totals' | 'energy' | 'residency' | 'area'; json?: boolean; csv?: boolean; markdown?: boolean; out?: string;
 }
 
 const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toString());
@@ -137,7 +139,8 @@ export const simulateCommand = {
   describe: 'cycle-approximate accelerator simulation of a network (timing, traffic, energy; optionally bit-exact functional)',
   builder: (y: Argv) => y
     .positional('target', { type: 'string', describe: 'model .safetensors, workload .json, or built-in workload name' })
-    .option('arch', { type: 'string', demandOption: true, describe: `architecture: a preset (${presetNames().join(', ')}) or a birealsim.arch/1 JSON file` })
+    .option('arch', { type: 'string', demandOption: true, describe: `architecture: a preset (${presetNames('all').join(', ')}) or a birealsim.arch/1 JSON file (family layer-sequential or dataflow)` })
+    .option('target-fps', { type: 'number', describe: 'dataflow archs: frames/s the per-layer folding search aims at (overrides the arch\'s targetFps); exit 1 when unreachable' })
     .option('objective', { type: 'string', default: 'cycles', describe: `mapper objective per layer: ${OBJECTIVES.join(' | ')}` })
     .option('convention', { type: 'string', default: 'paper', describe: `counting convention of the reported BOPs / real MACs / OPs (as \`birealsim cost\`): ${Object.keys(CONVENTIONS).join(' | ')}` })
     .option('fusion', { type: 'string', default: 'none', describe: `inter-layer fusion and on-chip residency: ${FUSION_MODES.join(' | ')} (none = every tensor between layers through DRAM; auto = the mapper fuses layers band by band and keeps tensors and weights on chip where that helps the objective)` })
@@ -156,10 +159,12 @@ export const simulateCommand = {
     if (!(FUSION_MODES as readonly string[]).includes(argv.fusion)) throw new UserError('E_ARG', `unknown fusion mode '${argv.fusion}'`, { path: '--fusion', hint: didYouMeanHint(argv.fusion, FUSION_MODES) });
     if (argv.functional && argv.batch > 1) throw new UserError('E_ARG', '--functional executes one frame; it cannot be combined with --batch > 1', { path: '--batch', hint: 'drop --batch for the functional run, or drop --functional for batch timing' });
     if (argv.verify && !argv.functional) throw new UserError('E_ARG', '--verify needs --functional', { path: '--verify' });
-    const arch = loadArch(argv.arch);
+    const anyArch = loadAnyArch(argv.arch);
+    if (anyArch.family !== 'dataflow' && argv.targetFps !== undefined) throw new UserError('E_ARG', `applies to dataflow architectures only; '${anyArch.arch.name}' is layer-sequential`, { path: '--target-fps' });
     const realFormat = parseRealFormat(argv.realFormat);
     const isModelFile = !BUILTIN_WORKLOADS[argv.target] && existsSync(argv.target) && !argv.target.endsWith('.json');
     let plan, source;
+    if (argv.functional && anyArch.family === 'dataflow') throw new UserError('E_ARG', `applies to layer-sequential architectures only; '${anyArch.arch.name}' is a dataflow architecture (timing model only)`, { path: '--functional', file: anyArch.arch.file });
     if (argv.functional || isModelFile) {
       const t = loadTarget(argv.target, argv.seed);
       plan = lower(t.model, { realFormat });
@@ -169,6 +174,14 @@ export const simulateCommand = {
       plan = lower(shapeOnlyModel(t.net), { realFormat });
       source = { ...t.source, weights: 'not needed (timing only)' };
     }
+    if (anyArch.family === 'dataflow') {
+      runDataflowSimulate(plan, anyArch.arch, {
+        targetFps: argv.targetFps, convention: resolveConvention({ convention: argv.convention }), fmt: formatOf(argv), table: argv.table, out: argv.out, source,
+        refused: { '--trace': !!argv.trace, '--verify': !!argv.verify, '--objective': argv.objective !== 'cycles' },
+      });
+      return;
+    }
+    const arch = anyArch.arch;
     let functional;
     if (argv.functional) {
       const kernels = kernelsByName(argv.kernels);

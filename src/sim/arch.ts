@@ -167,7 +167,8 @@ function accumulateAddPj(bits: number): { pj: number; label: string } {
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-class Ctx {
+/** Spec-walking context (shared with sim/dataflow-arch.ts, which resolves the dataflow family). */
+export class Ctx {
   constructor(readonly file: string | undefined) {}
   err(path: string, msg: string, hint?: string): UserError { return new UserError('E_ARCH', msg, { file: this.file, path, hint }); }
   keys(o: Json, path: string, allowed: readonly string[], required: readonly string[]): void {
@@ -241,7 +242,12 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-const TOP_KEYS = ['$schema', 'extends', 'schema', 'name', 'description', 'technologyNode', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
+/** Architecture families (birealsim.arch/1 `family`): one accelerator running layers in turn (default), or one engine per layer (sim/dataflow.ts). */
+export const ARCH_FAMILIES = ['layer-sequential', 'dataflow'] as const;
+export type ArchFamily = typeof ARCH_FAMILIES[number];
+const LAYER_SEQUENTIAL: ArchFamily = 'layer-sequential';
+
+const TOP_KEYS = ['$schema', 'extends', 'schema', 'family', 'name', 'description', 'technologyNode', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
 const BUFFER_KEYS = ['capacity', 'banks', 'portWidth', 'doubleBuffered', 'accessEnergy', 'area', 'precisionBits'];
 const PE_KEYS = ['rows', 'cols', 'type', 'laneBits', 'accumulatorBits', 'precision', 'binaryElementBits', 'dataflow', 'skew', 'cycleConvention', 'ofmapWriteQuirk', 'opEnergy', 'peArea'];
 
@@ -249,6 +255,12 @@ const PE_KEYS = ['rows', 'cols', 'type', 'laneBits', 'accumulatorBits', 'precisi
 export function resolveArch(raw: unknown, file?: string): ResolvedArch {
   const c = new Ctx(file);
   const o = c.obj(raw, '$');
+  // families (docs/arch.md): this function resolves 'layer-sequential' (the default; `family` may be omitted);
+  // 'dataflow' archs are resolved by sim/dataflow-arch.ts and simulated by `birealsim simulate` only
+  if (o.family !== undefined && o.family !== LAYER_SEQUENTIAL) {
+    const fam = c.choice(o.family, '$.family', ARCH_FAMILIES);
+    throw c.err('$.family', `a '${fam}' architecture cannot be used here: this command models the layer-sequential family only`, "`birealsim simulate --arch` accepts dataflow architectures");
+  }
   c.keys(o, '$', TOP_KEYS, ['schema', 'name', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling']);
   if (o.schema !== ARCH_SCHEMA_ID) throw c.err('$.schema', `expected "${ARCH_SCHEMA_ID}", got ${JSON.stringify(o.schema)}`, 'an architecture file starts with {"schema": "birealsim.arch/1", ...}');
   const name = c.str(o.name, '$.name');
@@ -396,18 +408,37 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
 /** Directory of the checked-in presets (repo/arch). */
 export const PRESET_DIR = resolvePath(dirname(fileURLToPath(import.meta.url)), '../../arch');
 
-export function presetNames(): string[] {
+/**
+ * Names of the presets of one family (default: the layer-sequential presets, which every command but
+ * `simulate` can use), or of all presets. A preset's family is its own `family` key, else its base's.
+ */
+export function presetNames(family: ArchFamily | 'all' = LAYER_SEQUENTIAL): string[] {
   if (!existsSync(PRESET_DIR)) return [];
-  return readdirSync(PRESET_DIR).filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort();
+  const all = readdirSync(PRESET_DIR).filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort();
+  return family === 'all' ? all : all.filter((n) => presetFamily(n, all, 0) === family);
+}
+
+function presetFamily(name: string, all: string[], depth: number): string {
+  let raw: unknown;
+  try { raw = JSON.parse(readFileSync(join(PRESET_DIR, `${name}.json`), 'utf8')); } catch { return LAYER_SEQUENTIAL; }
+  if (!isObj(raw)) return LAYER_SEQUENTIAL;
+  if (typeof raw.family === 'string') return raw.family;
+  if (typeof raw.extends === 'string' && all.includes(raw.extends) && depth < 16) return presetFamily(raw.extends, all, depth + 1);
+  return LAYER_SEQUENTIAL;
 }
 
 /** Parses arch JSON text (located JSON errors) and resolves it. */
 export function resolveArchText(text: string, file?: string): ResolvedArch {
+  return resolveArch(archJsonOf(text, file), file);
+}
+
+/** Parses arch JSON text (located JSON errors) and expands `extends`: the raw spec a family resolves. */
+export function archJsonOf(text: string, file?: string): unknown {
   let raw: unknown;
   try { raw = JSON.parse(text); } catch (e) {
     throw new UserError('E_JSON', `invalid JSON: ${(e as Error).message}`, { file, path: '$', hint: 'check for trailing commas, missing quotes or a truncated file' });
   }
-  return resolveArch(expandExtends(raw, file, []), file);
+  return expandExtends(raw, file, []);
 }
 
 /**
@@ -421,13 +452,13 @@ export function expandExtends(raw: unknown, file: string | undefined, chain: str
   const at = { file, path: '$.extends' };
   if (typeof base !== 'string' || base === '') throw new UserError('E_ARCH', `'extends' must be a preset name or a relative file path`, { ...at, hint: `presets: ${presetNames().join(', ')}` });
   let baseFile: string, shown: string;
-  if (presetNames().includes(base) && !base.includes('/') && !base.endsWith('.json')) { baseFile = join(PRESET_DIR, `${base}.json`); shown = `arch/${base}.json`; }
+  if (presetNames('all').includes(base) && !base.includes('/') && !base.endsWith('.json')) { baseFile = join(PRESET_DIR, `${base}.json`); shown = `arch/${base}.json`; }
   else {
     shown = file ? join(dirname(file), base) : base;
     baseFile = file && file.startsWith('arch/') && !existsSync(shown) ? resolvePath(PRESET_DIR, '..', shown) : shown;
     if (!existsSync(baseFile)) {
-      const m = didYouMean(base, presetNames());
-      throw new UserError('E_ARCH', `'extends' names no preset or file '${base}'`, { ...at, hint: `${m ? `did you mean '${m}'? ` : ''}presets: ${presetNames().join(', ')}; a path is relative to the extending file` });
+      const m = didYouMean(base, presetNames('all'));
+      throw new UserError('E_ARCH', `'extends' names no preset or file '${base}'`, { ...at, hint: `${m ? `did you mean '${m}'? ` : ''}presets: ${presetNames('all').join(', ')}; a path is relative to the extending file` });
     }
   }
   const key = resolvePath(baseFile);
@@ -443,11 +474,19 @@ export function expandExtends(raw: unknown, file: string | undefined, chain: str
   return merged;
 }
 
-/** Loads a preset by name (arch/<name>.json) or an arch file by path. */
+/** Loads a preset by name (arch/<name>.json) or an arch file by path (layer-sequential family). */
 export function loadArch(nameOrPath: string): ResolvedArch {
-  const presets = presetNames();
-  // presets are named by their path inside the package (arch/<name>.json), never by an absolute path, so
-  // results and reports are the same bytes in every checkout
+  const { text, shown } = readArchSource(nameOrPath);
+  return resolveArchText(text, shown);
+}
+
+/**
+ * The text of a preset (by name) or an arch file (by path), and the name errors and results show for it:
+ * presets are named by their path inside the package (arch/<name>.json), never by an absolute path, so
+ * results and reports are the same bytes in every checkout.
+ */
+export function readArchSource(nameOrPath: string): { text: string; shown: string } {
+  const presets = presetNames('all');
   let file: string, shown: string;
   if (presets.includes(nameOrPath)) { file = join(PRESET_DIR, `${nameOrPath}.json`); shown = `arch/${nameOrPath}.json`; }
   else if (existsSync(nameOrPath)) file = shown = nameOrPath;
@@ -459,7 +498,7 @@ export function loadArch(nameOrPath: string): ResolvedArch {
   try { text = readFileSync(file, 'utf8'); } catch (e) {
     throw new UserError('E_IO', `cannot read architecture: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
   }
-  return resolveArchText(text, shown);
+  return { text, shown };
 }
 
 /** A modified copy of a spec object (deep-merged), for tests and sweeps: `withSpec(raw, {peArray: {rows: 32}})`. */

@@ -7,6 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { resolveArch, mergeSpec, presetSpec } from '../../src/sim/arch.ts';
+import { resolveAnyArch } from '../../src/sim/dataflow-arch.ts';
 
 const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ allErrors: true, strict: false });
 const validate = ajv.compile(JSON.parse(readFileSync('schemas/arch.schema.json', 'utf8')));
@@ -59,6 +60,35 @@ describe('arch schema', () => {
   });
   it.each(Object.entries(bad))('bad: %s rejected by both', (_n, raw) => {
     expect(projectAccepts(raw)).toBe(false);
+    expect(validate(raw)).toBe(false);
+  });
+});
+
+describe('arch schema: dataflow family', () => {
+  const df = presetSpec('dataflow-bnn');
+  const accepts = (raw: unknown) => { try { resolveAnyArch(raw); return true; } catch { return false; } };
+  const good: Record<string, unknown> = {
+    'dataflow-bnn as shipped': df,
+    'explicit folding': mergeSpec(df, { folding: { 's1.b0.conv': { pe: 4, simd: 64, swgSimd: 16, parallelWindow: false } } }),
+    'no target': Object.fromEntries(Object.entries(df).filter(([k]) => k !== 'targetFps')),
+    'fifo depth 32': mergeSpec(df, { fifoDepth: 32 }),
+  };
+  const bad: Record<string, unknown> = {
+    'peArray in a dataflow arch': mergeSpec(df, { peArray: { rows: 4 } }),
+    'unknown folding key': mergeSpec(df, { folding: { 's1.b0.conv': { smid: 4 } } }),
+    'pe zero': mergeSpec(df, { folding: { 's1.b0.conv': { pe: 0 } } }),
+    'realStreamBits 12': mergeSpec(df, { realStreamBits: 12 }),
+    'negative target': mergeSpec(df, { targetFps: -5 }),
+    'dram energy (not a dataflow key)': mergeSpec(df, { dram: { energyPerBit: 'default' } }),
+    'unknown family': { ...df, family: 'systolic' },
+    'missing realMacPrecision': Object.fromEntries(Object.entries(df).filter(([k]) => k !== 'realMacPrecision')),
+  };
+  it.each(Object.entries(good))('good: %s accepted by both', (_n, raw) => {
+    expect(accepts(raw)).toBe(true);
+    expect(validate(raw), JSON.stringify(validate.errors)).toBe(true);
+  });
+  it.each(Object.entries(bad))('bad: %s rejected by both', (_n, raw) => {
+    expect(accepts(raw)).toBe(false);
     expect(validate(raw)).toBe(false);
   });
 });
