@@ -4,6 +4,7 @@
 #   reports/paper-table/        cost model vs Liu et al. 2018 Table 5 (5 networks)
 #   reports/bireal18-xnornet18-resnet18/  whole-network simulations, binary nets on an XNOR accelerator vs
 #                               ResNet-18 on the matched fp32 MAC baseline (presets edge, baseline-mac)
+#   reports/fusion-comparison.md  fusion/residency, batch and a dataflow design (scripts/fusion-report.ts)
 #   reports/sweep-bireal18-edge/  1200-point design-space sweep of Bi-Real-18 with its Pareto front
 #   reports/formats-mnist/      accuracy (golden model, MNIST test set) x cost (simulator, edge with the stream
 #                               width) per real-valued stream format, for the trained MNIST model (skipped if absent)
@@ -29,6 +30,8 @@ sim() {
 sim bireal18-imagenet edge reports/sim/bireal18-edge.json
 sim xnornet18-imagenet edge reports/sim/xnornet18-edge.json
 sim resnet18-imagenet baseline-mac reports/sim/resnet18-baseline-mac.json
+# issue 14's comparison: fusion none/auto x batch 1/8 for three binary nets on edge/large, and a dataflow design
+node bin/run-ts.mjs scripts/fusion-report.ts
 # the FINN-style dataflow family (docs/arch.md): Bi-Real-18 folded for the preset's 1000 frames/s
 $B simulate bireal18-imagenet --arch dataflow-bnn --markdown --out reports/dataflow-bireal18.md
 $B report reports/sim/cost-18.json reports/sim/bireal18-edge.json reports/sim/xnornet18-edge.json \

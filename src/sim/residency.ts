@@ -91,7 +91,21 @@ export interface ResidencySummary {
 }
 
 export interface LayerSearch { candidates: number; feasible?: number; evaluated?: number; reusedFrom?: string }
-export interface PlannedLayer { ctx: LayerCtx; ev: LayerEval; search: LayerSearch }
+/** framesInside: frames the evaluation already covers (the batch for a frame-stacked layer, else 1) */
+export interface PlannedLayer { ctx: LayerCtx; ev: LayerEval; search: LayerSearch; framesInside: number }
+
+/**
+ * A pointwise layer (1x1 window, stride 1, no padding, no window side input: the fc, the 1x1 downsample
+ * conv, element-wise groups) of a batch run layer-major sees the batch's frames as N x more output rows:
+ * stacked along the rows, frame f's row y is row f*H + y, and no window reaches across frames, so the tiling
+ * of the stacked layer is exact. Its mapping search can then keep a weight tile while every frame's rows
+ * stream past it (weights fetched once per batch without being resident for the whole layer).
+ */
+export function stackFrames(l: SimLayer, n: number): SimLayer | undefined {
+  if (n === 1 || l.kh !== 1 || l.kw !== 1 || l.stride !== 1 || l.pad !== 0 || l.actWindow || l.sideInputs.some((x) => x.role === 'window')) return undefined;
+  const tall = <T extends { h: number }>(t: T): T => ({ ...t, h: t.h * n });
+  return { ...l, input: tall(l.input), out: tall(l.out), sideInputs: l.sideInputs.map(tall), outputs: l.outputs.map(tall), bops: l.bops * n, macs: l.macs * n };
+}
 export interface InfeasibleLayer { ctx: LayerCtx; reason: string; candidates: number }
 export interface ResidencyPlan { layers: (PlannedLayer | InfeasibleLayer)[]; summary: ResidencySummary }
 
@@ -137,10 +151,12 @@ class Evaluator {
   private readonly searched = new Map<string, { cap: Record<BufferName, number>; mapping?: Mapping; footprint?: Record<BufferName, number>; from?: string; search?: LayerSearch; reason?: string; candidates?: number }[]>();
   private readonly byLayer = new Map<string, PlannedLayer | InfeasibleLayer>();
   private readonly sig: string[];
+  private readonly stacked: (SimLayer | undefined)[];
   constructor(readonly layers: SimLayer[], readonly arch: ResolvedArch, readonly objective: Objective, readonly batch: number, sigOf: (l: SimLayer) => string, readonly fixed?: Record<string, Mapping>) {
     this.tensors = withBytes(netTensors(layers), layers, arch);
     this.weightBytes = layers.map((l) => weightTileBytes(layerContext(l, arch), l.out.c, l.cin));
     this.sig = layers.map(sigOf);
+    this.stacked = layers.map((l) => stackFrames(l, batch));
   }
 
   statusOf(t: NetTensor, cfg: ResidencyConfig): Residency {
@@ -199,8 +215,11 @@ class Evaluator {
     const own = `${i}|${flags}|${rv.weights},${rv.inputs},${rv.realStream},${rv.outputs}`;
     const hit = this.byLayer.get(own);
     if (hit) return hit;
-    const ctx = layerContext(l, this.arch, res, maxRows);
-    const skey = `${fixed ? `#${l.id}` : this.sig[i]}|${flags}`;
+    // a pointwise layer outside a fused chain runs the whole batch as one taller layer (stackFrames)
+    const stacked = maxRows === undefined ? this.stacked[i] : undefined;
+    const framesInside = stacked ? this.batch : 1;
+    const ctx = layerContext(stacked ?? l, this.arch, res, maxRows);
+    const skey = `${fixed ? `#${l.id}` : this.sig[i]}|${flags}|${framesInside}`;
     let list = this.searched.get(skey);
     if (!list) { list = []; this.searched.set(skey, list); }
     const cap = ctx.tileCap;
@@ -210,10 +229,10 @@ class Evaluator {
       const m = mapLayer(ctx, this.objective, fixed);
       const search = m.feasible ? { candidates: m.candidates, feasible: m.feasibleCandidates, evaluated: m.evaluated } : undefined;
       list.push(m.feasible ? { cap, mapping: m.best.mapping, footprint: m.best.footprint, from: l.id, search } : { cap, reason: m.reason, candidates: m.candidates });
-      r = m.feasible ? { ctx, ev: m.best, search: search! } : { ctx, reason: m.reason, candidates: m.candidates };
+      r = m.feasible ? { ctx, ev: m.best, search: search!, framesInside } : { ctx, reason: m.reason, candidates: m.candidates };
     } else if (s.mapping) {
       const m = mapLayer(ctx, this.objective, s.mapping);
-      r = m.feasible ? { ctx, ev: m.best, search: s.from === l.id ? s.search! : { ...s.search!, reusedFrom: s.from } } : { ctx, reason: m.reason, candidates: m.candidates };
+      r = m.feasible ? { ctx, ev: m.best, search: s.from === l.id ? s.search! : { ...s.search!, reusedFrom: s.from }, framesInside } : { ctx, reason: m.reason, candidates: m.candidates };
     } else r = { ctx, reason: s.reason!, candidates: s.candidates! };
     this.byLayer.set(own, r);
     return r;
@@ -229,7 +248,7 @@ class Evaluator {
     for (let i = 0; i < this.layers.length; i++) {
       const r = this.layer(i, res[i], maxRows[i]);
       if ('reason' in r) return undefined;
-      const b = batchOf(r.ev, r.ctx, this.batch);
+      const b = batchOf(r.ev, r.ctx, this.batch / r.framesInside);
       cycles += b.cycles.total; dram += b.counts.dramReadBytes + b.counts.dramWriteBytes; energy += sumEnergy(energyOf(b.counts, this.arch));
       planned.push(r);
     }
@@ -237,7 +256,7 @@ class Evaluator {
   }
 }
 
-/** Per-batch numbers of a layer evaluated for one frame: everything x batch, except resident weights' preload (once). */
+/** Per-batch numbers of a layer evaluated for one frame (or one group of stacked frames), repeated `batch` times: everything x batch, except resident weights' preload (once). */
 export function batchOf(ev: LayerEval, ctx: LayerCtx, batch: number): LayerEval {
   if (batch === 1) return ev;
   const pre = ctx.res.preloadBytes;

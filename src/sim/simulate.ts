@@ -83,7 +83,7 @@ export interface LayerResult {
   bottleneck?: string;
   footprintBytes?: Record<BufferName, number>;
   /** with --fusion auto or a batch: operands kept on chip, buffer bytes they hold during this layer, resident weights' one-time load, one frame's cycles */
-  residency?: { resident: string[]; reservedBytes: Record<BufferName, number>; preloadBytes: number; rowsPerBandMax?: number; frameCycles: number };
+  residency?: { resident: string[]; reservedBytes: Record<BufferName, number>; preloadBytes: number; rowsPerBandMax?: number; framesStacked?: number; frameCycles: number };
   search?: { candidates: number; feasible?: number; evaluated?: number; reusedFrom?: string };
   trace?: TileTrace[];
 }
@@ -201,7 +201,7 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
     if (opts.trace) ev = evaluate(ctx, ev.mapping, true);
     evals.set(l.id, ev.mapping);
     const frame = ev;
-    ev = batchOf(ev, ctx, batch);
+    ev = batchOf(ev, ctx, batch / pl.framesInside);
     const energyJ = energyOf(ev.counts, arch);
     const sramAccesses = {} as Record<BufferName, number>;
     for (const b of BUFFER_NAMES) sramAccesses[b] = Math.ceil(((ev.counts.sram[b].readBytes + ev.counts.sram[b].writeBytes) * 8) / arch.buffers[b].portBits);
@@ -212,16 +212,16 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
       ...l.sideInputs.filter((_, k) => r.sides[k]).map((x) => `side:${x.name}`), ...l.outputs.filter((_, k) => r.outputs[k]).map((x) => `output:${x.name}`),
     ];
     results.push({
-      ...base, feasible: true, mapping: ev.mapping, tiles: ev.tiles * batch, cycles: ev.cycles,
+      ...base, feasible: true, mapping: ev.mapping, tiles: ev.tiles * (batch / pl.framesInside), cycles: ev.cycles,
       utilisation: ev.cycles.total > 0 ? ev.unitOps / (ev.cycles.total * ev.unitPeakOpsPerCycle) : 0,
       computeUtilisation: unitComputeCycles(ctx.exec, ev.cycles) > 0 ? ev.unitOps / (unitComputeCycles(ctx.exec, ev.cycles) * ev.unitPeakOpsPerCycle) : null,
       ...scalesimWords(layerGemm(ctx)),
       mappingEfficiency: ev.peFolds > 0 ? ev.usedPeFolds / ev.peFolds : null,
-      sramBytes: ev.counts.sram, dramBytes: ev.dramBytesByTensor, dramBytesTotal: dramTotal, compulsoryDramBytes: compulsoryDramBytes(ctx) * batch,
+      sramBytes: ev.counts.sram, dramBytes: ev.dramBytesByTensor, dramBytesTotal: dramTotal, compulsoryDramBytes: compulsoryDramBytes(ctx) * (batch / pl.framesInside),
       actions: { peOps: ev.counts.peOps, realUnitMacs: ev.counts.realUnitMacs, ppuMul: ev.counts.ppuMul, ppuAdd: ev.counts.ppuAdd, ppuCmp: ev.counts.ppuCmp, poolOps: ev.counts.poolOps, dramBits: dramTotal * 8, sramAccesses },
       energyJ, energyTotalJ: sumEnergy(energyJ), bottleneck: bottleneckOf(ev.cycles), footprintBytes: ev.footprint,
       search: pl.search,
-      ...(fusion !== 'none' || batch > 1 ? { residency: { resident, reservedBytes: r.reserved, preloadBytes: r.preloadBytes, ...(ctx.maxRowsPerTile ? { rowsPerBandMax: ctx.maxRowsPerTile } : {}), frameCycles: frame.cycles.total } } : {}),
+      ...(fusion !== 'none' || batch > 1 ? { residency: { resident, reservedBytes: r.reserved, preloadBytes: r.preloadBytes, ...(ctx.maxRowsPerTile ? { rowsPerBandMax: ctx.maxRowsPerTile } : {}), ...(pl.framesInside > 1 ? { framesStacked: pl.framesInside } : {}), frameCycles: frame.cycles.total / pl.framesInside } } : {}),
       trace: ev.trace,
     });
   });
@@ -266,7 +266,7 @@ export function simulate(plan: ExecPlan, arch: ResolvedArch, opts: SimOptions = 
       scalesimSramWords: { ifmapReads: sum((r) => r.scalesimSramWords?.ifmapReads ?? 0), filterReads: sum((r) => r.scalesimSramWords?.filterReads ?? 0), ofmapWrites: sum((r) => r.scalesimSramWords?.ofmapWrites ?? 0) },
     };
     rooflines = {
-      computeCycles: results.reduce((a, r) => { const l = layers.find((x) => x.id === r.id)!; return a + idealCycles(layerContext(l, arch).exec, l, r, arch); }, 0),
+      computeCycles: results.reduce((a, r) => { const l = layers.find((x) => x.id === r.id)!; return a + idealCycles(layerContext(l, arch).exec, l, r, arch, batch); }, 0),
       dramCycles: dramBytes / arch.dram.bytesPerCycle, sramCycles,
     };
   }
@@ -308,11 +308,11 @@ function networkUtilisation(results: LayerResult[], layers: SimLayer[], arch: Re
 }
 
 /** Useful ops of the executing unit / its peak ops per cycle: the layer's ideal compute cycles. */
-function idealCycles(exec: ExecUnit, l: SimLayer, r: LayerResult, arch: ResolvedArch): number {
+function idealCycles(exec: ExecUnit, l: SimLayer, r: LayerResult, arch: ResolvedArch, batch = 1): number {
   switch (exec) {
-    case 'xnor-array': return l.bops / (arch.peArray.rows * arch.peArray.cols * arch.peArray.laneBits);
-    case 'mac-array': return (l.bops + l.macs) / (arch.peArray.rows * arch.peArray.cols);
-    case 'real-unit': return l.macs / arch.realUnit.macsPerCycle;
+    case 'xnor-array': return (batch * l.bops) / (arch.peArray.rows * arch.peArray.cols * arch.peArray.laneBits);
+    case 'mac-array': return (batch * (l.bops + l.macs)) / (arch.peArray.rows * arch.peArray.cols);
+    case 'real-unit': return (batch * l.macs) / arch.realUnit.macsPerCycle;
     case 'pooling': return r.actions!.poolOps / arch.pooling.lanes;
     default: return 0;
   }

@@ -76,6 +76,19 @@ describe('fusion on a small network, hand-derived DRAM bytes', () => {
   });
 });
 
+describe('batch: pointwise layers stack the frames', () => {
+  it('an fc layer with a batch of 4 reads its weights once: DRAM(4) = DRAM(1) + 3 x (input 512*4 B + output 1000*4 B)', () => {
+    const plan = planOf({ h: 1, w: 1, c: 512 }, [{ id: 'fc', op: 'fc', outFeatures: 1000 }]);
+    const arch = archWith('edge', { buffers: HUGE_BUFFERS });
+    const d1 = simulate(plan, arch, { batch: 1 }).totals!.dramBytes;
+    const r4 = simulate(plan, arch, { batch: 4 });
+    expect(r4.totals!.dramBytes).toBe(d1 + 3 * (512 * 4 + 1000 * 4));
+    expect(r4.layers[0].residency!.framesStacked).toBe(4);
+    // the work is the batch's: 4 x 512 x 1000 MACs
+    expect(r4.totals!.realMacs).toBe(4 * 512 * 1000);
+  });
+});
+
 describe('fusion on the built-in ImageNet networks (properties)', () => {
   const nets = ['bireal18-imagenet', 'xnornet18-imagenet', 'reactnet18-imagenet'] as const;
   const plans = Object.fromEntries(nets.map((n) => [n, lower(shapeOnlyModel(resolveNetwork(BUILTIN_WORKLOADS[n]())))]));
