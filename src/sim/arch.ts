@@ -280,7 +280,7 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     latencySeconds,
     // 1e-9 relative guard: "100 ns" parses to 1.0000000000000001e-7 s
     latencyCycles: Math.ceil(latencySeconds * clockHz * (1 - 1e-9)),
-    energyPerBit: c.energy(d.energyPerBit, '$.dram.energyPerBit', 'J/bit', '8 pJ/bit', () => ({ joules: 8 * pJ, source: 'LPDDR4 8 pJ/bit (Accelergy CACTI plug-in default, accelerator-model.md §4)' })),
+    energyPerBit: c.energy(d.energyPerBit, '$.dram.energyPerBit', 'J/bit', '8 pJ/bit', () => ({ joules: 8 * pJ, source: 'LPDDR4 8 pJ/bit (default of the Accelergy CACTI plug-in; Wu, Emer and Sze, ICCAD 2019)' })),
   };
 
   // buffers
@@ -338,7 +338,7 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     const acc = accumulateAddPj(accumulatorBits);
     opEnergy = c.energy(pe.opEnergy, '$.peArray.opEnergy', 'J', '1.4 pJ', () => ({
       joules: (laneBits * 0.0216 + acc.pj) * pJ,
-      source: `XNE 21.6 fJ per binary op (accelerator-model.md §4) x ${laneBits} lanes + ${acc.label} (Horowitz ISSCC'14) for the accumulate`,
+      source: `XNE 21.6 fJ per binary op (Conti et al., XNOR Neural Engine, IEEE TCAD 2018) x ${laneBits} lanes + ${acc.label} (Horowitz ISSCC'14) for the accumulate`,
     }));
   } else {
     for (const k of ['laneBits', 'accumulatorBits', 'binaryElementBits']) if (k in pe) throw c.err(`$.peArray.${k}`, `'${k}' applies to type 'xnor' only`, "a mac PE has 'precision'");

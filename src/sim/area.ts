@@ -60,7 +60,7 @@ export const HOROWITZ_AREA_UM2: Record<Precision, { mul: number; add: number; la
   fp16: { mul: 1640, add: 1360, label: 'fp16 multiply 1640 um^2 + fp16 add 1360 um^2' },
   int8: { mul: 282, add: 36, label: '8-bit int multiply 282 um^2 + 8-bit int add 36 um^2' },
 };
-const HOROWITZ_SRC = "Horowitz ISSCC'14 (45 nm), as quoted in accelerator-model.md §4b";
+const HOROWITZ_SRC = "Horowitz, \"Computing's energy problem\", ISSCC 2014 (45 nm operator areas; the slide itself was not re-checked)";
 /** 32-bit int add (Horowitz, 137 um^2): not a Precision of the model; kept for the cross-check test. */
 export const HOROWITZ_INT32_ADD_UM2 = 137;
 
