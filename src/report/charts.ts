@@ -57,7 +57,7 @@ function memoryChart(c: NonNullable<Report['cost']>): ChartSpec {
         ...(hasPaper ? [{ label: 'paper, printed total (Liu et al. 2018, Table 5) [Mbit]', data: c.networks.map((n) => n.paper?.memoryMbit ?? null), backgroundColor: 'rgba(0,0,0,0)', borderColor: '#000000', borderWidth: 2, stack: 'paper' }] : []),
         { label: 'full-precision counterpart, ours [Mbit]', data: c.networks.map((n) => (n.bops > 0 ? round6(n.fpMemoryMbit) : null)), backgroundColor: '#c7c7c7', stack: 'fp32' },
       ] },
-      options: base(`Model memory under convention '${c.convention}': ours stacked by precision, linear scale`, axis('network', { stacked: true }), axis('memory [Mbit]', { stacked: true, beginAtZero: true })),
+      options: base(`Model memory under convention '${c.convention}': ours stacked by precision, linear scale`, axis('network', { stacked: true }), axis('memory [Mbit]', { stacked: true, beginAtZero: true, grace: '5%' })),
     },
   };
 }
@@ -111,6 +111,17 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], missing
     missing.push({ input: 'a `birealsim simulate --json` input', charts: ['per-layer cycles by cause', 'utilisation per layer', 'roofline', 'energy by component'] });
     return;
   }
+  // the comparison across simulations (energy per frame by component) first, then each simulation's detail
+  const comps = [...new Set(sims.flatMap((s) => Object.keys(s.energyByComponent)))].sort();
+  if (comps.length === 0) omitted.push({ id: 'sim-energy', title: 'Energy by component', reason: 'the simulate inputs report no energy components' });
+  else out.push({
+    id: 'sim-energy', title: 'Energy per frame by component', width: CHART_WIDTH, height: 440,
+    config: {
+      type: 'bar',
+      data: { labels: sims.map(shortName), datasets: comps.map((k, j) => ({ label: k, data: sims.map((s) => round6((s.energyByComponent[k] ?? 0) * 1e6)), backgroundColor: color(j) })) },
+      options: base('Energy per frame, stacked by component', axis('network @ architecture', { stacked: true }), axis('energy [uJ / frame]', { stacked: true })),
+    },
+  });
   sims.forEach((s, i) => {
     const layers = s.layers.filter((l) => l.totalCycles > 0);
     const labels = layers.map((l) => l.name);
@@ -163,16 +174,6 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], missing
       },
     });
   });
-  const comps = [...new Set(sims.flatMap((s) => Object.keys(s.energyByComponent)))].sort();
-  if (comps.length === 0) omitted.push({ id: 'sim-energy', title: 'Energy by component', reason: 'the simulate inputs report no energy components' });
-  else out.push({
-    id: 'sim-energy', title: 'Energy per frame by component', width: CHART_WIDTH, height: 440,
-    config: {
-      type: 'bar',
-      data: { labels: sims.map(shortName), datasets: comps.map((k, j) => ({ label: k, data: sims.map((s) => round6((s.energyByComponent[k] ?? 0) * 1e6)), backgroundColor: color(j) })) },
-      options: base('Energy per frame, stacked by component', axis('network @ architecture', { stacked: true }), axis('energy [uJ / frame]', { stacked: true })),
-    },
-  });
 }
 
 function sweepCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], missing: MissingInput[]): void {
@@ -208,10 +209,10 @@ const POINT_STYLES = ['circle', 'triangle', 'rect', 'rectRot', 'star', 'crossRot
 /**
  * Accuracy vs energy per frame, one dataset (legend entry = label) per real-stream format, plus the
  * accuracy/energy Pareto front (no other format has higher-or-equal accuracy at lower-or-equal energy, one of
- * them strictly). Formats of equal width often share an energy and, to the reported digits, an accuracy:
- * markers are hollow, of distinct shapes, and the k-th format at one point is drawn larger (nested, not
- * hidden, no jitter: every point sits at its exact value); the subtitle names every coincident group. The
- * accuracy axis stays inside 0-100%.
+ * them strictly). Formats of equal width share an energy and often nearly an accuracy: markers are hollow,
+ * of distinct shapes, and the k-th format of an overlapping group is drawn larger (nested, not hidden; no
+ * jitter: every point sits at its exact value); the subtitle names every overlapping group. The accuracy
+ * axis stays inside 0-100%.
  */
 function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], missing: MissingInput[]): void {
   if (!r.formats?.length) missing.push({ input: 'a `birealsim formats --json` input', charts: ['accuracy vs energy per real-valued stream format'] });
@@ -222,15 +223,22 @@ function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], mis
     const xy = (p: typeof pts[number]) => ({ x: round6(p.energyJoules! * 1e6), y: round6(100 * p.accuracy) });
     const front = pts.filter((p) => !pts.some((q) => q !== p && q.energyJoules! <= p.energyJoules! && q.accuracy >= p.accuracy && (q.energyJoules! < p.energyJoules! || q.accuracy > p.accuracy)))
       .sort((a, b) => a.energyJoules! - b.energyJoules! || b.accuracy - a.accuracy);
-    // coincident = the same plotted point (x, y as drawn)
-    const key = (p: typeof pts[number]) => JSON.stringify(xy(p));
-    const groups = new Map<string, string[]>();
-    for (const p of pts) groups.set(key(p), [...(groups.get(key(p)) ?? []), p.format]);
-    const rank = (p: typeof pts[number]) => groups.get(key(p))!.indexOf(p.format);
-    const shared = [...groups.values()].filter((g) => g.length > 1);
     const accs = pts.map((p) => 100 * p.accuracy);
     const yMin = Math.max(0, Math.floor((Math.min(...accs) - 2) / 10) * 10);
-    const subtitle = shared.length ? `same point (nested markers): ${shared.map((g) => g.join(' = ')).join('; ')}` : 'every format at its own point';
+    // overlapping = the same energy and accuracies within 2% of the axis span (at least 0.5 points) of each
+    // other, chained: on a 0-100% axis such markers would sit on top of each other
+    const tol = Math.max(0.5, 0.02 * (100 - yMin));
+    const groups: (typeof pts)[] = [];
+    for (const p of [...pts].sort((a, b) => a.energyJoules! - b.energyJoules! || b.accuracy - a.accuracy)) {
+      const g = groups[groups.length - 1];
+      const prev = g?.[g.length - 1];
+      if (prev && xy(prev).x === xy(p).x && Math.abs(xy(prev).y - xy(p).y) <= tol) g.push(p); else groups.push([p]);
+    }
+    const rank = (p: typeof pts[number]) => groups.find((g) => g.includes(p))!.indexOf(p);
+    const shared = groups.filter((g) => g.length > 1);
+    const subtitle = shared.length
+      ? `overlapping points, drawn as nested markers (larger = listed later): ${shared.map((g) => `${g.map((p) => p.format).join(' / ')} at ${Number((g[0].energyJoules! * 1e6).toPrecision(4))} uJ`).join('; ')}`
+      : 'every format at its own point';
     const opts = base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)', { beginAtZero: true, grace: '5%' }),
       axis('test accuracy [%] (golden model)', { min: yMin, max: 100 }));
     (opts.plugins as Record<string, unknown>).subtitle = { display: true, text: subtitle };
@@ -240,7 +248,7 @@ function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], mis
         type: 'scatter',
         data: { datasets: [
           ...pts.map((p, j) => ({ label: `${p.format} (${p.bits}-bit): ${fmt2(100 * p.accuracy)}% at ${Number((p.energyJoules! * 1e6).toPrecision(4))} uJ`, data: [xy(p)],
-            backgroundColor: 'rgba(0,0,0,0)', borderColor: color(j), borderWidth: 2.5, pointStyle: POINT_STYLES[j % POINT_STYLES.length], pointRadius: 7 + 5 * rank(p), pointHoverRadius: 9 + 5 * rank(p) })),
+            backgroundColor: 'rgba(0,0,0,0)', borderColor: color(j), borderWidth: 2.5, pointStyle: POINT_STYLES[j % POINT_STYLES.length], pointRadius: 7 + 5 * rank(p), pointHoverRadius: 9 + 5 * rank(p), clip: false })),
           { label: `accuracy/energy Pareto front (${front.length} formats)`, data: front.map(xy), showLine: true, stepped: 'before', borderColor: 'rgba(0,0,0,0.45)', backgroundColor: 'rgba(0,0,0,0)', borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 },
         ] },
         options: opts,

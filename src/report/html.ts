@@ -20,7 +20,7 @@ import type { Report } from './schema.ts';
 import { buildCharts, moreChartsNotes } from './charts.ts';
 import { reportDefinitions, reportTables } from './render.ts';
 import { buildHeadline } from './story.ts';
-import type { Table } from './table.ts';
+import { cell, type Table } from './table.ts';
 
 const require = createRequire(import.meta.url);
 let chartJsSource: string | undefined;
@@ -38,7 +38,8 @@ const scriptSafe = (src: string) => src.replace(/<\/script/gi, '<\\/script').rep
 
 function tableHtml(t: Table): string {
   const num = (s: string) => /^[-+]?[\d.,]+(e[-+]?\d+)?%?$/.test(s);
-  const rows = t.rows.map((r) => `<tr>${r.map((v) => { const s = String(v); return `<td${num(s) ? ' class="n"' : ''}>${esc(s)}</td>`; }).join('')}</tr>`).join('\n');
+  // a Num cell shows its text (table.ts cell), as in the text and Markdown forms
+  const rows = t.rows.map((r) => `<tr>${r.map((v) => { const s = cell(v); return `<td${num(s) ? ' class="n"' : ''}>${esc(s)}</td>`; }).join('')}</tr>`).join('\n');
   return [
     `<section class="table"><h2>${esc(t.title ?? '')}</h2>`,
     `<div class="scroll"><table><thead><tr>${t.headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${rows}\n</tbody></table></div>`,

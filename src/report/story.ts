@@ -75,6 +75,12 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
     if (first.paper) {
       facts.push({ label: `${first.name} memory`, value: `${mem(0)} Mbit`, detail: `paper ${T('cost', 0, 'paper memory [Mbit]')}; full precision ${T('cost', 0, 'full precision [Mbit]')}; saving ${T('cost', 0, 'saving [x]')}x (paper ${T('cost', 0, 'paper saving [x]')}x)` });
       facts.push({ label: `${first.name} operations`, value: `${T('cost', 0, 'OPs')} OPs`, detail: `paper ${T('cost', 0, 'paper OPs')}; speed-up ${T('cost', 0, 'speed-up [x]')}x (paper ${T('cost', 0, 'paper speed-up [x]')}x)` });
+      // the binary network that saves the most memory, when it is not the first
+      const most = c.networks.filter((n) => n.bops > 0).sort((x, y) => y.memorySaving - x.memorySaving)[0];
+      if (most && most !== first) {
+        const k = idx(most);
+        facts.push({ label: `largest saving: ${most.name}`, value: `${T('cost', k, 'saving [x]')}x`, detail: `memory ${mem(k)} Mbit (paper ${T('cost', k, 'paper memory [Mbit]')}); speed-up ${T('cost', k, 'speed-up [x]')}x (paper ${T('cost', k, 'paper speed-up [x]')}x)` });
+      }
     } else {
       facts.push({ label: `${first.name} memory`, value: `${mem(0)} Mbit`, detail: others.length ? `beside ${others.map((n) => `${n.name} ${mem(idx(n))} Mbit`).join(', ')}` : `full precision ${T('cost', 0, 'full precision [Mbit]')} Mbit` });
       if (r.simulations?.length === undefined) facts.push({ label: `${first.name} operations`, value: `${T('cost', 0, 'OPs')} OPs`, detail: others.map((n) => `${n.name} ${T('cost', idx(n), 'OPs')}`).join(', ') });

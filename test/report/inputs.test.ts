@@ -108,7 +108,7 @@ describe('charts follow the data', () => {
       "a training run's metrics.jsonl (`birealsim train --out DIR`)", 'a cost input (`paper-table` or `birealsim cost --json`)',
       'a `birealsim sweep` .jsonl', 'a `birealsim formats --json` input']);
     expect(only.missing[1].charts).toEqual(['model memory by precision', 'operations per image']);
-    expect(only.charts.map((c) => c.id)).toEqual(['ops-precision', 'sim-cycles-0', 'sim-utilisation-0', 'sim-roofline-0', 'sim-energy']);
+    expect(only.charts.map((c) => c.id)).toEqual(['ops-precision', 'sim-energy', 'sim-cycles-0', 'sim-utilisation-0', 'sim-roofline-0']);
     for (const c of only.charts) {
       const ds = (c.config.data as { datasets: { data: unknown[] }[] }).datasets;
       expect(ds.length).toBeGreaterThan(0);

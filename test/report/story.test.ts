@@ -136,6 +136,13 @@ describe('charts', () => {
     });
   });
 
+  it('HTML tables show a number cell\'s text, never an object', () => {
+    const html = renderReportHtml(build([fx('micro-cost.json'), fx('micro-sim-edge.json'), fx('micro-sweep.jsonl'), fx('formats-tiny.json')]));
+    const body = html.slice(0, html.indexOf('<script id="chart-specs"')); // chart.js's own source holds the string
+    expect(body).not.toContain('[object Object]');
+    expect(body).toMatch(/<td class="n">\d{1,3}(,\d{3})+<\/td>/); // thousands separators as in the text form
+  });
+
   it('formats: coincident points are nested (larger marker per extra format), named in the subtitle; accuracy axis inside 0-100%', () => {
     const r = build([fx('formats-tiny.json')]);
     const c = buildCharts(r).charts.find((x) => x.id === 'formats-accuracy-energy-0')!;
@@ -146,7 +153,7 @@ describe('charts', () => {
     expect(new Set(ds.map((d) => d.pointStyle)).size).toBe(ds.length);
     const o = c.config.options as { plugins: { subtitle: { text: string } }; scales: { y: { min: number; max: number } } };
     // fixture: fp16 and int16q8 share (6.29 uJ, 18%), int8q4 and int8q5 share (4.10 uJ, 12%)
-    expect(o.plugins.subtitle.text).toBe('same point (nested markers): fp16 = int16q8; int8q4 = int8q5');
+    expect(o.plugins.subtitle.text).toBe('overlapping points, drawn as nested markers (larger = listed later): int8q4 / int8q5 at 4.096 uJ; fp16 / int16q8 at 6.289 uJ');
     expect(o.scales.y.min).toBeGreaterThanOrEqual(0);
     expect(o.scales.y.max).toBe(100);
     for (const d of ds) expect(d.data[0].y).toBeGreaterThanOrEqual(o.scales.y.min);
