@@ -241,7 +241,8 @@ function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], mis
       : 'every format at its own point';
     const opts = base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)', { beginAtZero: true, grace: '5%' }),
       axis('test accuracy [%] (golden model)', { min: yMin, max: 100 }));
-    (opts.plugins as Record<string, unknown>).subtitle = { display: true, text: subtitle };
+    (opts.plugins as Record<string, unknown>).subtitle = { display: true, text: subtitle, padding: { bottom: 16 } };
+    opts.layout = { padding: { top: 4, right: 16 } }; // room for the unclipped markers at 100%
     out.push({
       id: `formats-accuracy-energy-${i}`, title, width: CHART_WIDTH, height: 500,
       config: {

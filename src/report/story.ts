@@ -52,6 +52,8 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
       const result = T('verify', i, 'result');
       const exact = v.checks?.find((c) => /functional simulator/.test(c.check));
       facts.push({ label: 'verification', value: result, detail: exact ? `${exact.check}: ${exact.result}` : `${T('verify', i, 'steps per image')} steps compared${v.detail ? `; ${v.detail}` : ''}` });
+      // a verification-only report: also what was compared, bit for bit
+      if (!r.train?.length && !r.cost && !r.simulations?.length) facts.push({ label: 'compared per image, bit for bit', value: `${T('verify', i, 'steps per image')} steps`, detail: `on ${T('verify', i, 'images')} images; ${v.checks?.length ?? 1} checks` });
       const acc = T('verify', i, 'accuracy (golden)');
       if (acc !== '-' && !r.train?.length) facts.push({ label: 'accuracy (golden model)', value: acc, detail: `on the ${v.images ?? v.accuracy?.samples} verified images` });
       const bad = v.checks?.filter((c) => !c.pass) ?? [];

@@ -33,7 +33,7 @@ describe('headline', () => {
       for (const f of h.facts) {
         if (f.label === 'points on the Pareto front') { expect(f.value).toBe(String(tables.find((t) => t.id === 'sweep-0')!.rows.length)); continue; }
         // a value is one cell (+ unit) or several cells joined by ' / '
-        const parts = f.value.replace(/ (ms|mJ|uJ|Mbit|OPs|mm\^2)$/, '').replace(/%$/, '').split(/ \/ | at /).map((p) => p.replace(/%$/, '').replace(/ uJ$/, ''));
+        const parts = f.value.replace(/ (ms|mJ|uJ|Mbit|OPs|mm\^2|steps)$/, '').replace(/%$/, '').split(/ \/ | at /).map((p) => p.replace(/%$/, '').replace(/ uJ$/, ''));
         for (const p of parts) expect(cells.has(p) || cells.has(`${p}%`), `${f.label}: '${p}' is a table cell`).toBe(true);
       }
     }
