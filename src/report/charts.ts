@@ -289,6 +289,9 @@ export function buildCharts(r: Report): { charts: ChartSpec[]; omitted: OmittedC
   simCharts(r, charts, omitted, missing);
   sweepCharts(r, charts, omitted, missing);
   formatsCharts(r, charts, omitted, missing);
+  // a comparison of two or more simulations is the report's point: its chart comes first
+  const k = charts.findIndex((c) => c.id === 'sim-energy');
+  if ((r.simulations?.length ?? 0) >= 2 && k > 0) charts.unshift(...charts.splice(k, 1));
   return { charts, omitted, missing };
 }
 

@@ -5,7 +5,8 @@
  * with the tables under it. The verdict compares those same section values (ratios, differences).
  *
  * Invariants: a pure function of the Report; at most MAX_FACTS facts, in the order train, verify, cost,
- * simulation, formats, sweep (the order a reader follows a model from training to silicon); a missing table
+ * simulation, formats, sweep (the order a reader follows a model from training to silicon), except that a
+ * comparison of two or more simulations (the report's point) comes before the cost; a missing table
  * cell is an internal error (a renamed column must fail the tests, not print "undefined").
  */
 import type { Report, SimulationSection } from './schema.ts';
@@ -67,6 +68,9 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
     });
   }
 
+  // a comparison of several simulations is the report's point: its facts and verdict go before the cost's
+  const simsFirst = (r.simulations?.length ?? 0) >= 2;
+  const costAt = facts.length, costVerdictAt = verdicts.length;
   const c = r.cost;
   if (c) {
     what.push(`cost model (convention '${c.convention}') on ${list(c.networks.map((n) => n.name))}`);
@@ -99,6 +103,7 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
   }
 
   const sims = r.simulations ?? [];
+  const costFacts = simsFirst ? facts.splice(costAt) : [], costVerdicts = simsFirst ? verdicts.splice(costVerdictAt) : [];
   if (sims.length) {
     what.push(`simulated ${list(sims.map(simName))}`);
     const row = (k: number, h: string) => T('sim-summary', k, h);
@@ -119,6 +124,9 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
       verdicts.push(`${simName(s)}: ${(s.latencySeconds * 1e3).toPrecision(3)} ms per frame, ${stall > 0 ? `${(100 * stall / s.latencyCycles).toFixed(0)}% of the cycles are memory stalls` : 'no memory stall'}`);
     }
   }
+
+  facts.push(...costFacts);
+  verdicts.push(...costVerdicts);
 
   (r.formats ?? []).forEach((f, i) => {
     what.push(`${f.points.length} real-valued stream formats of ${f.network} on ${f.baseArch} (${f.dataset})`);
@@ -158,7 +166,8 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
   return {
     what: what.length ? `${what.join('; ')}.` : 'No inputs.',
     facts: facts.slice(0, MAX_FACTS),
-    verdict: verdicts.length ? `${verdicts.join('. ')}.` : 'No verdict: the inputs carry no check or comparison.',
+    // clauses joined with ';' (a clause may start with a network name, which keeps its case)
+    verdict: verdicts.length ? `${verdicts.join('; ')}.` : 'No verdict: the inputs carry no check or comparison.',
     status,
   };
 }
