@@ -116,7 +116,7 @@ export function reportTables(r: Report): Table[] {
  */
 export function reportDefinitions(r: Report): { title: string; lines: string[] }[] {
   const out: { title: string; lines: string[] }[] = [];
-  if (r.cost && r.cost.conventionText.length) out.push({ title: `cost convention '${r.cost.convention}'`, lines: r.cost.conventionText });
+  if (r.cost && r.cost.conventionText.length) out.push({ title: 'cost model', lines: r.cost.conventionText });
   const seen = new Map<string, number>();
   for (const s of r.simulations ?? []) {
     const key = JSON.stringify(s.definitions);

@@ -133,7 +133,7 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
     const id = `formats-${i}`;
     const k32 = f.points.findIndex((p) => p.format === 'fp32');
     const ref = k32 >= 0 ? k32 : f.points.reduce((b, p, k) => (p.bits > f.points[b].bits ? k : b), 0);
-    const fact = (k: number, label: string) => facts.push({ label, value: `${T(id, k, 'accuracy [%]')}% at ${T(id, k, 'energy [uJ / frame]')} uJ`, detail: `${f.points[k].format}; golden = simulator: ${T(id, k, 'golden = simulator')}` });
+    const fact = (k: number, label: string) => facts.push({ label, value: `${T(id, k, 'accuracy [%]')}% at ${T(id, k, 'energy [uJ / frame]')} uJ`, detail: `golden = simulator: ${T(id, k, 'golden = simulator')}; DRAM ${T(id, k, 'DRAM [B / frame]')} B per frame` });
     fact(ref, `${f.points[ref].format} (reference)`);
     const r0 = f.points[ref];
     // the cheapest format within 0.1 points of the reference's accuracy
