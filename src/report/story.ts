@@ -93,7 +93,10 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
     }
     const printed = c.networks.filter((n) => n.paper);
     if (!first.paper && others.length) {
-      verdicts.push(`${first.name} takes ${list(others.map((n) => `${ratio(n.memoryMbit, first.memoryMbit)} less memory than ${n.name}`))}, at ${ratio(others[0].ops, first.ops)} fewer OPs than ${others[0].name}`);
+      // networks with the same ratio (as printed) share one clause
+      const byRatio = new Map<string, string[]>();
+      for (const n of others) byRatio.set(ratio(n.memoryMbit, first.memoryMbit), [...(byRatio.get(ratio(n.memoryMbit, first.memoryMbit)) ?? []), n.name]);
+      verdicts.push(`${first.name} takes ${list([...byRatio].map(([x, names]) => `${x} less memory than ${list(names)}`))}, at ${ratio(others[0].ops, first.ops)} fewer OPs than ${others[0].name}`);
     } else if (printed.length) {
       const dev = (a: number, b: number) => Math.abs(a - b) / b;
       const worstMem = Math.max(...printed.map((n) => dev(n.memoryMbit, n.paper!.memoryMbit)));
@@ -121,7 +124,7 @@ export function buildHeadline(r: Report, tables: Table[]): Headline {
     if (sims.length === 1) {
       const s = sims[0];
       const stall = s.layers.reduce((a, l) => a + l.stallCycles, 0);
-      verdicts.push(`${simName(s)}: ${(s.latencySeconds * 1e3).toPrecision(3)} ms per frame, ${stall > 0 ? `${(100 * stall / s.latencyCycles).toFixed(0)}% of the cycles are memory stalls` : 'no memory stall'}`);
+      verdicts.push(`${simName(s)}: ${row(0, 'latency [ms]')} ms per frame, ${stall > 0 ? `${(100 * stall / s.latencyCycles).toFixed(0)}% of the cycles are memory stalls` : 'no memory stall'}`);
     }
   }
 
