@@ -1,11 +1,14 @@
 /**
  * `birealsim demo`: the README's main job on built-in defaults, end to end, through the same command code
  * paths a user runs by hand (each stage is one `birealsim` command, printed before it runs):
- *   1. cost: the paper's memory/OPs table          4. verify: golden vs functional simulator (bit-exact),
- *   2. train: a small Bi-Real net on MNIST            trainer float forward and the latent source
- *      (clip-activation stage 1, then 1-bit stage 2) 5. simulate: cycles, traffic, energy on the edge preset
- *   3. export: deployable model, golden re-check    6. report: one HTML page (charts) + text/JSON/CSV/Markdown
- * A stage that fails stops the demo with its exit code.
+ *   1. cost: the paper's memory/OPs table           5. verify: golden vs functional simulator (bit-exact),
+ *   2. train: a small Bi-Real net on MNIST             trainer float forward and the latent source
+ *      (clip-activation stage 1, then 1-bit stage 2)  6. simulate: cycles, traffic, energy on the edge preset
+ *   3. export: deployable model, golden re-check     7. report: one HTML page (charts) + text/JSON/CSV/Markdown
+ *   4. cost --json: the trained net beside Bi-Real-18 and XNOR-Net-18
+ * The report tells the demo's story: it opens with the trained net's test accuracy (train's metrics.jsonl,
+ * also the training curve), verify's verdict, the net's memory beside Bi-Real-18 and XNOR-Net-18, and its
+ * simulated latency and energy. A stage that fails stops the demo with its exit code.
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { join } from 'node:path';
@@ -31,15 +34,16 @@ export const demoCommand = {
     const o = argv.out;
     const stages: [string, string[]][] = [
       ['memory and operations vs the paper (Liu et al. 2018, Table 5)', ['cost']],
-      ['the same counts as JSON for the report', ['cost', '--json', '--out', join(o, 'cost.json')]],
       ['train a 1-bit Bi-Real net on MNIST (stage 1: clip activations, real weights; stage 2: ApproxSign + magnitude-aware weights)',
         ['train', '--model', argv.model, '--dataset', 'mnist', '--pre-epochs', String(argv.preEpochs), '--epochs', String(argv.epochs), '--limit-train', String(argv.limitTrain), '--seed', String(argv.seed), '--out', join(o, 'train')]],
       ['export exact +-1 weights with alpha and BN folded; re-check the written file with the golden model on the 10,000 test images',
         ['export', join(o, 'train', 'model.safetensors'), '--out', join(o, 'model-deployable.safetensors')]],
+      ['the trained net\'s memory and operations beside Bi-Real-18 and XNOR-Net-18 (ImageNet), as JSON for the report',
+        ['cost', join(o, 'model-deployable.safetensors'), 'bireal18-imagenet', 'xnornet18-imagenet', '--json', '--out', join(o, 'cost.json')]],
       [`verify bit-exact: golden vs functional simulation on '${argv.arch}', vs the latent model, vs the trainer's float forward`,
         ['verify', join(o, 'model-deployable.safetensors'), '--images', String(argv.images), '--arch', argv.arch, '--reference', join(o, 'train', 'model.safetensors'), '--json', '--out', join(o, 'verify.json')]],
       [`simulate the trained network on '${argv.arch}'`, ['simulate', join(o, 'model-deployable.safetensors'), '--arch', argv.arch, '--json', '--out', join(o, 'simulate.json')]],
-      ['one report: tables and charts', ['report', join(o, 'cost.json'), join(o, 'verify.json'), join(o, 'simulate.json'), '--out', join(o, 'report'), '--title', 'birealsim demo: Bi-Real Net on MNIST']],
+      ['one report: headline (accuracy, verdict, cost, simulation), training curve, charts and tables', ['report', join(o, 'train', 'metrics.jsonl'), join(o, 'cost.json'), join(o, 'verify.json'), join(o, 'simulate.json'), '--out', join(o, 'report'), '--title', 'birealsim demo: Bi-Real Net on MNIST']],
     ];
     const t0 = performance.now();
     for (const [i, [what, args]] of stages.entries()) {

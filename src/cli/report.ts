@@ -1,6 +1,6 @@
 /**
  * `birealsim report <inputs..> [--out reports/<name>]`: one Report from the JSON other commands wrote
- * (cost --json, simulate --json, verify --json, formats --json, sweep .jsonl) or built-in names (`paper-table` runs the
+ * (cost --json, simulate --json, verify --json, formats --json, sweep .jsonl, train's metrics.jsonl) or built-in names (`paper-table` runs the
  * cost model itself), rendered as terminal text, or with --out as a directory holding report.{txt,json,md,
  * csv,html} (+ PNG charts with --png). The directory is written as a whole, atomically (temp dir + swap):
  * a kill leaves the old report or the new one, never a mix; --out naming an existing file is refused (E_OUT).
@@ -42,7 +42,7 @@ export function readInput(arg: string): InputDoc {
   try { buf = readFileSync(arg); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const m = didYouMean(arg, Object.keys(BUILTIN_INPUTS));
-    throw new UserError('E_IO', `cannot read report input: ${code ?? (e as Error).message}`, { file: arg, hint: `${m ? `did you mean '${m}'? ` : ''}inputs are JSON files from cost/simulate/verify/formats --json, sweep .jsonl files, or built-ins: ${Object.keys(BUILTIN_INPUTS).join(', ')}` });
+    throw new UserError('E_IO', `cannot read report input: ${code ?? (e as Error).message}`, { file: arg, hint: `${m ? `did you mean '${m}'? ` : ''}inputs are JSON files from cost/simulate/verify/formats --json, sweep .jsonl files, a training run's metrics.jsonl, or built-ins: ${Object.keys(BUILTIN_INPUTS).join(', ')}` });
   }
   return { name: arg, text: buf.toString('utf8'), sha256: createHash('sha256').update(buf).digest('hex') };
 }
@@ -52,7 +52,7 @@ interface ReportArgs { inputs: string[]; out?: string; title?: string; seed?: nu
 /** The files a report directory owns: replaced (or removed) as a set; anything else in the directory is kept. */
 export const REPORT_FILES = ['report.json', 'report.txt', 'report.md', 'report.csv', 'report.html', 'img', 'csv'] as const;
 
-export interface WrittenReport { dir: string; files: string[]; charts: number; omitted: number }
+export interface WrittenReport { dir: string; files: string[]; charts: number; omitted: number; missingInputs: number }
 
 /**
  * Writes the report directory atomically (core/atomic.ts writeDirAtomic): every file is built in a temp
@@ -63,7 +63,7 @@ export interface WrittenReport { dir: string; files: string[]; charts: number; o
 export async function writeReportDir(dir: string, docs: InputDoc[], opts: { title: string; seed?: number; pngDir?: string }): Promise<WrittenReport> {
   checkDirTarget(dir);
   const report = buildReport(docs, { title: opts.title, toolVersion: TOOL_VERSION, seed: opts.seed });
-  const { charts, omitted } = buildCharts(report);
+  const { charts, omitted, missing } = buildCharts(report);
   const files: string[] = [];
   const images: { id: string; title: string; path: string }[] = [];
   const pngInside = opts.pngDir !== undefined && !relative(dir, opts.pngDir).startsWith('..') && !isAbsolute(relative(dir, opts.pngDir));
@@ -92,14 +92,14 @@ export async function writeReportDir(dir: string, docs: InputDoc[], opts: { titl
     for (const f of reportCsvFiles(report)) put(join('csv', f.name), f.text);
     put('report.html', renderReportHtml(report));
   }, { owned: REPORT_FILES });
-  return { dir, files, charts: charts.length, omitted: omitted.length };
+  return { dir, files, charts: charts.length, omitted: omitted.length, missingInputs: missing.length };
 }
 
 export const reportCommand = {
   command: 'report <inputs..>',
   describe: 'one report (text, JSON, CSV, Markdown, self-contained HTML with charts) from cost/simulate/verify/formats JSON, sweep files or built-ins',
   builder: (y: Argv) => y
-    .positional('inputs', { type: 'string', array: true, describe: `JSON/JSONL files written by other commands, or built-ins: ${Object.keys(BUILTIN_INPUTS).join(', ')}` })
+    .positional('inputs', { type: 'string', array: true, describe: `JSON/JSONL files written by other commands (train: <out>/metrics.jsonl), or built-ins: ${Object.keys(BUILTIN_INPUTS).join(', ')}` })
     .option('out', { type: 'string', describe: 'write a report directory (report.txt/json/md/csv/html) here, e.g. reports/<name>; replaced as a whole, atomically (other files in it are kept); an existing FILE here is refused' })
     .option('title', { type: 'string', describe: 'report title (default: from the inputs)' })
     .option('seed', { type: 'number', describe: 'record this seed (inputs that carry a seed record theirs)' })
@@ -114,7 +114,7 @@ export const reportCommand = {
     if (argv.out) {
       const pngDir = argv.png === undefined || argv.png === false ? undefined : typeof argv.png === 'string' && argv.png !== '' ? argv.png : join(argv.out, 'img');
       const w = await writeReportDir(argv.out, docs, { title, seed: argv.seed, pngDir });
-      process.stderr.write(`wrote ${w.files.length} files to ${w.dir} (${w.charts} charts drawn, ${w.omitted} omitted for lack of data)\n`);
+      process.stderr.write(`wrote ${w.files.length} files to ${w.dir} (${w.charts} charts drawn${w.omitted ? `, ${w.omitted} not drawn for lack of plottable data` : ''})\n`);
       return;
     }
     if (argv.png !== undefined) throw new UserError('E_ARG', '--png needs --out', { path: '--png', hint: 'e.g. --out reports/paper --png' });

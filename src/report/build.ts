@@ -10,6 +10,7 @@ import { UserError } from '../core/diagnostics.ts';
 import {
   REPORT_SCHEMA, type CostNetwork, type CostSection, type Report, type ReportConfig, type ReportInput,
   type SimLayerRow, type SimulationSection, type SweepSection, type VerifySection, type FormatsSection, type FormatPoint,
+  type TrainSection, type TrainEpoch,
 } from './schema.ts';
 import { parseSweepText, summariseSweep, SWEEP_SCHEMA } from './sweep-file.ts';
 import { resolveArch } from '../sim/arch.ts';
@@ -43,8 +44,9 @@ export function parseJsonDoc(doc: InputDoc): unknown {
 export function classify(doc: InputDoc): { kind: ReportInput['kind']; declared: string; value: unknown } {
   const first = doc.text.slice(0, doc.text.indexOf('\n') >>> 0 || doc.text.length);
   if (first.includes(SWEEP_SCHEMA)) return { kind: 'sweep', declared: SWEEP_SCHEMA, value: undefined };
+  if (isTrainMetrics(first)) return { kind: 'train', declared: 'train metrics.jsonl', value: undefined };
   const v = parseJsonDoc(doc);
-  const hint = 'give a JSON file written by `birealsim cost --json`, `simulate --json`, `verify --json`, `formats --json`, or a sweep .jsonl';
+  const hint = 'give a JSON file written by `birealsim cost --json`, `simulate --json`, `verify --json`, `formats --json`, a sweep .jsonl or a training run\'s metrics.jsonl';
   if (!isObj(v)) throw new UserError('E_INPUT', `expected a JSON object, got ${short(v)}`, { file: doc.name, path: '$', hint });
   const kind = v.kind;
   if (kind === 'cost' || kind === 'simulate' || kind === 'verify' || kind === 'formats') return { kind, declared: `kind: ${kind}`, value: v };
@@ -281,6 +283,45 @@ function formatsSection(r: Reader, v: Json, input: string): { section: FormatsSe
   return { section, archs, seed: sm ? Number(sm[1]) : undefined };
 }
 
+// ------------------------------------------------------------------ train
+
+/** A training run's metrics.jsonl (src/train/trainer.ts): its first line is one epoch record. */
+function isTrainMetrics(firstLine: string): boolean {
+  if (!firstLine.trimStart().startsWith('{')) return false;
+  try {
+    const o = JSON.parse(firstLine) as unknown;
+    return isObj(o) && typeof o.stage === 'number' && typeof o.epoch === 'number' && 'train_loss' in o && 'stage_kind' in o;
+  } catch { return false; }
+}
+
+/**
+ * Reads `birealsim train`'s metrics.jsonl (src/train/trainer.ts): one record per epoch, {stage, stage_kind,
+ * epoch, step, train_loss, train_acc, img_s, epoch_seconds, test_acc?, test_loss?, elapsed_seconds}. A run
+ * resumed after a stop may repeat an epoch; the later record wins.
+ */
+function trainSection(doc: InputDoc): TrainSection {
+  const r = new Reader(doc.name, 'this input is read as the metrics.jsonl of `birealsim train --out DIR`');
+  const byKey = new Map<string, TrainEpoch>();
+  doc.text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const p = `line ${i + 1}`;
+    let v: unknown;
+    try { v = JSON.parse(line); } catch (e) { throw r.err(p, `invalid JSON: ${(e as Error).message}`); }
+    const o = r.obj(v, p);
+    const frac = (x: unknown, q: string) => { const n = r.nonneg(x, q); if (n > 1) throw r.err(q, `expected a fraction in [0, 1], got ${n}`); return n; };
+    const e: TrainEpoch = {
+      stage: r.nonneg(o.stage, `${p}.stage`), stageKind: r.str(o.stage_kind, `${p}.stage_kind`), epoch: r.nonneg(o.epoch, `${p}.epoch`),
+      trainLoss: r.nonneg(o.train_loss, `${p}.train_loss`), trainAccuracy: frac(o.train_acc, `${p}.train_acc`),
+    };
+    if (o.test_acc !== undefined) { e.testAccuracy = frac(o.test_acc, `${p}.test_acc`); e.testLoss = r.nonneg(o.test_loss, `${p}.test_loss`); }
+    if (o.elapsed_seconds !== undefined) e.elapsedSeconds = r.nonneg(o.elapsed_seconds, `${p}.elapsed_seconds`);
+    byKey.set(`${e.stage}/${e.epoch}`, e);
+  });
+  const epochs = [...byKey.values()].sort((a, b) => a.stage - b.stage || a.epoch - b.epoch);
+  if (epochs.length === 0) throw r.err('line 1', 'expected at least one epoch record');
+  return { input: doc.name, epochs };
+}
+
 // ------------------------------------------------------------------ assembly
 
 export interface BuildOptions { title: string; toolVersion: string; seed?: number | null }
@@ -293,7 +334,9 @@ export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
     const { kind, declared, value } = classify(doc);
     const input: ReportInput = { name: doc.name, kind, sha256: doc.sha256, declared };
     const r = new Reader(doc.name, `this input is read as birealsim ${kind} output`);
-    if (kind === 'sweep') {
+    if (kind === 'train') {
+      (report.train ??= []).push(trainSection(doc));
+    } else if (kind === 'sweep') {
       const sf = parseSweepText(doc.text, doc.name);
       input.toolVersion = sf.header.toolVersion;
       if (sf.header.spec.seed !== undefined) seeds.add(sf.header.spec.seed);

@@ -3,14 +3,12 @@
  * in the HTML page (browser) and in PNG export (Node + @napi-rs/canvas).
  *
  * Invariants:
- *  - a chart is produced only from data that is present and non-trivial; otherwise it goes to `omitted`
- *    with the reason (the HTML and Markdown print the reason instead of an empty canvas);
+ *  - a chart is produced only from data that is present and non-trivial; a chart whose input kind is absent
+ *    goes to `missing` (the forms say once, at their end, which inputs would add which charts); a chart whose
+ *    input is present but holds nothing plottable goes to `omitted` with the reason (never an empty canvas);
  *  - every axis title carries its unit; options fix responsive:false, animation:false, devicePixelRatio:1
  *    (stack.md: required in Node, and makes PNG bytes deterministic);
  *  - chart ids are stable (used as PNG file names and by the browser test);
- *  - exception: the per-input formats chart (accuracy vs energy per real-stream format) is listed in
- *    `omitted` only when a formats input is present without plottable points, not when there is no such input
- *    (it is an opt-in section; reports without one are unchanged).
  * Roofline (Williams et al. CACM 2009; accelerator-model.md §5): attained MACs/cycle <= min(peak,
  * DRAM bytes/cycle x operational intensity), intensity = MACs / DRAM byte of the layer.
  */
@@ -19,6 +17,8 @@ import { paretoFront2 } from './pareto.ts';
 
 export interface ChartSpec { id: string; title: string; width: number; height: number; config: Record<string, unknown> }
 export interface OmittedChart { id: string; title: string; reason: string }
+/** An input kind the report lacks and the charts it would add. */
+export interface MissingInput { input: string; charts: string[] }
 
 /** Chart width in px: the HTML page is 1,400 px wide (html.ts), so charts use its width. */
 const CHART_WIDTH = 1280;
@@ -34,30 +34,42 @@ function base(title: string, x: Record<string, unknown>, y: Record<string, unkno
     ...extra,
   };
 }
-const CATEGORY_AXES = new Set(['layer', 'network', 'network @ architecture']);
+const CATEGORY_AXES = new Set(['layer', 'network', 'network @ architecture', 'epoch']);
 /** An axis with its title; value axes opt into the shared tick plugin (chart-ticks.ts: readable log ticks and labels). */
 const axis = (title: string, more: Record<string, unknown> = {}) => ({ title: { display: true, text: title }, ...(CATEGORY_AXES.has(title) ? {} : { birealsimTicks: true }), ...more });
 
-function costCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
+/**
+ * Model memory as stacked bars on a LINEAR axis: ours split into binary weights (1 bit each) and real-valued
+ * parameters (memory - binary weights, i.e. realBits x realParams: cost/count.ts memoryBits), beside the
+ * paper's printed total and the full-precision counterpart. Each network's label carries its total and
+ * saving, so a net too small to see on the shared axis still reads as a number.
+ */
+function memoryChart(c: NonNullable<Report['cost']>): ChartSpec {
+  const hasPaper = c.networks.some((n) => n.paper);
+  const labels = c.networks.map((n) => [n.name, `${sig3(n.memoryMbit)} Mbit${n.bops > 0 ? `, ${n.memorySaving.toFixed(2)}x < fp32` : ''}`]);
+  return {
+    id: 'cost-memory', title: `Model memory: binary weights + real-valued parameters (convention '${c.convention}')`, width: CHART_WIDTH, height: 460,
+    config: {
+      type: 'bar',
+      data: { labels, datasets: [
+        { label: 'ours: binary weights (1 bit each) [Mbit]', data: c.networks.map((n) => round6(n.binaryWeights / 1e6)), backgroundColor: color(0), stack: 'ours' },
+        { label: 'ours: real-valued parameters [Mbit]', data: c.networks.map((n) => round6(n.memoryMbit - n.binaryWeights / 1e6)), backgroundColor: color(1), stack: 'ours' },
+        ...(hasPaper ? [{ label: 'paper, printed total (Liu et al. 2018, Table 5) [Mbit]', data: c.networks.map((n) => n.paper?.memoryMbit ?? null), backgroundColor: 'rgba(0,0,0,0)', borderColor: '#000000', borderWidth: 2, stack: 'paper' }] : []),
+        { label: 'full-precision counterpart, ours [Mbit]', data: c.networks.map((n) => (n.bops > 0 ? round6(n.fpMemoryMbit) : null)), backgroundColor: '#c7c7c7', stack: 'fp32' },
+      ] },
+      options: base(`Model memory under convention '${c.convention}': ours stacked by precision, linear scale`, axis('network', { stacked: true }), axis('memory [Mbit]', { stacked: true, beginAtZero: true, grace: '5%' })),
+    },
+  };
+}
+
+function costCharts(r: Report, out: ChartSpec[], missing: MissingInput[]): void {
   const c = r.cost;
   if (!c || c.networks.length === 0) {
-    omitted.push({ id: 'cost-memory', title: 'Memory vs XNOR-Net and full precision', reason: 'no cost input (give `paper-table` or a `birealsim cost --json` file)' });
-    omitted.push({ id: 'cost-ops', title: 'OPs vs XNOR-Net and full precision', reason: 'no cost input' });
+    missing.push({ input: 'a cost input (`paper-table` or `birealsim cost --json`)', charts: ['model memory by precision', 'operations per image'] });
   } else {
     const labels = c.networks.map((n) => n.name);
     const hasPaper = c.networks.some((n) => n.paper);
-    out.push({
-      id: 'cost-memory', title: 'Memory: ours beside the paper (Liu et al. 2018, Table 5)', width: CHART_WIDTH, height: 420,
-      config: {
-        type: 'bar',
-        data: { labels, datasets: [
-          { label: 'ours [Mbit]', data: c.networks.map((n) => n.memoryMbit), backgroundColor: color(0) },
-          ...(hasPaper ? [{ label: 'paper, printed [Mbit]', data: c.networks.map((n) => n.paper?.memoryMbit ?? null), backgroundColor: color(1) }] : []),
-          { label: 'full-precision counterpart, ours [Mbit]', data: c.networks.map((n) => n.fpMemoryMbit), backgroundColor: color(7) },
-        ] },
-        options: base(`Model memory under convention '${c.convention}' (log scale)`, axis('network'), axis('memory [Mbit]', { type: 'logarithmic' })),
-      },
-    });
+    out.push(memoryChart(c));
     out.push({
       id: 'cost-ops', title: 'OPs: ours beside the paper', width: CHART_WIDTH, height: 420,
       config: {
@@ -80,7 +92,7 @@ function costCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void 
     rows.push({ name: `${s.network} @ ${s.arch}`, byBits: m });
   }
   const bits = [...new Set(rows.flatMap((x) => [...x.byBits.keys()]))].sort((a, b) => a - b);
-  if (rows.length === 0 || bits.length === 0) omitted.push({ id: 'ops-precision', title: 'Operations by precision', reason: 'no cost or simulate input with operation counts' });
+  if (rows.length === 0 || bits.length === 0) missing.push({ input: 'a cost or `simulate --json` input', charts: ['MACs by operand precision'] });
   else out.push({
     id: 'ops-precision', title: 'Operations by precision', width: CHART_WIDTH, height: 420,
     config: {
@@ -93,14 +105,23 @@ function costCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void 
 
 const shortName = (s: SimulationSection) => `${s.network} @ ${s.arch}`;
 
-function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
+function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], missing: MissingInput[]): void {
   const sims = r.simulations ?? [];
   if (sims.length === 0) {
-    for (const [id, title] of [['sim-cycles', 'Per-layer cycles by cause'], ['sim-utilisation', 'Utilisation per layer'], ['sim-energy', 'Energy by component'], ['sim-roofline', 'Roofline']]) {
-      omitted.push({ id, title, reason: 'no simulate input (give a `birealsim simulate --json` file)' });
-    }
+    missing.push({ input: 'a `birealsim simulate --json` input', charts: ['per-layer cycles by cause', 'utilisation per layer', 'roofline', 'energy by component'] });
     return;
   }
+  // the comparison across simulations (energy per frame by component) first, then each simulation's detail
+  const comps = [...new Set(sims.flatMap((s) => Object.keys(s.energyByComponent)))].sort();
+  if (comps.length === 0) omitted.push({ id: 'sim-energy', title: 'Energy by component', reason: 'the simulate inputs report no energy components' });
+  else out.push({
+    id: 'sim-energy', title: 'Energy per frame by component', width: CHART_WIDTH, height: 440,
+    config: {
+      type: 'bar',
+      data: { labels: sims.map(shortName), datasets: comps.map((k, j) => ({ label: k, data: sims.map((s) => round6((s.energyByComponent[k] ?? 0) * 1e6)), backgroundColor: color(j) })) },
+      options: base('Energy per frame, stacked by component', axis('network @ architecture', { stacked: true }), axis('energy [uJ / frame]', { stacked: true })),
+    },
+  });
   sims.forEach((s, i) => {
     const layers = s.layers.filter((l) => l.totalCycles > 0);
     const labels = layers.map((l) => l.name);
@@ -153,21 +174,11 @@ function simCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
       },
     });
   });
-  const comps = [...new Set(sims.flatMap((s) => Object.keys(s.energyByComponent)))].sort();
-  if (comps.length === 0) omitted.push({ id: 'sim-energy', title: 'Energy by component', reason: 'the simulate inputs report no energy components' });
-  else out.push({
-    id: 'sim-energy', title: 'Energy per frame by component', width: CHART_WIDTH, height: 440,
-    config: {
-      type: 'bar',
-      data: { labels: sims.map(shortName), datasets: comps.map((k, j) => ({ label: k, data: sims.map((s) => round6((s.energyByComponent[k] ?? 0) * 1e6)), backgroundColor: color(j) })) },
-      options: base('Energy per frame, stacked by component', axis('network @ architecture', { stacked: true }), axis('energy [uJ / frame]', { stacked: true })),
-    },
-  });
 }
 
-function sweepCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
+function sweepCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], missing: MissingInput[]): void {
   const sweeps = r.sweeps ?? [];
-  if (sweeps.length === 0) { omitted.push({ id: 'sweep-pareto', title: 'Sweep Pareto fronts', reason: 'no sweep input (give a `birealsim sweep` .jsonl file)' }); return; }
+  if (sweeps.length === 0) { missing.push({ input: 'a `birealsim sweep` .jsonl', charts: ['latency vs energy and latency vs area Pareto fronts'] }); return; }
   sweeps.forEach((sw, i) => {
     if (sw.points.length === 0) { omitted.push({ id: `sweep-pareto-${i}`, title: `Sweep ${sw.name}`, reason: 'no feasible point' }); return; }
     for (const [suffix, yKey, yLabel, yScale] of [['energy', 'energyJoules', 'energy per frame [mJ]', 1e3], ['area', 'areaMm2', 'area [mm^2] (excl. DRAM PHY)', 1]] as const) {
@@ -198,9 +209,13 @@ const POINT_STYLES = ['circle', 'triangle', 'rect', 'rectRot', 'star', 'crossRot
 /**
  * Accuracy vs energy per frame, one dataset (legend entry = label) per real-stream format, plus the
  * accuracy/energy Pareto front (no other format has higher-or-equal accuracy at lower-or-equal energy, one of
- * them strictly). Formats of equal width share an energy; distinct point styles keep them apart.
+ * them strictly). Formats of equal width share an energy and often nearly an accuracy: markers are hollow,
+ * of distinct shapes, and the k-th format of an overlapping group is drawn larger (nested, not hidden; no
+ * jitter: every point sits at its exact value); the subtitle names every overlapping group. The accuracy
+ * axis stays inside 0-100%.
  */
-function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): void {
+function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[], missing: MissingInput[]): void {
+  if (!r.formats?.length) missing.push({ input: 'a `birealsim formats --json` input', charts: ['accuracy vs energy per real-valued stream format'] });
   (r.formats ?? []).forEach((f, i) => {
     const pts = f.points.filter((p) => p.energyJoules !== undefined);
     const title = `Accuracy vs energy per frame, per real-stream format: ${f.network} on ${f.baseArch}`;
@@ -208,16 +223,55 @@ function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): vo
     const xy = (p: typeof pts[number]) => ({ x: round6(p.energyJoules! * 1e6), y: round6(100 * p.accuracy) });
     const front = pts.filter((p) => !pts.some((q) => q !== p && q.energyJoules! <= p.energyJoules! && q.accuracy >= p.accuracy && (q.energyJoules! < p.energyJoules! || q.accuracy > p.accuracy)))
       .sort((a, b) => a.energyJoules! - b.energyJoules! || b.accuracy - a.accuracy);
+    const accs = pts.map((p) => 100 * p.accuracy);
+    const yMin = Math.max(0, Math.floor((Math.min(...accs) - 2) / 10) * 10);
+    // overlapping = the same energy and accuracies within 2% of the axis span (at least 0.5 points) of each
+    // other, chained: on a 0-100% axis such markers would sit on top of each other
+    const tol = Math.max(0.5, 0.02 * (100 - yMin));
+    const groups: (typeof pts)[] = [];
+    for (const p of [...pts].sort((a, b) => a.energyJoules! - b.energyJoules! || b.accuracy - a.accuracy)) {
+      const g = groups[groups.length - 1];
+      const prev = g?.[g.length - 1];
+      if (prev && xy(prev).x === xy(p).x && Math.abs(xy(prev).y - xy(p).y) <= tol) g.push(p); else groups.push([p]);
+    }
+    const rank = (p: typeof pts[number]) => groups.find((g) => g.includes(p))!.indexOf(p);
+    const shared = groups.filter((g) => g.length > 1);
+    const subtitle = shared.length
+      ? `overlapping points, drawn as nested markers (larger = listed later): ${shared.map((g) => `${g.map((p) => p.format).join(' / ')} at ${Number((g[0].energyJoules! * 1e6).toPrecision(4))} uJ`).join('; ')}`
+      : 'every format at its own point';
+    const opts = base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)', { beginAtZero: true, grace: '5%' }),
+      axis('test accuracy [%] (golden model)', { min: yMin, max: 100 }));
+    (opts.plugins as Record<string, unknown>).subtitle = { display: true, text: subtitle, padding: { bottom: 16 } };
+    opts.layout = { padding: { top: 4, right: 16 } }; // room for the unclipped markers at 100%
     out.push({
       id: `formats-accuracy-energy-${i}`, title, width: CHART_WIDTH, height: 500,
       config: {
         type: 'scatter',
         data: { datasets: [
-          ...pts.map((p, j) => ({ label: `${p.format} (${p.bits}-bit): ${fmt2(100 * p.accuracy)}% at ${Number((p.energyJoules! * 1e6).toPrecision(4))} uJ`, data: [xy(p)], backgroundColor: color(j), borderColor: color(j), pointStyle: POINT_STYLES[j % POINT_STYLES.length], pointRadius: 8 })),
+          ...pts.map((p, j) => ({ label: `${p.format} (${p.bits}-bit): ${fmt2(100 * p.accuracy)}% at ${Number((p.energyJoules! * 1e6).toPrecision(4))} uJ`, data: [xy(p)],
+            backgroundColor: 'rgba(0,0,0,0)', borderColor: color(j), borderWidth: 2.5, pointStyle: POINT_STYLES[j % POINT_STYLES.length], pointRadius: 7 + 5 * rank(p), pointHoverRadius: 9 + 5 * rank(p), clip: false })),
           { label: `accuracy/energy Pareto front (${front.length} formats)`, data: front.map(xy), showLine: true, stepped: 'before', borderColor: 'rgba(0,0,0,0.45)', backgroundColor: 'rgba(0,0,0,0)', borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 },
         ] },
-        options: base(`${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame`, axis('energy per frame [uJ] (simulator)', { beginAtZero: true, grace: '5%' }), axis('test accuracy [%] (golden model)', { grace: '5%', max: 100 }),
-          { plugins: { title: { display: true, text: `${f.network}: golden accuracy (${f.dataset}) vs simulated energy per frame` }, legend: { position: 'bottom', labels: { usePointStyle: true } } } }),
+        options: opts,
+      },
+    });
+  });
+}
+
+/** The training curve: accuracy per epoch across the recipe's stages (train running accuracy, test where evaluated). */
+function trainCharts(r: Report, out: ChartSpec[], missing: MissingInput[]): void {
+  if (!r.train?.length) missing.push({ input: "a training run's metrics.jsonl (`birealsim train --out DIR`)", charts: ['training curve'] });
+  (r.train ?? []).forEach((t, i) => {
+    const labels = t.epochs.map((e) => `${e.stage}: ${e.stageKind} ${e.epoch}`);
+    out.push({
+      id: `train-curve-${i}`, title: `Training curve: ${t.input}`, width: CHART_WIDTH, height: 420,
+      config: {
+        type: 'line',
+        data: { labels, datasets: [
+          { label: 'train accuracy (running, over the epoch) [%]', data: t.epochs.map((e) => round6(100 * e.trainAccuracy)), borderColor: color(0), backgroundColor: color(0), pointRadius: 4 },
+          { label: 'test accuracy (whole test set) [%]', data: t.epochs.map((e) => (e.testAccuracy !== undefined ? round6(100 * e.testAccuracy) : null)), borderColor: color(3), backgroundColor: color(3), pointRadius: 7, pointStyle: 'rectRot', showLine: false },
+        ] },
+        options: base(`${t.input}: accuracy per epoch (x: stage: kind epoch)`, axis('epoch'), axis('accuracy [%]', { max: 100, grace: '5%' })),
       },
     });
   });
@@ -226,12 +280,26 @@ function formatsCharts(r: Report, out: ChartSpec[], omitted: OmittedChart[]): vo
 const fmt2 = (x: number) => x.toFixed(2);
 const round3 = (x: number) => Math.round(x * 1e3) / 1e3;
 const round6 = (x: number) => Number(x.toPrecision(6));
+const sig3 = (x: number) => Number(x.toPrecision(3)).toString();
 
-export function buildCharts(r: Report): { charts: ChartSpec[]; omitted: OmittedChart[] } {
-  const charts: ChartSpec[] = [], omitted: OmittedChart[] = [];
-  costCharts(r, charts, omitted);
-  simCharts(r, charts, omitted);
-  sweepCharts(r, charts, omitted);
-  formatsCharts(r, charts, omitted);
-  return { charts, omitted };
+export function buildCharts(r: Report): { charts: ChartSpec[]; omitted: OmittedChart[]; missing: MissingInput[] } {
+  const charts: ChartSpec[] = [], omitted: OmittedChart[] = [], missing: MissingInput[] = [];
+  trainCharts(r, charts, missing);
+  costCharts(r, charts, missing);
+  simCharts(r, charts, omitted, missing);
+  sweepCharts(r, charts, omitted, missing);
+  formatsCharts(r, charts, omitted, missing);
+  // a comparison of two or more simulations is the report's point: its chart comes first
+  const k = charts.findIndex((c) => c.id === 'sim-energy');
+  if ((r.simulations?.length ?? 0) >= 2 && k > 0) charts.unshift(...charts.splice(k, 1));
+  return { charts, omitted, missing };
+}
+
+/** One sentence per form: which absent inputs would add which charts, and any chart whose data was not plottable. */
+export function moreChartsNotes(r: Report): string[] {
+  const { omitted, missing } = buildCharts(r);
+  return [
+    ...(missing.length ? [`More charts from other inputs: ${missing.map((m) => `${m.input} would add ${m.charts.join(', ')}`).join('; ')}.`] : []),
+    ...omitted.map((o) => `Not drawn: ${o.title}: ${o.reason}.`),
+  ];
 }

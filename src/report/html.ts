@@ -1,6 +1,8 @@
 /**
- * Report -> one self-contained HTML page: tables, chart.js v4 (its UMD build inlined), the chart
- * configurations from charts.ts, omitted-chart notes and the resolved configs. Opens from file:// offline.
+ * Report -> one self-contained HTML page that tells its story in order: the headline (story.ts: what was
+ * run, the numbers that matter, the verdict), the charts its inputs support (chart.js v4, UMD build inlined,
+ * configurations from charts.ts), the tables, one line on which other inputs would add which charts, then
+ * provenance, definitions, resolved configs and the report JSON folded in <details>. Opens from file:// offline.
  *
  * Invariants:
  *  - no external resource: a Content-Security-Policy meta (default-src 'none') forbids any fetch, and the
@@ -15,9 +17,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Report } from './schema.ts';
-import { buildCharts } from './charts.ts';
-import { reportTables } from './render.ts';
-import type { Table } from './table.ts';
+import { buildCharts, moreChartsNotes } from './charts.ts';
+import { reportDefinitions, reportTables } from './render.ts';
+import { buildHeadline } from './story.ts';
+import { cell, type Table } from './table.ts';
 
 const require = createRequire(import.meta.url);
 let chartJsSource: string | undefined;
@@ -35,7 +38,8 @@ const scriptSafe = (src: string) => src.replace(/<\/script/gi, '<\\/script').rep
 
 function tableHtml(t: Table): string {
   const num = (s: string) => /^[-+]?[\d.,]+(e[-+]?\d+)?%?$/.test(s);
-  const rows = t.rows.map((r) => `<tr>${r.map((v) => { const s = String(v); return `<td${num(s) ? ' class="n"' : ''}>${esc(s)}</td>`; }).join('')}</tr>`).join('\n');
+  // a Num cell shows its text (table.ts cell), as in the text and Markdown forms
+  const rows = t.rows.map((r) => `<tr>${r.map((v) => { const s = cell(v); return `<td${num(s) ? ' class="n"' : ''}>${esc(s)}</td>`; }).join('')}</tr>`).join('\n');
   return [
     `<section class="table"><h2>${esc(t.title ?? '')}</h2>`,
     `<div class="scroll"><table><thead><tr>${t.headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${rows}\n</tbody></table></div>`,
@@ -48,7 +52,13 @@ const CSS = `body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-wi
 h1{font-size:1.5em}h2{font-size:1.1em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 6px}th{background:#f3f3f3;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto}.note{color:#555;font-size:12px;margin:2px 0}
-figure{margin:16px 0;overflow-x:auto}figcaption{font-size:13px;color:#444}.omitted{color:#8a5a00}
+figure{margin:16px 0;overflow-x:auto}figcaption{font-size:13px;color:#444}
+.headline{border:1px solid #d0d7de;border-radius:6px;padding:12px 16px;background:#f8fafc;max-width:1280px}
+.headline .what{margin:0 0 10px;font-size:14px;color:#333}
+.facts{display:flex;flex-wrap:wrap;gap:10px 28px;margin:0}.facts div{min-width:180px;max-width:420px}
+.facts dt{font-size:12px;color:#555}.facts dd{margin:0;font-size:20px}.facts dd span{display:block;font-size:12px;color:#555}
+.verdict{margin:12px 0 0;font-size:15px;font-weight:600}.verdict.pass{color:#116329}.verdict.fail{color:#a40e26}
+.more{color:#555;font-size:13px;margin-top:1.6em}details.fold{margin-top:10px}details.fold>summary{font-weight:600;cursor:pointer}
 pre{background:#f7f7f7;padding:8px;font-size:12px;overflow-x:auto}`;
 
 const BOOT = `(function(){
@@ -66,20 +76,28 @@ const BOOT = `(function(){
 })();`;
 
 export function renderReportHtml(r: Report): string {
-  const { charts, omitted } = buildCharts(r);
+  const { charts } = buildCharts(r);
   const tables = reportTables(r);
+  const h = buildHeadline(r, tables);
+  const prov = tables.find((t) => t.id === 'provenance')!;
+  const defs = reportDefinitions(r);
   const body = [
     `<h1>${esc(r.title)}</h1>`,
-    `<p class="note">birealsim ${esc(r.tool.version)} &middot; report schema ${esc(r.schema)} &middot; seed ${esc(String(r.seed ?? 'none'))} &middot; ${r.inputs.length} input(s) &middot; ${charts.length} chart(s)</p>`,
-    '<h2>Charts</h2>',
+    `<section class="headline" id="headline"><p class="what">${esc(h.what)}</p>`,
+    `<dl class="facts">${h.facts.map((f) => `<div><dt>${esc(f.label)}</dt><dd><b>${esc(f.value)}</b>${f.detail ? `<span>${esc(f.detail)}</span>` : ''}</dd></div>`).join('')}</dl>`,
+    `<p class="verdict ${h.status}">${esc(h.verdict)}</p></section>`,
     ...charts.map((c) => `<figure><canvas id="chart-${esc(c.id)}" width="${c.width}" height="${c.height}" role="img" aria-label="${esc(c.title)}"></canvas><figcaption>${esc(c.title)}</figcaption></figure>`),
-    ...omitted.map((o) => `<p class="omitted">Chart omitted: <b>${esc(o.title)}</b>: ${esc(o.reason)}</p>`),
-    ...tables.map(tableHtml),
+    ...tables.filter((t) => t !== prov).map(tableHtml),
     ...(r.notes.length ? ['<h2>Notes</h2><ul>', ...r.notes.map((n) => `<li>${esc(n)}</li>`), '</ul>'] : []),
-    '<h2>Resolved configs</h2>',
+    ...moreChartsNotes(r).map((n) => `<p class="more">${esc(n)}</p>`),
+    `<details class="fold"><summary>Provenance: birealsim ${esc(r.tool.version)}, report schema ${esc(r.schema)}, seed ${esc(String(r.seed ?? 'none'))}, ${r.inputs.length} input(s)</summary>`,
+    tableHtml(prov),
+    '</details>',
+    ...(defs.length ? ['<details class="fold"><summary>Definitions</summary>', ...defs.map((d) => `<h3>${esc(d.title)}</h3><ul>${d.lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`), '</details>'] : []),
+    `<details class="fold"><summary>Resolved configs (${r.configs.length})</summary>`,
     ...r.configs.map((c) => `<details><summary>${esc(c.kind)}: ${esc(c.name)}</summary><pre>${esc(JSON.stringify(c.value, null, 2))}</pre></details>`),
-    '<h2>Report JSON</h2>',
-    `<details><summary>${esc(r.schema)}</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`,
+    '</details>',
+    `<details class="fold"><summary>Report JSON (${esc(r.schema)})</summary><pre>${esc(JSON.stringify(r, null, 2))}</pre></details>`,
   ].join('\n');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

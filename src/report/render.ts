@@ -2,12 +2,14 @@
  * Report -> tables -> terminal text, CSV, Markdown; Report -> JSON (the stable, versioned form).
  *
  * Invariants: every form is a pure function of the Report (no clock, no environment), so the same inputs
- * give the same bytes; every column names its unit; absent sections produce no table, and absent charts
- * are listed with their reason (same list as the HTML page).
+ * give the same bytes; every column names its unit; absent sections produce no table. Every form opens with
+ * the headline (story.ts: what was run, the numbers that matter, the verdict, read from these tables), then
+ * the tables, one line on which other inputs would add which charts, then provenance and definitions.
  */
 import { renderCsv, renderMarkdown, renderText, fmtFixed, num, numInt, type Table } from './table.ts';
 import type { Report } from './schema.ts';
-import { buildCharts } from './charts.ts';
+import { moreChartsNotes } from './charts.ts';
+import { buildHeadline, headlineLines } from './story.ts';
 
 const sig = (x: number, d = 4) => (x === 0 ? '0' : Number(x.toPrecision(d)).toString());
 // table cells: people see the formatted text, CSV gets the raw value (table.ts Num)
@@ -17,7 +19,7 @@ const nPct = (x: number) => num(100 * x, fmtFixed(x * 100, 1) + '%');
 
 export function provenanceTable(r: Report): Table {
   return {
-    title: 'Provenance',
+    id: 'provenance', title: 'Provenance',
     headers: ['input', 'kind', 'declared', 'tool version', 'sha256'],
     rows: r.inputs.map((i) => [i.name, i.kind, i.declared, i.toolVersion ?? '-', i.sha256]),
     notes: [`report schema ${r.schema}; birealsim ${r.tool.version}; seed ${r.seed ?? 'none (no input used randomness)'}`],
@@ -29,7 +31,7 @@ export function reportTables(r: Report): Table[] {
   if (r.cost) {
     const c = r.cost;
     t.push({
-      title: `Memory and operations, ours beside the paper (convention '${c.convention}')`,
+      id: 'cost', title: `Memory and operations, ours beside the paper (convention '${c.convention}')`,
       headers: ['network', 'memory [Mbit]', 'paper memory [Mbit]', 'full precision [Mbit]', 'saving [x]', 'paper saving [x]', 'BOPs [1-bit MAC]', 'real MACs', 'OPs', 'paper OPs', 'speed-up [x]', 'paper speed-up [x]'],
       rows: c.networks.map((n) => {
         const binary = n.bops > 0;
@@ -38,39 +40,34 @@ export function reportTables(r: Report): Table[] {
           numInt(n.bops), numInt(n.realMacs), numInt(n.ops), n.paper?.printedOps ?? '-',
           binary ? nFixed(n.speedup, 2) : '-', n.paper?.speedup !== undefined ? nFixed(n.paper.speedup, 2) : '-'];
       }),
-      notes: ['paper = Liu et al., ECCV 2018, Table 5, as printed; saving and speed-up are against the same topology in full precision', ...c.conventionText],
+      notes: ['paper = Liu et al., ECCV 2018, Table 5, as printed; saving and speed-up are against the same topology in full precision; the counting convention is under Definitions'],
     });
   }
   if (r.simulations?.length) {
     t.push({
-      title: 'Simulation summary (per frame)',
+      id: 'sim-summary', title: 'Simulation summary (per frame)',
       headers: ['network', 'arch', 'clock [MHz]', 'latency [cycles]', 'latency [ms]', 'throughput [frames/s]', 'energy [mJ]', 'DRAM traffic [MB]', 'on-chip SRAM [KiB]', 'area [mm^2]'],
       rows: r.simulations.map((s) => [s.network, s.arch, nSig(s.clockHz / 1e6), numInt(s.latencyCycles), nSig(s.latencySeconds * 1e3), s.framesPerSecond !== undefined ? nSig(s.framesPerSecond) : '-', nSig(s.energyJoules * 1e3), nSig(s.dramBytes / 1e6), nSig(s.onChipBytes / 1024), s.areaMm2 !== undefined ? nSig(s.areaMm2) : '-']),
-      notes: ['latency [ms] and throughput [frames/s] as the simulator reports them (its definitions follow the per-layer tables); energy = sum of components; MB = 1e6 bytes, KiB = 1024 bytes; on-chip SRAM = sum of buffer capacities; area = the simulator\'s area model (PE array, buffers, PPU, real unit, pooling; DRAM PHY excluded; sources in docs/arch.md)'],
+      notes: ['latency [ms] and throughput [frames/s] as the simulator reports them (its definitions are under Definitions); energy = sum of components; MB = 1e6 bytes, KiB = 1024 bytes; on-chip SRAM = sum of buffer capacities; area = the simulator\'s area model (PE array, buffers, PPU, real unit, pooling; DRAM PHY excluded; sources in docs/arch.md)'],
     });
-    let lastDefs = '';
-    for (const s of r.simulations) {
-      const defs = JSON.stringify(s.definitions);
-      const defNotes = defs === lastDefs ? ['simulator definitions: as above'] : Object.entries(s.definitions).map(([k, v]) => `${k}: ${v}`);
-      lastDefs = defs;
+    r.simulations.forEach((s, i) => {
       t.push({
-        title: `${s.network} @ ${s.arch}: per layer`,
+        id: `sim-layers-${i}`, title: `${s.network} @ ${s.arch}: per layer`,
         headers: ['layer', 'op', 'executes as', 'compute [cycles]', 'stall [cycles]', 'fill/drain [cycles]', 'post-op [cycles]', 'total [cycles]', 'MACs', 'op bits', 'utilisation [%]', 'DRAM [B]', 'energy [uJ]'],
         rows: s.layers.map((l) => [l.name, l.op, l.executesAs, numInt(l.computeCycles), numInt(l.stallCycles), numInt(l.fillDrainCycles), numInt(l.postOpCycles), numInt(l.totalCycles), numInt(l.macs), l.opBits, nPct(l.utilisation), numInt(l.dramBytes), nSig(l.energyJoules * 1e6)]),
-        notes: ['stall = SRAM-bandwidth stall + DRAM stall; MACs = 1-bit MACs (op bits 1) or real MACs; op bits of a layer without MACs is the real-stream width',
-          ...defNotes],
+        notes: ['stall = SRAM-bandwidth stall + DRAM stall; MACs = 1-bit MACs (op bits 1) or real MACs; op bits of a layer without MACs is the real-stream width; the simulator\'s definitions are under Definitions'],
       });
       t.push({
-        title: `${s.network} @ ${s.arch}: energy by component`,
+        id: `sim-energy-${i}`, title: `${s.network} @ ${s.arch}: energy by component`,
         headers: ['component', 'energy [uJ / frame]', 'share [%]'],
         rows: Object.entries(s.energyByComponent).map(([k, v]) => [k, nSig(v * 1e6), s.energyJoules > 0 ? nPct(v / s.energyJoules) : '-']),
       });
-    }
+    });
   }
-  for (const sw of r.sweeps ?? []) {
+  (r.sweeps ?? []).forEach((sw, i) => {
     const front = sw.points.filter((p) => p.pareto).sort((a, b) => a.latencySeconds - b.latencySeconds || a.index - b.index);
     t.push({
-      title: `Sweep ${sw.name} (${sw.workload}): Pareto front over latency, energy per frame and area`,
+      id: `sweep-${i}`, title: `Sweep ${sw.name} (${sw.workload}): Pareto front over latency, energy per frame and area`,
       headers: ['point', ...sw.axes, 'latency [ms]', 'energy [mJ / frame]', 'area [mm^2]', 'on-chip SRAM [KiB]'],
       rows: front.map((p) => [p.index, ...sw.axes.map((a) => String(p.params[a])), nSig(p.latencySeconds * 1e3), nSig(p.energyJoules * 1e3), nSig(p.areaMm2), nSig(p.onChipBytes / 1024)]),
       notes: [
@@ -78,10 +75,10 @@ export function reportTables(r: Report): Table[] {
         ...sw.infeasibleReasons.map((x) => `infeasible (${x.count}): ${x.reason}`),
       ],
     });
-  }
+  });
   if (r.verify?.length) {
     t.push({
-      title: 'Bit-exact verification',
+      id: 'verify', title: 'Bit-exact verification',
       headers: ['model', 'result', 'steps per image', 'images', 'first divergence', 'accuracy (golden)'],
       rows: r.verify.map((v) => [v.model, v.match ? (v.checks ? 'PASS' : 'bit-exact') : (v.checks ? 'FAIL' : 'DIVERGES'), v.layersCompared, v.images ?? '-',
         v.firstDivergence ? `${v.firstDivergence.layer}${v.firstDivergence.index !== undefined ? ` at ${JSON.stringify(v.firstDivergence.index)}` : ''}${v.firstDivergence.expected !== undefined ? ` expected ${v.firstDivergence.expected}, got ${v.firstDivergence.actual}` : ''}` : '-',
@@ -89,39 +86,73 @@ export function reportTables(r: Report): Table[] {
       notes: r.verify.filter((v) => v.detail).map((v) => `${v.model}: ${v.detail}`),
     });
     const checks = r.verify.flatMap((v) => (v.checks ?? []).map((c) => [v.model, c.check, c.result, c.pass ? 'ok' : 'FAIL']));
-    if (checks.length) t.push({ title: 'Verification checks', headers: ['model', 'check', 'result', 'status'], rows: checks });
+    if (checks.length) t.push({ id: 'verify-checks', title: 'Verification checks', headers: ['model', 'check', 'result', 'status'], rows: checks });
   }
-  for (const f of r.formats ?? []) {
+  (r.formats ?? []).forEach((f, i) => {
     t.push({
-      title: `Real-stream formats: ${f.network}, accuracy (golden model) and cost per frame (simulator, ${f.baseArch} with the format's stream width)`,
+      id: `formats-${i}`, title: `Real-stream formats: ${f.network}, accuracy (golden model) and cost per frame (simulator, ${f.baseArch} with the format's stream width)`,
       headers: ['format', 'bits', 'arch', 'accuracy [%]', 'agreement with fp32 [%]', 'changed vs fp32 [images]', 'max |logit diff| vs fp32', 'latency [ms]', 'energy [uJ / frame]', 'DRAM [B / frame]', 'realStream SRAM [B / frame]', 'golden = simulator'],
       rows: f.points.map((p) => [p.format, p.bits, p.arch, nFixed(100 * p.accuracy, 2), nFixed(100 * p.agreementWithFp32, 2), p.changedVsFp32, nSig(p.maxAbsLogitDiffVsFp32, 3),
         p.latencySeconds !== undefined ? nSig(p.latencySeconds * 1e3) : 'infeasible', p.energyJoules !== undefined ? nSig(p.energyJoules * 1e6) : '-',
         p.dramBytes !== undefined ? numInt(p.dramBytes) : '-', p.realStreamSramBytes !== undefined ? numInt(p.realStreamSramBytes) : '-', p.bitExact]),
       notes: [`model ${f.model}; accuracy on ${f.dataset}`, 'realStream SRAM = bytes read from and written to the on-chip real-valued stream buffer; golden = simulator: functional simulation vs golden model in that format, every layer bit for bit', ...f.notes],
     });
-  }
+  });
+  (r.train ?? []).forEach((tr, i) => {
+    t.push({
+      id: `train-${i}`, title: `Training run ${tr.input}: per epoch`,
+      headers: ['stage', 'stage kind', 'epoch', 'train loss', 'train accuracy [%]', 'test accuracy [%]', 'test loss', 'elapsed [min]'],
+      rows: tr.epochs.map((e) => [e.stage, e.stageKind, e.epoch, nSig(e.trainLoss), nFixed(100 * e.trainAccuracy, 2), e.testAccuracy !== undefined ? nFixed(100 * e.testAccuracy, 2) : '-',
+        e.testLoss !== undefined ? nSig(e.testLoss) : '-', e.elapsedSeconds !== undefined ? nFixed(e.elapsedSeconds / 60, 1) : '-']),
+      notes: ['train accuracy = running accuracy over the epoch\'s training batches (augmented, training mode); test accuracy = the whole test set after the epoch, eval mode; elapsed = wall-clock time the trainer recorded (from the run\'s start)'],
+    });
+  });
   return t;
 }
 
-function chartNotes(r: Report): string[] {
-  const { charts, omitted } = buildCharts(r);
-  return [`charts (HTML form): ${charts.length} drawn${charts.length ? `: ${charts.map((c) => c.id).join(', ')}` : ''}`,
-    ...omitted.map((o) => `chart omitted: ${o.title}: ${o.reason}`)];
+/**
+ * Definitions the tables rely on, folded away at the end of every form: the cost convention's counting
+ * rules and each simulator's metric definitions (once per distinct set).
+ */
+export function reportDefinitions(r: Report): { title: string; lines: string[] }[] {
+  const out: { title: string; lines: string[] }[] = [];
+  if (r.cost && r.cost.conventionText.length) out.push({ title: 'cost model', lines: r.cost.conventionText });
+  const seen = new Map<string, number>();
+  for (const s of r.simulations ?? []) {
+    const key = JSON.stringify(s.definitions);
+    if (Object.keys(s.definitions).length === 0) continue;
+    const k = seen.get(key);
+    if (k !== undefined) { out[k].title += `, ${s.network} @ ${s.arch}`; continue; }
+    seen.set(key, out.length);
+    out.push({ title: `simulator: ${s.network} @ ${s.arch}`, lines: Object.entries(s.definitions).map(([m, d]) => `${m}: ${d}`) });
+  }
+  return out;
 }
 
+/** The tables in reading order: everything but provenance (which is folded away at the end). */
+const bodyTables = (tables: Table[]) => tables.filter((t) => t.id !== 'provenance');
+
 export function renderReportText(r: Report): string {
-  return [r.title, '='.repeat(r.title.length), '', ...reportTables(r).map((t) => renderText(t) + '\n'), ...r.notes.map((n) => `note: ${n}`), ...chartNotes(r)].join('\n') + '\n';
+  const tables = reportTables(r);
+  const h = headlineLines(buildHeadline(r, tables));
+  const prov = tables.find((t) => t.id === 'provenance')!;
+  return [r.title, '='.repeat(r.title.length), '', h.what, ...h.facts.map((f) => `  * ${f}`), `Verdict: ${h.verdict}`, '',
+    ...bodyTables(tables).map((t) => renderText(t) + '\n'), ...r.notes.map((n) => `note: ${n}`), ...moreChartsNotes(r), '',
+    renderText(prov), '', 'Definitions', ...reportDefinitions(r).flatMap((d) => [`${d.title}:`, ...d.lines.map((l) => `  ${l}`)])].join('\n') + '\n';
 }
 
 export function renderReportMarkdown(r: Report, images: { id: string; title: string; path: string }[] = []): string {
-  const out = [`# ${r.title}`, ''];
-  for (const t of reportTables(r)) out.push(renderMarkdown(t));
+  const tables = reportTables(r);
+  const h = headlineLines(buildHeadline(r, tables));
+  const out = [`# ${r.title}`, '', h.what, '', ...h.facts.map((f) => `- ${f}`), '', `**Verdict:** ${h.verdict}`, ''];
   for (const im of images) out.push(`![${im.title}](${im.path})`, '');
+  for (const t of bodyTables(tables)) out.push(renderMarkdown(t));
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
-  out.push('## Charts', '', ...chartNotes(r).map((n) => `- ${n}`), '');
-  out.push('## Resolved configs', '');
-  for (const c of r.configs) out.push(`<details><summary>${c.kind}: ${c.name}</summary>`, '', '```json', JSON.stringify(c.value, null, 2), '```', '', '</details>', '');
+  out.push(...moreChartsNotes(r).flatMap((n) => [n, '']));
+  out.push('<details><summary>Provenance</summary>', '', renderMarkdown(tables.find((t) => t.id === 'provenance')!), '</details>', '');
+  const defs = reportDefinitions(r);
+  if (defs.length) out.push('<details><summary>Definitions</summary>', '', ...defs.flatMap((d) => [`**${d.title}**`, '', ...d.lines.map((l) => `- ${l}`), '']), '</details>', '');
+  for (const c of r.configs) out.push(`<details><summary>Resolved config, ${c.kind}: ${c.name}</summary>`, '', '```json', JSON.stringify(c.value, null, 2), '```', '', '</details>', '');
   return out.join('\n');
 }
 

@@ -1,11 +1,11 @@
 /**
  * The Report object (schema "birealsim.report/1"): plain JSON, built once from the JSON documents other
- * commands produce (cost --json, simulate --json, sweep JSONL, verify --json, formats --json), then rendered at the edge
+ * commands produce (cost --json, simulate --json, sweep JSONL, verify --json, formats --json, train's metrics.jsonl), then rendered at the edge
  * into terminal text, JSON, CSV, Markdown and a self-contained HTML page (render.ts, html.ts).
  *
  * Invariants:
- *  - every section is optional: a report renders what is present, and a chart whose data is absent is
- *    listed in `omitted` with a reason (never drawn empty);
+ *  - every section is optional: a report renders what is present; a chart whose input is absent is not
+ *    drawn (the page says once, at its end, which inputs would add which charts), never drawn empty;
  *  - provenance is always present: tool version, seed (null when no input used randomness), every input's
  *    sha256, and the resolved configs the inputs were computed under (convention, architectures, sweep spec);
  *  - no timestamps: the same inputs give the same bytes in every form.
@@ -15,7 +15,7 @@
 
 export const REPORT_SCHEMA = 'birealsim.report/1';
 
-export type InputKind = 'cost' | 'simulate' | 'sweep' | 'verify' | 'formats';
+export type InputKind = 'cost' | 'simulate' | 'sweep' | 'verify' | 'formats' | 'train';
 
 export interface ReportInput {
   /** as given on the command line (file path or built-in name) */
@@ -172,6 +172,23 @@ export interface FormatsSection {
   notes: string[];
 }
 
+/** One epoch of `birealsim train`'s metrics.jsonl (wall-clock fields other than elapsed time are not kept). */
+export interface TrainEpoch {
+  stage: number;
+  /** the stage's name in the recipe ('real' = clip activations, 'binary' = 1-bit) */
+  stageKind: string;
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  /** evaluated on the whole test set, when the trainer evaluated after this epoch */
+  testAccuracy?: number;
+  testLoss?: number;
+  /** training time from the start of the run to the end of this epoch, as the trainer recorded it */
+  elapsedSeconds?: number;
+}
+/** A training run: the per-epoch curve of `birealsim train` (metrics.jsonl in its --out directory). */
+export interface TrainSection { input: string; epochs: TrainEpoch[] }
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   title: string;
@@ -184,5 +201,6 @@ export interface Report {
   sweeps?: SweepSection[];
   verify?: VerifySection[];
   formats?: FormatsSection[];
+  train?: TrainSection[];
   notes: string[];
 }

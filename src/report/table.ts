@@ -6,14 +6,15 @@
  */
 export interface Num { text: string; value: number }
 export type Cell = string | number | Num;
-export interface Table { title?: string; headers: string[]; rows: Cell[][]; notes?: string[] }
+/** `id` names a table for the report's headline (story.ts reads its numbers from these cells); never rendered. */
+export interface Table { id?: string; title?: string; headers: string[]; rows: Cell[][]; notes?: string[] }
 
 /** A number shown as `text` to people and as its raw value in CSV. */
 export const num = (value: number, text: string): Num => ({ text, value });
 /** An integer with thousands separators for people, raw in CSV. */
 export const numInt = (value: number): Num => ({ text: fmtInt(value), value });
 
-const cell = (v: Cell) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? v : v.text);
+export const cell = (v: Cell) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? v : v.text);
 // in CSV a '-' placeholder (no value) is an empty field
 const raw = (v: Cell) => (typeof v === 'object' && v !== null ? String(v.value) : v === '-' || v === 'n/a' ? '' : cell(v));
 

@@ -1,7 +1,8 @@
 /**
  * The HTML report in a real browser: Debian chromium (headless, playwright-core) opens the generated page
- * from disk; the page must raise no errors, make no request beyond the file itself, and every chart canvas
- * must hold drawn pixels (read back with getImageData). Skips with a message only if chromium is absent.
+ * from disk; the page must raise no errors (console included), make no request beyond the file itself, every
+ * chart canvas must hold drawn pixels (read back with getImageData), and the roofline's compute roof must lie
+ * inside the plotted area (read from the chart.js scales the page built). Skips with a message only if chromium is absent.
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,6 +58,28 @@ describe.skipIf(!present)('HTML report in headless chromium', () => {
         expect(s.painted, `${s.id} has drawn pixels`).toBeGreaterThan(s.pixels * 0.002);
         expect(s.colours, `${s.id} draws more than one colour (axes + data)`).toBeGreaterThan(2);
       }
+      // the roofline's compute roof (the flat line at the PE array's peak) and its ridge point lie inside the
+      // plotted area, read from the chart.js scales the page built (not from our config)
+      const sims = report.simulations!;
+      expect(sims.length).toBe(2);
+      for (const [i, s] of sims.entries()) {
+        const g = await page.evaluate(({ id, peak, ridge }) => {
+          const chart = (window as unknown as { Chart: { getChart(c: Element): any } }).Chart.getChart(document.getElementById(id)!);
+          const { x, y } = chart.scales, a = chart.chartArea;
+          return { top: a.top, bottom: a.bottom, left: a.left, right: a.right, yMin: y.min, yMax: y.max, xMin: x.min, xMax: x.max, yType: y.type,
+            peakPx: y.getPixelForValue(peak), ridgePx: x.getPixelForValue(ridge) };
+        }, { id: `chart-sim-roofline-${i}`, peak: s.peakMacsPerCycle, ridge: s.peakMacsPerCycle / s.dramBytesPerCycle });
+        expect(g.yType).toBe('logarithmic');
+        expect(g.yMax, `roofline ${i}: y axis reaches above the peak`).toBeGreaterThan(s.peakMacsPerCycle);
+        expect(g.yMin).toBeLessThan(s.peakMacsPerCycle);
+        expect(g.peakPx, `roofline ${i}: compute roof below the top of the plot`).toBeGreaterThan(g.top + 2);
+        expect(g.peakPx, `roofline ${i}: compute roof above the bottom of the plot`).toBeLessThan(g.bottom - 2);
+        expect(g.ridgePx, `roofline ${i}: ridge point right of the left edge`).toBeGreaterThan(g.left + 2);
+        expect(g.ridgePx, `roofline ${i}: ridge point left of the right edge`).toBeLessThan(g.right - 2);
+      }
+      // the page opens with its headline, and the only console output is error-free
+      expect(await page.evaluate(() => document.querySelector('h1 + section')?.id)).toBe('headline');
+      expect(errors).toEqual([]);
     } finally {
       await browser.close();
       rmSync(dir, { recursive: true, force: true });
@@ -94,11 +117,14 @@ describe.skipIf(!present)('HTML report in headless chromium', () => {
     }
   });
 
-  it('a report without simulation or sweep draws only what is present and says why the rest is missing', async () => {
+  it('a report without simulation or sweep draws only what is present and says once which inputs would add the rest', async () => {
     const report = buildReport([doc('micro-cost.json', readFileSync(`${FIX}/micro-cost.json`, 'utf8'))], { title: 'cost only', toolVersion: '0.1.0' });
     const html = renderReportHtml(report);
     expect((html.match(/<canvas /g) ?? []).length).toBe(3);
-    expect(html).toContain('Chart omitted: <b>Roofline</b>');
-    expect(html).toContain('Chart omitted: <b>Sweep Pareto fronts</b>');
+    expect(html).not.toContain('Chart omitted');
+    const more = html.match(/<p class="more">[^<]*<\/p>/g) ?? [];
+    expect(more).toHaveLength(1);
+    expect(more[0]).toMatch(/simulate --json` input would add per-layer cycles by cause, utilisation per layer, roofline, energy by component/);
+    expect(more[0]).toMatch(/sweep` \.jsonl would add latency vs energy and latency vs area Pareto fronts/);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Bad report inputs are user errors naming the file, the JSON path and a hint (CLI: one line, exit 2);
- * absent data gives omitted charts with reasons, never empty ones.
+ * an absent input kind gives one note naming the input and the charts it would add, never an empty chart.
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,10 +101,14 @@ describe('birealsim verify --json', () => {
 });
 
 describe('charts follow the data', () => {
-  it('no input kind -> its charts are omitted with a reason; present kinds draw non-empty datasets', () => {
+  it('no input kind -> its charts are listed once under the input that would add them; present kinds draw non-empty datasets', () => {
     const only = buildCharts(buildReport([doc('s.json', JSON.stringify(sim))], { title: 't', toolVersion: '0' }));
-    expect(only.omitted.map((o) => o.id).sort()).toEqual(['cost-memory', 'cost-ops', 'sweep-pareto']);
-    expect(only.charts.map((c) => c.id)).toEqual(['ops-precision', 'sim-cycles-0', 'sim-utilisation-0', 'sim-roofline-0', 'sim-energy']);
+    expect(only.omitted).toEqual([]);
+    expect(only.missing.map((m) => m.input)).toEqual([
+      "a training run's metrics.jsonl (`birealsim train --out DIR`)", 'a cost input (`paper-table` or `birealsim cost --json`)',
+      'a `birealsim sweep` .jsonl', 'a `birealsim formats --json` input']);
+    expect(only.missing[1].charts).toEqual(['model memory by precision', 'operations per image']);
+    expect(only.charts.map((c) => c.id)).toEqual(['ops-precision', 'sim-energy', 'sim-cycles-0', 'sim-utilisation-0', 'sim-roofline-0']);
     for (const c of only.charts) {
       const ds = (c.config.data as { datasets: { data: unknown[] }[] }).datasets;
       expect(ds.length).toBeGreaterThan(0);
@@ -112,7 +116,7 @@ describe('charts follow the data', () => {
     }
     const none = buildCharts(buildReport([], { title: 't', toolVersion: '0' }));
     expect(none.charts).toEqual([]);
-    expect(none.omitted.length).toBeGreaterThan(0);
+    expect(none.missing.flatMap((m) => m.charts)).toEqual(expect.arrayContaining(['roofline', 'training curve', 'MACs by operand precision']));
   });
   it('stacked cycle chart carries exactly the simulator\'s per-cause cycles', () => {
     const c = buildCharts(buildReport([doc('s.json', JSON.stringify(sim))], { title: 't', toolVersion: '0' })).charts.find((x) => x.id === 'sim-cycles-0')!;
