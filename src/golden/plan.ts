@@ -115,7 +115,9 @@ export function fuse(steps: ExecStep[], output: string): FusedGroup[] {
     const outputs: string[] = [], internal: string[] = [];
     for (const s of run) {
       const name = stepOutput(s);
-      ((readers.get(name) ?? []).some((r) => !own.has(r)) || name === output ? outputs : internal).push(name);
+      // a tensor nobody reads (the end of an independent segment, ir/segments.ts) leaves the chip like the output
+      const rs = readers.get(name) ?? [];
+      (rs.length === 0 || rs.some((r) => !own.has(r)) || name === output ? outputs : internal).push(name);
     }
     return { id: run[0].id, steps: run, inputs, outputs, internal };
   });

@@ -24,7 +24,10 @@ export function workloadSchema(): Record<string, unknown> {
     const m = opModule(op);
     const props: Record<string, unknown> = { id: { type: 'string', minLength: 1, not: { const: 'input' } }, op: { const: op } };
     if (m.arity === 2) props.inputs = { type: 'array', items: { type: 'string' }, minItems: 2, maxItems: 2, description: 'ids of two earlier layers' };
-    else props.in = { type: 'string', description: 'id of an earlier layer or "input"; default: the previous layer' };
+    else {
+      props.in = { type: 'string', description: 'id of an earlier layer or "input"; default: the previous layer' };
+      props.input = { type: 'object', additionalProperties: false, required: ['h', 'w', 'c'], properties: { h: { type: 'integer', minimum: 1 }, w: { type: 'integer', minimum: 1 }, c: { type: 'integer', minimum: 1 } }, description: 'instead of "in": this layer\'s own input shape (HWC), starting an independent segment (docs/workload.md)' };
+    }
     for (const [k, s] of Object.entries(m.keys)) props[k] = keySchema(s);
     const required = ['id', 'op', ...(m.arity === 2 ? ['inputs'] : []), ...Object.entries(m.keys).filter(([, s]) => s.default === undefined).map(([k]) => k)];
     return { if: { properties: { op: { const: op } }, required: ['op'] }, then: { description: m.summary, properties: props, required, additionalProperties: false } };

@@ -41,6 +41,7 @@ import { BUFFER_NAMES } from './arch.ts';
 import { bitsPixelBytes, realPixelBytes, type SimLayer } from './layers.ts';
 import { energyOf, layerContext, mapLayer, noResidency, sumEnergy, type LayerCtx, type LayerEval, type LayerResidency, type Mapping, type Objective } from './mapper.ts';
 import { weightTileBytes } from './memory.ts';
+import { isNetworkInput } from '../ir/segments.ts';
 
 export type FusionMode = 'none' | 'auto';
 export const FUSION_MODES: readonly FusionMode[] = ['none', 'auto'];
@@ -116,7 +117,7 @@ export function netTensors(layers: SimLayer[]): NetTensor[] {
     if (!byName.has(name)) byName.set(name, { name, producer, outIndex, consumers: [], h: t.h, w: t.w, c: t.c, dtype: t.dtype, bytes: 0, pixelBytes: 0, home: 'realStream' });
   };
   layers.forEach((l, i) => {
-    if (l.input.name === 'input') add('input', -1, 0, l.input);
+    if (isNetworkInput(l.input.name)) add(l.input.name, -1, 0, l.input);
     l.outputs.forEach((o, oi) => add(o.name, i, oi, o));
   });
   layers.forEach((l, i) => {
