@@ -14,6 +14,9 @@ import { runCli } from '../cli/run-cli.ts';
 import { loadWorkloadText } from '../../src/ir/validate.ts';
 import { systolicGemm } from '../../src/sim/systolic.ts';
 import { parseTopology } from '../../src/interop/scalesim-topology.ts';
+import { TrainNet } from '../../src/train/net.ts';
+import { exportOnnx } from '../../src/interop/onnx-export.ts';
+import { randomModel } from '../../src/ir/model.ts';
 
 const FIX = 'test/fixtures/scalesim';
 const MAC_ARCH = `${FIX}/scalesim-compat-mac.json`;
@@ -28,7 +31,7 @@ async function importCsv(csv: string, precision: 'binary' | 'real', out: string)
 async function simulateJson(workload: string, arch: string) {
   const r = await runCli(['simulate', workload, '--arch', arch, '--json']);
   expect(r.code, r.err).toBe(0);
-  return JSON.parse(r.out) as { layers: { id: string; executesOn: string; cycles: { compute: number } }[] };
+  return JSON.parse(r.out) as { layers: { id: string; executesOn: string; cycles: { compute: number }; inShape: number[]; outShape: number[]; dramBytes: Record<string, number>; scalesimSramWords?: { ifmapReads: number; filterReads: number; ofmapWrites: number } }[] };
 }
 
 /** SCALE-Sim's conv rows of a topology, read naively (name, H, W, R, S', C, N, stride) with its ceil formula. */
@@ -112,6 +115,15 @@ describe('SCALE-Sim topology import (conv form, SCALE-Sim Resnet18.csv)', () => 
       for (const s of scalesimRows(csv)) expect(by.get(s.name)!.cycles.compute, s.name).toBe(systolicGemm(s.M, s.N, s.K, 32, 32, 'os', 'array').computeCycles - 1);
     }
     expect(real.layers.every((l) => l.executesOn === 'mac-array')).toBe(true);
+    // SCALE-Sim's SRAM words for Conv1 (OS): ifmap M*K*ceil(N/C) = 12100*147*2 = 3557400; filter K*N*ceil(M/R) =
+    // 147*64*379 = 3565632; ofmap M*N + folds*(R+C) = 774400 + 758*64 = 822912
+    expect(real.layers.find((l) => l.id === 'Conv1')!.scalesimSramWords).toEqual({ ifmapReads: 3557400, filterReads: 3565632, ofmapWrites: 822912 });
+    // independent layers: each reads its own IFMAP from DRAM and writes its OFMAP there (fp32: 4 B per element)
+    for (const l of real.layers) {
+      const inName = l.id === 'Conv1' ? 'input:input' : `input:input:${l.id}`;
+      expect(l.dramBytes[inName], l.id).toBe(l.inShape.reduce((a, b) => a * b, 4));
+      expect(l.dramBytes[`output:${l.id}`], l.id).toBe(l.outShape.reduce((a, b) => a * b, 4));
+    }
     expect(bin.layers.filter((l) => !l.id.endsWith('.sign')).every((l) => l.executesOn === 'xnor-array')).toBe(true);
   });
 
@@ -148,6 +160,14 @@ describe('SCALE-Sim topology import, small cases', () => {
     expect(t.form).toBe('conv');
     // A: ceil((5 - 3 + 2)/2) = 2; ConvDP: 3 one-channel layers ConvDPChannel_0..2 (SCALE-Sim's depth-wise expansion)
     expect(t.rows.map((r) => [r.name, r.ofmapH, r.channels, r.line])).toEqual([['A', 2, 2, 3], ['ConvDPChannel_0', 4, 1, 4], ['ConvDPChannel_1', 4, 1, 4], ['ConvDPChannel_2', 4, 1, 4]]);
+  });
+
+  it('train and ONNX export refuse a workload with independent segments (no single input), as user errors', async () => {
+    writeFileSync(P('two.csv'), 'Layer, M, N, K,\ng1, 4, 3, 8,\ng2, 2, 5, 6,\n');
+    const { text } = await importCsv(P('two.csv'), 'real', 'two.json');
+    const net = loadWorkloadText(text, 'two.json');
+    expect(() => new TrainNet(net, { signAs: 'binary', bconvWeights: 'binary', actGrad: 'approxsign', weightGrad: 'magnitude-aware' })).toThrow(/independent segments/);
+    expect(() => exportOnnx(randomModel(net, 1))).toThrow(/independent segments/);
   });
 
   it('independent segments run bit-exactly: functional simulation = golden model, on every kernel set', async () => {
