@@ -26,12 +26,19 @@
  *    activation between layers, so Bi-Real Net's real-valued shortcut and BN are not added.
  *  - GEMM rows: a 1x1 conv on an M x 1 x K input with N output channels (the IR's kernels are square, so
  *    SCALE-Sim's 1 x K filter on M x K x 1 becomes its transpose; M, N and K are the same).
+ *  - conv rows with a non-square filter or unequal strides (many SCALE-Sim files write GEMMs as 1 x K filters):
+ *    their im2col GEMM, a 1x1 conv on an Ho x Wo x (R*S*C) input: SCALE-Sim's M, N, K (and so its compute
+ *    cycles and operand-matrix SRAM counts); the input tensor is the im2col'd IFMAP (a note says so).
+ *  - header: SCALE-Sim never reads it (columns are positional), so names are compared loosely and a different
+ *    name is a note; the form is GEMM when column 2 is `M`. A row of empty fields (a spreadsheet's blank
+ *    row) is skipped; a conv row may have a 9th field, the stride width, as SCALE-Sim reads it; a row with no
+ *    name is named `line<N>`.
  *  - the IR computes Ho = floor((H - R) / S) + 1. Where S does not divide H - R, SCALE-Sim's ceil counts one
  *    more output row (a last window reading past the IFMAP); the import then extends the IFMAP to
  *    H' = (Ho - 1) * S + R so the output size, M, N, K and the MAC count equal SCALE-Sim's, and says so in a note.
- *  - refused with exit 2 (file, line, column, hint): a missing or unknown header, a missing field, a value that
- *    is not a positive integer, a filter larger than its IFMAP, non-square filters or strides (the IR's
- *    kernels are square), an empty file or one without layers.
+ *  - refused with exit 2 (file, line, column, hint): a header with fewer than the form's columns, a missing or
+ *    extra field, a value that is not a positive integer, a filter larger than its IFMAP, an empty file or
+ *    one without layers. (SCALE-Sim itself fails on these, without naming the line.)
  * Layer ids are the row names (trimmed), made unique with a `_2`, `_3`, ... suffix; the sign of row `X` is `X.sign`.
  */
 import { basename } from 'node:path';
@@ -57,12 +64,12 @@ export interface TopologyRow {
 
 export interface TopologyImport { workload: Workload; form: TopologyForm; rows: TopologyRow[]; notes: string[] }
 
-const CONV_COLUMNS = ['Layer name', 'IFMAP Height', 'IFMAP Width', 'Filter Height', 'Filter Width', 'Channels', 'Num Filter', 'Strides'];
-const CONV_COLUMNS_9 = [...CONV_COLUMNS.slice(0, 7), 'Stride height', 'Stride width'];
+const CONV_COLUMNS = ['Layer name', 'IFMAP Height', 'IFMAP Width', 'Filter Height', 'Filter Width', 'Channels', 'Num Filter', 'Strides', 'Stride width'];
 const GEMM_COLUMNS = ['Layer', 'M', 'N', 'K'];
-const HEADER_HINT = `a SCALE-Sim topology starts with a header line: '${CONV_COLUMNS.join(', ')},' (conv form) or '${GEMM_COLUMNS.join(', ')},' (GEMM form)`;
+const HEADER_HINT = `a SCALE-Sim topology starts with a header line: '${CONV_COLUMNS.slice(0, 8).join(', ')},' (conv form) or '${GEMM_COLUMNS.join(', ')},' (GEMM form)`;
 
-const norm = (s: string) => s.trim().toLowerCase().replace(/\s+/g, ' ');
+/** A header name compared loosely: case, spaces and a plural 's' do not matter ('num filters' = 'Num Filter'). */
+const loose = (s: string) => s.toLowerCase().replace(/\s+/g, '').replace(/s$/, '');
 
 /** Splits a line into trimmed fields, dropping the one empty field SCALE-Sim's trailing comma leaves. */
 function fields(line: string): string[] {
@@ -75,21 +82,31 @@ function fail(file: string, line: number, column: string | undefined, msg: strin
   throw new UserError('E_TOPOLOGY', msg, { file, path: column ? `line ${line}, column '${column}'` : `line ${line}`, hint });
 }
 
-/** Which form a header names, or a located error. */
-function headerForm(file: string, header: string[]): { form: TopologyForm; columns: string[] } {
-  const h = header.map(norm);
-  const same = (cols: string[]) => h.length === cols.length && cols.every((c, i) => norm(c) === h[i]);
-  if (same(CONV_COLUMNS)) return { form: 'conv', columns: CONV_COLUMNS };
-  if (same(CONV_COLUMNS_9)) return { form: 'conv', columns: CONV_COLUMNS_9 };
-  if (h.length === 4 && (h[0] === 'layer' || h[0] === 'layer name') && h[1] === 'm' && h[2] === 'n' && h[3] === 'k') return { form: 'gemm', columns: GEMM_COLUMNS };
-  // the closest form: name the first column that differs or is missing
-  const expect = ['m', 'n', 'k'].includes(h[1] ?? '') ? GEMM_COLUMNS : CONV_COLUMNS;
-  for (let i = 0; i < expect.length; i++) {
-    const want = norm(expect[i]);
-    if (h[i] === undefined || h[i] === '') fail(file, 1, expect[i], `header: column '${expect[i]}' is missing`, HEADER_HINT);
-    if (h[i] !== want && !(i === 0 && (h[i] === 'layer' || h[i] === 'layer name'))) fail(file, 1, expect[i], `header: column ${i + 1} is '${header[i].trim()}', expected '${expect[i]}'`, HEADER_HINT);
+const tabHint = (line: string) => (line.includes('\t') && !line.includes(',') ? 'its fields are separated by tabs; SCALE-Sim separates them by commas' : undefined);
+
+/**
+ * The form a header names. SCALE-Sim never reads its header (it reads columns by position), so names are
+ * only compared loosely and a different name is a note, not an error; a header with fewer than the form's
+ * columns is an error (the file is not a topology, or was cut).
+ */
+function headerForm(file: string, line: string, notes: string[]): TopologyForm {
+  const header = fields(line);
+  while (header.length > 1 && header[header.length - 1] === '') header.pop();
+  const h = header.map(loose);
+  if (h.length >= 2 && h[1] === 'm') {
+    for (let i = 0; i < 4; i++) if (h[i] !== loose(GEMM_COLUMNS[i]) && !(i === 0 && h[0] === 'layername')) fail(file, 1, GEMM_COLUMNS[i], h[i] === undefined ? `header: column '${GEMM_COLUMNS[i]}' is missing` : `header: column ${i + 1} is '${header[i]}', expected '${GEMM_COLUMNS[i]}'`, HEADER_HINT);
+    if (header.length > 4) notes.push(`line 1: header columns after K (${header.slice(4).map((x) => `'${x}'`).join(', ')}) are ignored`);
+    return 'gemm';
   }
-  return fail(file, 1, undefined, `header: ${header.length} columns, expected ${expect.length}: extra column '${header[expect.length].trim()}'`, HEADER_HINT);
+  if (header.length < 8) {
+    const hint = tabHint(line) ?? HEADER_HINT;
+    // name the column by what the header lacks when its names are SCALE-Sim's, else by position
+    const missing = CONV_COLUMNS.slice(1, 8).find((c) => !h.includes(loose(c))) ?? CONV_COLUMNS[header.length];
+    fail(file, 1, missing, `header: column '${missing}' is missing (${header.length} of 8 columns)`, hint);
+  }
+  const differ = CONV_COLUMNS.slice(0, 8).map((c, i) => [c, header[i]] as const).filter(([c, x], i) => loose(x) !== loose(c) && !(i === 0 && loose(x) === 'layer') && !(i === 7 && loose(x) === 'strideheight'));
+  if (differ.length) notes.push(`line 1: header ${differ.map(([c, x]) => `'${x}'`).join(', ')} read as ${differ.map(([c]) => `'${c}'`).join(', ')}: SCALE-Sim reads the columns by position`);
+  return 'conv';
 }
 
 function posInt(file: string, line: number, column: string, v: string): number {
@@ -107,30 +124,33 @@ export function parseTopology(text: string, file: string): { form: TopologyForm;
   const notes: string[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   if (lines.every((l) => l.trim() === '')) fail(file, 1, undefined, 'the file is empty', HEADER_HINT);
-  const headerLine = lines.findIndex((l) => l.trim() !== '');
-  if (headerLine !== 0) fail(file, 1, undefined, 'line 1 is blank: SCALE-Sim skips line 1 as the header', HEADER_HINT);
-  const { form, columns } = headerForm(file, fields(lines[0]));
+  if (lines[0].trim() === '') fail(file, 1, undefined, 'line 1 is blank: SCALE-Sim skips line 1 as the header', HEADER_HINT);
+  const form = headerForm(file, lines[0], notes);
+  const columns = form === 'gemm' ? GEMM_COLUMNS : CONV_COLUMNS;
+  const need = form === 'gemm' ? 4 : 8, most = form === 'gemm' ? 4 : 9;
   const rows: TopologyRow[] = [];
+  let skipped = 0;
   for (let i = 1; i < lines.length; i++) {
     if (lines[i].trim() === '') continue;
     const line = i + 1;
     const f = fields(lines[i]);
-    if (f.length < columns.length) fail(file, line, columns[f.length], `column '${columns[f.length]}' is missing (${f.length} of ${columns.length} fields)`, `each row has ${columns.length} comma-separated fields: ${columns.join(', ')}`);
-    if (f.length > columns.length) fail(file, line, undefined, `${f.length} fields, expected ${columns.length} (${columns.join(', ')})`, 'remove the extra fields');
-    const name = f[0];
-    if (name === '') fail(file, line, columns[0], 'empty layer name', 'give every row a name');
+    // a row of empty fields (',,,,,,,,', a spreadsheet's blank row) is no layer
+    if (f.every((x) => x === '')) { skipped++; continue; }
+    if (f.length < need) fail(file, line, columns[f.length], `column '${columns[f.length]}' is missing (${f.length} of ${need} fields)`, tabHint(lines[i]) ?? `each row has ${need} comma-separated fields: ${columns.slice(0, need).join(', ')}${form === 'conv' ? ' (and optionally Stride width)' : ''}`);
+    if (f.length > most) fail(file, line, undefined, `${f.length} fields, expected ${need}${most > need ? ` or ${most}` : ''} (${columns.slice(0, most).join(', ')})`, 'remove the extra fields');
+    let name = f[0];
     const v = f.slice(1).map((x, j) => posInt(file, line, columns[j + 1], x));
+    if (name === '') { name = `line${line}`; notes.push(`line ${line}: the row has no name; it is named '${name}'`); }
     if (form === 'gemm') {
       const [m, n, k] = v;
       rows.push({ line, name, ifmapH: m, ifmapW: 1, filterH: 1, filterW: 1, channels: k, filters: n, strideH: 1, strideW: 1, m, n, k, ofmapH: m, ofmapW: 1 });
       continue;
     }
+    // 8 fields: one stride for both directions; 9: stride height, stride width (SCALE-Sim's append_topo_arrays)
     const [ifmapH, ifmapW, filterH, filterW, channels, filters, strideH] = v;
     const strideW = v.length === 8 ? v[7] : strideH;
     if (filterH > ifmapH) fail(file, line, columns[3], `filter height ${filterH} is larger than the IFMAP height ${ifmapH}`, 'SCALE-Sim IFMAP sizes are pre-padded: give the padded IFMAP (H + 2*pad)');
     if (filterW > ifmapW) fail(file, line, columns[4], `filter width ${filterW} is larger than the IFMAP width ${ifmapW}`, 'SCALE-Sim IFMAP sizes are pre-padded: give the padded IFMAP (W + 2*pad)');
-    if (filterH !== filterW) fail(file, line, columns[4], `filter ${filterH}x${filterW} is not square`, 'birealsim convolutions have square kernels');
-    if (strideH !== strideW) fail(file, line, columns[8] ?? columns[7], `strides ${strideH} and ${strideW} differ`, 'birealsim convolutions have one stride for both directions');
     const expand = name.includes('DP') ? channels : 1;
     if (expand > 1) notes.push(`line ${line}: depth-wise row '${name}' ('DP' in its name) expanded into ${channels} one-channel layers ${name}Channel_0..${channels - 1}, as SCALE-Sim does`);
     for (let c = 0; c < expand; c++) {
@@ -142,6 +162,7 @@ export function parseTopology(text: string, file: string): { form: TopologyForm;
       });
     }
   }
+  if (skipped) notes.push(`${skipped} row(s) of empty fields skipped`);
   if (rows.length === 0) fail(file, lines.length, undefined, 'no layers: the file has a header and no rows', 'add one line per layer after the header');
   return { form, rows, notes };
 }
@@ -163,23 +184,33 @@ export function importTopology(text: string, file: string, opts: { precision: To
   };
   const layers: Layer[] = [];
   let input = { h: 1, w: 1, c: 1 };
-  let extended = 0;
+  let extended = 0, im2col = 0;
   rows.forEach((r, i) => {
     const id = uniq(r.name);
     if (id !== r.name) notes.push(`line ${r.line}: layer '${r.name}' is named '${id}' (ids are unique)`);
-    const h = irIfmap(r.ifmapH, r.filterH, r.strideH, r.ofmapH), w = irIfmap(r.ifmapW, r.filterW, r.strideW, r.ofmapW);
-    if (h !== r.ifmapH || w !== r.ifmapW) {
-      extended++;
-      notes.push(`line ${r.line}: '${id}' IFMAP ${r.ifmapH}x${r.ifmapW} extended to ${h}x${w}: SCALE-Sim's ceil((H - R + S)/S) gives ${r.ofmapH}x${r.ofmapW} outputs, a last partial window the IR reads as a full one`);
+    // square filter and one stride: the conv itself; otherwise its im2col GEMM (a 1x1 conv, same M, N, K)
+    const square = r.filterH === r.filterW && r.strideH === r.strideW;
+    let shape: { h: number; w: number; c: number };
+    if (square) {
+      const h = irIfmap(r.ifmapH, r.filterH, r.strideH, r.ofmapH), w = irIfmap(r.ifmapW, r.filterW, r.strideW, r.ofmapW);
+      if (h !== r.ifmapH || w !== r.ifmapW) {
+        extended++;
+        notes.push(`line ${r.line}: '${id}' IFMAP ${r.ifmapH}x${r.ifmapW} extended to ${h}x${w}: SCALE-Sim's ceil((H - R + S)/S) gives ${r.ofmapH}x${r.ofmapW} outputs, a last partial window the IR reads as a full one`);
+      }
+      shape = { h, w, c: r.channels };
+    } else {
+      im2col++;
+      shape = { h: r.ofmapH, w: r.ofmapW, c: r.k };
+      notes.push(`line ${r.line}: '${id}' filter ${r.filterH}x${r.filterW}, strides ${r.strideH}x${r.strideW}: imported as its im2col GEMM, a 1x1 conv on ${r.ofmapH}x${r.ofmapW}x${r.k} (M = ${r.m}, N = ${r.n}, K = ${r.k} as in SCALE-Sim; its input is the im2col'd IFMAP)`);
     }
-    const shape = { h, w, c: r.channels };
+    const kernel = square ? r.filterH : 1, stride = square ? r.strideH : 1;
     if (i === 0) input = shape;
     const own = i === 0 ? {} : { input: shape };
     if (opts.precision === 'binary') {
       layers.push({ id: `${id}.sign`, op: 'sign', ...own });
-      layers.push({ id, op: 'bconv', outChannels: r.filters, kernel: r.filterH, stride: r.strideH, pad: 0, padMode: 'zero', weightScale: 'channel' });
+      layers.push({ id, op: 'bconv', outChannels: r.filters, kernel, stride, pad: 0, padMode: 'zero', weightScale: 'channel' });
     } else {
-      layers.push({ id, op: 'conv', outChannels: r.filters, kernel: r.filterH, stride: r.strideH, pad: 0, bias: false, ...own });
+      layers.push({ id, op: 'conv', outChannels: r.filters, kernel, stride, pad: 0, bias: false, ...own });
     }
   });
   const name = opts.name ?? basename(file).replace(/\.csv$/i, '');
@@ -189,6 +220,7 @@ export function importTopology(text: string, file: string, opts: { precision: To
       (opts.precision === 'binary' ? 'sign + bconv (pad 0) per row' : 'conv (fp32, pad 0, no bias) per row') + '; no BN, shortcut or activation is implied',
     family: 'scalesim', input, layers,
   };
+  if (im2col) notes.unshift(`${im2col} row(s) with a non-square filter or unequal strides imported as their im2col GEMM (listed below)`);
   if (extended) notes.unshift(`${extended} IFMAP(s) extended so output sizes match SCALE-Sim's ceil formula (listed below)`);
   return { workload, form, rows, notes };
 }

@@ -92,13 +92,14 @@ function csvCase(name: string, text: string, expectRe: RegExp[], flag = '--binar
   cases.push({ name: `topology: ${name}`, args: () => { writeFileSync(P(file), text); return ['import', P(file), flag, '--out', P(`${file}.json`)]; }, expect: [new RegExp(file.replace('.', '\\.')), /E_TOPOLOGY/, /hint: /, ...expectRe] });
 }
 csvCase('missing column', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16,\n`, [/line 2, column 'Strides'/, /missing/]);
-csvCase('header missing a column', 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Strides,\nConv1, 8, 8, 3, 3, 4, 1,\n', [/line 1, column 'Num Filter'/, /expected 'Num Filter'/]);
+csvCase('header missing a column', 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Strides,\nConv1, 8, 8, 3, 3, 4, 1,\n', [/line 1, column 'Num Filter'/, /header: column 'Num Filter' is missing/]);
 csvCase('non-integer', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\nConv2, 8, 8.5, 3, 3, 4, 16, 1,\n`, [/line 3, column 'IFMAP Width'/, /positive integer/, /'8\.5'/], '--real');
 csvCase('zero filters', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 0, 1,\n`, [/line 2, column 'Num Filter'/, /positive integer/]);
 csvCase('filter larger than IFMAP', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\nConv2, 4, 4, 5, 5, 4, 16, 1,\n`, [/line 3, column 'Filter Height'/, /larger than the IFMAP height 4/, /pre-padded/]);
 csvCase('empty file', '', [/line 1/, /empty/, /header line/]);
 csvCase('header only', TOPO_HEADER, [/no layers/]);
-csvCase('non-square filter', `${TOPO_HEADER}Conv1, 8, 8, 3, 1, 4, 16, 1,\n`, [/line 2, column 'Filter Width'/, /not square/, /square kernels/]);
+csvCase('extra fields', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1, 1, 7,\n`, [/line 2/, /10 fields, expected 8 or 9/, /remove the extra fields/]);
+csvCase('tab-separated', 'Layer name\tIFMAP Height\tIFMAP Width\tFilter Height\tFilter Width\tChannels\tNum Filter\tStrides\nConv1\t8\t8\t3\t3\t4\t16\t1\n', [/line 1, column 'IFMAP Height'/, /separated by tabs/]);
 csvCase('GEMM non-integer K', 'Layer, M, N, K,\nfc1, 64, 32, k,\n', [/line 2, column 'K'/, /positive integer/], '--real');
 cases.push({ name: 'topology without --binary or --real', args: () => { writeFileSync(P('noprec.csv'), `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\n`); return ['import', P('noprec.csv'), '--out', P('noprec.json')]; }, expect: [/E_USAGE/, /--binary or --real/] });
 cases.push({ name: 'topology --out onto the topology', args: () => { writeFileSync(P('self.csv'), `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\n`); return ['import', P('self.csv'), '--real', '--out', P('self.csv')]; }, expect: [/E_OUT_IS_INPUT/, /self\.csv/] });

@@ -170,6 +170,22 @@ describe('SCALE-Sim topology import, small cases', () => {
     expect(() => exportOnnx(randomModel(net, 1))).toThrow(/independent segments/);
   });
 
+  it('a non-square filter (DeepBench\'s DeepSpeech_1) is imported as its im2col GEMM with SCALE-Sim\'s M, N, K', async () => {
+    // SCALE-Sim topologies/CSV/DeepBench.csv row 'DeepSpeech_1,700,161,20,5,1,32,2,' (its header names column 2
+    // 'IFMAP Width' twice; SCALE-Sim reads by position). Ho = ceil((700 - 20 + 2)/2) = 341, Wo = ceil((161 - 5 + 2)/2) = 79,
+    // M = 26939, N = 32, K = 20*5*1 = 100 -> a 1x1 conv on 341x79x100
+    writeFileSync(P('ds.csv'), '\uFEFFLayer, IFMAP Width, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\nDeepSpeech_1,700,161,20,5,1,32,2,\n,,,,,,,,\n');
+    const { text, stdout } = await importCsv(P('ds.csv'), 'real', 'ds.json');
+    expect(stdout).toMatch(/im2col GEMM/);
+    expect(stdout).toMatch(/header 'IFMAP Width' read as 'IFMAP Height'/);
+    const net = loadWorkloadText(text, 'ds.json');
+    expect(net.layers).toHaveLength(1);
+    expect(net.input).toMatchObject({ h: 341, w: 79, c: 100 });
+    expect(net.layers[0].layer).toMatchObject({ kernel: 1, stride: 1, outChannels: 32 });
+    // OS 32x32: Fr = ceil(26939/32) = 842, Fc = 1, 842 x (62 + 100) = 136404 -> 136403
+    expect((await simulateJson(P('ds.json'), MAC_ARCH)).layers[0].cycles.compute).toBe(136403);
+  });
+
   it('independent segments run bit-exactly: functional simulation = golden model, on every kernel set', async () => {
     writeFileSync(P('small.csv'), 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\nA, 9, 9, 3, 3, 8, 16, 1,\nB, 8, 10, 3, 3, 40, 8, 2,\nC, 4, 4, 1, 1, 33, 5, 1,\n');
     await importCsv(P('small.csv'), 'binary', 'small.json');
