@@ -192,6 +192,10 @@ describe('SCALE-Sim topology import, small cases', () => {
     const v = await runCli(['simulate', P('small.json'), '--arch', 'edge', '--functional', '--verify']);
     expect(v.code, v.err).toBe(0);
     expect(v.out).toMatch(/bit-exact on all 6 steps/);
+    // the dataflow family reads every network input per frame: 9*9*8 + 9*11*40 + 4*4*33 = 5136 values x 16 bit
+    const df = await runCli(['simulate', P('small.json'), '--arch', 'dataflow-bnn', '--json']);
+    expect(df.code, df.err).toBe(0);
+    expect(JSON.parse(df.out).dram.inputBytes).toBe(10272);
     const shas = new Set<string>();
     for (const k of ['reference', 'fast', 'wasm']) {
       const r = await runCli(['run', P('small.json'), '--kernels', k]);
