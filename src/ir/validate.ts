@@ -1,6 +1,8 @@
 /**
  * Workload validation and shape inference. Every problem becomes a UserError naming the file, the JSON path
- * ($.layers[3].kernel), what was expected, and a "did you mean" for unknown keys and ops.
+ * ($.layers[3].kernel), what was expected, and a "did you mean" for unknown keys and ops. A one-input layer's
+ * own `input` shape (instead of `in`) starts an independent segment (ir/segments.ts): its input is an extra
+ * network input `input:<id>`, collected in ResolvedNetwork.segmentInputs.
  */
 import { UserError, didYouMeanHint, didYouMean } from '../core/diagnostics.ts';
 import { OP_NAMES, hasOp, opModule } from '../ops/index.ts';

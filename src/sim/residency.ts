@@ -10,7 +10,8 @@
  * band and its consumers' windows on chip; overlapping halo rows are kept (Alwani's reuse variant), so
  * nothing is recomputed (recomputed rows = 0, reported).
  *
- * Residency of a tensor t (producer P, consumers C_1..C_k; the network input and outputs always use DRAM):
+ * Residency of a tensor t (producer P, consumers C_1..C_k; the network inputs (the input and the inputs of
+ * independent segments, ir/segments.ts) and outputs always use DRAM):
  *   'band'   P and every consumer lie in one fused chain. Rows held (derivation): when consumer C computes
  *            its band of <= R output rows it reads input rows [oy0*s - p, (oy0+R-1)*s - p + k) (main input,
  *            window k, stride s), R rows (an element-wise side input) or the window side input's rows; the
@@ -110,7 +111,7 @@ export function stackFrames(l: SimLayer, n: number): SimLayer | undefined {
 export interface InfeasibleLayer { ctx: LayerCtx; reason: string; candidates: number }
 export interface ResidencyPlan { layers: (PlannedLayer | InfeasibleLayer)[]; summary: ResidencySummary }
 
-/** The tensors passed between the layers (the network input included). */
+/** The tensors passed between the layers (the network input and segment inputs included). */
 export function netTensors(layers: SimLayer[]): NetTensor[] {
   const byName = new Map<string, NetTensor>();
   const add = (name: string, producer: number, outIndex: number, t: { h: number; w: number; c: number; dtype: 'real' | 'bits' }) => {
