@@ -83,6 +83,7 @@ function importCsv(argv: ArgumentsCamelCase<ImportArgs>): void {
   if (argv.dataset || argv.data || argv.classes !== undefined || argv.inputMean !== undefined || argv.inputStd !== undefined) {
     throw new UserError('E_USAGE', '--dataset, --data, --classes, --input-mean and --input-std apply to ONNX models, not to a topology', { path: '--dataset', hint: 'a topology describes layer shapes only' });
   }
+  if (!/\.json$/i.test(argv.out)) throw new UserError('E_USAGE', `a topology is imported as a workload (.json), not '${argv.out}'`, { path: '--out', hint: 'name the output <name>.json: cost and simulate read .json files as workloads' });
   let text: string;
   try { text = readFileSync(argv.input, 'utf8'); } catch (e) {
     throw new UserError('E_IO', `cannot read topology: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: argv.input });

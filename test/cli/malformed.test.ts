@@ -103,6 +103,8 @@ csvCase('tab-separated', 'Layer name\tIFMAP Height\tIFMAP Width\tFilter Height\t
 csvCase('GEMM non-integer K', 'Layer, M, N, K,\nfc1, 64, 32, k,\n', [/line 2, column 'K'/, /positive integer/], '--real');
 cases.push({ name: 'topology without --binary or --real', args: () => { writeFileSync(P('noprec.csv'), `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\n`); return ['import', P('noprec.csv'), '--out', P('noprec.json')]; }, expect: [/E_USAGE/, /--binary or --real/] });
 cases.push({ name: 'topology --out onto the topology', args: () => { writeFileSync(P('self.csv'), `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\n`); return ['import', P('self.csv'), '--real', '--out', P('self.csv')]; }, expect: [/E_OUT_IS_INPUT/, /self\.csv/] });
+cases.push({ name: 'topology --out that is no .json', args: () => { writeFileSync(P('outext.csv'), `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\n`); return ['import', P('outext.csv'), '--real', '--out', P('outext.safetensors')]; }, expect: [/E_USAGE/, /--out/, /\.json/] });
+cases.push({ name: '--binary on an ONNX import', args: () => ['import', 'test/fixtures/onnx/bireal-mnist-signw.onnx', '--binary', '--out', P('x.safetensors')], expect: [/E_USAGE/, /--binary/, /\.csv/] });
 workloadCase('segment input and in together', (w) => { w.layers[1].input = { h: 4, w: 4, c: 8 }; w.layers[1].in = 'stem.conv'; return w; }, [/\$\.layers\[1\]\.input/, /either "in"/]);
 workloadCase('segment input missing c', (w) => { w.layers[1].input = { h: 4, w: 4 }; return w; }, [/\$\.layers\[1\]\.input\.c/, /integer >= 1/]);
 workloadCase('reserved segment id', (w) => { w.layers[1].id = 'input:x'; return w; }, [/\$\.layers\[1\]\.id/, /reserved|name segment inputs/]);
