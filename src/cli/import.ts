@@ -98,6 +98,6 @@ function importCsv(argv: ArgumentsCamelCase<ImportArgs>): void {
   emit([
     `imported ${argv.input} -> ${argv.out} (SCALE-Sim ${form} topology, ${rows.length} independent layers -> ${net.layers.length} ${precision} workload layers) in ${seconds.toFixed(2)} s`,
     ...notes.map((n) => `  ${n}`),
-    `next: birealsim cost ${argv.out} --layers; birealsim simulate ${argv.out} --arch scalesim-compat`,
+    `next: birealsim cost ${argv.out} --layers; birealsim simulate ${argv.out} --arch ${precision === 'binary' ? 'scalesim-compat' : 'arch/examples/scalesim-compat-mac.json (real layers on a MAC systolic array, as SCALE-Sim counts them)'}`,
   ].join('\n'));
 }

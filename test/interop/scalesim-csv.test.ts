@@ -19,7 +19,7 @@ import { exportOnnx } from '../../src/interop/onnx-export.ts';
 import { randomModel } from '../../src/ir/model.ts';
 
 const FIX = 'test/fixtures/scalesim';
-const MAC_ARCH = `${FIX}/scalesim-compat-mac.json`;
+const MAC_ARCH = 'arch/examples/scalesim-compat-mac.json';
 let dir = '';
 const P = (n: string) => join(dir, n);
 
