@@ -6,23 +6,34 @@
  * birealsim.input_std, birealsim.classes, birealsim.dataset) and are stated in the output. With a dataset,
  * the model's normalisation is compared with the dataset's (the one golden evaluation feeds) and converted
  * by an affine input layer (a bn) when they differ.
+ *
+ * `birealsim import <topology.csv> --binary|--real --out <net.json>`: a SCALE-Sim topology (conv or GEMM form)
+ * as a workload of independent binary (sign + bconv) or real (conv) layers, one per row
+ * (interop/scalesim-topology.ts; docs/workload.md "SCALE-Sim topology import"). The file is chosen by its
+ * extension (.csv); the workload is validated before it is written (atomically).
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { loadDataset } from '../data/datasets.ts';
 import { saveModel } from '../ir/model.ts';
 import { importOnnx, onnxMetadata } from '../interop/onnx-import.ts';
 import { readOnnxFile } from '../interop/onnx-proto.ts';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../core/diagnostics.ts';
+import { resolveNetwork, validateWorkload } from '../ir/validate.ts';
+import { importTopology } from '../interop/scalesim-topology.ts';
 import { emit, toJson } from './io.ts';
 import { sha256 } from './load.ts';
 
-interface ImportArgs { input: string; out: string; dataset?: string; data?: string; classes?: number; inputMean?: number; inputStd?: number; name?: string; json?: boolean }
+interface ImportArgs { input: string; out: string; binary?: boolean; real?: boolean; dataset?: string; data?: string; classes?: number; inputMean?: number; inputStd?: number; name?: string; json?: boolean }
 
 export const importCommand = {
   command: 'import <input>',
-  describe: 'import an ONNX network (binary convs as Sign -> Conv) as a birealsim latent model',
+  describe: 'import an ONNX network (binary convs as Sign -> Conv) as a birealsim latent model, or a SCALE-Sim topology CSV as a workload',
   builder: (y: Argv) => y
-    .positional('input', { type: 'string', describe: 'ONNX model (.onnx)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'latent model (.safetensors) to write' })
+    .positional('input', { type: 'string', describe: 'ONNX model (.onnx), or SCALE-Sim topology (.csv)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'latent model (.safetensors) to write; for a .csv topology, the workload (.json)' })
+    .option('binary', { type: 'boolean', describe: 'topology CSV: each row as sign + binary conv (bconv)', conflicts: 'real' })
+    .option('real', { type: 'boolean', describe: 'topology CSV: each row as a real (fp32) conv', conflicts: 'binary' })
     .option('dataset', { type: 'string', describe: 'mnist | fashion-mnist | idx:DIR the model is for (default: ONNX metadata birealsim.dataset)' })
     .option('data', { type: 'string', describe: 'IDX dataset directory' })
     .option('classes', { type: 'number', describe: 'expected class count (default: ONNX metadata birealsim.classes; checked against the output size)' })
@@ -31,6 +42,8 @@ export const importCommand = {
     .option('name', { type: 'string', describe: 'network name (default: the ONNX graph or file name)' })
     .option('json', { type: 'boolean', describe: 'print the result as JSON' }),
   handler: (argv: ArgumentsCamelCase<ImportArgs>) => {
+    if (/\.csv$/i.test(argv.input)) { importCsv(argv); return; }
+    if (argv.binary || argv.real) throw new UserError('E_USAGE', `--${argv.binary ? 'binary' : 'real'} applies to a SCALE-Sim topology (.csv), not to '${argv.input}'`, { path: argv.binary ? '--binary' : '--real', hint: 'an ONNX model carries its own precision (Sign -> Conv is binary)' });
     const t0 = performance.now();
     const { model: onnx, bytes } = readOnnxFile(argv.input);
     const md = onnxMetadata(onnx);
@@ -56,3 +69,35 @@ export const importCommand = {
     ].join('\n'));
   },
 };
+
+/** A workload as JSON, one layer per line (deterministic: key order as built). */
+export function workloadJson(wl: object & { layers: object[] }): string {
+  const { layers, ...top } = wl;
+  const head = JSON.stringify(top, null, 2).replace(/\n}$/, '');
+  return `${head},\n  "layers": [\n${layers.map((l) => `    ${JSON.stringify(l)}`).join(',\n')}\n  ]\n}\n`;
+}
+
+function importCsv(argv: ArgumentsCamelCase<ImportArgs>): void {
+  const t0 = performance.now();
+  if (!argv.binary && !argv.real) throw new UserError('E_USAGE', 'a SCALE-Sim topology needs --binary or --real', { path: '--binary|--real', hint: '--binary: sign + bconv per row; --real: an fp32 conv per row' });
+  if (argv.dataset || argv.data || argv.classes !== undefined || argv.inputMean !== undefined || argv.inputStd !== undefined) {
+    throw new UserError('E_USAGE', '--dataset, --data, --classes, --input-mean and --input-std apply to ONNX models, not to a topology', { path: '--dataset', hint: 'a topology describes layer shapes only' });
+  }
+  if (!/\.json$/i.test(argv.out)) throw new UserError('E_USAGE', `a topology is imported as a workload (.json), not '${argv.out}'`, { path: '--out', hint: 'name the output <name>.json: cost and simulate read .json files as workloads' });
+  let text: string;
+  try { text = readFileSync(argv.input, 'utf8'); } catch (e) {
+    throw new UserError('E_IO', `cannot read topology: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: argv.input });
+  }
+  const precision = argv.binary ? 'binary' : 'real';
+  const { workload, form, rows, notes } = importTopology(text, argv.input, { precision, name: argv.name });
+  const net = resolveNetwork(validateWorkload(JSON.parse(JSON.stringify(workload)), argv.out), argv.out);
+  emit(workloadJson(workload), argv.out);
+  const seconds = (performance.now() - t0) / 1000;
+  const result = { input: argv.input, out: argv.out, kind: 'workload', form, precision, network: workload.name, rows: rows.length, layers: net.layers.length, notes, seconds };
+  if (argv.json) { emit(toJson(result)); return; }
+  emit([
+    `imported ${argv.input} -> ${argv.out} (SCALE-Sim ${form} topology, ${rows.length} independent layers -> ${net.layers.length} ${precision} workload layers) in ${seconds.toFixed(2)} s`,
+    ...notes.map((n) => `  ${n}`),
+    `next: birealsim cost ${argv.out} --layers; birealsim simulate ${argv.out} --arch ${precision === 'binary' ? 'scalesim-compat' : 'arch/examples/scalesim-compat-mac.json (real layers on a MAC systolic array, as SCALE-Sim counts them)'}`,
+  ].join('\n'));
+}

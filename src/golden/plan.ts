@@ -8,7 +8,8 @@
  *  - fused groups: a step whose op is a post-op (ops' FusionSpec: element-wise, run in the same pass over the
  *    producer's output) joins the group before it when it consumes that group's current value (either
  *    operand of a commutative op); a group ends after a step whose output is bits (the packed output leaves
- *    the pass). A group's outputs are the tensors read outside it (or the network output); the others stay
+ *    the pass). A group's outputs are the tensors read outside it, the network output, or a tensor nobody reads
+ *    (the end of an independent segment, ir/segments.ts); the others stay
  *    on chip. Golden (resident and per-step), the simulator and the reports all take these groups;
  *  - the precision of every tensor: bits (1 bit per element, packed 32 channels per word), real tensors in
  *    the plan's real-stream format, binary-conv accumulators int32.
@@ -29,7 +30,7 @@ export interface FusedGroup {
   steps: ExecStep[];
   /** external tensors read: the first step's inputs, then each later step's inputs produced outside the group */
   inputs: string[];
-  /** tensors written out of the group (read by a later group, or the network output) */
+  /** tensors written out of the group (read by a later group, the network output, or read by nothing) */
   outputs: string[];
   /** tensors produced and consumed only inside the group */
   internal: string[];
@@ -115,7 +116,9 @@ export function fuse(steps: ExecStep[], output: string): FusedGroup[] {
     const outputs: string[] = [], internal: string[] = [];
     for (const s of run) {
       const name = stepOutput(s);
-      ((readers.get(name) ?? []).some((r) => !own.has(r)) || name === output ? outputs : internal).push(name);
+      // a tensor nobody reads (the end of an independent segment, ir/segments.ts) leaves the chip like the output
+      const rs = readers.get(name) ?? [];
+      (rs.length === 0 || rs.some((r) => !own.has(r)) || name === output ? outputs : internal).push(name);
     }
     return { id: run[0].id, steps: run, inputs, outputs, internal };
   });

@@ -12,6 +12,7 @@ import { stepOutput } from './plan.ts';
 import { runResident } from './resident.ts';
 import { FP32, quantizeInPlace, type RealFormat } from '../core/realformat.ts';
 import { opOf } from '../ops/index.ts';
+import { segmentInputTensor } from '../ir/segments.ts';
 
 export interface Tap { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }
 export interface RunResult { logits: Float32Array; taps: Map<string, Tap> }
@@ -41,13 +42,15 @@ export function runPlan(plan: ExecPlan, input: Tensor, opts: RunOptions = {}): R
   const i0 = plan.input;
   if (input.h !== i0.h || input.w !== i0.w || input.c !== i0.c) throw new Error(`runPlan: input ${input.h}x${input.w}x${input.c}, plan expects ${i0.h}x${i0.w}x${i0.c}`);
   // kernels that keep data in their own memory run the whole plan there (golden/resident.ts: same bytes)
-  if (kernels.device === 'wasm' && plan.realFormat.kind === 'fp32' && !opts.perStep) {
+  // (a network with independent segments runs step by step: its segment inputs are extra tensors, ir/segments.ts)
+  if (kernels.device === 'wasm' && plan.realFormat.kind === 'fp32' && !opts.perStep && plan.net.segmentInputs.size === 0) {
     return runResident(plan, input, !!opts.taps, (step, ins) => executeStep(step, ins, kernels, plan.realFormat));
   }
   // last step index that reads each tensor, so intermediate tensors can be dropped when taps are off
   const lastUse = new Map<string, number>();
   plan.steps.forEach((s, i) => s.inputs.forEach((n) => lastUse.set(n, i)));
   const values = new Map<string, Value>([['input', input]]);
+  for (const [name, t] of plan.net.segmentInputs) values.set(name, segmentInputTensor(name, t));
   const taps = new Map<string, Tap>();
   let last: Value = input;
   plan.steps.forEach((step, i) => {

@@ -16,6 +16,7 @@
 import { lower } from '../golden/plan.ts';
 import type { Model } from '../ir/model.ts';
 import type { ExecStep } from '../ops/types.ts';
+import { UserError } from '../core/diagnostics.ts';
 import { encodeOnnx, floatTensor, int64Tensor, type OnnxModel, type OnnxNode, type OnnxTensor, ATTR } from './onnx-proto.ts';
 
 export const ONNX_OPSET = 13;
@@ -125,6 +126,7 @@ export interface OnnxExport {
 
 export function exportOnnx(model: Model, opts: { metadata?: Record<string, string>; docString?: string } = {}): OnnxExport {
   const plan = lower(model);
+  if (plan.net.segmentInputs.size > 0) throw new UserError('E_EXPORT', `network '${plan.name}' has independent segments (layers with their own "input" shape): an ONNX graph here has one input`, { hint: 'export a network whose layers chain from "input"' });
   const names = new Map<string, string>([['input', 'image']]);
   const used = new Set<string>(['image', 'logits']);
   const fresh = (hint: string) => { let n = hint, k = 2; while (used.has(n)) n = `${hint}_${k++}`; used.add(n); return n; };

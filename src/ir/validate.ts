@@ -1,10 +1,13 @@
 /**
  * Workload validation and shape inference. Every problem becomes a UserError naming the file, the JSON path
- * ($.layers[3].kernel), what was expected, and a "did you mean" for unknown keys and ops.
+ * ($.layers[3].kernel), what was expected, and a "did you mean" for unknown keys and ops. A one-input layer's
+ * own `input` shape (instead of `in`) starts an independent segment (ir/segments.ts): its input is an extra
+ * network input `input:<id>`, collected in ResolvedNetwork.segmentInputs.
  */
 import { UserError, didYouMeanHint, didYouMean } from '../core/diagnostics.ts';
 import { OP_NAMES, hasOp, opModule } from '../ops/index.ts';
 import type { KeySpec } from '../ops/types.ts';
+import { SEGMENT_INPUT_PREFIX, segmentInputName } from './segments.ts';
 import { SCHEMA_ID, type Layer, type ResolvedLayer, type ResolvedNetwork, type TensorInfo, type Workload } from './types.ts';
 
 type Json = Record<string, unknown>;
@@ -79,7 +82,8 @@ export function validateWorkload(raw: unknown, file?: string): Workload {
     const id = rl.id;
     if (typeof id !== 'string' || !id) throw err(file, `${p}.id`, 'expected a non-empty string id');
     if (ids.has(id)) throw err(file, `${p}.id`, `duplicate layer id '${id}'`, 'ids must be unique and "input" is reserved');
-    const common = mod.arity === 2 ? ['id', 'op', 'inputs'] : ['id', 'op', 'in'];
+    if (id.startsWith(SEGMENT_INPUT_PREFIX)) throw err(file, `${p}.id`, `layer id '${id}' begins with '${SEGMENT_INPUT_PREFIX}'`, `ids beginning with '${SEGMENT_INPUT_PREFIX}' name segment inputs (a layer's own "input" shape); rename the layer`);
+    const common = mod.arity === 2 ? ['id', 'op', 'inputs'] : ['id', 'op', 'in', 'input'];
     const own = Object.keys(mod.keys);
     for (const k of Object.keys(rl)) {
       if (!common.includes(k) && !own.includes(k)) {
@@ -98,6 +102,14 @@ export function validateWorkload(raw: unknown, file?: string): Workload {
       if (!Array.isArray(ins) || ins.length !== 2 || !ins.every((s) => typeof s === 'string')) throw err(file, `${p}.inputs`, `op '${op}' expects "inputs": [two layer ids]`);
       ins.forEach((s: string, j: number) => { if (!ids.has(s)) throw err(file, `${p}.inputs[${j}]`, `unknown layer '${s}' (inputs must refer to earlier layers)`, hintId(s, ids)); });
       out.inputs = [...ins];
+    } else if (rl.input !== undefined) {
+      // an independent segment starts here (ir/segments.ts): the layer reads its own input tensor
+      if (rl.in !== undefined) throw err(file, `${p}.input`, 'a layer takes either "in" (an earlier layer) or "input" (its own input shape), not both', 'drop one of them');
+      const si = rl.input;
+      if (!isObj(si)) throw err(file, `${p}.input`, 'expected an object {h, w, c}: the shape of this layer\'s own input');
+      for (const k of Object.keys(si)) if (!['h', 'w', 'c'].includes(k)) throw err(file, `${p}.input.${k}`, `unknown key '${k}'`, didYouMeanHint(k, ['h', 'w', 'c']), 'E_UNKNOWN_KEY');
+      out.input = { h: posInt(si.h, file, `${p}.input.h`), w: posInt(si.w, file, `${p}.input.w`), c: posInt(si.c, file, `${p}.input.c`) };
+      ids.add(segmentInputName(id));
     } else if (rl.in !== undefined) {
       if (typeof rl.in !== 'string' || !ids.has(rl.in)) throw err(file, `${p}.in`, `unknown layer ${JSON.stringify(rl.in)} (in must refer to an earlier layer or "input")`, hintId(String(rl.in), ids));
       out.in = rl.in;
@@ -143,11 +155,18 @@ export function resolveNetwork(wl: Workload, file?: string): ResolvedNetwork {
   shapes.set('input', input);
   const layers: ResolvedLayer[] = [];
   const byId = new Map<string, ResolvedLayer>();
+  const segmentInputs = new Map<string, TensorInfo>();
   let prev = 'input';
   wl.layers.forEach((l, index) => {
     const p = `$.layers[${index}]`;
     const mod = opModule(l.op);
-    const inputs = mod.arity === 2 ? [...l.inputs!] : [l.in ?? prev];
+    if (l.input) {
+      const name = segmentInputName(l.id), t: TensorInfo = { ...l.input, dtype: 'real' };
+      checkSize(t.h * t.w * t.c, `the input of '${l.id}' (${t.h}x${t.w}x${t.c})`, `${p}.input`, file);
+      segmentInputs.set(name, t);
+      shapes.set(name, t);
+    }
+    const inputs = mod.arity === 2 ? [...l.inputs!] : [l.input ? segmentInputName(l.id) : l.in ?? prev];
     const inShapes = inputs.map((s) => shapes.get(s)!);
     const fail = (msg: string, hint?: string, suffix = ''): never => { throw err(file, `${p}${suffix}`, msg, hint, 'E_SHAPE'); };
     mod.inputDtypes.forEach((dtype, i) => {
@@ -170,7 +189,7 @@ export function resolveNetwork(wl: Workload, file?: string): ResolvedNetwork {
   });
   const output = wl.output ?? prev;
   if (byId.get(output)!.out.dtype !== 'real') throw err(file, '$.output', `output '${output}' is a bit tensor`, 'end the network with a real-valued layer (fc, gap)', 'E_SHAPE');
-  return { workload: wl, input, layers, byId, output };
+  return { workload: wl, input, segmentInputs, layers, byId, output };
 }
 
 /** Reads, validates and resolves a workload from JSON text. */

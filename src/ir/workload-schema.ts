@@ -22,12 +22,17 @@ function keySchema(s: KeySpec): Record<string, unknown> {
 export function workloadSchema(): Record<string, unknown> {
   const layer = OP_NAMES.map((op) => {
     const m = opModule(op);
-    const props: Record<string, unknown> = { id: { type: 'string', minLength: 1, not: { const: 'input' } }, op: { const: op } };
+    const props: Record<string, unknown> = { id: { type: 'string', minLength: 1, not: { const: 'input' }, pattern: '^(?!input:)', description: 'unique; "input" and ids beginning with "input:" (segment inputs) are reserved' }, op: { const: op } };
     if (m.arity === 2) props.inputs = { type: 'array', items: { type: 'string' }, minItems: 2, maxItems: 2, description: 'ids of two earlier layers' };
-    else props.in = { type: 'string', description: 'id of an earlier layer or "input"; default: the previous layer' };
+    else {
+      props.in = { type: 'string', description: 'id of an earlier layer or "input"; default: the previous layer' };
+      props.input = { type: 'object', additionalProperties: false, required: ['h', 'w', 'c'], properties: { h: { type: 'integer', minimum: 1 }, w: { type: 'integer', minimum: 1 }, c: { type: 'integer', minimum: 1 } }, description: 'instead of "in": this layer\'s own input shape (HWC), starting an independent segment (docs/workload.md)' };
+    }
     for (const [k, s] of Object.entries(m.keys)) props[k] = keySchema(s);
     const required = ['id', 'op', ...(m.arity === 2 ? ['inputs'] : []), ...Object.entries(m.keys).filter(([, s]) => s.default === undefined).map(([k]) => k)];
-    return { if: { properties: { op: { const: op } }, required: ['op'] }, then: { description: m.summary, properties: props, required, additionalProperties: false } };
+    const then: Record<string, unknown> = { description: m.summary, properties: props, required, additionalProperties: false };
+    if (m.arity === 1) then.not = { required: ['in', 'input'] };
+    return { if: { properties: { op: { const: op } }, required: ['op'] }, then };
   });
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

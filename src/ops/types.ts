@@ -35,6 +35,8 @@ export interface Layer {
   op: string;
   in?: string;
   inputs?: string[];
+  /** a one-input layer's own input shape, instead of `in`: starts an independent segment (ir/segments.ts) */
+  input?: { h: number; w: number; c: number };
   [key: string]: unknown;
 }
 

@@ -57,6 +57,7 @@
  * cycle, and a per-bit on-chip read energy would be an unsourced number.
  */
 import type { ExecPlan } from '../golden/plan.ts';
+import type { TensorInfo } from '../ir/types.ts';
 import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
 import { CONVENTIONS, type CostConvention } from '../cost/conventions.ts';
 import { buildLayers, type SimLayer, type TensorRef } from './layers.ts';
@@ -455,7 +456,9 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
 
   // DRAM: the input frame in and the output frame out
   const outT = plan.producer.get(plan.output)!.out;
-  const inputBytes = Math.ceil((plan.input.h * plan.input.w * plan.input.c * elemBits(plan.input, arch)) / 8);
+  // every network input is read per frame: the input and the inputs of independent segments (ir/segments.ts)
+  const netInputs: [string, TensorInfo][] = [['input', plan.input], ...plan.net.segmentInputs];
+  const inputBytes = netInputs.reduce((a, [, t]) => a + Math.ceil((t.h * t.w * t.c * elemBits(t, arch)) / 8), 0);
   const outputBytes = Math.ceil((outT.h * outT.w * outT.c * elemBits(outT, arch)) / 8);
   const dram = {
     inputBytes, outputBytes,
@@ -471,10 +474,13 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
 
   // ready times and critical-path latency per tensor
   const ready = new Map<string, Float64Array>();
-  const inReady = new Float64Array(plan.input.h * plan.input.w);
-  for (let i = 0; i < inReady.length; i++) inReady[i] = i / inReady.length;
-  ready.set('input', inReady);
-  const latencyAt = new Map<string, number>([['input', dram.latencyCycles + dram.inputCycles]]);
+  const latencyAt = new Map<string, number>();
+  for (const [name, t] of netInputs) {
+    const inReady = new Float64Array(t.h * t.w);
+    for (let i = 0; i < inReady.length; i++) inReady[i] = i / inReady.length;
+    ready.set(name, inReady);
+    latencyAt.set(name, dram.latencyCycles + dram.inputCycles);
+  }
   const stages: DataflowStage[] = [];
   for (const l of layers) {
     const g = geometryOf(l, arch);

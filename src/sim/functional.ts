@@ -39,6 +39,7 @@ import { opOf } from '../ops/index.ts';
 import type { BufferName, ResolvedArch } from './arch.ts';
 import { bitsPixelBytes, realOperandBits, type SimLayer } from './layers.ts';
 import { TileCursor, tileIndex, tilingOf, type Mapping } from './tiling.ts';
+import { segmentInputTensor } from '../ir/segments.ts';
 
 type Value = Tensor | PackedTensor;
 const isPacked = (v: Value): v is PackedTensor => 'words' in v;
@@ -135,6 +136,7 @@ function functionalRun(plan: ExecPlan, layers: SimLayer[], mappings: Map<string,
   const fmt = plan.realFormat;
   const t0 = performance.now();
   const dram = new Map<string, Value>([['input', input]]);
+  for (const [name, t] of plan.net.segmentInputs) dram.set(name, segmentInputTensor(name, t));
   const probe = new Map<string, Value>();
   const accs = new Map<string, Int32Array>();
   const srams = {} as Record<BufferName, Sram>;

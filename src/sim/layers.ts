@@ -81,6 +81,8 @@ function ref(name: string, t: { h: number; w: number; c: number; dtype: 'real' |
 export function buildLayers(plan: ExecPlan, convention: CostConvention = CONVENTIONS.paper): SimLayer[] {
   const shapeOf = (name: string): TensorRef => {
     if (name === 'input') return ref('input', plan.input);
+    const seg = plan.net.segmentInputs.get(name);
+    if (seg) return ref(name, seg);
     const p = plan.producer.get(name);
     if (!p) throw new Error(`sim: unknown tensor ${name}`);
     return ref(name, p.out);

@@ -10,7 +10,8 @@
  * band and its consumers' windows on chip; overlapping halo rows are kept (Alwani's reuse variant), so
  * nothing is recomputed (recomputed rows = 0, reported).
  *
- * Residency of a tensor t (producer P, consumers C_1..C_k; the network input and outputs always use DRAM):
+ * Residency of a tensor t (producer P, consumers C_1..C_k; the network inputs (the input and the inputs of
+ * independent segments, ir/segments.ts) and outputs always use DRAM):
  *   'band'   P and every consumer lie in one fused chain. Rows held (derivation): when consumer C computes
  *            its band of <= R output rows it reads input rows [oy0*s - p, (oy0+R-1)*s - p + k) (main input,
  *            window k, stride s), R rows (an element-wise side input) or the window side input's rows; the
@@ -41,6 +42,7 @@ import { BUFFER_NAMES } from './arch.ts';
 import { bitsPixelBytes, realPixelBytes, type SimLayer } from './layers.ts';
 import { energyOf, layerContext, mapLayer, noResidency, sumEnergy, type LayerCtx, type LayerEval, type LayerResidency, type Mapping, type Objective } from './mapper.ts';
 import { weightTileBytes } from './memory.ts';
+import { isNetworkInput } from '../ir/segments.ts';
 
 export type FusionMode = 'none' | 'auto';
 export const FUSION_MODES: readonly FusionMode[] = ['none', 'auto'];
@@ -109,14 +111,14 @@ export function stackFrames(l: SimLayer, n: number): SimLayer | undefined {
 export interface InfeasibleLayer { ctx: LayerCtx; reason: string; candidates: number }
 export interface ResidencyPlan { layers: (PlannedLayer | InfeasibleLayer)[]; summary: ResidencySummary }
 
-/** The tensors passed between the layers (the network input included). */
+/** The tensors passed between the layers (the network input and segment inputs included). */
 export function netTensors(layers: SimLayer[]): NetTensor[] {
   const byName = new Map<string, NetTensor>();
   const add = (name: string, producer: number, outIndex: number, t: { h: number; w: number; c: number; dtype: 'real' | 'bits' }) => {
     if (!byName.has(name)) byName.set(name, { name, producer, outIndex, consumers: [], h: t.h, w: t.w, c: t.c, dtype: t.dtype, bytes: 0, pixelBytes: 0, home: 'realStream' });
   };
   layers.forEach((l, i) => {
-    if (l.input.name === 'input') add('input', -1, 0, l.input);
+    if (isNetworkInput(l.input.name)) add(l.input.name, -1, 0, l.input);
     l.outputs.forEach((o, oi) => add(o.name, i, oi, o));
   });
   layers.forEach((l, i) => {

@@ -17,6 +17,7 @@
 import type { ResolvedNetwork, ResolvedLayer } from '../ir/types.ts';
 import { latentParams, type Model } from '../ir/model.ts';
 import { Rng } from '../core/rng.ts';
+import { UserError } from '../core/diagnostics.ts';
 import { Arena, bt, setArena, type BT } from '../kernels/batch.ts';
 import * as ops from '../kernels/batch-ops.ts';
 import { opOf } from '../ops/index.ts';
@@ -54,6 +55,10 @@ export class TrainNet {
   profile: Map<string, number> | null = null;
 
   constructor(net: ResolvedNetwork, cfg: NetConfig, seed = 1) {
+    if (net.segmentInputs.size > 0) {
+      const first = [...net.segmentInputs.keys()][0];
+      throw new UserError('E_TRAIN', `network '${net.workload.name}' has independent segments (layers with their own "input" shape, e.g. '${first.slice('input:'.length)}'): it has no single input to train on`, { hint: 'such workloads (e.g. an imported SCALE-Sim topology) are for cost and simulate; train a network whose layers chain from "input"' });
+    }
     this.net = net;
     this.cfg = cfg;
     const rng = new Rng(seed);

@@ -85,6 +85,29 @@ cases.push({ name: 'sweep grid of 1e20 points (cannot be indexed)', args: () => 
 cases.push({ name: 'random sweep over a grid of 1e20 points', args: () => { writeFileSync(P('grid1e20r.json'), JSON.stringify({ ...JSON.parse(hugeSpec(10)), mode: 'random', samples: 5, seed: 1 })); return ['sweep', P('grid1e20r.json'), '--out', P('grid1e20r.jsonl')]; }, expect: [/E_SWEEP_SIZE/, /grid1e20r\.json: \$\.axes/, /too large to index/] });
 cases.push({ name: "sweep axis typo 'dram.bandwith'", args: () => { writeFileSync(P('typo-axis.json'), JSON.stringify({ schema: 'birealsim.sweep-spec/1', name: 't', workload: 'bireal-mnist', arch: 'edge', mode: 'grid', axes: { 'dram.bandwith': ['1 GB/s'], 'peArray.rows': [8] } })); return ['sweep', P('typo-axis.json'), '--out', P('typo-axis.jsonl')]; }, expect: [/E_SWEEP_AXIS/, /typo-axis\.json: \$\.axes\["dram\.bandwith"\]/, /did you mean 'bandwidth'/] });
 cases.push({ name: 'report --out onto an existing file', args: () => { writeFileSync(P('report-file.txt'), 'mine'); return ['report', 'paper-table', '--out', P('report-file.txt')]; }, expect: [/E_OUT/, /--out/, /report-file\.txt' exists and is not a directory/] });
+// SCALE-Sim topology CSV import (interop/scalesim-topology.ts): file, line, column name and hint
+const TOPO_HEADER = 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n';
+function csvCase(name: string, text: string, expectRe: RegExp[], flag = '--binary') {
+  const file = `${name.replace(/\W+/g, '_')}.csv`;
+  cases.push({ name: `topology: ${name}`, args: () => { writeFileSync(P(file), text); return ['import', P(file), flag, '--out', P(`${file}.json`)]; }, expect: [new RegExp(file.replace('.', '\\.')), /E_TOPOLOGY/, /hint: /, ...expectRe] });
+}
+csvCase('missing column', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16,\n`, [/line 2, column 'Strides'/, /missing/]);
+csvCase('header missing a column', 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Strides,\nConv1, 8, 8, 3, 3, 4, 1,\n', [/line 1, column 'Num Filter'/, /header: column 'Num Filter' is missing/]);
+csvCase('non-integer', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\nConv2, 8, 8.5, 3, 3, 4, 16, 1,\n`, [/line 3, column 'IFMAP Width'/, /positive integer/, /'8\.5'/], '--real');
+csvCase('zero filters', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 0, 1,\n`, [/line 2, column 'Num Filter'/, /positive integer/]);
+csvCase('filter larger than IFMAP', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\nConv2, 4, 4, 5, 5, 4, 16, 1,\n`, [/line 3, column 'Filter Height'/, /larger than the IFMAP height 4/, /pre-padded/]);
+csvCase('empty file', '', [/line 1/, /empty/, /header line/]);
+csvCase('header only', TOPO_HEADER, [/no layers/]);
+csvCase('extra fields', `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1, 1, 7,\n`, [/line 2/, /10 fields, expected 8 or 9/, /remove the extra fields/]);
+csvCase('tab-separated', 'Layer name\tIFMAP Height\tIFMAP Width\tFilter Height\tFilter Width\tChannels\tNum Filter\tStrides\nConv1\t8\t8\t3\t3\t4\t16\t1\n', [/line 1, column 'IFMAP Height'/, /separated by tabs/]);
+csvCase('GEMM non-integer K', 'Layer, M, N, K,\nfc1, 64, 32, k,\n', [/line 2, column 'K'/, /positive integer/], '--real');
+cases.push({ name: 'topology without --binary or --real', args: () => { writeFileSync(P('noprec.csv'), `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\n`); return ['import', P('noprec.csv'), '--out', P('noprec.json')]; }, expect: [/E_USAGE/, /--binary or --real/] });
+cases.push({ name: 'topology --out onto the topology', args: () => { writeFileSync(P('self.csv'), `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\n`); return ['import', P('self.csv'), '--real', '--out', P('self.csv')]; }, expect: [/E_OUT_IS_INPUT/, /self\.csv/] });
+cases.push({ name: 'topology --out that is no .json', args: () => { writeFileSync(P('outext.csv'), `${TOPO_HEADER}Conv1, 8, 8, 3, 3, 4, 16, 1,\n`); return ['import', P('outext.csv'), '--real', '--out', P('outext.safetensors')]; }, expect: [/E_USAGE/, /--out/, /\.json/] });
+cases.push({ name: '--binary on an ONNX import', args: () => ['import', 'test/fixtures/onnx/bireal-mnist-signw.onnx', '--binary', '--out', P('x.safetensors')], expect: [/E_USAGE/, /--binary/, /\.csv/] });
+workloadCase('segment input and in together', (w) => { w.layers[1].input = { h: 4, w: 4, c: 8 }; w.layers[1].in = 'stem.conv'; return w; }, [/\$\.layers\[1\]\.input/, /either "in"/]);
+workloadCase('segment input missing c', (w) => { w.layers[1].input = { h: 4, w: 4 }; return w; }, [/\$\.layers\[1\]\.input\.c/, /integer >= 1/]);
+workloadCase('reserved segment id', (w) => { w.layers[1].id = 'input:x'; return w; }, [/\$\.layers\[1\]\.id/, /reserved|name segment inputs/]);
 cases.push({ name: 'unknown flag', args: () => ['cost', '--frobnicate'], expect: [/E_USAGE/, /frobnicate/] });
 
 describe('malformed inputs: exit 2 with a one-line located error', () => {

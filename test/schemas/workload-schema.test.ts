@@ -34,6 +34,7 @@ describe('workload schema', () => {
     'as shipped': base,
     'without $schema': at((w) => { delete w.$schema; }),
     'defaults written out': at((w) => { w.layers[conv].stride ??= 1; }),
+    'a layer with its own input shape (an independent segment)': at((w) => { w.layers[1].input = { h: 28, w: 28, c: 8 }; }),
   };
   const bad: Record<string, unknown> = {
     'unknown top key': at((w) => { w.layerz = []; }),
@@ -48,6 +49,9 @@ describe('workload schema', () => {
     'enum out of range': at((w) => { w.layers[conv].padMode = 'two'; }),
     'id "input"': at((w) => { w.layers[0].id = 'input'; }),
     'name empty': at((w) => { w.name = ''; }),
+    'segment input and in together': at((w) => { w.layers[1].input = { h: 28, w: 28, c: 8 }; w.layers[1].in = w.layers[0].id; }),
+    'segment input without c': at((w) => { w.layers[1].input = { h: 28, w: 28 }; }),
+    'id beginning with "input:"': at((w) => { w.layers[1].id = 'input:x'; }),
   };
   it.each(Object.entries(good))('good: %s accepted by both', (_n, raw) => {
     expect(accepts(raw)).toBe(true);
