@@ -13,15 +13,21 @@ import { saveModel } from '../ir/model.ts';
 import { importOnnx, onnxMetadata } from '../interop/onnx-import.ts';
 import { readOnnxFile } from '../interop/onnx-proto.ts';
 import { emit, toJson } from './io.ts';
-import { sha256 } from './load.ts';
+import { loadNetwork, sha256 } from './load.ts';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../core/diagnostics.ts';
+import { importStateDict, parseTensorMap } from '../interop/torch-import.ts';
+import { torchStateDict } from '../interop/torch-export.ts';
 
-interface ImportArgs { input: string; out: string; dataset?: string; data?: string; classes?: number; inputMean?: number; inputStd?: number; name?: string; json?: boolean }
+interface ImportArgs { input: string; workload?: string; map?: string; out: string; dataset?: string; data?: string; classes?: number; inputMean?: number; inputStd?: number; name?: string; json?: boolean }
 
 export const importCommand = {
   command: 'import <input>',
-  describe: 'import an ONNX network (binary convs as Sign -> Conv) as a birealsim latent model',
+  describe: 'import an ONNX network (binary convs as Sign -> Conv), or a PyTorch state dict with its workload, as a birealsim latent model',
   builder: (y: Argv) => y
-    .positional('input', { type: 'string', describe: 'ONNX model (.onnx)' })
+    .positional('input', { type: 'string', describe: 'ONNX model (.onnx), or a PyTorch state dict (.safetensors) with --workload' })
+    .option('workload', { type: 'string', describe: 'state dicts: the network (workload .json, built-in name, or a model whose network to use)' })
+    .option('map', { type: 'string', describe: 'state dicts: JSON object state-dict name -> "<layer id>.<param>" (null skips a tensor); default: the names export-torch generates' })
     .option('out', { type: 'string', demandOption: true, describe: 'latent model (.safetensors) to write' })
     .option('dataset', { type: 'string', describe: 'mnist | fashion-mnist | idx:DIR the model is for (default: ONNX metadata birealsim.dataset)' })
     .option('data', { type: 'string', describe: 'IDX dataset directory' })
@@ -31,6 +37,7 @@ export const importCommand = {
     .option('name', { type: 'string', describe: 'network name (default: the ONNX graph or file name)' })
     .option('json', { type: 'boolean', describe: 'print the result as JSON' }),
   handler: (argv: ArgumentsCamelCase<ImportArgs>) => {
+    if (argv.input.endsWith('.safetensors') || argv.workload !== undefined || argv.map !== undefined) { importStateDictCommand(argv); return; }
     const t0 = performance.now();
     const { model: onnx, bytes } = readOnnxFile(argv.input);
     const md = onnxMetadata(onnx);
@@ -56,3 +63,43 @@ export const importCommand = {
     ].join('\n'));
   },
 };
+
+/** `import <state dict>.safetensors --workload NET [--map names.json]` (interop/torch-import.ts). */
+function importStateDictCommand(argv: ArgumentsCamelCase<ImportArgs>): void {
+  const t0 = performance.now();
+  if (!argv.input.endsWith('.safetensors')) throw new UserError('E_USAGE', `--workload and --map apply to PyTorch state dicts (.safetensors), not '${argv.input}'`, { path: '--workload', hint: 'an ONNX file carries its own network: birealsim import model.onnx --out m.safetensors' });
+  if (argv.workload === undefined) throw new UserError('E_USAGE', 'a state dict holds no network description: give --workload', { file: argv.input, path: '--workload', hint: 'the workload.json written by `birealsim export-torch`, a built-in name, or your own workload .json' });
+  if (argv.inputMean !== undefined || argv.inputStd !== undefined) throw new UserError('E_USAGE', '--input-mean/--input-std apply to ONNX imports', { path: '--input-mean', hint: 'a state dict trained by export-torch\'s train.py uses the dataset\'s normalisation, as birealsim does' });
+  const { net } = loadNetwork(argv.workload);
+  let bytes: Buffer;
+  try { bytes = readFileSync(argv.input); } catch (e) { throw new UserError('E_IO', `cannot read state dict: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: argv.input }); }
+  let map;
+  if (argv.map !== undefined) {
+    let text: string;
+    try { text = readFileSync(argv.map, 'utf8'); } catch (e) { throw new UserError('E_IO', `cannot read map: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: argv.map }); }
+    map = parseTensorMap(text, argv.map, torchStateDict(net).tensors.map((t) => t.ir));
+  }
+  const r0 = importStateDict(bytes, { file: argv.input, net, map, mapFile: argv.map });
+  const dsName = argv.dataset ?? (argv.data ? undefined : r0.metadata['birealsim.dataset']);
+  const ds = dsName || argv.data ? loadDataset(dsName, argv.data) : undefined;
+  const model = r0.model;
+  model.meta = { ...model.meta, 'import.source': argv.input, 'import.sha256': sha256(bytes), 'import.producer': r0.metadata['birealsim.producer'] ?? 'PyTorch state dict' };
+  if (ds) model.meta.dataset = ds.name;
+  const out = model.net.byId.get(model.net.output)!.out;
+  if (argv.classes !== undefined && argv.classes !== out.h * out.w * out.c) throw new UserError('E_CLASSES', `--classes ${argv.classes} but the network has ${out.h * out.w * out.c} outputs`, { path: '--classes' });
+  const notes = [...r0.notes];
+  if (ds) {
+    const i = model.net.input;
+    if (i.h !== ds.h || i.w !== ds.w || i.c !== ds.c) notes.push(`warning: the network takes ${i.h}x${i.w}x${i.c} inputs, ${ds.name} has ${ds.h}x${ds.w}x${ds.c} images`);
+  }
+  saveModel(argv.out, model);
+  const seconds = (performance.now() - t0) / 1000;
+  const result = { input: argv.input, workload: argv.workload, map: argv.map ?? null, out: argv.out, kind: 'latent', network: model.net.workload.name, dataset: ds?.name ?? null, ...r0.counts, notes, seconds };
+  if (argv.json) { emit(toJson(result)); return; }
+  emit([
+    `imported ${argv.input} -> ${argv.out} (latent model '${model.net.workload.name}', ${r0.counts.tensors} tensors ${argv.map ? `mapped by ${argv.map}` : 'by export-torch names'}) in ${seconds.toFixed(2)} s`,
+    ...notes.map((n) => `  ${n}`),
+    `  dataset: ${ds ? ds.name : 'none recorded (give --dataset to eval, export, verify)'}`,
+    `next: birealsim export ${argv.out} --out <deployable.safetensors>; birealsim verify ${argv.out}; birealsim cost ${argv.out}`,
+  ].join('\n'));
+}
