@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OP_NAMES } from '../../src/ops/index.ts';
@@ -22,7 +22,7 @@ import { importStateDict } from '../../src/interop/torch-import.ts';
 import { BUILTIN_WORKLOADS } from '../../src/ir/builders.ts';
 import { TRAIN_VARIANTS, variantWorkload } from '../../src/train/variants.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
-import { loadModel, randomModel } from '../../src/ir/model.ts';
+import { latentParams, loadModel, randomModel } from '../../src/ir/model.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../src/core/safetensors.ts';
 import { loadDataset } from '../../src/data/datasets.ts';
 import { goldenPredictions } from '../../src/golden/evaluate.ts';
@@ -50,8 +50,7 @@ describe('torch emitters', () => {
       const torchNames = names.tensors.map((t) => t.torch);
       expect(new Set(torchNames).size).toBe(torchNames.length);
       const ir = names.tensors.map((t) => t.ir).sort();
-      const latent = randomModel(net, 1);
-      expect(ir).toEqual([...latent.params.keys()].sort());
+      expect(ir).toEqual(net.layers.flatMap((rl) => Object.keys(latentParams(rl)).map((p) => `${rl.layer.id}.${p}`)).sort());
     }
   });
   it('writes the same package twice, byte for byte, with layer ids as module paths', () => {
@@ -158,8 +157,8 @@ describe('export-torch -> torchrun (2 processes, gloo) -> import -> export -> go
       // run 1: killed (SIGKILL to its whole process group) as soon as its first checkpoint exists
       const p1 = spawn(torchrun[0], args, { cwd: dir, env, detached: true, stdio: 'ignore' });
       const ck = join(run, 'checkpoint.pt');
-      const t0 = Date.now();
-      while (!existsSync(ck) && Date.now() - t0 < 40000 && p1.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      const t0 = Date.now(), tStart = performance.now();
+      while (!existsSync(ck) && Date.now() - t0 < 150000 && p1.exitCode === null) await new Promise((r) => setTimeout(r, 50));
       expect(existsSync(ck)).toBe(true);
       process.kill(-p1.pid!, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 300));
@@ -167,7 +166,7 @@ describe('export-torch -> torchrun (2 processes, gloo) -> import -> export -> go
       const before = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
       expect(before).toBeGreaterThanOrEqual(1);
       // run 2: --resume continues from the checkpoint and completes
-      const r2 = spawnSync(torchrun[0], [...args, '--resume'], { cwd: dir, env, encoding: 'utf8', timeout: 60000 });
+      const r2 = spawnSync(torchrun[0], [...args, '--resume'], { cwd: dir, env, encoding: 'utf8', timeout: 150000 });
       expect(r2.status, r2.stderr.slice(-2000)).toBe(0);
       expect(r2.stderr).toMatch(/resumed from .*checkpoint\.pt/);
       const result = JSON.parse(readFileSync(join(run, 'result.json'), 'utf8')) as { predictions: number[]; test_accuracy: number; history: { stage: string; epoch: number }[]; processes: number };
@@ -179,15 +178,14 @@ describe('export-torch -> torchrun (2 processes, gloo) -> import -> export -> go
       const imp = await runCli(['import', join(run, 'model.safetensors'), '--workload', join(pkg, 'workload.json'), '--out', latent]);
       expect(imp.code, imp.err).toBe(0);
       expect(imp.out).toMatch(/dataset: mnist/);
-      const ex = await runCli(['export', latent, '--out', dep]);
+      const ex = await runCli(['export', latent, '--out', dep, '--no-check']); // the check is the comparison below
       expect(ex.code, ex.err).toBe(0);
       const g = await goldenPredictions(loadModel(dep), loadDataset('mnist'), referenceKernels, { images: N });
       const agree = result.predictions.filter((p, i) => p === g.predictions[i]).length;
-      process.stderr.write(`export-torch e2e: torch test accuracy ${(100 * result.test_accuracy).toFixed(2)}%, golden ${(100 * g.accuracy).toFixed(2)}% on ${N} images; ${agree}/${N} predictions agree\n`);
+      process.stderr.write(`export-torch e2e (${((performance.now() - tStart) / 1000).toFixed(1)} s from the first torchrun): torch test accuracy ${(100 * result.test_accuracy).toFixed(2)}%, golden ${(100 * g.accuracy).toFixed(2)}% on ${N} images; ${agree}/${N} predictions agree\n`);
       expect(agree).toBe(N);
     } finally {
       rmSync(dir, { recursive: true, force: true });
-      void readdirSync;
     }
-  }, 120000);
+  }, 360000);
 });

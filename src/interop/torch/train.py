@@ -102,23 +102,33 @@ def read_idx(path):
 
 
 class IdxData:
-    """Uint8 images in memory, normalised per batch in fp32 as birealsim's makeBatch: pixel * (1 / (255 std)) + (-mean / std)."""
+    """Uint8 images in memory, normalised per batch as birealsim's makeBatch: fp32(pixel * (1 / (255 std)) + (-mean / std))
+    computed in float64 and rounded once, so the network sees the same fp32 inputs as birealsim's golden model."""
 
     def __init__(self, d):
         import numpy as np
         tx, ty = read_idx(os.path.join(d, 'train-images-idx3-ubyte')), read_idx(os.path.join(d, 'train-labels-idx1-ubyte'))
         vx, vy = read_idx(os.path.join(d, 't10k-images-idx3-ubyte')), read_idx(os.path.join(d, 't10k-labels-idx1-ubyte'))
-        px = tx.astype(np.float64) / 255
-        self.mean = float(px.mean())
-        self.std = float(math.sqrt(max(float((px * px).mean()) - self.mean ** 2, 1e-12)))
-        self.inv, self.off = float(np.float32(1 / (255 * self.std))), float(np.float32(-self.mean / self.std))
+        # mean and population std of all training pixels / 255, summed in pixel order in float64 exactly as
+        # birealsim does (data/datasets.ts finish; chunked running sums, so the doubles are the same bits)
+        flat = tx.reshape(-1)
+        v1 = np.arange(256, dtype=np.float64) / 255
+        v2 = v1 * v1
+        s1 = s2 = 0.0
+        for i in range(0, flat.size, 1 << 20):
+            c = flat[i:i + (1 << 20)]
+            s1 = float(np.cumsum(np.concatenate(([s1], v1[c])))[-1])
+            s2 = float(np.cumsum(np.concatenate(([s2], v2[c])))[-1])
+        self.mean = s1 / flat.size
+        self.std = math.sqrt(max(s2 / flat.size - self.mean * self.mean, 1e-12))
+        self.inv, self.off = 1 / (255 * self.std), -self.mean / self.std
         to_nchw = lambda x: torch.from_numpy(x.copy()).unsqueeze(1) if x.ndim == 3 else torch.from_numpy(x.copy()).permute(0, 3, 1, 2)
         self.train_x, self.train_y = to_nchw(tx), torch.from_numpy(ty.astype('int64'))
         self.test_x, self.test_y = to_nchw(vx), torch.from_numpy(vy.astype('int64'))
         self.shape = tuple(self.train_x.shape[1:])
 
     def norm(self, u8):
-        return u8.to(torch.float32) * self.inv + self.off
+        return u8.to(torch.float64) * self.inv + self.off
 
     def batch(self, split, idx, crop_pad=0, flip=False, gen=None):
         xs = (self.train_x if split == 'train' else self.test_x)[idx]
@@ -135,7 +145,7 @@ class IdxData:
                 img = padded[i, :, dy:dy + h, dx:dx + w]
                 out[i] = img.flip(-1) if flip and bool(f[i]) else img
             x = out
-        return x, ys
+        return x.to(torch.float32), ys
 
 
 class FolderData:
