@@ -28,6 +28,8 @@ import { loadDataset } from '../../src/data/datasets.ts';
 import { goldenPredictions } from '../../src/golden/evaluate.ts';
 import { referenceKernels } from '../../src/kernels/index.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { SIGN_QUANTIZERS } from '../../src/ops/sign.ts';
+import { binaryWeightBackward, channelAlpha } from '../../src/ops/bconv.ts';
 
 const PY = '/usr/bin/python3';
 const torchProbe = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' });
@@ -139,6 +141,45 @@ describe('import of a state dict', () => {
       expect(same.code).toBe(2);
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
+});
+
+describe('quantizers.py against the op modules', () => {
+  runTorch('ApproxSign / STE pseudo-gradients, alpha and the magnitude-aware / plain weight gradients are the TypeScript trainer\'s', () => {
+    const xs = [-2, -1, -0.999, -0.5, -0.25, 0, 0.25, 0.5, 0.75, 1, 1.5];
+    // weights [2, 1, 2, 2] (OIHW, so alpha runs over the last three axes) and an upstream gradient G
+    const w = [0.3, -0.9, 1.2, -0.1, 0.5, 0.5, -1, 0.999], G = [1, 2, 3, 4, -1, -2, -3, -4];
+    const code = `
+import json, sys, torch
+sys.path.insert(0, 'src/interop/torch')
+from quantizers import sign_act, binary_weight, channel_alpha
+out = {}
+for ag in ('approxsign', 'ste'):
+    x = torch.tensor(${JSON.stringify(xs)}, requires_grad=True)
+    y = sign_act(x, ag); y.sum().backward(); out[ag] = [y.tolist(), x.grad.tolist()]
+for wg in ('magnitude-aware', 'plain'):
+    w = torch.tensor(${JSON.stringify(w)}).reshape(2, 1, 2, 2).requires_grad_(True)
+    wb = binary_weight(w, wg); (wb * torch.tensor(${JSON.stringify(G)}).reshape(2, 1, 2, 2)).sum().backward()
+    out[wg] = [wb.flatten().tolist(), w.grad.flatten().tolist()]
+out['alpha'] = channel_alpha(torch.tensor(${JSON.stringify(w)}).reshape(2, 1, 2, 2)).tolist()
+print(json.dumps(out))`;
+    const r = spawnSync(PY, ['-c', code], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    expect(r.status, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout) as Record<string, number[][] | number[]>;
+    for (const ag of ['approxsign', 'ste'] as const) {
+      const [y, g] = o[ag] as number[][];
+      expect(y).toEqual(xs.map((x) => (x < 0 ? -1 : 1)));
+      g.forEach((v, i) => expect(v).toBeCloseTo(SIGN_QUANTIZERS[ag].pseudoGrad(xs[i]), 6));
+    }
+    const W = Float32Array.from(w), alpha = channelAlpha(W, 2);
+    expect(Float32Array.from(o.alpha as number[])).toEqual(alpha);
+    for (const wg of ['magnitude-aware', 'plain'] as const) {
+      const [wb, g] = o[wg] as number[][];
+      wb.forEach((v, i) => expect(v).toBeCloseTo(alpha[i >> 2] * (W[i] < 0 ? -1 : 1), 6));
+      const want = new Float32Array(8);
+      binaryWeightBackward(Float32Array.from(G), W, alpha, 2, wg, want);
+      g.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+    }
+  }, 120000);
 });
 
 describe('export-torch -> torchrun (2 processes, gloo) -> import -> export -> golden', () => {
