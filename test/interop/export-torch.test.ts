@@ -22,7 +22,12 @@ import { importStateDict } from '../../src/interop/torch-import.ts';
 import { BUILTIN_WORKLOADS } from '../../src/ir/builders.ts';
 import { TRAIN_VARIANTS, variantWorkload } from '../../src/train/variants.ts';
 import { resolveNetwork } from '../../src/ir/validate.ts';
-import { latentParams, loadModel, randomModel } from '../../src/ir/model.ts';
+import { encodeModel, latentParams, loadModel, randomModel } from '../../src/ir/model.ts';
+import { toDeployable } from '../../src/ir/deploy.ts';
+import { lower } from '../../src/golden/plan.ts';
+import { runPlan } from '../../src/golden/run.ts';
+import { Rng } from '../../src/core/rng.ts';
+import { argmax, tensor } from '../../src/core/tensor.ts';
 import { decodeSafetensors, encodeSafetensors } from '../../src/core/safetensors.ts';
 import { loadDataset } from '../../src/data/datasets.ts';
 import { goldenPredictions } from '../../src/golden/evaluate.ts';
@@ -179,6 +184,48 @@ print(json.dumps(out))`;
       binaryWeightBackward(Float32Array.from(G), W, alpha, 2, wg, want);
       g.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
     }
+  }, 120000);
+});
+
+describe('model.py eval = golden model (ReActNet: RSign, RPReLU, folded binary convs)', () => {
+  runTorch('a seeded random reactnet-tiny exported with its weights computes the golden logits', async () => {
+    const net = resolveNetwork(variantWorkload('reactnet-tiny')!);
+    const model = randomModel(net, 3);
+    const plan = lower(toDeployable(model));
+    const n = 8, img = 28 * 28;
+    const rng = new Rng(11);
+    const inputs = Array.from({ length: n }, () => { const t = tensor(28, 28, 1); rng.fillNormal(t.data); return t; });
+    const dir = mkdtempSync(join(tmpdir(), 'birealsim-torch-eval-'));
+    try {
+      writeFileSync(join(dir, 'm.safetensors'), encodeModel(model));
+      expect((await runCli(['export-torch', join(dir, 'm.safetensors'), '--out', join(dir, 'pkg')])).code).toBe(0);
+      const all = new Float32Array(n * img);
+      inputs.forEach((t, i) => all.set(t.data, i * img));
+      writeFileSync(join(dir, 'x.f32'), new Uint8Array(all.buffer));
+      const code = `
+import json, sys, numpy as np, torch
+sys.path.insert(0, ${JSON.stringify(join(dir, 'pkg'))})
+from model import Net
+from train import load_safetensors
+net = Net(); missing, unexpected = net.load_state_dict(load_safetensors(${JSON.stringify(join(dir, 'pkg', 'weights.safetensors'))}), strict=False)
+assert not unexpected and all(m.endswith('num_batches_tracked') for m in missing), (missing, unexpected)
+net.eval(); assert net.golden()
+x = torch.from_numpy(np.fromfile(${JSON.stringify(join(dir, 'x.f32'))}, dtype='<f4').reshape(${n}, 28, 28, 1)).permute(0, 3, 1, 2).contiguous()
+with torch.no_grad(): print(json.dumps(net(x).tolist()))`;
+      const r = spawnSync(PY, ['-c', code], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' } });
+      expect(r.status, r.stderr).toBe(0);
+      const got = JSON.parse(r.stdout) as number[][];
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const g = runPlan(plan, inputs[i], { kernels: referenceKernels }).logits;
+        let maxRef = 0, maxDiff = 0;
+        for (let k = 0; k < g.length; k++) { maxRef = Math.max(maxRef, Math.abs(g[k])); maxDiff = Math.max(maxDiff, Math.abs(g[k] - got[i][k])); }
+        worst = Math.max(worst, maxDiff / maxRef);
+        expect(argmax(Float32Array.from(got[i]))).toBe(argmax(g));
+      }
+      process.stderr.write(`model.py eval vs golden (reactnet-tiny, ${n} random inputs): max relative logit difference ${worst.toExponential(2)}\n`);
+      expect(worst).toBeLessThan(1e-5);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   }, 120000);
 });
 
