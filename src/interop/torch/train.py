@@ -152,6 +152,9 @@ class FolderData:
     """ImageFolder tree (DIR/train, DIR/val) through torchvision, resized to the network's input."""
 
     def __init__(self, d):
+        for sub in ('train', 'val'):
+            if not os.path.isdir(os.path.join(d, sub)):
+                raise UserError('--dataset imagefolder:%s: no directory %s (an image folder holds train/ and val/, one subdirectory per class)' % (d, os.path.join(d, sub)))
         try:
             import torchvision
             from torchvision import transforms
