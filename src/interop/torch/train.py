@@ -289,6 +289,9 @@ def parse_args(argv):
 
 def main(argv):
     a = parse_args(argv)
+    ckpt_path = os.path.join(a.out, 'checkpoint.pt')
+    if a.resume and not os.path.exists(ckpt_path):
+        raise UserError('--resume: no checkpoint %s (start without --resume)' % ckpt_path)
     world, rank = int(os.environ.get('WORLD_SIZE', '1')), int(os.environ.get('RANK', '0'))
     if world > 1:
         backend = 'nccl' if torch.cuda.is_available() else 'gloo'
@@ -321,11 +324,8 @@ def main(argv):
             raise UserError('%s: missing %s, unexpected %s' % (a.weights, missing, unexpected))
     plan = stages(a)
     os.makedirs(a.out, exist_ok=True)
-    ckpt_path = os.path.join(a.out, 'checkpoint.pt')
     start_stage, start_epoch, history = 0, 0, []
     if a.resume:
-        if not os.path.exists(ckpt_path):
-            raise UserError('--resume: no checkpoint %s (start without --resume)' % ckpt_path)
         ck = torch.load(ckpt_path, map_location=device)
         net.load_state_dict(ck['model'])
         start_stage, start_epoch, history = ck['stage'], ck['epoch'], ck['history']
