@@ -1,11 +1,14 @@
 /**
- * `birealsim import <model.onnx> --out <model.safetensors>`: an ONNX network (PyTorch, Brevitas, ...) as a
+ * `birealsim import <model.onnx | state dict.safetensors> --out <model.safetensors>`: an ONNX network (PyTorch, Brevitas, ...) as a
  * birealsim latent model (interop/onnx-import.ts maps it through the op registry). The written model is an
  * ordinary latent model: `export` makes it deployable; `verify`, `cost`, `simulate`, `eval` take it.
  * Input normalisation, class count and dataset come from flags or the ONNX metadata (birealsim.input_mean,
  * birealsim.input_std, birealsim.classes, birealsim.dataset) and are stated in the output. With a dataset,
  * the model's normalisation is compared with the dataset's (the one golden evaluation feeds) and converted
  * by an affine input layer (a bn) when they differ.
+ * A `.safetensors` input is a PyTorch state dict instead (interop/torch-import.ts): `--workload` gives its
+ * network, `--map` which tensor is which IR parameter (default: the names `export-torch` generates); the
+ * dataset comes from `--dataset` or the file's metadata `birealsim.dataset` (train.py of export-torch writes it).
  */
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { loadDataset } from '../data/datasets.ts';

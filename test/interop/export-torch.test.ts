@@ -21,7 +21,7 @@ import { stateDictBytes, torchPackage, torchStateDict } from '../../src/interop/
 import { importStateDict } from '../../src/interop/torch-import.ts';
 import { BUILTIN_WORKLOADS } from '../../src/ir/builders.ts';
 import { TRAIN_VARIANTS, variantWorkload } from '../../src/train/variants.ts';
-import { resolveNetwork } from '../../src/ir/validate.ts';
+import { resolveNetwork, validateWorkload } from '../../src/ir/validate.ts';
 import { encodeModel, latentParams, loadModel, randomModel } from '../../src/ir/model.ts';
 import { toDeployable } from '../../src/ir/deploy.ts';
 import { lower } from '../../src/golden/plan.ts';
@@ -198,14 +198,48 @@ print(json.dumps(out))`;
   }, 120000);
 });
 
-describe('model.py eval = golden model (ReActNet: RSign, RPReLU, folded binary convs)', () => {
-  runTorch('a seeded random reactnet-tiny exported with its weights computes the golden logits', async () => {
-    const net = resolveNetwork(variantWorkload('reactnet-tiny')!);
+/** Layer ids PyTorch cannot take as attribute names: keywords, nn.Module members, dashes, empty parts, leading digits, a leaf with a child. */
+const ODD_IDS = {
+  schema: 'birealsim.workload/1', name: 'odd-ids', input: { h: 8, w: 8, c: 3 },
+  layers: [
+    { id: 'class', op: 'conv', outChannels: 4, kernel: 3, stride: 1, pad: 1 },
+    { id: 'forward', op: 'bn' },
+    { id: 'a-b', op: 'rsign' },
+    { id: 'a_b', op: 'bconv', outChannels: 4, kernel: 3, stride: 1, pad: 1, padMode: 'one' },
+    { id: 'a_b.bn', op: 'bn' },
+    { id: '2x', op: 'add', inputs: ['a_b.bn', 'forward'] },
+    { id: '.weird..', op: 'rprelu' },
+    { id: 'sign', op: 'sign' },
+    { id: 'training', op: 'bconv', outChannels: 4, kernel: 1, stride: 1, pad: 0, weightScale: 'none' },
+    { id: 'pool', op: 'maxpool', kernel: 2, stride: 2 },
+    { id: 'gap', op: 'gap' },
+    { id: 'x', op: 'fc', outFeatures: 5 },
+  ],
+};
+
+describe('module paths of odd layer ids', () => {
+  it('are unique dotted Python identifiers, and the generated model names every one', () => {
+    const net = resolveNetwork(validateWorkload(ODD_IDS));
+    const names = torchStateDict(net);
+    const paths = [...names.modules.values()];
+    expect(new Set(paths).size).toBe(paths.length);
+    for (const p of paths) for (const seg of p.split('.')) expect(seg).toMatch(/^[A-Za-z][A-Za-z0-9_]*$/);
+    expect(names.modules.get('class')).toBe('l_class');
+    expect(names.modules.get('a_b.bn')).toBe('a_b.bn');
+    const py = torchPackage(net).get('model.py') as string;
+    for (const p of paths) expect(py).toContain(`self.${p} = `);
+  });
+});
+
+describe('model.py eval = golden model (ReActNet: RSign, RPReLU, folded binary convs; odd layer ids)', () => {
+  runTorch('seeded random reactnet-tiny and odd-ids exported with their weights compute the golden logits', async () => {
+   for (const [wl, hw, c] of [[variantWorkload('reactnet-tiny')!, 28, 1], [ODD_IDS, 8, 3]] as const) {
+    const net = resolveNetwork(validateWorkload(wl));
     const model = randomModel(net, 3);
     const plan = lower(toDeployable(model));
-    const n = 8, img = 28 * 28;
+    const n = 8, img = hw * hw * c;
     const rng = new Rng(11);
-    const inputs = Array.from({ length: n }, () => { const t = tensor(28, 28, 1); rng.fillNormal(t.data); return t; });
+    const inputs = Array.from({ length: n }, () => { const t = tensor(hw, hw, c); rng.fillNormal(t.data); return t; });
     const dir = mkdtempSync(join(tmpdir(), 'birealsim-torch-eval-'));
     try {
       writeFileSync(join(dir, 'm.safetensors'), encodeModel(model));
@@ -221,7 +255,7 @@ from train import load_safetensors
 net = Net(); missing, unexpected = net.load_state_dict(load_safetensors(${JSON.stringify(join(dir, 'pkg', 'weights.safetensors'))}), strict=False)
 assert not unexpected and all(m.endswith('num_batches_tracked') for m in missing), (missing, unexpected)
 net.eval(); assert net.golden()
-x = torch.from_numpy(np.fromfile(${JSON.stringify(join(dir, 'x.f32'))}, dtype='<f4').reshape(${n}, 28, 28, 1)).permute(0, 3, 1, 2).contiguous()
+x = torch.from_numpy(np.fromfile(${JSON.stringify(join(dir, 'x.f32'))}, dtype='<f4').reshape(${n}, ${hw}, ${hw}, ${c})).permute(0, 3, 1, 2).contiguous()
 with torch.no_grad(): print(json.dumps(net(x).tolist()))`;
       const r = spawnSync(PY, ['-c', code], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' } });
       expect(r.status, r.stderr).toBe(0);
@@ -234,10 +268,11 @@ with torch.no_grad(): print(json.dumps(net(x).tolist()))`;
         worst = Math.max(worst, maxDiff / maxRef);
         expect(argmax(Float32Array.from(got[i]))).toBe(argmax(g));
       }
-      process.stderr.write(`model.py eval vs golden (reactnet-tiny, ${n} random inputs): max relative logit difference ${worst.toExponential(2)}\n`);
+      process.stderr.write(`model.py eval vs golden (${net.workload.name}, ${n} random inputs): max relative logit difference ${worst.toExponential(2)}\n`);
       expect(worst).toBeLessThan(1e-5);
     } finally { rmSync(dir, { recursive: true, force: true }); }
-  }, 120000);
+   }
+  }, 180000);
 });
 
 describe('train.py bad input', () => {
