@@ -14,7 +14,9 @@ import { torchPackage } from '../interop/torch-export.ts';
 import { emit, toJson } from './io.ts';
 import { loadNetwork, loadTarget } from './load.ts';
 import { resolveNetwork } from '../ir/validate.ts';
-import { variantWorkload } from '../train/variants.ts';
+import { knownModelNames, suggestModel, variantWorkload } from '../train/variants.ts';
+import { existsSync } from 'node:fs';
+import { UserError } from '../core/diagnostics.ts';
 
 interface ExportTorchArgs { target: string; out: string; json?: boolean }
 
@@ -30,6 +32,10 @@ export const exportTorchCommand = {
     const isModel = argv.target.endsWith('.safetensors');
     const model = isModel ? loadTarget(argv.target, 1).model : undefined;
     const variant = isModel ? undefined : variantWorkload(argv.target);
+    if (!variant && !existsSync(argv.target) && !knownModelNames().includes(argv.target)) {
+      const m = suggestModel(argv.target);
+      throw new UserError('E_TARGET', `no such file or built-in network '${argv.target}'`, { path: '<target>', hint: `${m ? `did you mean '${m}'? ` : ''}names: ${knownModelNames().join(', ')}; or a workload .json / model .safetensors` });
+    }
     const net = model ? model.net : variant ? resolveNetwork(variant) : loadNetwork(argv.target).net;
     const files = torchPackage(net, model && (model.kind === 'latent' ? model : latentEquivalent(model)));
     await writeDirAtomic(argv.out, (tmp) => { for (const [name, data] of files) writeFileSync(join(tmp, name), data); }, { owned: [...files.keys(), 'weights.safetensors'] });
