@@ -199,7 +199,7 @@ export function modelPy(net: ResolvedNetwork): string {
       L.push(`        ${v} = None if g else ${expr}${comment} (folded below in golden eval)`);
     } else if (e.folded) {
       L.push(`        ${v} = ${e.folded(rl, ins, m, [])} if g else ${expr}${comment}`);
-    } else if (absorbed.has(id)) {
+    } else if (absorbed.has(id) && torchEmitter(absorber.get(id)!.layer.op).folded) {
       const owner = absorber.get(id)!;
       const oe = torchEmitter(owner.layer.op);
       const folded = oe.folded!(owner, owner.inputs.map((i) => vars.get(i)!), `self.${names.modules.get(owner.layer.id)}`, [m]);
