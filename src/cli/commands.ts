@@ -24,6 +24,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'eval', load: async () => (await import('./eval.ts')).evalCommand },
   { name: 'export', load: async () => (await import('./export.ts')).exportCommand },
   { name: 'import', load: async () => (await import('./import.ts')).importCommand },
+  { name: 'export-torch', load: async () => (await import('./export-torch.ts')).exportTorchCommand },
   { name: 'export-onnx', load: async () => (await import('./export-onnx.ts')).exportOnnxCommand },
   { name: 'ablate', load: async () => (await import('./ablate.ts')).ablateCommand },
   { name: 'simulate', load: async () => (await import('./simulate.ts')).simulateCommand },
