@@ -271,9 +271,10 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
 
   // dram
   const d = c.obj(o.dram, '$.dram');
-  c.keys(d, '$.dram', ['bandwidth', 'latency', 'energyPerBit'], ['bandwidth', 'latency', 'energyPerBit']);
+  c.keys(d, '$.dram', ['bandwidth', 'latency', 'energyPerBit'], ['bandwidth', 'energyPerBit']);
   const bw = c.quantity(d.bandwidth, '$.dram.bandwidth', 'B/s', '12.8 GB/s');
-  const latencySeconds = c.quantity(d.latency, '$.dram.latency', 's', '100 ns', true);
+  // default 100 ns: a typical DRAM access latency (row activate + column access + controller) of LPDDR4/DDR4
+  const latencySeconds = c.quantity(d.latency ?? '100 ns', '$.dram.latency', 's', '100 ns', true);
   const dram = {
     bandwidthBytesPerSecond: bw,
     bytesPerCycle: bw / clockHz,
@@ -292,12 +293,13 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     const p = `$.buffers.${bn}`;
     const x = c.obj(b[bn], p);
     const allowed = bn === 'realStream' ? BUFFER_KEYS : BUFFER_KEYS.filter((k) => k !== 'precisionBits');
-    c.keys(x, p, allowed, ['capacity', 'banks', 'portWidth', 'doubleBuffered', 'accessEnergy', ...(bn === 'realStream' ? ['precisionBits'] : [])]);
+    c.keys(x, p, allowed, ['capacity', 'accessEnergy', ...(bn === 'realStream' ? ['precisionBits'] : [])]);
     const capacityBytes = Math.floor(c.quantity(x.capacity, `${p}.capacity`, 'B', '256 KiB'));
-    const banks = c.int(x.banks, `${p}.banks`, 1, 1024);
-    const portBits = c.quantity(x.portWidth, `${p}.portWidth`, 'bit', '64 bit');
+    // defaults: one bank with a 64-bit port (the access width of the SRAM energy anchors), double-buffered
+    const banks = c.int(x.banks ?? 1, `${p}.banks`, 1, 1024);
+    const portBits = c.quantity(x.portWidth ?? '64 bit', `${p}.portWidth`, 'bit', '64 bit');
     if (!Number.isInteger(portBits)) throw c.err(`${p}.portWidth`, `port width must be a whole number of bits, got ${portBits}`);
-    const doubleBuffered = c.bool(x.doubleBuffered, `${p}.doubleBuffered`);
+    const doubleBuffered = c.bool(x.doubleBuffered ?? true, `${p}.doubleBuffered`);
     if (bn === 'realStream') {
       realBits = c.int(x.precisionBits, `${p}.precisionBits`, 8, 32);
       if (realBits !== 8 && realBits !== 16 && realBits !== 32) throw c.err(`${p}.precisionBits`, `expected 8 (int8 fixed point), 16 (fp16 / int16 fixed point) or 32 (fp32), got ${realBits}`);
@@ -316,11 +318,12 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
 
   // PE array
   const pe = c.obj(o.peArray, '$.peArray');
-  c.keys(pe, '$.peArray', PE_KEYS, ['rows', 'cols', 'type', 'dataflow', 'opEnergy']);
+  c.keys(pe, '$.peArray', PE_KEYS, ['rows', 'cols', 'type', 'opEnergy']);
   const rows = c.int(pe.rows, '$.peArray.rows', 1, 4096);
   const cols = c.int(pe.cols, '$.peArray.cols', 1, 4096);
   const type = c.choice(pe.type, '$.peArray.type', ['xnor', 'mac'] as const);
-  const dataflow = c.choice(pe.dataflow, '$.peArray.dataflow', ['os', 'ws', 'is'] as const);
+  // default output stationary (the dataflow of the shipped presets)
+  const dataflow = c.choice(pe.dataflow ?? 'os', '$.peArray.dataflow', ['os', 'ws', 'is'] as const);
   const skew = pe.skew === undefined ? 'occupied' : c.choice(pe.skew, '$.peArray.skew', ['array', 'occupied'] as const);
   const cycleConvention = pe.cycleConvention === undefined ? 'rtl' : c.choice(pe.cycleConvention, '$.peArray.cycleConvention', ['rtl', 'scalesim-printed'] as const);
   const ofmapWriteQuirk = pe.ofmapWriteQuirk === undefined ? false : c.bool(pe.ofmapWriteQuirk, '$.peArray.ofmapWriteQuirk');
