@@ -211,6 +211,16 @@ function barChart(id: string, stacked: boolean, horizontal: boolean, yTitle: str
   });
 }
 
+/** Puts new numbers into a chart, reusing its dataset objects (chart.js then updates rather than rebuilds) and redraws without animation. */
+function setData(chart: AnyChart, labels: string[], sets: { label: string; colour: string; data: number[] }[]): void {
+  const same = (a: unknown[], b: unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  if (!same(chart.data.labels, labels)) chart.data.labels = labels;
+  const ds = chart.data.datasets;
+  if (ds.length !== sets.length) chart.data.datasets = sets.map((x) => ({ label: x.label, backgroundColor: x.colour, data: x.data }));
+  else sets.forEach((x, i) => { ds[i].label = x.label; ds[i].data = x.data; });
+  chart.update('none');
+}
+
 function draw(r: SimResult): void {
   const t = r.totals;
   const bad = r.layers.filter((l) => !l.feasible);
@@ -232,24 +242,18 @@ function draw(r: SimResult): void {
 
   const labels = r.layers.map((l) => l.id);
   charts.cycles ??= barChart('chart-cycles', true, false, 'cycles');
-  charts.cycles.data.labels = labels;
-  charts.cycles.data.datasets = CAUSES.map(([k, name]) => ({ label: name, backgroundColor: COLOURS[k], data: r.layers.map((l) => (l.cycles ? l.cycles[k] : 0)) }));
-  charts.cycles.update('none');
+  setData(charts.cycles, labels, CAUSES.map(([k, name]) => ({ label: name, colour: COLOURS[k], data: r.layers.map((l) => (l.cycles ? l.cycles[k] : 0)) })));
 
   charts.energy ??= barChart('chart-energy', false, true, 'energy per frame [uJ]');
   const energy = t ? Object.entries(t.energyJ).map(([k, v]) => [k, (v / t.batch) * 1e6] as const) : [];
-  charts.energy.data.labels = energy.map(([k]) => k);
-  charts.energy.data.datasets = [{ label: 'energy per frame [uJ]', backgroundColor: '#1f77b4', data: energy.map(([, v]) => v) }];
-  charts.energy.update('none');
+  setData(charts.energy, energy.map(([k]) => k), [{ label: 'energy per frame [uJ]', colour: '#1f77b4', data: energy.map(([, v]) => v) }]);
   $('energy-note').textContent = t ? `total ${sig(t.energyPerFrameJ * 1e6)} uJ per frame = action counts x the arch's energy table` : '';
 
   charts.dram ??= barChart('chart-dram', true, false, 'DRAM bytes [MB]');
-  charts.dram.data.labels = labels;
-  charts.dram.data.datasets = TENSOR_KINDS.map(([kind, name, colour]) => ({
-    label: name, backgroundColor: colour,
+  setData(charts.dram, labels, TENSOR_KINDS.map(([kind, name, colour]) => ({
+    label: name, colour,
     data: r.layers.map((l) => Object.entries(l.dramBytes ?? {}).filter(([k]) => (k.includes(':') ? k.slice(0, k.indexOf(':')) : k) === kind).reduce((a, [, v]) => a + v, 0) / 1e6),
-  }));
-  charts.dram.update('none');
+  })));
   $('dram-note').textContent = t ? `total ${sig(t.dramBytes / 1e6)} MB (compulsory for the network: ${sig(t.networkCompulsoryDramBytes / 1e6)} MB: input and outputs once per frame, weights once per batch)` : '';
 }
 
