@@ -26,7 +26,7 @@ import type { FusionMode } from '../../src/sim/residency.ts';
 import { makeEvaluator } from '../../src/report/sweep-eval.ts';
 import { sweepHeader } from '../../src/report/sweep-run.ts';
 import { gridPoint, totalPoints, type SweepSpec } from '../../src/report/sweep-spec.ts';
-import { sweepText } from '../../src/report/sweep-file.ts';
+import { sweepText, type SweepPoint } from '../../src/report/sweep-file.ts';
 import { runCli } from '../cli/run-cli.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -216,7 +216,7 @@ describe.skipIf(!present)('explore page in headless chromium', () => {
     await page.mouse.click(at.x, at.y);
     await page.waitForFunction((n) => Number(document.body.dataset.updates) > n && document.body.dataset.pointMatches !== undefined, before, { timeout: 60000 });
     const loaded = Number(await page.evaluate(() => document.body.dataset.loadedPoint));
-    const p = points[loaded];
+    const p = points[loaded] as SweepPoint;
     expect(await page.evaluate(() => document.body.dataset.pointMatches)).toBe('true');
     expect(await page.evaluate(() => document.getElementById('latency')!.dataset.cycles)).toBe(String(p.metrics!.latencyCycles));
     expect(await page.textContent('#ctl-rows output')).toBe(String(p.params['peArray.rows']));
