@@ -231,12 +231,12 @@ function draw(r: SimResult): void {
     cards.replaceChildren(
       card(lat, sig(t.latencyMs), 'ms', 'latency', true, { latencyMs: String(t.latencyMs), cycles: String(t.cycles) }),
       card(`frames/s${t.batch > 1 ? ` (batch ${t.batch})` : ''}`, sig(t.framesPerSecond), '1/s', 'fps'),
-      card('end-to-end cycles', intf(t.cycles), '', 'cycles'),
-      card('energy per frame', sig(t.energyPerFrameJ * 1e6), 'uJ', 'energy', false, { joules: String(t.energyPerFrameJ) }),
+      card('cycles', intf(t.cycles), '', 'cycles'),
+      card('energy/frame', sig(t.energyPerFrameJ * 1e6), 'uJ', 'energy', false, { joules: String(t.energyPerFrameJ) }),
       card('efficiency', sig(t.topsPerWatt), 'TOPS/W', 'topsw'),
-      card('DRAM traffic per frame', sig(t.dramBytesPerFrame / 1e6), 'MB', 'dram', false, { bytes: String(t.dramBytes) }),
+      card('DRAM/frame', sig(t.dramBytesPerFrame / 1e6), 'MB', 'dram', false, { bytes: String(t.dramBytes) }),
       card('utilisation', (100 * t.utilisation).toFixed(1), '%', 'util'),
-      card(`area at ${r.area.technologyNodeNm} nm`, sig(r.area.totalMm2), 'mm²', 'area'),
+      card(`area (${r.area.technologyNodeNm} nm)`, sig(r.area.totalMm2), 'mm²', 'area'),
     );
   } else cards.replaceChildren(card('latency', 'infeasible', '', 'latency', true, { latencyMs: 'infeasible' }));
 
@@ -349,6 +349,10 @@ function loadSweepPoint(s: Sweep, p: SweepPointLine): void {
     },
   };
   expected = { index: p.index, latencySeconds: p.metrics!.latencySeconds, latencyCycles: p.metrics!.latencyCycles };
+  // ring the loaded point on the sweep chart
+  const ring = { label: `loaded: point #${p.index}`, data: [{ x: p.metrics!.latencySeconds * 1e3, y: p.metrics!.energyJoules * 1e6, i: s.points.indexOf(p) }], backgroundColor: 'rgba(0,0,0,0)', borderColor: '#d62728', borderWidth: 2.5, pointRadius: 9, pointHoverRadius: 9 };
+  charts.sweep.data.datasets.splice(2, 1, ring);
+  charts.sweep.update('none');
   document.body.dataset.loadedPoint = String(p.index);
   syncControls(); fillSelects(); schedule();
 }

@@ -40,9 +40,9 @@ aside h2{font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:#576
 button{font:inherit;font-size:13px;padding:6px 10px;border-radius:6px;border:1px solid #1f6feb;background:#1f6feb;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#1f6feb}
 code.cmd{display:block;font-size:11.5px;background:#f0f2f5;padding:6px;border-radius:4px;word-break:break-all}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(128px,1fr));gap:10px}
-.card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:8px 12px}
-.card .k{font-size:12px;color:#57606a}.card .v{font-size:19px;white-space:nowrap;font-weight:600;font-variant-numeric:tabular-nums}.card .u{font-size:12px;color:#57606a;margin-left:3px;font-weight:400}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(112px,1fr));gap:10px}
+.card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:8px 10px}
+.card .k{font-size:12px;color:#57606a;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.card .v{font-size:18px;white-space:nowrap;font-weight:600;font-variant-numeric:tabular-nums}.card .u{font-size:11px;color:#57606a;margin-left:3px;font-weight:400}
 .card.main{border-color:#1f6feb;background:#f3f8ff}
 .panel{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 14px;margin-top:14px}
 .panel h2{font-size:14px;margin:0 0 6px}.panel p.note{font-size:12px;color:#57606a;margin:4px 0}
