@@ -226,7 +226,11 @@ function setData(chart: AnyChart, labels: string[], sets: { label: string; colou
 function draw(r: SimResult): void {
   const t = r.totals;
   const bad = r.layers.filter((l) => !l.feasible);
-  problems(bad.length ? [`${bad.length} layer(s) do not fit this design (no totals):`, ...bad.slice(0, 6).map((l) => `${l.id}: ${l.reason}`), ...(bad.length > 6 ? [`... and ${bad.length - 6} more`] : [])] : []);
+  // layers sharing a mapping search share its reason (prefixed with the searched layer's id): one line per reason
+  const byReason = new Map<string, string[]>();
+  for (const l of bad) { const why = (l.reason ?? '').replace(/^[\w.:-]+: /, ''); byReason.set(why, [...(byReason.get(why) ?? []), l.id]); }
+  problems(bad.length ? [`${bad.length} of ${r.layers.length} layers do not fit this design, so there are no totals (enlarge the named buffer):`,
+    ...[...byReason].map(([why, ids]) => `${ids.length > 3 ? `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more` : ids.join(', ')}: ${why}`)] : []);
   const cards = $('cards');
   if (t) {
     const lat = t.batch > 1 ? 'batch latency' : 'latency';
