@@ -29,7 +29,8 @@ header{display:flex;align-items:center;gap:18px;flex-wrap:wrap;padding:12px 20px
 header h1{font-size:18px;margin:0 12px 0 0;font-weight:600}header h1 small{font-weight:400;opacity:.7;font-size:12px;margin-left:6px}
 header label{font-size:13px;opacity:.95}header select{margin-left:6px;font-size:13px;padding:3px 4px;border-radius:4px;border:0}
 #status{margin-left:auto;font-size:12px;opacity:.85;font-variant-numeric:tabular-nums}
-main{display:grid;grid-template-columns:300px 1fr;gap:16px;padding:16px 20px;align-items:start}
+main{display:grid;grid-template-columns:300px minmax(0,1fr);gap:16px;padding:16px 20px;align-items:start}
+main>section,.row2>div{min-width:0}
 aside{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 14px;position:sticky;top:12px}
 aside h2{font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:#57606a;margin:14px 0 6px}aside h2:first-child{margin-top:4px}
 .ctl{display:grid;grid-template-columns:1fr auto;align-items:center;margin:5px 0;gap:2px 8px}
@@ -46,7 +47,7 @@ code.cmd{display:block;font-size:11.5px;background:#f0f2f5;padding:6px;border-ra
 .card.main{border-color:#1f6feb;background:#f3f8ff}
 .panel{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 14px;margin-top:14px}
 .panel h2{font-size:14px;margin:0 0 6px}.panel p.note{font-size:12px;color:#57606a;margin:4px 0}
-.row2{display:grid;grid-template-columns:1fr 1fr;gap:14px}
+.row2{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:14px}
 .chart{position:relative;height:300px}.chart.tall{height:340px}
 #problems{display:none;background:#fff4e5;border:1px solid #d4a72c;border-radius:8px;padding:8px 12px;margin-bottom:12px;font-size:13px}
 #problems.on{display:block}

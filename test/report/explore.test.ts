@@ -138,6 +138,8 @@ describe.skipIf(!present)('explore page in headless chromium', () => {
       return n / (d.length / 4);
     }));
     for (const p of painted) expect(p).toBeGreaterThan(0.01);
+    // the layout fits the window (no chart pushing the page wider than the viewport)
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     // the default design is the edge preset unchanged: its latency is the library's for arch/edge.json
     const s = await shown();
     const t = library('bireal18-imagenet', readFileSync('arch/edge.json', 'utf8'), { fusion: 'none', batch: 1, objective: 'cycles' });
