@@ -57,6 +57,22 @@ describe('explore design model (no browser)', () => {
   });
 });
 
+describe('birealsim explore --out', () => {
+  it('a directory or an unwritable path is bad input (exit 2, one line naming --out)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'birealsim-explore-out-'));
+    try {
+      const dirOut = await runCli(['explore', '--out', d]);
+      expect(dirOut.code).toBe(2);
+      expect(dirOut.err).toMatch(/^error E_OUT: --out: '.*' is a directory/);
+      writeFileSync(join(d, 'file'), 'x');
+      const under = await runCli(['explore', '--out', join(d, 'file', 'explore.html')]);
+      expect(under.code).toBe(2);
+      expect(under.err.trim().split('\n')).toHaveLength(1);
+      expect(under.err).toMatch(/E_IO: .*--out: cannot write the explorer page/);
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  }, 120000);
+});
+
 describe.skipIf(!present)('explore page in headless chromium', () => {
   let dir = '', url = '', browser: Browser, page: Page;
   const requests: string[] = [], errors: string[] = [];
