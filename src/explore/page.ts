@@ -60,22 +60,22 @@ const BODY = `<header>
 <h1>birealsim explore<small id="version"></small></h1>
 <label>network <select id="workload"></select></label>
 <label>start from preset <select id="preset"></select></label>
-<span id="status"></span>
+<span id="status" aria-live="polite"></span>
 </header>
 <main>
 <aside id="controls"></aside>
 <section>
 <div id="problems"></div>
 <div class="cards" id="cards"></div>
-<div class="panel"><h2>Cycles per layer, by cause</h2><div class="chart tall"><canvas id="chart-cycles"></canvas></div>
+<div class="panel"><h2>Cycles per layer, by cause</h2><div class="chart tall"><canvas id="chart-cycles" role="img" aria-label="cycles per layer by cause"></canvas></div>
 <p class="note">compute: the executing unit's cycles; post-op: post-processing unit; SRAM stall: buffer port bandwidth; DRAM stall: waiting for DMA; fill/drain: first loads and last stores nothing overlaps.</p></div>
 <div class="row2">
-<div class="panel"><h2>Energy by component</h2><div class="chart"><canvas id="chart-energy"></canvas></div><p class="note" id="energy-note"></p></div>
-<div class="panel"><h2>DRAM traffic per layer</h2><div class="chart"><canvas id="chart-dram"></canvas></div><p class="note" id="dram-note"></p></div>
+<div class="panel"><h2>Energy by component</h2><div class="chart"><canvas id="chart-energy" role="img" aria-label="energy per frame by component"></canvas></div><p class="note" id="energy-note"></p></div>
+<div class="panel"><h2>DRAM traffic per layer</h2><div class="chart"><canvas id="chart-dram" role="img" aria-label="DRAM traffic per layer by tensor kind"></canvas></div><p class="note" id="dram-note"></p></div>
 </div>
 <div class="panel"><h2>Sweep: latency vs energy</h2>
 <div class="drop" id="drop">Drop a sweep <b>.jsonl</b> (from <code>birealsim sweep</code>) or a workload <b>.json</b> anywhere on the page, or <input type="file" id="file" accept=".jsonl,.json"></div>
-<div class="chart" id="sweep-box" style="display:none"><canvas id="chart-sweep"></canvas></div>
+<div class="chart" id="sweep-box" style="display:none"><canvas id="chart-sweep" role="img" aria-label="sweep points: latency vs energy with the Pareto front"></canvas></div>
 <p class="note" id="sweep-note">Click a point to load that design into the controls.</p></div>
 <div class="panel"><h2>Design as arch JSON</h2><details><summary>show</summary><pre id="arch-json"></pre></details></div>
 </section>
