@@ -279,7 +279,6 @@ function download(): void {
 
 interface SweepPointLine { index: number; params: Record<string, unknown>; metrics?: { latencyCycles?: number; latencySeconds: number; energyJoules: number } }
 interface Sweep { file: string; header: { spec: { workload: string; arch: string; name: string }; baseArch: unknown }; points: SweepPointLine[] }
-let sweep: Sweep | null = null;
 let expected: { index: number; latencySeconds: number; latencyCycles?: number } | null = null;
 
 function sweepNote(text: string): void { $('sweep-note').textContent = text; }
@@ -377,7 +376,7 @@ function checkSweepPoint(): void {
 async function openFile(f: File): Promise<void> {
   const text = await f.text();
   try {
-    if (/\.jsonl$/i.test(f.name) || text.startsWith('{"schema":"birealsim.sweep/1"')) { sweep = parseSweep(text, f.name); drawSweep(sweep); return; }
+    if (/\.jsonl$/i.test(f.name) || text.startsWith('{"schema":"birealsim.sweep/1"')) { drawSweep(parseSweep(text, f.name)); return; }
     const net = loadWorkloadText(text, f.name);
     const name = net.workload.name in BUILTIN_WORKLOADS ? `${net.workload.name} (${f.name})` : net.workload.name;
     plans.addNetwork(name, net);
