@@ -259,6 +259,22 @@ describe.skipIf(!present)('explore page in headless chromium', () => {
     expect(requests.filter((r) => !r.startsWith('file:') && !r.startsWith('data:'))).toEqual([]);
   }, 180000);
 
+  it('a design that does not fit says which layers and why, without a script error; the next change recovers', async () => {
+    await setTop('preset', 'baseline-mac');
+    await setTop('workload', 'bireal18-imagenet');
+    for (const [id, v] of [['fusion', 'none'], ['batch', 1], ['objective', 'cycles']] as const) await setControl(id, v);
+    await setControl('inputs', '4 KiB');
+    expect(await page.evaluate(() => document.getElementById('latency')!.dataset.latencyMs)).toBe('infeasible');
+    const text = await page.textContent('#problems');
+    expect(text).toMatch(/layers do not fit this design/);
+    expect(text).toMatch(/inputs buffer needs \d+ B/);
+    await setControl('inputs', '128 KiB');
+    expect(await page.evaluate(() => document.getElementById('problems')!.classList.contains('on'))).toBe(false);
+    const t = library('bireal18-imagenet', JSON.stringify(presetSpec('baseline-mac')), { fusion: 'none', batch: 1, objective: 'cycles' });
+    expect(await page.evaluate(() => document.getElementById('latency')!.dataset.cycles)).toBe(String(t.cycles));
+    expect(errors).toEqual([]);
+  }, 180000);
+
   it('the page is deterministic and carries every layer-sequential preset', async () => {
     expect(await explorePage()).toBe(readFileSync(new URL(url), 'utf8'));
     expect(exploreData().presets.map((p) => p.name)).toEqual(['baseline-mac', 'edge', 'large', 'scalesim-compat']);
