@@ -5,7 +5,9 @@
  * CLI) computes for the arch JSON the page downloads, cycle for cycle; the page's update time (simulation +
  * redraw, performance.now in the page) has a median under UPDATE_BOUND_MS; a sweep file loads as a Pareto
  * chart and clicking a front point loads that design and reproduces the sweep's latency; a workload JSON
- * becomes a network. Skips with a message only if chromium is absent.
+ * becomes a network; a design that does not fit lists its reasons and the next change recovers; the layout
+ * fits the window. Also (no browser): the design model's arch JSON and command line, and `--out` errors.
+ * The browser part skips with a message only if chromium is absent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
