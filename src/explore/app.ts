@@ -9,7 +9,8 @@
  * `birealsim simulate --arch` reproduces exactly.
  *
  * Updates are coalesced (one recompute per task however many input events arrived); each recompute is
- * timed with performance.now() (simulation + redraw) and shown in the header and in data-update-ms.
+ * timed with performance.now() (simulation + redraw) and shown in the header and in data-update-ms. The
+ * design is written into the address (#design=<JSON>) after each recompute and read back at start.
  */
 import { CONTROLS, PlanCache, cliCommand, designArchJson, runDesign, valueAt, withValue, type Control, type ControlValue, type Design, type Json } from './design.ts';
 import type { ExploreData } from './page.ts';
@@ -176,6 +177,8 @@ function recompute(): void {
   const archJson = designArchJson(design, presets.get(design.preset)?.spec);
   $('arch-json').textContent = JSON.stringify(archJson, null, 2);
   $('cli').textContent = cliCommand(design, `${String(archJson.name)}.json`);
+  // the design lives in the address (#design=...): a reload keeps it and a bookmark brings it back
+  history.replaceState(null, '', `#design=${encodeURIComponent(JSON.stringify(design))}`);
   if (!document.body.dataset.ready) document.body.dataset.ready = '1';
   checkSweepPoint();
 }
@@ -402,6 +405,21 @@ function wireFiles(): void {
 
 // ------------------------------------------------------------------ start
 
+/** A design saved in the address by an earlier visit (see recompute), if it is one. */
+function designFromAddress(): Design | null {
+  const m = /^#design=(.*)$/.exec(location.hash);
+  if (!m) return null;
+  try {
+    const d = JSON.parse(decodeURIComponent(m[1])) as Design;
+    const ok = d && typeof d.preset === 'string' && d.spec && typeof d.spec === 'object' && d.run && typeof d.run.workload === 'string';
+    if (!ok) return null;
+    // a dropped workload is not in the address: fall back to the default network
+    if (!plans.has(d.run.workload)) d.run = { ...d.run, workload: data.defaults.workload };
+    return d;
+  } catch { return null; }
+}
+
+design = designFromAddress() ?? design;
 $('version').textContent = `v${data.version}`;
 buildControls();
 fillSelects();

@@ -5,7 +5,8 @@
  * CLI) computes for the arch JSON the page downloads, cycle for cycle; the page's update time (simulation +
  * redraw, performance.now in the page) has a median under UPDATE_BOUND_MS; a sweep file loads as a Pareto
  * chart and clicking a front point loads that design and reproduces the sweep's latency; a workload JSON
- * becomes a network; a design that does not fit lists its reasons and the next change recovers; the layout
+ * becomes a network; a design that does not fit lists its reasons and the next change recovers; a reload
+ * keeps the design (it lives in the address); the layout
  * fits the window. Also (no browser): the design model's arch JSON and command line, and `--out` errors.
  * The browser part skips with a message only if chromium is absent.
  */
@@ -275,6 +276,18 @@ describe.skipIf(!present)('explore page in headless chromium', () => {
     const t = library('bireal18-imagenet', JSON.stringify(presetSpec('baseline-mac')), { fusion: 'none', batch: 1, objective: 'cycles' });
     expect(await page.evaluate(() => document.getElementById('latency')!.dataset.cycles)).toBe(String(t.cycles));
     expect(errors).toEqual([]);
+  }, 180000);
+
+  it('the design is kept in the address: a reload brings back the same design and numbers', async () => {
+    await setControl('clock', '800 MHz');
+    const before = await shown();
+    expect(page.url()).toMatch(/#design=/);
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60000 });
+    expect(await shown()).toEqual(before);
+    expect(await page.textContent('#ctl-clock output')).toBe('800 MHz');
+    expect(errors).toEqual([]);
+    expect(requests.filter((r) => !r.startsWith('file:') && !r.startsWith('data:'))).toEqual([]);
   }, 180000);
 
   it('the page is deterministic and carries every layer-sequential preset', async () => {
