@@ -12,6 +12,8 @@
 //   3. assets    every other file under src/ is copied (worker bootstraps *.mjs, torch_infer.py, ...);
 //                a worker bootstrap that registers tsx to import its TypeScript body is rewritten to
 //                import the compiled body instead (the sources keep their tsx bootstrap for vitest/tsx)
+//   4. explore   the browser bundle of `birealsim explore` (src/explore/bundle.ts: esbuild, the simulator and
+//                its imports as one script) into dist/explore/explore-app.js, so the command only inlines it
 //   Further steps (for example: precompile the WebAssembly kernels into dist/kernels/kernels.wasm) go in
 //   STEPS below; each gets the context { root, out, log }, may be async, and writes only under `out`; it
 //   runs after `compile`, so it can import the compiled modules from `out` (e.g. out/kernels/wat.js).
@@ -19,7 +21,7 @@
 //        [--out DIR (instead of dist/; a folder beside src/, e.g. dist-test, keeps paths like ../../arch valid)]
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listInputs, staleReason, stampText, STAMP_FILE } from '../bin/build-stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -100,7 +102,15 @@ function assets(ctx) {
   log(`copied ${n} other files from src/`);
 }
 
-export const STEPS = [compile, assets];
+/** The explorer page's browser bundle (src/explore/bundle.ts, compiled by `compile`) into ctx.out/explore/. */
+async function exploreBundle(ctx) {
+  const { buildExploreBundle, EXPLORE_BUNDLE_FILE } = await import(pathToFileURL(join(ctx.out, 'explore', 'bundle.js')).href);
+  const text = await buildExploreBundle(ctx.root);
+  writeFileSync(join(ctx.out, 'explore', EXPLORE_BUNDLE_FILE), text);
+  log(`bundled the explorer's browser script (${(text.length / 1e3).toFixed(0)} kB)`);
+}
+
+export const STEPS = [compile, assets, exploreBundle];
 
 /** Builds into `dist` (default <root>/dist), replacing it only when every step succeeded. */
 export async function build(dist = join(root, 'dist')) {

@@ -66,6 +66,15 @@ describe('compiled CLI = sources', () => {
     expect(c.stdout).toBe(s.out);
   });
 
+  it('explore: the page from the build (prebuilt browser bundle) is the page from the sources (bundled in memory)', async () => {
+    expect(existsSync(join(compiled, 'explore', 'explore-app.js'))).toBe(true);
+    const c = runCompiled(['explore', '--out', join(dir, 'compiled.html')]);
+    expect(c.status, c.stderr).toBe(0);
+    const s = await runSources(['explore', '--out', join(dir, 'sources.html')]);
+    expect(s.code, s.err).toBe(0);
+    expect(readFileSync(join(dir, 'compiled.html'), 'utf8')).toBe(readFileSync(join(dir, 'sources.html'), 'utf8'));
+  });
+
   it('run with the fast kernels (pool worker threads): same logits', async () => {
     const c = runCompiled(['run', 'bireal-mnist', '--seed', '7', '--json']);
     expect(c.status, c.stderr).toBe(0);

@@ -33,6 +33,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'verify', load: async () => (await import('./verify.ts')).verifyCommand },
   { name: 'formats', load: async () => (await import('./formats.ts')).formatsCommand },
   { name: 'report', load: async () => (await import('./report.ts')).reportCommand },
+  { name: 'explore', load: async () => (await import('./explore.ts')).exploreCommand },
 ];
 
 /** The first word of a yargs command string ('cost [workloads..]' -> 'cost'). */
