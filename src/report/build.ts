@@ -159,12 +159,15 @@ function simSections(r: Reader, v: Json, input: string, notes: string[]): { sect
     const energyByComponent: Record<string, number> = {};
     for (const k of Object.keys(eb).sort()) energyByComponent[k] = r.nonneg(eb[k], `${p}.totals.energyJ.${k}`);
     sections.push({
-      input, network, arch: archName, clockHz,
+      // a run with fusion or a batch is labelled with them (two runs of one net on one arch must stay apart)
+      input, network, arch: runLabel(archName, o.fusion, o.batch), clockHz,
       peakMacsPerCycle: rows * cols * lanes, realPeakMacsPerCycle: r.num(ru.macsPerCycle, `${p}.arch.realUnit.macsPerCycle`), realOnPeArray: ru.onPeArray === true,
       dramBytesPerCycle: r.num(dram.bytesPerCycle, `${p}.arch.dram.bytesPerCycle`),
       latencyCycles: r.nonneg(t.cycles, `${p}.totals.cycles`), latencySeconds: r.nonneg(t.latencyMs, `${p}.totals.latencyMs`) / 1e3,
       framesPerSecond: r.nonneg(t.framesPerSecond, `${p}.totals.framesPerSecond`),
-      energyJoules: r.nonneg(t.energyPerFrameJ, `${p}.totals.energyPerFrameJ`), dramBytes: r.nonneg(t.dramBytes, `${p}.totals.dramBytes`), onChipBytes,
+      energyJoules: r.nonneg(t.energyPerFrameJ, `${p}.totals.energyPerFrameJ`),
+      // per frame, like the energy (equal to the total at batch 1; results older than --batch have no per-frame field)
+      dramBytes: t.dramBytesPerFrame !== undefined ? r.nonneg(t.dramBytesPerFrame, `${p}.totals.dramBytesPerFrame`) : r.nonneg(t.dramBytes, `${p}.totals.dramBytes`), onChipBytes,
       ...(o.area !== undefined ? { areaMm2: r.nonneg(r.obj(o.area, `${p}.area`).totalMm2, `${p}.area.totalMm2`) } : {}),
       energyByComponent, layers, definitions: {},
     });
@@ -325,6 +328,12 @@ function trainSection(doc: InputDoc): TrainSection {
 // ------------------------------------------------------------------ assembly
 
 export interface BuildOptions { title: string; toolVersion: string; seed?: number | null }
+
+/** The arch label of a simulation: the arch's name, with the fusion mode and batch when they are not the defaults. */
+export function runLabel(arch: string, fusion: unknown, batch: unknown): string {
+  const extra = [...(fusion !== undefined && fusion !== 'none' ? [`fusion ${String(fusion)}`] : []), ...(typeof batch === 'number' && batch > 1 ? [`batch ${batch}`] : [])];
+  return extra.length ? `${arch} (${extra.join(', ')})` : arch;
+}
 
 export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
   const report: Report = { schema: REPORT_SCHEMA, title: opts.title, tool: { name: 'birealsim', version: opts.toolVersion }, seed: null, inputs: [], configs: [], notes: [] };
