@@ -335,6 +335,8 @@ def parse_args(argv):
     for k in ('epochs', 'pre_epochs', 'crop_pad', 'limit_train', 'limit_test', 'seed', 'stop_after', 'synthetic'):
         if getattr(a, k) < 0:
             raise UserError('--%s: expected an integer >= 0, got %d' % (k.replace('_', '-'), getattr(a, k)))
+    if a.synthetic and (a.dataset or a.data):
+        raise UserError('--synthetic replaces the dataset: give either it or --dataset/--data')
     if a.batch < 1 or a.lr <= 0 or a.pre_lr <= 0:
         raise UserError('--batch, --lr and --pre-lr must be positive')
     return a
