@@ -334,7 +334,8 @@ describe('export-torch -> torchrun (2 processes, gloo) -> import -> export -> go
     try {
       const pkg = join(dir, 'pkg'), run = join(dir, 'run');
       expect((await runCli(['export-torch', 'bireal-tiny', '--out', pkg])).code).toBe(0);
-      const args = ['--nproc_per_node=2', '--redirects', '2', '--tee', '2', '--log_dir', join(dir, 'logs'), join(pkg, 'train.py'),
+      // --standalone: a free rendezvous port each run (the default 29500 may be taken by another torchrun on this machine)
+      const args = ['--standalone', '--nproc_per_node=2', '--redirects', '2', '--tee', '2', '--log_dir', join(dir, 'logs'), join(pkg, 'train.py'),
         '--dataset', 'mnist', '--data', mnist, '--out', run, '--pre-epochs', '1', '--epochs', '3', '--limit-train', '256', '--limit-test', String(N),
         '--batch', '64', '--lr', '5e-3', '--pre-lr', '5e-3', '--no-epoch-eval'];
       const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };

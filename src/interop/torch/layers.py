@@ -88,13 +88,39 @@ class BinaryConv2d(nn.Module):
 
 class BatchNorm(nn.BatchNorm2d):
     """`bn`: batch normalisation (batch statistics in training; running statistics in eval, as the affine
-    map fp32(fp32(x * s) + shift) when the 1-bit network is evaluated)."""
+    map fp32(fp32(x * s) + shift) when the 1-bit network is evaluated).
+
+    BatchNorm.sync (train.py --sync-bn, several processes): training statistics over the GLOBAL batch, all
+    processes' shards, so N processes train as one process with the same global batch does. PyTorch 1.13's
+    nn.SyncBatchNorm takes CUDA tensors only, so this is done here for any backend (gloo or nccl): two
+    differentiable all-reduces (torch.distributed.nn) of the per-channel sums, mean first, then the centred
+    squares (two passes, as one process's batch_norm), and the running statistics updated from the global
+    mean and unbiased variance."""
+
+    sync = False
 
     def __init__(self, c, eps):
         super().__init__(c, eps=eps, momentum=BN_MOMENTUM)
 
+    def _sync_forward(self, x):
+        import torch.distributed as dist
+        import torch.distributed.nn.functional as dnn
+        count = torch.tensor([float(x.shape[0] * x.shape[2] * x.shape[3])], device=x.device)
+        dist.all_reduce(count)
+        mean = dnn.all_reduce(x.sum(dim=(0, 2, 3))) / count
+        d = x - per_channel(mean)
+        var = dnn.all_reduce((d * d).sum(dim=(0, 2, 3))) / count
+        with torch.no_grad():
+            n = float(count)
+            self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean.detach())
+            self.running_var.mul_(1 - self.momentum).add_(self.momentum * var.detach() * (n / max(n - 1, 1.0)))
+            self.num_batches_tracked.add_(1)
+        return d * per_channel(self.weight / torch.sqrt(var + self.eps)) + per_channel(self.bias)
+
     def forward(self, x):
         if self.training:
+            if BatchNorm.sync:
+                return self._sync_forward(x)
             return super().forward(x)
         s, shift = bn_scale_shift(self)
         return x * per_channel(s) + per_channel(shift)

@@ -13,11 +13,15 @@ random translation (--crop-pad) and flips (--flip).
 
 Run:  OMP_NUM_THREADS=1 torchrun --nproc_per_node=N train.py --dataset idx:DIR --out run/
       (gloo on CPU, nccl on GPUs; plain `python3 train.py ...` is one process). A global batch of --batch
-      images is split across the N processes; each normalises BN over its shard (as birealsim's replicas).
+      images is split across the N processes; each normalises BN over its shard (as birealsim's replicas),
+      or, with --sync-bn, over the global batch, so that N processes give the weights one process gives
+      (to float rounding; augmentation draws are made per global batch, not per process).
 Data: IDX files (MNIST, Fashion-MNIST, EMNIST: train-images-idx3-ubyte, train-labels-idx1-ubyte,
       t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz) normalised as birealsim does
       (x = pixel/255 - mean) / std, mean and std over all training pixels), or an ImageFolder tree
-      (--dataset imagefolder:DIR with DIR/train and DIR/val; needs torchvision, ImageNet normalisation).
+      (--dataset imagefolder:DIR with DIR/train and DIR/val; needs torchvision, ImageNet normalisation),
+      or --synthetic N: N random images of the input shape with uniform labels (a dry run of the recipe at
+      full scale, e.g. ImageNet's 224x224x3 and 1000 classes, on CPU).
 Checkpoints: <out>/checkpoint.pt after every epoch (written to a temp file and renamed); --resume continues
       from it (same options; a single-process resumed run ends with the same weights as an uninterrupted
       one, bit for bit: the epoch orders and augmentations are seeded per epoch); --stop-after N ends a run
@@ -43,6 +47,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from model import CLASSES, CLIPPED, DECAYED, HAS_BINARY, INPUT_SHAPE, NAME, Net  # noqa: E402
+from layers import BatchNorm  # noqa: E402
 
 
 class UserError(Exception):
@@ -132,16 +137,15 @@ class IdxData:
     def norm(self, u8):
         return u8.to(torch.float64) * self.inv + self.off
 
-    def batch(self, split, idx, crop_pad=0, flip=False, gen=None):
+    def batch(self, split, idx, crop_pad=0, flip=False, draws=None):
         xs = (self.train_x if split == 'train' else self.test_x)[idx]
         ys = (self.train_y if split == 'train' else self.test_y)[idx]
         x = self.norm(xs)
-        if crop_pad > 0 or flip:
+        if draws is not None and (crop_pad > 0 or flip):
             n, c, h, w = x.shape
             padded = F.pad(x, (crop_pad,) * 4, value=self.off)  # pixels shifted in are background (0)
             out = torch.empty_like(x)
-            d = torch.randint(0, 2 * crop_pad + 1, (n, 2), generator=gen)
-            f = torch.rand(n, generator=gen) < 0.5
+            d, f = draws
             for i in range(n):
                 dy, dx = int(d[i, 0]), int(d[i, 1])
                 img = padded[i, :, dy:dy + h, dx:dx + w]
@@ -169,14 +173,44 @@ class FolderData:
         self.val = torchvision.datasets.ImageFolder(os.path.join(d, 'val'), t)
         self.mean, self.std, self.shape = None, None, (c, h, w)
 
-    def batch(self, split, idx, crop_pad=0, flip=False, gen=None):
+    def batch(self, split, idx, crop_pad=0, flip=False, draws=None):
         ds = self.train if split == 'train' else self.val
         items = [ds[int(i)] for i in idx]
         x = torch.stack([a for a, _ in items])
-        if flip:
-            f = torch.rand(len(items), generator=gen) < 0.5
+        if flip and draws is not None:
+            f = draws[1]
             x = torch.where(f[:, None, None, None], x.flip(-1), x)
         return x, torch.tensor([b for _, b in items])
+
+
+class SyntheticData:
+    """--synthetic N: N random training and N random test images of the network's input shape (standard
+    normal pixels, as normalised images are) with uniform labels over its classes, each drawn from a generator
+    seeded by (split, image index), so any subset is the same on any number of processes. For dry runs of the
+    recipe at full scale (ImageNet's 224x224x3 and 1000 classes) without a dataset; nothing is learnt."""
+
+    def __init__(self, n):
+        self.n, self.shape, self.mean, self.std = n, tuple(INPUT_SHAPE), None, None
+
+    def batch(self, split, idx, crop_pad=0, flip=False, draws=None):
+        xs, ys = [], []
+        for i in idx:
+            g = torch.Generator().manual_seed((0 if split == 'train' else 1) * 1000003 + int(i))
+            xs.append(torch.randn(self.shape, generator=g))
+            ys.append(int(torch.randint(0, CLASSES, (1,), generator=g)))
+        x = torch.stack(xs)
+        if flip and draws is not None:
+            x = torch.where(draws[1][:, None, None, None], x.flip(-1), x)
+        return x, torch.tensor(ys, dtype=torch.long)
+
+
+def aug_draws(n, crop_pad, gen):
+    """The augmentation draws of a GLOBAL batch of n images: translations (n, 2) in [0, 2 crop_pad] and flips
+    (n,); every process draws all of them and takes its shard's rows, so augmentation does not depend on the
+    number of processes."""
+    d = torch.randint(0, 2 * crop_pad + 1, (n, 2), generator=gen)
+    f = torch.rand(n, generator=gen) < 0.5
+    return d, f
 
 
 _IDX_CACHE = {}  # directory -> IdxData, for several runs in one process (tests, notebooks)
@@ -191,6 +225,8 @@ def idx_data(d):
 
 def load_data(a):
     spec = a.dataset
+    if a.synthetic:
+        return SyntheticData(a.synthetic), 'synthetic:%d' % a.synthetic
     if a.data:
         return idx_data(a.data), spec if spec in ('mnist', 'fashion-mnist') else 'idx:' + a.data
     if spec == 'fashion-mnist':
@@ -206,6 +242,8 @@ def load_data(a):
 
 
 def split_size(data, split):
+    if isinstance(data, SyntheticData):
+        return data.n
     if isinstance(data, IdxData):
         return len(data.train_y if split == 'train' else data.test_y)
     return len(data.train if split == 'train' else data.val)
@@ -289,12 +327,16 @@ def parse_args(argv):
     ap.add_argument('--limit-train', type=int, default=0, help='train on N images (a seeded subset)')
     ap.add_argument('--limit-test', type=int, default=0, help='evaluate on the first N test images')
     ap.add_argument('--stop-after', type=int, default=0, help='stop (checkpointed) after N epochs of this run, for time-limited jobs; continue with --resume')
+    ap.add_argument('--synthetic', type=int, default=0, metavar='N', help='dry run without a dataset: N random training and N random test images of the input shape, uniform labels')
+    ap.add_argument('--sync-bn', action='store_true', help='several processes: BN statistics over the global batch (as one process), not per process')
     ap.add_argument('--no-epoch-eval', dest='epoch_eval', action='store_false', help='evaluate only at the end of each stage')
     a = ap.parse_args(argv)
     a.milestones = [int(s) for s in a.milestones.split(',') if s.strip()]
-    for k in ('epochs', 'pre_epochs', 'crop_pad', 'limit_train', 'limit_test', 'seed', 'stop_after'):
+    for k in ('epochs', 'pre_epochs', 'crop_pad', 'limit_train', 'limit_test', 'seed', 'stop_after', 'synthetic'):
         if getattr(a, k) < 0:
             raise UserError('--%s: expected an integer >= 0, got %d' % (k.replace('_', '-'), getattr(a, k)))
+    if a.synthetic and (a.dataset or a.data):
+        raise UserError('--synthetic replaces the dataset: give either it or --dataset/--data')
     if a.batch < 1 or a.lr <= 0 or a.pre_lr <= 0:
         raise UserError('--batch, --lr and --pre-lr must be positive')
     return a
@@ -312,12 +354,14 @@ def main(argv):
     device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0'))) if world > 1 and torch.cuda.is_available() else torch.device('cpu')
     if a.batch < world:
         raise UserError('--batch %d is less than the %d processes' % (a.batch, world))
+    BatchNorm.sync = a.sync_bn and world > 1
     log = (lambda s: print('[train.py] ' + s, file=sys.stderr, flush=True)) if rank == 0 else (lambda s: None)
     torch.manual_seed(a.seed)
     data, ds_name = load_data(a)
     if data.shape != INPUT_SHAPE:
         raise UserError('%s: images are %s (C, H, W) but %s takes %s' % (ds_name, data.shape, NAME, INPUT_SHAPE))
     flip = a.flip if a.flip is not None else (ds_name == 'fashion-mnist' or ds_name.startswith('imagefolder:'))
+    crop_pad = 0 if isinstance(data, (FolderData, SyntheticData)) else a.crop_pad
     n_train = split_size(data, 'train')
     train_ids = torch.arange(n_train)
     if a.limit_train and a.limit_train < n_train:
@@ -349,8 +393,9 @@ def main(argv):
     loss_fn = nn.CrossEntropyLoss(label_smoothing=a.label_smoothing)
     per_rank = [len(range(r, a.batch, world)) for r in range(world)]
     clipped = [p for n, p in net.named_parameters() if n in set(CLIPPED)]
-    log('%s on %s: %d train / %d test images; %d process%s (%s), global batch %d; stages %s' % (
-        NAME, ds_name, len(train_ids), n_test, world, 'es' if world > 1 else '', dist.get_backend() if world > 1 else 'single', a.batch,
+    log('%s on %s: %d train / %d test images; %d process%s (%s%s), global batch %d; stages %s' % (
+        NAME, ds_name, len(train_ids), n_test, world, 'es' if world > 1 else '', dist.get_backend() if world > 1 else 'single',
+        ', synchronised BN' if BatchNorm.sync else '', a.batch,
         ', '.join('%s x%d' % (s[0], s[3]) for s in plan)))
     t0 = time.time()
     acc = None
@@ -367,7 +412,7 @@ def main(argv):
         for ep in range(first, epochs):
             g = torch.Generator().manual_seed(a.seed * 1000003 + si * 10007 + ep)
             perm = train_ids[torch.randperm(len(train_ids), generator=g)]
-            aug = torch.Generator().manual_seed(a.seed * 1000003 + si * 10007 + ep + 7919 * (rank + 1))
+            aug = torch.Generator().manual_seed(a.seed * 1000003 + si * 10007 + ep + 7919)
             model.train()
             loss_sum = 0.0
             for b in range(per_epoch):
@@ -376,7 +421,8 @@ def main(argv):
                 for gr in opt.param_groups:
                     gr['lr'] = lr
                 idx = perm[b * a.batch:(b + 1) * a.batch][rank::world]
-                x, y = data.batch('train', idx, a.crop_pad, flip, aug)
+                d, f = aug_draws(a.batch, crop_pad, aug)
+                x, y = data.batch('train', idx, crop_pad, flip, (d[rank::world], f[rank::world]))
                 loss = loss_fn(model(x.to(device)), y.to(device))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
