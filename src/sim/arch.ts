@@ -214,7 +214,7 @@ export class Ctx {
   }
   energy(v: unknown, path: string, target: 'J' | 'J/bit', example: string, dflt: () => EnergyEntry): EnergyEntry {
     if (v === 'default') { const d = dflt(); return { joules: d.joules, source: `default: ${d.source}` }; }
-    if (!isObj(v)) throw this.err(path, `expected {"value": "${example}", "source": "..."} or "default", got ${JSON.stringify(v)}`, 'every energy number carries its source; "default" takes the anchor from shared/reference/accelerator-model.md');
+    if (!isObj(v)) throw this.err(path, `expected {"value": "${example}", "source": "..."} or "default", got ${JSON.stringify(v)}`, 'every energy number carries its source; "default" takes the documented anchor value with its derivation as the source (docs/arch.md)');
     this.keys(v, path, ['value', 'source'], ['value', 'source']);
     const joules = this.quantity(v.value, `${path}.value`, target, example, true);
     const source = this.str(v.source, `${path}.source`);
