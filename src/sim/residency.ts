@@ -150,7 +150,7 @@ function rowsNeeded(l: SimLayer, slot: Slot, R: number): number {
 class Evaluator {
   readonly tensors: NetTensor[];
   readonly weightBytes: number[];
-  private readonly searched = new Map<string, { cap: Record<BufferName, number>; mapping?: Mapping; footprint?: Record<BufferName, number>; from?: string; search?: LayerSearch; reason?: string; candidates?: number }[]>();
+  private readonly searched = new Map<string, { cap: Record<BufferName, number>; rows: number; mapping?: Mapping; footprint?: Record<BufferName, number>; from?: string; search?: LayerSearch; reason?: string; candidates?: number }[]>();
   private readonly byLayer = new Map<string, PlannedLayer | InfeasibleLayer>();
   private readonly sig: string[];
   private readonly stacked: (SimLayer | undefined)[];
@@ -203,18 +203,19 @@ class Evaluator {
   /**
    * Evaluates one layer under a residency. The mapping search runs once per layer signature (layers with the
    * same geometry, operands and fused post-ops have the same best mapping), residency flags, preload and band
-   * limit, and per buffer capacity left to the tiles (tileCap). A search's result is reused for a smaller
-   * tileCap when its best mapping still fits: the candidates feasible under the smaller capacity are a subset
-   * of those under the larger one, in the same order, so the same mapping is still the (first) best; an
-   * infeasible layer stays infeasible with less capacity. Each layer is then evaluated on its own mapping
+   * mode (free or in a band chain), and per buffer capacity left to the tiles (tileCap) and band limit. A
+   * search's result is reused for a smaller tileCap or band limit when its best mapping still fits: the
+   * candidates feasible under the smaller capacity or limit are a subset of those under the larger one, in
+   * the same order, so the same mapping is still the (first) best; an infeasible layer stays infeasible with
+   * less capacity or fewer rows. Each layer is then evaluated on its own mapping
    * (its tensor names differ).
    */
   layer(i: number, res: LayerResidency, maxRows: number | undefined): PlannedLayer | InfeasibleLayer {
     const l = this.layers[i];
     const fixed = this.fixed?.[l.id];
-    const flags = `${res.input ? 1 : 0}${res.weights ? 1 : 0}${res.sides.map((x) => (x ? 1 : 0)).join('')}|${res.outputs.map((x) => (x ? 1 : 0)).join('')}|${res.preloadBytes}|${maxRows ?? ''}`;
+    const flags = `${res.input ? 1 : 0}${res.weights ? 1 : 0}${res.sides.map((x) => (x ? 1 : 0)).join('')}|${res.outputs.map((x) => (x ? 1 : 0)).join('')}|${res.preloadBytes}|${maxRows === undefined ? 'free' : 'band'}`;
     const rv = res.reserved;
-    const own = `${i}|${flags}|${rv.weights},${rv.inputs},${rv.realStream},${rv.outputs}`;
+    const own = `${i}|${flags}|${maxRows ?? ''}|${rv.weights},${rv.inputs},${rv.realStream},${rv.outputs}`;
     const hit = this.byLayer.get(own);
     if (hit) return hit;
     // a pointwise layer outside a fused chain runs the whole batch as one taller layer (stackFrames)
@@ -224,13 +225,14 @@ class Evaluator {
     const skey = `${fixed ? `#${l.id}` : this.sig[i]}|${flags}|${framesInside}`;
     let list = this.searched.get(skey);
     if (!list) { list = []; this.searched.set(skey, list); }
-    const cap = ctx.tileCap;
-    const s = list.find((e) => BUFFER_NAMES.every((b) => e.cap[b] >= cap[b] && (e.footprint === undefined || e.footprint[b] <= cap[b])));
+    const cap = ctx.tileCap, rows = maxRows ?? Infinity;
+    // the band limit works like the capacity: fewer rows per band keep a subsequence of the candidates
+    const s = list.find((e) => e.rows >= rows && (e.mapping === undefined || e.mapping.rowsPerTile <= rows) && BUFFER_NAMES.every((b) => e.cap[b] >= cap[b] && (e.footprint === undefined || e.footprint[b] <= cap[b])));
     let r: PlannedLayer | InfeasibleLayer;
     if (!s) {
       const m = mapLayer(ctx, this.objective, fixed);
       const search = m.feasible ? { candidates: m.candidates, feasible: m.feasibleCandidates, evaluated: m.evaluated } : undefined;
-      list.push(m.feasible ? { cap, mapping: m.best.mapping, footprint: m.best.footprint, from: l.id, search } : { cap, reason: m.reason, candidates: m.candidates });
+      list.push(m.feasible ? { cap, rows, mapping: m.best.mapping, footprint: m.best.footprint, from: l.id, search } : { cap, rows, reason: m.reason, candidates: m.candidates });
       r = m.feasible ? { ctx, ev: m.best, search: search!, framesInside } : { ctx, reason: m.reason, candidates: m.candidates };
     } else if (s.mapping) {
       const m = mapLayer(ctx, this.objective, s.mapping);
