@@ -41,7 +41,7 @@ import type { BufferName, ResolvedArch } from './arch.ts';
 import { BUFFER_NAMES } from './arch.ts';
 import { bitsPixelBytes, realPixelBytes, type SimLayer } from './layers.ts';
 import { energyOf, layerContext, mapLayer, noResidency, sumEnergy, type LayerCtx, type LayerEval, type LayerResidency, type Mapping, type Objective } from './mapper.ts';
-import { weightTileBytes } from './memory.ts';
+import { dmaCycles, weightTileBytes } from './memory.ts';
 import { isNetworkInput } from '../ir/segments.ts';
 
 export type FusionMode = 'none' | 'auto';
@@ -264,7 +264,8 @@ class Evaluator {
 export function batchOf(ev: LayerEval, ctx: LayerCtx, batch: number): LayerEval {
   if (batch === 1) return ev;
   const pre = ctx.res.preloadBytes;
-  const preCycles = pre > 0 ? ev.cycles.fill - fillWithout(ev, ctx) : 0;
+  // the preload is one exposed DMA burst (mapper.ts counts it in the fill)
+  const preCycles = dmaCycles(pre, ctx.arch.dram.latencyCycles, ctx.arch.dram.bytesPerCycle);
   const c = ev.cycles, n = batch;
   const fill = n * (c.fill - preCycles) + preCycles;
   const cycles = { compute: n * c.compute, postOp: n * c.postOp, sramStall: n * c.sramStall, dramStall: n * c.dramStall, fill, drain: n * c.drain, fillDrain: fill + n * c.drain, total: n * (c.total - preCycles) + preCycles };
@@ -275,13 +276,6 @@ export function batchOf(ev: LayerEval, ctx: LayerCtx, batch: number): LayerEval 
   const byTensor: Record<string, number> = {};
   for (const [t, v] of Object.entries(ev.dramBytesByTensor)) byTensor[t] = t === 'weights+params' ? n * (v - pre) + pre : n * v;
   return { ...ev, cycles, counts, dramBytesByTensor: byTensor, unitOps: n * ev.unitOps };
-}
-
-/** The fill of an evaluation without the preload burst (the preload is one exposed DMA of preloadBytes). */
-function fillWithout(ev: LayerEval, ctx: LayerCtx): number {
-  const { latencyCycles: lat, bytesPerCycle: bw } = ctx.arch.dram;
-  const pre = ctx.res.preloadBytes;
-  return ev.cycles.fill - (pre > 0 ? lat + Math.ceil(pre / bw - 1e-9) : 0);
 }
 
 function better(obj: Objective, a: { cycles: number; dram: number; energy: number }, b: { cycles: number; dram: number; energy: number }): boolean {
