@@ -20,6 +20,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -158,7 +159,7 @@ struct BGeom {
 inline void finishPixel(const BGeom &g, int p, int o, int counted, uint32_t pop) {
   int32_t d = counted * g.C - 2 * (int32_t)pop;
   size_t i = (size_t)p * g.cout + o;
-  g.acc[i] = d;
+  if (g.acc) g.acc[i] = d;
   if (g.y) g.y[i] = (float)((double)g.mul[o] * (double)d) + g.bias[o];
 }
 
@@ -228,7 +229,7 @@ void binaryRowsAvx512(const BGeom &g, int p0, int p1) {
           __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
           __m512i d = _mm512_sub_epi32(base, _mm512_slli_epi32(a[i][j], 1));
           size_t at = (size_t)(p + i) * g.cout + ob;
-          _mm512_mask_storeu_epi32(g.acc + at, m, d);
+          if (g.acc) _mm512_mask_storeu_epi32(g.acc + at, m, d);
           if (g.y) {
             __m512 pr = _mm512_mul_ps(_mm512_cvtepi32_ps(d), _mm512_maskz_loadu_ps(m, g.mul + ob));
             _mm512_mask_storeu_ps(g.y + at, m, _mm512_add_ps(pr, _mm512_maskz_loadu_ps(m, g.bias + ob)));
@@ -278,7 +279,7 @@ void binaryRowsAvx512(const BGeom &g, int p0, int p1) {
           __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
           __m512i d = _mm512_sub_epi32(base, _mm512_slli_epi32(av[j], 1));
           size_t i = (size_t)p * g.cout + ob;
-          _mm512_mask_storeu_epi32(g.acc + i, m, d);
+          if (g.acc) _mm512_mask_storeu_epi32(g.acc + i, m, d);
           if (g.y) {
             // |d| < 2^24: exact in fp32, so the fp32 product is the spec's fp32(mul * acc); then + bias in fp32
             __m512 pr = _mm512_mul_ps(_mm512_cvtepi32_ps(d), _mm512_maskz_loadu_ps(m, g.mul + ob));
@@ -562,29 +563,144 @@ void signPackRun(const float *x, int pixels, int C, int wpp, uint32_t *w) {
   });
 }
 
-void poolRun(const float *x, int H, int W, int C, bool isMax, int kernel, int stride, int pad, int oh, int ow, float *y) {
-  parallelFor(oh, (double)oh * ow * C * kernel * kernel, [&](int a, int b) {
-    std::vector<float> acc(C);
-    for (int oy = a; oy < b; oy++) for (int ox = 0; ox < ow; ox++) {
-      int count = 0;
-      for (int c = 0; c < C; c++) acc[c] = isMax ? -__builtin_inff() : 0.0f;
-      for (int ky = 0; ky < kernel; ky++) {
-        int iy = oy * stride - pad + ky;
-        if (iy < 0 || iy >= H) continue;
-        for (int kx = 0; kx < kernel; kx++) {
-          int ix = ox * stride - pad + kx;
-          if (ix < 0 || ix >= W) continue;
-          count++;
-          const float *xp = x + ((size_t)iy * W + ix) * C;
-          if (isMax) maxInto(acc.data(), xp, C);
-          else sumInto(acc.data(), xp, C);
-        }
+// output rows [a, b) of a max / average window pool (poolApply's order: taps row-major, in-bounds only)
+void poolRows(const float *x, int H, int W, int C, bool isMax, int kernel, int stride, int pad, int ow, float *y, int a, int b) {
+  std::vector<float> acc(C);
+  for (int oy = a; oy < b; oy++) for (int ox = 0; ox < ow; ox++) {
+    int count = 0;
+    for (int c = 0; c < C; c++) acc[c] = isMax ? -__builtin_inff() : 0.0f;
+    for (int ky = 0; ky < kernel; ky++) {
+      int iy = oy * stride - pad + ky;
+      if (iy < 0 || iy >= H) continue;
+      for (int kx = 0; kx < kernel; kx++) {
+        int ix = ox * stride - pad + kx;
+        if (ix < 0 || ix >= W) continue;
+        count++;
+        const float *xp = x + ((size_t)iy * W + ix) * C;
+        if (isMax) maxInto(acc.data(), xp, C);
+        else sumInto(acc.data(), xp, C);
       }
-      float *yp = y + ((size_t)oy * ow + ox) * C;
-      if (isMax) for (int c = 0; c < C; c++) yp[c] = acc[c];
-      else for (int c = 0; c < C; c++) yp[c] = acc[c] / (float)count;
     }
-  });
+    float *yp = y + ((size_t)oy * ow + ox) * C;
+    if (isMax) for (int c = 0; c < C; c++) yp[c] = acc[c];
+    else for (int c = 0; c < C; c++) yp[c] = acc[c] / (float)count;
+  }
+}
+
+void poolRun(const float *x, int H, int W, int C, bool isMax, int kernel, int stride, int pad, int oh, int ow, float *y) {
+  parallelFor(oh, (double)oh * ow * C * kernel * kernel, [&](int a, int b) { poolRows(x, H, W, C, isMax, kernel, stride, pad, ow, y, a, b); });
+}
+
+// global average pooling (gapApply): per channel, an fp32 sum over pixels in order, then / n (the fp32 quotient
+// of two exact values: the same as the spec's double quotient rounded once, as 53 >= 2 * 24 + 2)
+void gapRun(const float *x, int n, int C, float *y) {
+  for (int c = 0; c < C; c++) y[c] = 0.0f;
+  for (int p = 0; p < n; p++) sumInto(y, x + (size_t)p * C, C);
+  for (int c = 0; c < C; c++) y[c] = y[c] / (float)n;
+}
+
+// ------------------------------------------------------------------ resident programs
+// A program is the golden plan compiled once (src/golden/native-program.ts): a list of instructions, each a
+// producer kernel (binary conv with its output transform, fp32 conv / fc, window pool, global average pool,
+// or a plain read of an existing tensor) followed by an epilogue: the plan's fused post-ops applied to each
+// output pixel's channel vector in the same pass (affine = bnApply, residual add = addApply, store of a
+// tensor read later, sign + bit-pack = packSigns). Every operation is the per-step kernel's, element by
+// element, so the bytes are the per-step run's; only the intermediate stores and the separate passes go.
+// Buffers are the caller's typed arrays (their backing stores do not move), so a run is one call that
+// neither allocates nor copies. Each instruction is one parallel region: a thread runs the producer and
+// then the epilogue on the same pixels while they are in its cache.
+
+enum EpiKind { EPI_AFFINE = 0, EPI_ADD = 1, EPI_STORE = 2, EPI_PACK = 3 };
+struct Epi { int kind = 0; const float *a = nullptr, *b = nullptr; float *outF = nullptr; uint32_t *outP = nullptr; int wpp = 0; };
+enum InstrKind { I_BCONV = 0, I_RCONV = 1, I_POOL = 2, I_GAP = 3, I_READ = 4 };
+struct Instr {
+  int kind = 0;
+  BGeom bg{};
+  FGeom fg{};
+  // pool / gap / read: input x (H x W x C)
+  const float *x = nullptr; int H = 0, W = 0, C = 0, isMax = 0, kernel = 0, stride = 0, pad = 0, oh = 0, ow = 0;
+  // the producer's output (P pixels x Cout), which the epilogue reads; for I_READ the input itself
+  const float *raw = nullptr; int P = 0, Cout = 0;
+  std::vector<Epi> epi;
+};
+struct Program { std::vector<Instr> ins; };
+std::vector<std::unique_ptr<Program>> programs;
+
+void packRows(const float *x, int C, int wpp, uint32_t *w, int n) {
+  if (isa == ISA_AVX512) { signPackAvx512(x, C, wpp, w, 0, n); return; }
+  for (int p = 0; p < n; p++) {
+    const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
+    for (int k = 0; k < wpp; k++) {
+      uint32_t word = 0;
+      int c0 = k * 32, m = C - c0 < 32 ? C - c0 : 32;
+      for (int i = 0; i < m; i++) word |= (uint32_t)(xp[c0 + i] < 0.0f) << i;
+      wp[k] = word;
+    }
+  }
+}
+
+// the epilogue on output pixels [a, b), in blocks of pixels small enough to stay in L1 (8K floats)
+void epilogue(const Instr &I, int a, int b) {
+  if (I.epi.empty()) return;
+  const int C = I.Cout;
+  thread_local std::vector<float> tmp;
+  int blk = 8192 / (C > 0 ? C : 1); if (blk < 1) blk = 1;
+  if (tmp.size() < (size_t)blk * C) tmp.resize((size_t)blk * C);
+  for (int p0 = a; p0 < b; p0 += blk) {
+    int n = b - p0 < blk ? b - p0 : blk;
+    size_t len = (size_t)n * C, at = (size_t)p0 * C;
+    float *v = tmp.data();
+    memcpy(v, I.raw + at, len * 4);
+    for (const Epi &e : I.epi) {
+      switch (e.kind) {
+        case EPI_AFFINE: bnRows(v, C, e.a, e.b, v, 0, n); break;
+        case EPI_ADD: addRange(v, e.a + at, v, 0, len); break;
+        case EPI_STORE: memcpy(e.outF + at, v, len * 4); break;
+        case EPI_PACK: packRows(v, C, e.wpp, e.outP + (size_t)p0 * e.wpp, n); break;
+      }
+    }
+  }
+}
+
+void binaryRows(const BGeom &g, int a, int b) {
+  if (isa == ISA_AVX512) binaryRowsAvx512(g, a, b);
+  else if (isa == ISA_AVX2) binaryRowsAvx2(g, a, b);
+  else binaryRowsScalar(g, a, b);
+}
+
+void runInstr(const Instr &I) {
+  switch (I.kind) {
+    case I_BCONV: {
+      const BGeom &g = I.bg;
+      double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.wpp;
+      parallelFor(I.P, work, [&](int a, int b) { binaryRows(g, a, b); epilogue(I, a, b); });
+      break;
+    }
+    case I_RCONV: {
+      const FGeom &g = I.fg;
+      if (I.P == 1) { realConvRun(g); epilogue(I, 0, 1); break; }
+      double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.C;
+      int quads = (I.P + 3) / 4;
+      parallelFor(quads, work, [&](int a, int b) {
+        int p0 = a * 4, p1 = b * 4 < I.P ? b * 4 : I.P;
+        if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
+        else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1);
+        else floatRowsScalar(g, p0, p1);
+        epilogue(I, p0, p1);
+      });
+      break;
+    }
+    case I_POOL: {
+      double work = (double)I.oh * I.ow * I.C * I.kernel * I.kernel;
+      parallelFor(I.oh, work, [&](int a, int b) {
+        poolRows(I.x, I.H, I.W, I.C, I.isMax != 0, I.kernel, I.stride, I.pad, I.ow, (float *)I.raw, a, b);
+        epilogue(I, a * I.ow, b * I.ow);
+      });
+      break;
+    }
+    case I_GAP: gapRun(I.x, I.H * I.W, I.C, (float *)I.raw); epilogue(I, 0, 1); break;
+    case I_READ: parallelFor(I.P, (double)I.P * I.Cout, [&](int a, int b) { epilogue(I, a, b); }); break;
+  }
 }
 
 // ------------------------------------------------------------------ Node-API glue
@@ -712,6 +828,139 @@ napi_value PoolFn(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+// ---- resident programs: progNew() -> id; progAdd(id, kind, ints, arrays, epiInts, epiArrays); progRun(id, from, to); progFree(id)
+// Every array length is checked against the geometry here, once, so a run cannot read or write out of bounds.
+
+Arr elem(napi_env env, napi_value list, uint32_t i) {
+  napi_value v;
+  if (napi_get_element(env, list, i, &v) != napi_ok) return Arr();
+  return arr(env, v);
+}
+bool fits(const Arr &a, size_t n, napi_typedarray_type t) { return a.ok && a.type == t && a.length >= n; }
+Program *progOf(napi_env env, napi_value v) {
+  int id = num(env, v);
+  if (id < 0 || id >= (int)programs.size() || !programs[id]) return nullptr;
+  return programs[id].get();
+}
+
+napi_value ProgNew(napi_env env, napi_callback_info) {
+  int id = -1;
+  for (int i = 0; i < (int)programs.size(); i++) if (!programs[i]) { id = i; break; }
+  if (id < 0) { id = (int)programs.size(); programs.emplace_back(); }
+  programs[id].reset(new Program());
+  napi_value r; napi_create_int32(env, id, &r);
+  return r;
+}
+
+napi_value ProgFree(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int id = num(env, argv[0]);
+  if (id >= 0 && id < (int)programs.size()) programs[id].reset();
+  return undef(env);
+}
+
+// ints and arrays by kind:
+//   0 bconv: [H, W, wpp, C, cout, kernel, stride, pad, padOne, outH, outW]; [x u32, wT u32, mul, bias, y, acc i32|null]
+//   1 rconv: [H, W, C, cout, kernel, stride, pad, outH, outW];              [x, wT, bias|null, y]
+//   2 pool:  [H, W, C, isMax, kernel, stride, pad, oh, ow];                [x, y]
+//   3 gap:   [H, W, C];                                                    [x, y]
+//   4 read:  [P, C];                                                       [x]
+// epilogue: epiInts [kind, wpp] per entry; epiArrays [a, b, out] per entry (affine: scale, shift; add: other
+// tensor; store: out f32; pack: out u32 words, wpp words per pixel)
+napi_value ProgAdd(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  Program *pr = progOf(env, argv[0]);
+  if (!pr) return fail(env, "progAdd: no such program");
+  int kind = num(env, argv[1]);
+  Arr ia = arr(env, argv[2]), ea = arr(env, argv[4]);
+  if (!fits(ia, 0, napi_int32_array) || !fits(ea, 0, napi_int32_array)) return fail(env, "progAdd: ints");
+  const int32_t *q = (const int32_t *)ia.data;
+  size_t nq = ia.length;
+  napi_value A = argv[3];
+  const auto F = napi_float32_array, U = napi_uint32_array;
+  Instr I;
+  I.kind = kind;
+  switch (kind) {
+    case I_BCONV: {
+      if (nq < 11) return fail(env, "progAdd bconv: ints");
+      BGeom &g = I.bg;
+      g.H = q[0]; g.W = q[1]; g.wpp = q[2]; g.C = q[3]; g.cout = q[4]; g.coutPad = (g.cout + 15) / 16 * 16; g.kernel = q[5]; g.stride = q[6];
+      g.pad = q[7]; g.padOne = q[8]; g.outH = q[9]; g.outW = q[10];
+      if (g.wpp > 4096 || g.wpp * 32 < g.C || g.kernel < 1 || g.stride < 1 || g.pad < 0) return fail(env, "progAdd bconv: geometry");
+      size_t P = (size_t)g.outH * g.outW;
+      Arr x = elem(env, A, 0), w = elem(env, A, 1), mul = elem(env, A, 2), bias = elem(env, A, 3), y = elem(env, A, 4), acc = elem(env, A, 5);
+      if (!fits(x, (size_t)g.H * g.W * g.wpp, U) || !fits(w, (size_t)g.kernel * g.kernel * g.wpp * g.coutPad, U) || !fits(mul, g.cout, F) || !fits(bias, g.cout, F) || !fits(y, P * g.cout, F)) return fail(env, "progAdd bconv: sizes");
+      if (acc.ok && !fits(acc, P * g.cout, napi_int32_array)) return fail(env, "progAdd bconv: acc size");
+      g.x = (const uint32_t *)x.data; g.wT = (const uint32_t *)w.data; g.mul = (const float *)mul.data; g.bias = (const float *)bias.data;
+      g.y = (float *)y.data; g.acc = acc.ok ? (int32_t *)acc.data : nullptr;
+      I.raw = g.y; I.P = (int)P; I.Cout = g.cout;
+      break;
+    }
+    case I_RCONV: {
+      if (nq < 9) return fail(env, "progAdd rconv: ints");
+      FGeom &g = I.fg;
+      g.H = q[0]; g.W = q[1]; g.C = q[2]; g.cout = q[3]; g.coutPad = (g.cout + 15) / 16 * 16; g.kernel = q[4]; g.stride = q[5]; g.pad = q[6]; g.outH = q[7]; g.outW = q[8];
+      if (g.kernel < 1 || g.stride < 1 || g.pad < 0) return fail(env, "progAdd rconv: geometry");
+      size_t P = (size_t)g.outH * g.outW;
+      Arr x = elem(env, A, 0), w = elem(env, A, 1), b = elem(env, A, 2), y = elem(env, A, 3);
+      if (!fits(x, (size_t)g.H * g.W * g.C, F) || !fits(w, (size_t)g.kernel * g.kernel * g.C * g.coutPad, F) || !fits(y, P * g.cout, F) || (b.ok && !fits(b, g.cout, F))) return fail(env, "progAdd rconv: sizes");
+      g.x = (const float *)x.data; g.wT = (const float *)w.data; g.bias = b.ok ? (const float *)b.data : nullptr; g.y = (float *)y.data;
+      I.raw = g.y; I.P = (int)P; I.Cout = g.cout;
+      break;
+    }
+    case I_POOL: case I_GAP: {
+      if (nq < (kind == I_POOL ? 9u : 3u)) return fail(env, "progAdd pool: ints");
+      I.H = q[0]; I.W = q[1]; I.C = q[2];
+      if (kind == I_POOL) { I.isMax = q[3]; I.kernel = q[4]; I.stride = q[5]; I.pad = q[6]; I.oh = q[7]; I.ow = q[8]; }
+      else { I.oh = 1; I.ow = 1; }
+      if (kind == I_POOL && (I.kernel < 1 || I.stride < 1 || I.pad < 0)) return fail(env, "progAdd pool: geometry");
+      Arr x = elem(env, A, 0), y = elem(env, A, 1);
+      size_t P = (size_t)I.oh * I.ow;
+      if (!fits(x, (size_t)I.H * I.W * I.C, F) || !fits(y, P * I.C, F)) return fail(env, "progAdd pool: sizes");
+      I.x = (const float *)x.data; I.raw = (const float *)y.data; I.P = (int)P; I.Cout = I.C;
+      break;
+    }
+    case I_READ: {
+      if (nq < 2) return fail(env, "progAdd read: ints");
+      Arr x = elem(env, A, 0);
+      if (!fits(x, (size_t)q[0] * q[1], F)) return fail(env, "progAdd read: sizes");
+      I.raw = (const float *)x.data; I.P = q[0]; I.Cout = q[1];
+      break;
+    }
+    default: return fail(env, "progAdd: unknown kind");
+  }
+  const int32_t *e = (const int32_t *)ea.data;
+  napi_value E = argv[5];
+  size_t n = (size_t)I.P * I.Cout;
+  for (size_t i = 0; i + 1 < ea.length; i += 2) {
+    Epi ep; ep.kind = e[i]; ep.wpp = e[i + 1];
+    uint32_t j = (uint32_t)(i / 2) * 3;
+    Arr a = elem(env, E, j), b = elem(env, E, j + 1), o = elem(env, E, j + 2);
+    switch (ep.kind) {
+      case EPI_AFFINE: if (!fits(a, I.Cout, F) || !fits(b, I.Cout, F)) return fail(env, "progAdd affine: sizes"); ep.a = (const float *)a.data; ep.b = (const float *)b.data; break;
+      case EPI_ADD: if (!fits(a, n, F)) return fail(env, "progAdd add: sizes"); ep.a = (const float *)a.data; break;
+      case EPI_STORE: if (!fits(o, n, F)) return fail(env, "progAdd store: sizes"); ep.outF = (float *)o.data; break;
+      case EPI_PACK: if (ep.wpp * 32 < I.Cout || !fits(o, (size_t)I.P * ep.wpp, U)) return fail(env, "progAdd pack: sizes"); ep.outP = (uint32_t *)o.data; break;
+      default: return fail(env, "progAdd: unknown epilogue");
+    }
+    I.epi.push_back(ep);
+  }
+  pr->ins.push_back(std::move(I));
+  napi_value r; napi_create_int32(env, (int)pr->ins.size() - 1, &r);
+  return r;
+}
+
+napi_value ProgRun(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  Program *pr = progOf(env, argv[0]);
+  if (!pr) return fail(env, "progRun: no such program");
+  int from = num(env, argv[1]), to = num(env, argv[2]);
+  if (from < 0) from = 0;
+  if (to > (int)pr->ins.size()) to = (int)pr->ins.size();
+  for (int i = from; i < to; i++) runInstr(pr->ins[i]);
+  return undef(env);
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   ARGS(1);
   int n = num(env, argv[0]);
@@ -750,6 +999,10 @@ NAPI_MODULE_INIT() {
     {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"signPack", nullptr, SignPack, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"pool", nullptr, PoolFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"progNew", nullptr, ProgNew, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"progFree", nullptr, ProgFree, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"progAdd", nullptr, ProgAdd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"progRun", nullptr, ProgRun, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"isa", nullptr, IsaName, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},

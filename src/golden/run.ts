@@ -13,6 +13,7 @@ import { runResident } from './resident.ts';
 import { FP32, quantizeInPlace, type RealFormat } from '../core/realformat.ts';
 import { opOf } from '../ops/index.ts';
 import { segmentInputTensor } from '../ir/segments.ts';
+import { runNativeProgram } from './native-program.ts';
 
 export interface Tap { acc?: Int32Array; bits?: PackedTensor; real?: Tensor }
 export interface RunResult { logits: Float32Array; taps: Map<string, Tap> }
@@ -45,6 +46,10 @@ export function runPlan(plan: ExecPlan, input: Tensor, opts: RunOptions = {}): R
   // (a network with independent segments runs step by step: its segment inputs are extra tensors, ir/segments.ts)
   if (kernels.device === 'wasm' && plan.realFormat.kind === 'fp32' && !opts.perStep && plan.net.segmentInputs.size === 0) {
     return runResident(plan, input, !!opts.taps, (step, ins) => executeStep(step, ins, kernels, plan.realFormat));
+  }
+  if (kernels.device === 'native' && !opts.perStep) {
+    const r = runNativeProgram(plan, input, !!opts.taps, kernels, (step, ins) => executeStep(step, ins, kernels, plan.realFormat));
+    if (r) return r;
   }
   // last step index that reads each tensor, so intermediate tensors can be dropped when taps are off
   const lastUse = new Map<string, number>();

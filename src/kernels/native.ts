@@ -18,7 +18,7 @@ import { packedTensor, tensor, type PackedTensor, type Tensor } from '../core/te
 import { defaultThreads } from './pool.ts';
 import type { BinaryConvArgs, FcArgs, KernelSet, RealConvArgs } from './types.ts';
 
-interface Addon {
+export interface NativeAddon {
   prepBinary(src: Uint32Array, cout: number, taps: number, wpp: number, dst: Uint32Array): void;
   prepFloat(src: Float32Array, cout: number, K: number, dst: Float32Array): void;
   binaryConv(x: Uint32Array, H: number, W: number, wpp: number, C: number, wT: Uint32Array, cout: number, kernel: number, stride: number, pad: number, padOne: number, outH: number, outW: number, acc: Int32Array, mul: Float32Array | null, bias: Float32Array | null, y: Float32Array | null): void;
@@ -28,6 +28,11 @@ interface Addon {
   signPack(x: Float32Array, pixels: number, C: number, wpp: number, words: Uint32Array): void;
   pool(x: Float32Array, H: number, W: number, C: number, isMax: number, kernel: number, stride: number, pad: number, oh: number, ow: number, y: Float32Array): void;
   setThreads(n: number): void;
+  // resident programs (golden/native-program.ts)
+  progNew(): number;
+  progFree(id: number): void;
+  progAdd(id: number, kind: number, ints: Int32Array, arrays: (Float32Array | Uint32Array | Int32Array | null)[], epiInts: Int32Array, epiArrays: (Float32Array | Uint32Array | Int32Array | null)[]): number;
+  progRun(id: number, from: number, to: number): void;
   isa(): string;
   setIsa(name: string): string;
 }
@@ -35,15 +40,15 @@ interface Addon {
 /** Where the build puts the addon (relative to src/kernels and dist/kernels alike). */
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../native/build/birealsim.node', import.meta.url));
 
-let addon: Addon | null | undefined;
+let addon: NativeAddon | null | undefined;
 let loadError = '';
-function load(): Addon | null {
+function load(): NativeAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
   if (process.env.BIREALSIM_NATIVE === '0') { loadError = 'disabled by BIREALSIM_NATIVE=0'; return addon; }
   if (!existsSync(NATIVE_ADDON_PATH)) { loadError = `not built (${NATIVE_ADDON_PATH} missing)`; return addon; }
   try {
-    addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Addon;
+    addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
     addon.setThreads(wantThreads ?? defaultThreads());
   } catch (e) {
     loadError = `failed to load: ${(e as Error).message.split('\n')[0]}`;
@@ -51,6 +56,9 @@ function load(): Addon | null {
   }
   return addon;
 }
+
+/** The loaded addon (for golden/native-program.ts), or null. */
+export function nativeAddon(): NativeAddon | null { return load(); }
 
 /** The reason the native set is absent ('' when present). */
 export function nativeUnavailableReason(): string { load(); return loadError; }
@@ -66,12 +74,12 @@ export function setNativeThreads(n: number): void {
 }
 
 const PROBES = 64;
-function probeOf(src: ArrayLike<number>): Float64Array {
+export function probeOf(src: ArrayLike<number>): Float64Array {
   const p = new Float64Array(Math.min(PROBES, src.length));
   for (let i = 0; i < p.length; i++) p[i] = src[Math.floor((i * (src.length - 1)) / Math.max(1, p.length - 1))];
   return p;
 }
-function probeMatches(src: ArrayLike<number>, probe: Float64Array): boolean {
+export function probeMatches(src: ArrayLike<number>, probe: Float64Array): boolean {
   const n = probe.length;
   if (Math.min(PROBES, src.length) !== n) return false;
   for (let i = 0; i < n; i++) if (!Object.is(src[Math.floor((i * (src.length - 1)) / Math.max(1, n - 1))], probe[i])) return false;
@@ -82,7 +90,7 @@ const pad16 = (n: number) => Math.ceil(n / 16) * 16;
 const binCache = new WeakMap<Uint32Array, { key: string; probe: Float64Array; wT: Uint32Array }>();
 const fltCache = new WeakMap<Float32Array, { key: string; probe: Float64Array; wT: Float32Array }>();
 
-function binaryWeights(m: Addon, src: Uint32Array, cout: number, taps: number, wpp: number): Uint32Array {
+export function nativeBinaryWeights(m: NativeAddon, src: Uint32Array, cout: number, taps: number, wpp: number): Uint32Array {
   const key = `${cout}/${taps}/${wpp}`;
   const c = binCache.get(src);
   if (c && c.key === key && probeMatches(src, c.probe)) return c.wT;
@@ -93,7 +101,7 @@ function binaryWeights(m: Addon, src: Uint32Array, cout: number, taps: number, w
   return wT;
 }
 
-function floatWeights(m: Addon, src: Float32Array, cout: number, K: number): Float32Array {
+export function nativeFloatWeights(m: NativeAddon, src: Float32Array, cout: number, K: number): Float32Array {
   const key = `${cout}/${K}`;
   const c = fltCache.get(src);
   if (c && c.key === key && probeMatches(src, c.probe)) return c.wT;
@@ -104,10 +112,10 @@ function floatWeights(m: Addon, src: Float32Array, cout: number, K: number): Flo
   return wT;
 }
 
-function binaryRun(m: Addon, a: BinaryConvArgs, mul: Float32Array | null, bias: Float32Array | null): { acc: Int32Array; y: Float32Array | null } {
+function binaryRun(m: NativeAddon, a: BinaryConvArgs, mul: Float32Array | null, bias: Float32Array | null): { acc: Int32Array; y: Float32Array | null } {
   const { input, cout, kernel, stride, pad, outH, outW } = a;
   const wpp = input.wordsPerPixel;
-  const wT = binaryWeights(m, a.weightBits, cout, kernel * kernel, wpp);
+  const wT = nativeBinaryWeights(m, a.weightBits, cout, kernel * kernel, wpp);
   const acc = new Int32Array(outH * outW * cout);
   const y = mul ? new Float32Array(outH * outW * cout) : null;
   if (mul && (mul.length < cout || !bias || bias.length < cout)) throw new Error(`native xnorConv: per-channel vectors shorter than ${cout}`);
@@ -115,23 +123,24 @@ function binaryRun(m: Addon, a: BinaryConvArgs, mul: Float32Array | null, bias: 
   return { acc, y };
 }
 
-function makeSet(m: Addon): KernelSet {
+function makeSet(m: NativeAddon): KernelSet {
   const realConv = (a: RealConvArgs): Float32Array => {
     const { input, cout, kernel, stride, pad, outH, outW } = a;
-    const wT = floatWeights(m, a.weight, cout, kernel * kernel * input.c);
+    const wT = nativeFloatWeights(m, a.weight, cout, kernel * kernel * input.c);
     const y = new Float32Array(outH * outW * cout);
     m.realConv(input.data, input.h, input.w, input.c, wT, a.bias ?? null, cout, kernel, stride, pad, outH, outW, y);
     return y;
   };
   const fc = (a: FcArgs): Float32Array => {
     const n = a.input.length;
-    const wT = floatWeights(m, a.weight, a.outFeatures, n);
+    const wT = nativeFloatWeights(m, a.weight, a.outFeatures, n);
     const y = new Float32Array(a.outFeatures);
     m.realConv(a.input, 1, 1, n, wT, a.bias ?? null, a.outFeatures, 1, 1, 0, 1, 1, y);
     return y;
   };
   return {
     name: 'native',
+    device: 'native',
     binaryConv: (a) => binaryRun(m, a, null, null).acc,
     realConv,
     fc,
@@ -184,7 +193,7 @@ export function nativeBinaryGemm(aBits: Uint32Array, bBits: Uint32Array, M: numb
   if (!m) throw new Error(`native kernels ${loadError}`);
   const wpr = Math.ceil(kBits / 32);
   if (aBits.length !== M * wpr || bBits.length !== N * wpr) throw new Error(`nativeBinaryGemm: operand sizes ${aBits.length}, ${bBits.length} do not match M=${M}, N=${N}, K=${kBits} bits`);
-  const wT = binaryWeights(m, bBits, N, 1, wpr);
+  const wT = nativeBinaryWeights(m, bBits, N, 1, wpr);
   const acc = out ?? new Int32Array(M * N);
   m.binaryConv(aBits, M, 1, wpr, kBits, wT, N, 1, 1, 0, 0, M, 1, acc, null, null, null);
   return acc;

@@ -63,9 +63,10 @@ export interface KernelSet {
   onCallingThread?<T>(fn: () => T): T;
   /**
    * optional: 'wasm' when the set's kernels can run a whole plan resident in the shared WebAssembly memory
-   * (golden/resident.ts); the golden runner then uses that executor (same bytes, fewer copies).
+   * (golden/resident.ts), 'native' when the addon can run it as a native program (golden/native-program.ts);
+   * the golden runner then uses that executor (same bytes, fewer copies and passes).
    */
-  device?: 'wasm';
+  device?: 'wasm' | 'native';
   /** integer accumulators (the +-1 dot products), NHWC [outH][outW][cout] */
   binaryConv(a: BinaryConvArgs): Int32Array;
   /** fp32 conv, each product and sum rounded to fp32, accumulation in (ky, kx, ci) order, bias added last */
