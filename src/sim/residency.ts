@@ -40,7 +40,7 @@
 import type { BufferName, ResolvedArch } from './arch.ts';
 import { BUFFER_NAMES } from './arch.ts';
 import { bitsPixelBytes, realPixelBytes, type SimLayer } from './layers.ts';
-import { energyOf, layerContext, mapLayer, noResidency, sumEnergy, type LayerCtx, type LayerEval, type LayerResidency, type Mapping, type Objective } from './mapper.ts';
+import { CandidateSet, energyOf, layerContext, mapLayer, MappingSearch, noResidency, sumEnergy, type LayerCtx, type LayerEval, type LayerResidency, type Mapping, type Objective } from './mapper.ts';
 import { dmaCycles, weightTileBytes } from './memory.ts';
 import { isNetworkInput } from '../ir/segments.ts';
 
@@ -152,6 +152,9 @@ class Evaluator {
   readonly weightBytes: number[];
   private readonly searched = new Map<string, { cap: Record<BufferName, number>; rows: number; mapping?: Mapping; footprint?: Record<BufferName, number>; from?: string; search?: LayerSearch; reason?: string; candidates?: number }[]>();
   private readonly byLayer = new Map<string, PlannedLayer | InfeasibleLayer>();
+  /** the mapping search per search key, the candidates per shape, operand flags and band mode (searchOf) */
+  private readonly spaces = new Map<string, MappingSearch>();
+  private readonly candidates = new Map<string, CandidateSet>();
   private readonly sig: string[];
   private readonly stacked: (SimLayer | undefined)[];
   constructor(readonly layers: SimLayer[], readonly arch: ResolvedArch, readonly objective: Objective, readonly batch: number, sigOf: (l: SimLayer) => string, readonly fixed?: Record<string, Mapping>) {
@@ -213,7 +216,8 @@ class Evaluator {
   layer(i: number, res: LayerResidency, maxRows: number | undefined): PlannedLayer | InfeasibleLayer {
     const l = this.layers[i];
     const fixed = this.fixed?.[l.id];
-    const flags = `${res.input ? 1 : 0}${res.weights ? 1 : 0}${res.sides.map((x) => (x ? 1 : 0)).join('')}|${res.outputs.map((x) => (x ? 1 : 0)).join('')}|${res.preloadBytes}|${maxRows === undefined ? 'free' : 'band'}`;
+    const operands = `${res.input ? 1 : 0}${res.weights ? 1 : 0}${res.sides.map((x) => (x ? 1 : 0)).join('')}|${res.outputs.map((x) => (x ? 1 : 0)).join('')}`;
+    const flags = `${operands}|${res.preloadBytes}|${maxRows === undefined ? 'free' : 'band'}`;
     const rv = res.reserved;
     const own = `${i}|${flags}|${maxRows ?? ''}|${rv.weights},${rv.inputs},${rv.realStream},${rv.outputs}`;
     const hit = this.byLayer.get(own);
@@ -230,7 +234,7 @@ class Evaluator {
     const s = list.find((e) => e.rows >= rows && (e.mapping === undefined || e.mapping.rowsPerTile <= rows) && BUFFER_NAMES.every((b) => e.cap[b] >= cap[b] && (e.footprint === undefined || e.footprint[b] <= cap[b])));
     let r: PlannedLayer | InfeasibleLayer;
     if (!s) {
-      const m = mapLayer(ctx, this.objective, fixed);
+      const m = fixed ? mapLayer(ctx, this.objective, fixed) : this.searchOf(skey, `${this.sig[i]}|${operands}|${maxRows === undefined ? 'free' : 'band'}|${framesInside}`, ctx).search(ctx);
       const search = m.feasible ? { candidates: m.candidates, feasible: m.feasibleCandidates, evaluated: m.evaluated } : undefined;
       list.push(m.feasible ? { cap, rows, mapping: m.best.mapping, footprint: m.best.footprint, from: l.id, search } : { cap, rows, reason: m.reason, candidates: m.candidates });
       r = m.feasible ? { ctx, ev: m.best, search: search!, framesInside } : { ctx, reason: m.reason, candidates: m.candidates };
@@ -240,6 +244,18 @@ class Evaluator {
     } else r = { ctx, reason: s.reason!, candidates: s.candidates! };
     this.byLayer.set(own, r);
     return r;
+  }
+
+  /** The mapping search of a search key, on the candidates of the layer's shape under its operand flags and band mode (mapper.ts MappingSearch, CandidateSet). */
+  private searchOf(skey: string, ckey: string, ctx: LayerCtx): MappingSearch {
+    let s = this.spaces.get(skey);
+    if (!s) {
+      let set = this.candidates.get(ckey);
+      if (!set) { set = new CandidateSet(ctx, this.objective); this.candidates.set(ckey, set); }
+      s = new MappingSearch(set, this.objective);
+      this.spaces.set(skey, s);
+    }
+    return s;
   }
 
   /** Network score under a configuration, or undefined when a layer has no feasible mapping. */
