@@ -316,7 +316,7 @@ export interface MapFailure { feasible: false; reason: string; candidates: numbe
  * exhaustive optimum. A fixed mapping is only checked and evaluated.
  */
 export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?: Mapping): MapResult | MapFailure {
-  if (!fixed) return new MappingSearch(new CandidateSet(ctx, objective), objective).search(ctx);
+  if (!fixed) return new MappingSearch(new CandidateSet(new ShapeCandidates(ctx), ctx, objective), objective).search(ctx);
   const f = feasibility(ctx, fixed);
   if (!f.ok) return { feasible: false, reason: f.reason, candidates: 1 };
   return { feasible: true, best: evaluate(ctx, fixed), candidates: 1, feasibleCandidates: 1, evaluated: 1 };
@@ -325,24 +325,37 @@ export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?:
 const NB = BUFFER_NAMES.length;
 
 /**
- * The candidate mappings of one layer shape under one set of residency flags (input, weights, sides, outputs
- * resident), free or in a band chain, with what the search reads of them that depends neither on the tile
- * capacity, the band limit nor the preload: footprints, and for 'cycles' the compute lower bound and DRAM
- * bytes (tiling.ts, memory.ts: they read the shape and the flags only). A band chain's list is built
- * without a limit; the candidates under limit R are those with rowsPerTile <= R, in the same order (exactly
- * candidateMappings' list under R: rows are filtered inside the same loop nest). Numbers are kept in typed
- * arrays and tilings are rebuilt when needed (retaining thousands of tilings costs more than rebuilding
- * them); the bounds are computed with the footprints for the candidates feasible in the context the set is
- * built from (a search's first feasible set), for the others when first needed.
+ * The candidate mappings of one layer shape, free or in a band chain (then built without a limit: the
+ * candidates under limit R are those with rowsPerTile <= R, in the same order, exactly candidateMappings'
+ * list under R since rows are filtered inside the same loop nest), and their compute lower bounds
+ * (computeLowerBound: it reads the shape and the arch only; NaN until needed). Layers of the same shape
+ * may share one.
+ */
+export class ShapeCandidates {
+  readonly ms: Mapping[];
+  readonly clb: Float64Array;
+  constructor(ctx: LayerCtx) {
+    this.ms = candidateMappings(ctx.maxRowsPerTile ? { ...ctx, maxRowsPerTile: Infinity } : ctx);
+    this.clb = new Float64Array(this.ms.length).fill(NaN);
+  }
+}
+
+/**
+ * The candidates of one layer shape under one set of residency flags (input, weights, sides, outputs
+ * resident) with what the search reads of them that depends neither on the tile capacity, the band limit
+ * nor the preload: footprints and, for 'cycles', DRAM bytes (memory.ts: they read the shape and the flags
+ * only). Numbers are kept in typed arrays and tilings are rebuilt when needed (retaining thousands of
+ * tilings costs more than rebuilding them); the bounds are computed with the footprints for the candidates
+ * feasible in the context the set is built from (its first search), for the others when first needed.
  */
 export class CandidateSet {
   readonly ms: Mapping[];
-  /** per candidate: footprint per buffer (BUFFER_NAMES order); compute lower bound and DRAM bytes (NaN: not yet) */
+  /** per candidate: footprint per buffer (BUFFER_NAMES order); compute lower bound (shared per shape) and DRAM bytes (NaN: not yet) */
   readonly fp: Float64Array; readonly clb: Float64Array; readonly db: Float64Array;
-  constructor(ctx: LayerCtx, private readonly objective: Objective) {
-    this.ms = candidateMappings(ctx.maxRowsPerTile ? { ...ctx, maxRowsPerTile: Infinity } : ctx);
+  constructor(shape: ShapeCandidates, ctx: LayerCtx, objective: Objective) {
+    this.ms = shape.ms; this.clb = shape.clb;
     const n = this.ms.length, R = ctx.maxRowsPerTile || Infinity, bounds = objective === 'cycles' && accumulatorFits(ctx);
-    this.fp = new Float64Array(n * NB); this.clb = new Float64Array(n).fill(NaN); this.db = new Float64Array(n).fill(NaN);
+    this.fp = new Float64Array(n * NB); this.db = new Float64Array(n).fill(NaN);
     for (let i = 0; i < n; i++) {
       const t = tilingOf(ctx.layer, this.ms[i]), f = tilingFootprint(ctx, t);
       for (let b = 0; b < NB; b++) this.fp[i * NB + b] = f[BUFFER_NAMES[b]];
@@ -357,11 +370,12 @@ export class CandidateSet {
 
   /** Candidate i's lower bound (computeLowerBound) and DRAM bytes, computed once. */
   bounds(ctx: LayerCtx, i: number): void {
-    if (Number.isNaN(this.clb[i])) this.setBounds(ctx, i, tilingOf(ctx.layer, this.ms[i]));
+    if (Number.isNaN(this.db[i])) this.setBounds(ctx, i, tilingOf(ctx.layer, this.ms[i]));
   }
 
   private setBounds(ctx: LayerCtx, i: number, t: Tiling): void {
-    this.clb[i] = computeLowerBound(ctx, t); this.db[i] = dramBytesOfTiling(ctx, t);
+    if (Number.isNaN(this.clb[i])) this.clb[i] = computeLowerBound(ctx, t);
+    this.db[i] = dramBytesOfTiling(ctx, t);
   }
 }
 
