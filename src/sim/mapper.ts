@@ -313,74 +313,164 @@ export interface MapFailure { feasible: false; reason: string; candidates: numbe
  * Searches the candidate mappings for the best by `objective` (ties: fewer DRAM bytes, then fewer cycles,
  * then candidate order). For 'cycles' a lower bound (sum of compute+post-op cycles; the mapping's DRAM
  * bytes / bandwidth + the fill and drain latencies) prunes the exact evaluations; the result equals the
- * exhaustive optimum.
+ * exhaustive optimum. A fixed mapping is only checked and evaluated.
  */
 export function mapLayer(ctx: LayerCtx, objective: Objective = 'cycles', fixed?: Mapping): MapResult | MapFailure {
-  const cands = fixed ? [fixed] : candidateMappings(ctx);
-  const feasible: Mapping[] = [];
-  const bounds = objective === 'cycles' && !fixed;
-  // fill and drain latencies in the bound: the first tile loads the main input unless it is resident, the
-  // last tile stores the outputs that are not resident
-  const lat2 = ctx.arch.dram.latencyCycles * ((ctx.res.input ? 0 : 1) + (ctx.res.outputs.every((x) => x) ? 0 : 1));
-  const all: { m: Mapping; idx: number; clb: number; db: number; lb: number }[] = [];
-  let smallest = Infinity;
-  let closest: Mapping | undefined; // the infeasible candidate with the smallest footprint: its reason is reported
-  const accOk = accumulatorFits(ctx);
-  for (const m of cands) {
-    // = feasibility(ctx, m).ok, with the tiling and its footprint computed once
-    const t = tilingOf(ctx.layer, m);
-    const fp = tilingFootprint(ctx, t);
-    let ok = accOk;
-    if (ok) for (const b of BUFFER_NAMES) if (fp[b] > ctx.tileCap[b]) { ok = false; break; }
-    if (ok) {
-      // the 'cycles' search's lower bounds, from the same tiling
-      if (bounds) { const clb = computeLowerBound(ctx, t), db = dramBytesOfTiling(ctx, t); all.push({ m, idx: feasible.length, clb, db, lb: Math.max(clb, db / ctx.arch.dram.bytesPerCycle + lat2) }); }
-      feasible.push(m);
+  if (!fixed) return new MappingSearch(new CandidateSet(new ShapeCandidates(ctx), ctx, objective), objective).search(ctx);
+  const f = feasibility(ctx, fixed);
+  if (!f.ok) return { feasible: false, reason: f.reason, candidates: 1 };
+  return { feasible: true, best: evaluate(ctx, fixed), candidates: 1, feasibleCandidates: 1, evaluated: 1 };
+}
+
+const NB = BUFFER_NAMES.length;
+
+/**
+ * The candidate mappings of one layer shape, free or in a band chain (then built without a limit: the
+ * candidates under limit R are those with rowsPerTile <= R, in the same order, exactly candidateMappings'
+ * list under R since rows are filtered inside the same loop nest), and their compute lower bounds
+ * (computeLowerBound: it reads the shape and the arch only; NaN until needed). Layers of the same shape
+ * may share one.
+ */
+export class ShapeCandidates {
+  readonly ms: Mapping[];
+  readonly clb: Float64Array;
+  constructor(ctx: LayerCtx) {
+    this.ms = candidateMappings(ctx.maxRowsPerTile ? { ...ctx, maxRowsPerTile: Infinity } : ctx);
+    this.clb = new Float64Array(this.ms.length).fill(NaN);
+  }
+}
+
+/**
+ * The candidates of one layer shape under one set of residency flags (input, weights, sides, outputs
+ * resident) with what the search reads of them that depends neither on the tile capacity, the band limit
+ * nor the preload: footprints and, for 'cycles', DRAM bytes (memory.ts: they read the shape and the flags
+ * only). Numbers are kept in typed arrays and tilings are rebuilt when needed (retaining thousands of
+ * tilings costs more than rebuilding them); the bounds are computed with the footprints for the candidates
+ * feasible in the context the set is built from (its first search), for the others when first needed.
+ */
+export class CandidateSet {
+  readonly ms: Mapping[];
+  /** per candidate: footprint per buffer (BUFFER_NAMES order); compute lower bound (shared per shape) and DRAM bytes (NaN: not yet) */
+  readonly fp: Float64Array; readonly clb: Float64Array; readonly db: Float64Array;
+  constructor(shape: ShapeCandidates, ctx: LayerCtx, objective: Objective) {
+    this.ms = shape.ms; this.clb = shape.clb;
+    const n = this.ms.length, R = ctx.maxRowsPerTile || Infinity, bounds = objective === 'cycles' && accumulatorFits(ctx);
+    this.fp = new Float64Array(n * NB); this.db = new Float64Array(n).fill(NaN);
+    for (let i = 0; i < n; i++) {
+      const t = tilingOf(ctx.layer, this.ms[i]), f = tilingFootprint(ctx, t);
+      for (let b = 0; b < NB; b++) this.fp[i * NB + b] = f[BUFFER_NAMES[b]];
+      if (bounds && this.ms[i].rowsPerTile <= R && this.fits(i, ctx.tileCap)) this.setBounds(ctx, i, t);
     }
-    else {
+  }
+
+  fits(i: number, cap: Record<BufferName, number>): boolean {
+    for (let b = 0; b < NB; b++) if (this.fp[i * NB + b] > cap[BUFFER_NAMES[b]]) return false;
+    return true;
+  }
+
+  /** Candidate i's lower bound (computeLowerBound) and DRAM bytes, computed once. */
+  bounds(ctx: LayerCtx, i: number): void {
+    if (Number.isNaN(this.db[i])) this.setBounds(ctx, i, tilingOf(ctx.layer, this.ms[i]));
+  }
+
+  private setBounds(ctx: LayerCtx, i: number, t: Tiling): void {
+    if (Number.isNaN(this.clb[i])) this.clb[i] = computeLowerBound(ctx, t);
+    this.db[i] = dramBytesOfTiling(ctx, t);
+  }
+}
+
+/**
+ * The mapping search of one layer shape under one residency (the flags of its CandidateSet, the preload and
+ * the band mode: everything of its context but the tile capacity and the band limit), run again for each
+ * capacity and limit. It visits the candidates exactly as a single search does (the feasible ones in order;
+ * for 'cycles' by (lower bound, order), stopping at a bound above the best so far) and keeps what it learns
+ * about each candidate across the searches. Exact: an evaluation reads the shape, the residency flags and
+ * the preload, never the capacity or the limit, so a candidate's score is the same in every search of this
+ * object, and a visit's outcome (better than the best so far or not) depends only on that score: an
+ * evaluation abandoned above a bound B proves cycles > B (evaluateTiling), which decides every later visit
+ * whose best so far is <= B. So every search returns what a fresh search would (best mapping, feasible and
+ * evaluated counts). A layer of the same shape gets the best mapping evaluated on its own context (its
+ * tensor names differ).
+ */
+export class MappingSearch {
+  /** per candidate: its exact score and evaluation (and the layer evaluated), or cycles known to exceed `above` */
+  private readonly score: (number[] | undefined)[] = [];
+  private readonly ev: { ev: LayerEval; layer: SimLayer }[] = [];
+  private readonly above: Float64Array;
+  constructor(private readonly set: CandidateSet, private readonly objective: Objective) {
+    this.above = new Float64Array(set.ms.length).fill(-Infinity);
+  }
+
+  search(ctx: LayerCtx): MapResult | MapFailure {
+    const set = this.set, R = ctx.maxRowsPerTile || Infinity;
+    const accOk = accumulatorFits(ctx);
+    const feasible: number[] = [];
+    let candidates = 0;
+    for (let i = 0; i < set.ms.length; i++) {
+      if (set.ms[i].rowsPerTile > R) continue;
+      candidates++;
+      if (accOk && set.fits(i, ctx.tileCap)) feasible.push(i);
+    }
+    if (!feasible.length) return { feasible: false, reason: this.infeasibleReason(ctx, R), candidates };
+    const objective = this.objective;
+    const scoreOf = (ev: LayerEval): number[] => {
+      const cyc = ev.cycles.total, dram = ev.counts.dramReadBytes + ev.counts.dramWriteBytes;
+      switch (objective) {
+        case 'cycles': return [cyc, dram];
+        case 'dram': return [dram, cyc];
+        case 'energy': return [sumEnergy(energyOf(ev.counts, ctx.arch)), cyc];
+        case 'edp': return [sumEnergy(energyOf(ev.counts, ctx.arch)) * cyc, dram];
+      }
+    };
+    // candidate i's score, or undefined when its cycles exceed abortAbove (evaluateTiling's bound)
+    const visit = (i: number, abortAbove: number): number[] | undefined => {
+      const known = this.score[i];
+      if (known) return known;
+      if (this.above[i] >= abortAbove) return undefined;
+      const ev = evaluateTiling(ctx, tilingOf(ctx.layer, set.ms[i]), false, abortAbove, set.clb[i], set.db[i]);
+      if (!ev) { this.above[i] = abortAbove; return undefined; }
+      this.ev[i] = { ev, layer: ctx.layer };
+      return (this.score[i] = scoreOf(ev));
+    };
+    const better = (a: number[], b: number[]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+    let best = -1, bestScore: number[] = [Infinity, Infinity];
+    let evaluated = 0;
+    const consider = (i: number, s: number[] | undefined) => { evaluated++; if (s && better(s, bestScore)) { best = i; bestScore = s; } };
+    if (objective === 'cycles') {
+      // fill and drain latencies in the bound: the first tile loads the main input unless it is resident, the
+      // last tile stores the outputs that are not resident
+      const lat2 = ctx.arch.dram.latencyCycles * ((ctx.res.input ? 0 : 1) + (ctx.res.outputs.every((x) => x) ? 0 : 1));
+      const all = feasible.map((i, idx) => { set.bounds(ctx, i); return { i, idx, lb: Math.max(set.clb[i], set.db[i] / ctx.arch.dram.bytesPerCycle + lat2) }; });
+      // visiting order: (lb, candidate index). The first visited is the minimum; its cycles bound every later
+      // best, so candidates with a larger lb are never visited and need no sorting.
+      let first = all[0];
+      for (const a of all) if (a.lb < first.lb) first = a;
+      const firstScore = visit(first.i, Infinity)!;
+      const lbs = all.filter((a) => a.lb <= firstScore[0]);
+      lbs.sort((a, b) => a.lb - b.lb || a.idx - b.idx);
+      for (const { i, lb } of lbs) {
+        if (lb > bestScore[0]) break;
+        consider(i, i === first.i ? firstScore : visit(i, bestScore[0]));
+      }
+    } else for (const i of feasible) consider(i, visit(i, Infinity));
+    const b = this.ev[best];
+    return { feasible: true, best: b.layer === ctx.layer ? b.ev : evaluate(ctx, set.ms[best]), candidates, feasibleCandidates: feasible.length, evaluated };
+  }
+
+  /** The reason of the infeasible candidate with the smallest footprint relative to the capacity (the first such). */
+  private infeasibleReason(ctx: LayerCtx, R: number): string {
+    const set = this.set;
+    let smallest = Infinity;
+    let closest: Mapping | undefined;
+    for (let i = 0; i < set.ms.length; i++) {
+      if (set.ms[i].rowsPerTile > R) continue;
       let size = 0;
-      for (const b of BUFFER_NAMES) size += fp[b] / Math.max(1, ctx.tileCap[b]);
-      if (size < smallest) { smallest = size; closest = m; }
+      for (let b = 0; b < NB; b++) size += set.fp[i * NB + b] / Math.max(1, ctx.tileCap[BUFFER_NAMES[b]]);
+      if (size < smallest) { smallest = size; closest = set.ms[i]; }
     }
+    const f = closest ? feasibility(ctx, closest) : undefined;
+    return (f && !f.ok ? f.reason : '') || `${ctx.layer.id}: no mapping`;
   }
-  const closestF = closest ? feasibility(ctx, closest) : undefined;
-  const reason = closestF && !closestF.ok ? closestF.reason : '';
-  if (!feasible.length) return { feasible: false, reason: reason || `${ctx.layer.id}: no mapping`, candidates: cands.length };
-  const score = (ev: LayerEval): number[] => {
-    const cyc = ev.cycles.total, dram = ev.counts.dramReadBytes + ev.counts.dramWriteBytes;
-    switch (objective) {
-      case 'cycles': return [cyc, dram];
-      case 'dram': return [dram, cyc];
-      case 'energy': return [sumEnergy(energyOf(ev.counts, ctx.arch)), cyc];
-      case 'edp': return [sumEnergy(energyOf(ev.counts, ctx.arch)) * cyc, dram];
-    }
-  };
-  const better = (a: number[], b: number[]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
-  let best: LayerEval | undefined, bestScore: number[] = [Infinity, Infinity];
-  let evaluated = 0;
-  if (bounds) {
-    // visiting order: (lb, candidate index). The first visited is the minimum; its cycles bound every later
-    // best, so candidates with a larger lb are never visited and need no sorting.
-    let first = all[0];
-    for (const c of all) if (c.lb < first.lb) first = c;
-    const firstEv = evaluate(ctx, first.m);
-    const lbs = all.filter((c) => c.lb <= firstEv.cycles.total);
-    lbs.sort((a, b) => a.lb - b.lb || a.idx - b.idx);
-    for (const { m, lb, clb, db } of lbs) {
-      if (lb > bestScore[0]) break;
-      const ev = m === first.m ? firstEv : evaluateTiling(ctx, tilingOf(ctx.layer, m), false, bestScore[0], clb, db); evaluated++;
-      if (!ev) continue; // more cycles than the best so far
-      const s = score(ev);
-      if (better(s, bestScore)) { best = ev; bestScore = s; }
-    }
-  } else {
-    for (const m of feasible) {
-      const ev = evaluate(ctx, m); evaluated++;
-      const s = score(ev);
-      if (better(s, bestScore)) { best = ev; bestScore = s; }
-    }
-  }
-  return { feasible: true, best: best!, candidates: cands.length, feasibleCandidates: feasible.length, evaluated };
 }
 
 /**

@@ -40,7 +40,7 @@
 import type { BufferName, ResolvedArch } from './arch.ts';
 import { BUFFER_NAMES } from './arch.ts';
 import { bitsPixelBytes, realPixelBytes, type SimLayer } from './layers.ts';
-import { energyOf, layerContext, mapLayer, noResidency, sumEnergy, type LayerCtx, type LayerEval, type LayerResidency, type Mapping, type Objective } from './mapper.ts';
+import { CandidateSet, energyOf, layerContext, mapLayer, MappingSearch, noResidency, ShapeCandidates, sumEnergy, type LayerCtx, type LayerEval, type LayerResidency, type Mapping, type Objective } from './mapper.ts';
 import { dmaCycles, weightTileBytes } from './memory.ts';
 import { isNetworkInput } from '../ir/segments.ts';
 
@@ -152,6 +152,12 @@ class Evaluator {
   readonly weightBytes: number[];
   private readonly searched = new Map<string, { cap: Record<BufferName, number>; rows: number; mapping?: Mapping; footprint?: Record<BufferName, number>; from?: string; search?: LayerSearch; reason?: string; candidates?: number }[]>();
   private readonly byLayer = new Map<string, PlannedLayer | InfeasibleLayer>();
+  /** the mapping search per search key, the candidates per shape and operand flags, the mappings per shape (searchOf) */
+  private readonly spaces = new Map<string, MappingSearch>();
+  private readonly candidates = new Map<string, CandidateSet>();
+  private readonly shapes = new Map<string, ShapeCandidates>();
+  /** a planned layer's batch cycles, DRAM bytes and energy (score; a layer's evaluation is memoised, so are these) */
+  private readonly totals = new Map<PlannedLayer, { cycles: number; dram: number; energy: number }>();
   private readonly sig: string[];
   private readonly stacked: (SimLayer | undefined)[];
   constructor(readonly layers: SimLayer[], readonly arch: ResolvedArch, readonly objective: Objective, readonly batch: number, sigOf: (l: SimLayer) => string, readonly fixed?: Record<string, Mapping>) {
@@ -213,7 +219,8 @@ class Evaluator {
   layer(i: number, res: LayerResidency, maxRows: number | undefined): PlannedLayer | InfeasibleLayer {
     const l = this.layers[i];
     const fixed = this.fixed?.[l.id];
-    const flags = `${res.input ? 1 : 0}${res.weights ? 1 : 0}${res.sides.map((x) => (x ? 1 : 0)).join('')}|${res.outputs.map((x) => (x ? 1 : 0)).join('')}|${res.preloadBytes}|${maxRows === undefined ? 'free' : 'band'}`;
+    const operands = `${res.input ? 1 : 0}${res.weights ? 1 : 0}${res.sides.map((x) => (x ? 1 : 0)).join('')}|${res.outputs.map((x) => (x ? 1 : 0)).join('')}`;
+    const flags = `${operands}|${res.preloadBytes}|${maxRows === undefined ? 'free' : 'band'}`;
     const rv = res.reserved;
     const own = `${i}|${flags}|${maxRows ?? ''}|${rv.weights},${rv.inputs},${rv.realStream},${rv.outputs}`;
     const hit = this.byLayer.get(own);
@@ -230,7 +237,7 @@ class Evaluator {
     const s = list.find((e) => e.rows >= rows && (e.mapping === undefined || e.mapping.rowsPerTile <= rows) && BUFFER_NAMES.every((b) => e.cap[b] >= cap[b] && (e.footprint === undefined || e.footprint[b] <= cap[b])));
     let r: PlannedLayer | InfeasibleLayer;
     if (!s) {
-      const m = mapLayer(ctx, this.objective, fixed);
+      const m = fixed ? mapLayer(ctx, this.objective, fixed) : this.searchOf(skey, `${this.sig[i]}|${maxRows === undefined ? 'free' : 'band'}|${framesInside}`, operands, ctx).search(ctx);
       const search = m.feasible ? { candidates: m.candidates, feasible: m.feasibleCandidates, evaluated: m.evaluated } : undefined;
       list.push(m.feasible ? { cap, rows, mapping: m.best.mapping, footprint: m.best.footprint, from: l.id, search } : { cap, rows, reason: m.reason, candidates: m.candidates });
       r = m.feasible ? { ctx, ev: m.best, search: search!, framesInside } : { ctx, reason: m.reason, candidates: m.candidates };
@@ -240,6 +247,23 @@ class Evaluator {
     } else r = { ctx, reason: s.reason!, candidates: s.candidates! };
     this.byLayer.set(own, r);
     return r;
+  }
+
+  /**
+   * The mapping search of a search key, on the candidates of the layer's shape (signature, band mode, stacked
+   * frames) under its operand flags (mapper.ts MappingSearch, CandidateSet, ShapeCandidates).
+   */
+  private searchOf(skey: string, shapeKey: string, operands: string, ctx: LayerCtx): MappingSearch {
+    let s = this.spaces.get(skey);
+    if (!s) {
+      let shape = this.shapes.get(shapeKey);
+      if (!shape) { shape = new ShapeCandidates(ctx); this.shapes.set(shapeKey, shape); }
+      let set = this.candidates.get(`${shapeKey}|${operands}`);
+      if (!set) { set = new CandidateSet(shape, ctx, this.objective); this.candidates.set(`${shapeKey}|${operands}`, set); }
+      s = new MappingSearch(set, this.objective);
+      this.spaces.set(skey, s);
+    }
+    return s;
   }
 
   /** Network score under a configuration, or undefined when a layer has no feasible mapping. */
@@ -252,8 +276,13 @@ class Evaluator {
     for (let i = 0; i < this.layers.length; i++) {
       const r = this.layer(i, res[i], maxRows[i]);
       if ('reason' in r) return undefined;
-      const b = batchOf(r.ev, r.ctx, this.batch / r.framesInside);
-      cycles += b.cycles.total; dram += b.counts.dramReadBytes + b.counts.dramWriteBytes; energy += sumEnergy(energyOf(b.counts, this.arch));
+      let c = this.totals.get(r);
+      if (!c) {
+        const b = batchOf(r.ev, r.ctx, this.batch / r.framesInside);
+        c = { cycles: b.cycles.total, dram: b.counts.dramReadBytes + b.counts.dramWriteBytes, energy: sumEnergy(energyOf(b.counts, this.arch)) };
+        this.totals.set(r, c);
+      }
+      cycles += c.cycles; dram += c.dram; energy += c.energy;
       planned.push(r);
     }
     return { cycles, dram, energy, planned };
