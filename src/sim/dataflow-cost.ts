@@ -137,20 +137,26 @@ export interface DataflowAreaReport {
   /** mm^2 by component (DATAFLOW_AREA_COMPONENTS) */
   mm2: Record<string, number>;
   totalMm2: number;
-  /** how each component is built, with the unit sources (area.ts derivations) of the first layer using it */
+  /** how each component is built */
+  model: Record<string, string>;
+  /** the area.ts derivation (with its primary sources) of one unit of each component, from the first layer using it */
   sources: Record<string, string>;
   excluded: string;
 }
 
 /** One layer's area by component (um^2 at the arch's node), and a source text per component it uses. */
-export function stageAreaUm2(s: StageCostInput, arch: ResolvedDataflowArch): { um2: Record<string, number>; sources: Record<string, string> } {
+export interface StageArea { um2: Record<string, number>; model: Record<string, string>; sources: Record<string, string> }
+
+/** One layer's area by component (um^2 at the arch's node), with the model and unit source of each component it uses. */
+export function stageAreaUm2(s: StageCostInput, arch: ResolvedDataflowArch): StageArea {
   const node = arch.technologyNodeNm;
   const um2: Record<string, number> = Object.fromEntries(DATAFLOW_AREA_COMPONENTS.map((k) => [k, 0]));
-  const sources: Record<string, string> = {};
+  const model: Record<string, string> = {}, sources: Record<string, string> = {};
   const add = (k: string, count: number, u: UnitArea, how: string) => {
     const a = scaledDefault(u, node);
     um2[k] += count * a.um2;
-    sources[k] ??= `${how}; e.g. ${a.source}`;
+    model[k] ??= how;
+    sources[k] ??= a.source;
   };
   const realPrec = realPrecisionOfBits(arch.realStreamBits);
   if (s.kind === 'xnor-mvau') add('xnorLanes', s.pe, xnorPeArea45(nextPow2(s.simd), xnorAccumulatorBits(s.mw)), 'per XNOR MVAU: PE x one xnor PE of SIMD lanes (rounded up to a power of two) with a ceil(log2(MW+1))-bit accumulator');
@@ -166,22 +172,24 @@ export function stageAreaUm2(s: StageCostInput, arch: ResolvedDataflowArch): { u
     mem('streamFifos', x.streamFifoBits, 1, x.wordElements * x.elemBits, 'per stream FIFO: one bank of one stream word');
     mem('shortcutFifos', x.shortcutFifoBits, 1, x.wordElements * x.elemBits, 'per shortcut FIFO: one bank of PE elements');
   }
-  return { um2, sources };
+  return { um2, model, sources };
 }
 
 /** Network area report from the layers' areas. */
-export function areaReport(stages: { um2: Record<string, number>; sources: Record<string, string> }[], arch: ResolvedDataflowArch): DataflowAreaReport {
+export function areaReport(stages: StageArea[], arch: ResolvedDataflowArch): DataflowAreaReport {
   const mm2: Record<string, number> = {};
-  const sources: Record<string, string> = {};
+  const model: Record<string, string> = {}, sources: Record<string, string> = {};
   for (const k of DATAFLOW_AREA_COMPONENTS) {
     mm2[k] = stages.reduce((a, s) => a + s.um2[k], 0) / 1e6;
-    sources[k] = stages.find((s) => s.sources[k])?.sources[k] ?? 'none in this network';
+    const first = stages.find((s) => s.model[k]);
+    model[k] = first?.model[k] ?? 'none in this network';
+    sources[k] = first?.sources[k] ?? 'none in this network';
   }
   const node = arch.technologyNodeNm;
   return {
     technologyNodeNm: node,
     scalingRule: node === REFERENCE_NODE_NM ? 'none (45 nm sources)' : `ideal (node/45 nm)^2 = ${nodeScale(node).toFixed(4)} applied to default unit areas`,
-    mm2, totalMm2: Object.values(mm2).reduce((a, x) => a + x, 0), sources,
+    mm2, totalMm2: Object.values(mm2).reduce((a, x) => a + x, 0), model, sources,
     excluded: 'DRAM device and PHY/controller, clock tree, I/O pads, top-level interconnect, FMPadding / SWG control logic and placement/routing overhead are not modelled (cell and macro footprints only)',
   };
 }

@@ -61,7 +61,7 @@ import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
 import { CONVENTIONS, type CostConvention } from '../cost/conventions.ts';
 import { buildLayers, type SimLayer, type TensorRef } from './layers.ts';
 import { folPath, type DataflowFolding, type ResolvedDataflowArch } from './dataflow-arch.ts';
-import { areaReport, DATAFLOW_ENERGY_COMPONENTS, dramEnergyJ, stageAreaUm2, stageEnergyJ, type DataflowAreaReport, type StageCostInput } from './dataflow-cost.ts';
+import { areaReport, DATAFLOW_ENERGY_COMPONENTS, dramEnergyJ, stageAreaUm2, stageEnergyJ, type DataflowAreaReport, type StageArea, type StageCostInput } from './dataflow-cost.ts';
 
 // ---------------------------------------------------------------- FINN cycle and buffer formulas
 
@@ -496,7 +496,7 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
     latencyAt.set(name, dram.latencyCycles + dram.inputCycles);
   }
   const stages: DataflowStage[] = [];
-  const stageAreas: ReturnType<typeof stageAreaUm2>[] = [];
+  const stageAreas: StageArea[] = [];
   for (const l of layers) {
     const g = geometryOf(l, arch);
     const spec = arch.folding[l.id] ?? {};
