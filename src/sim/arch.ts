@@ -270,7 +270,7 @@ export const ARCH_FAMILIES = ['layer-sequential', 'dataflow'] as const;
 export type ArchFamily = typeof ARCH_FAMILIES[number];
 const LAYER_SEQUENTIAL: ArchFamily = 'layer-sequential';
 
-const TOP_KEYS = ['$schema', 'extends', 'schema', 'family', 'name', 'description', 'technologyNode', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
+export const TOP_KEYS = ['$schema', 'extends', 'schema', 'family', 'name', 'description', 'technologyNode', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
 const BUFFER_KEYS = ['capacity', 'banks', 'portWidth', 'doubleBuffered', 'accessEnergy', 'area', 'precisionBits'];
 const PE_KEYS = ['rows', 'cols', 'type', 'laneBits', 'accumulatorBits', 'precision', 'binaryElementBits', 'dataflow', 'skew', 'cycleConvention', 'ofmapWriteQuirk', 'opEnergy', 'peArea'];
 
