@@ -96,7 +96,7 @@ export function runDataflowSimulate(plan: ExecPlan, arch: ResolvedDataflowArch, 
   refused: Record<string, boolean>;
 }): DataflowResult {
   for (const [flag, given] of Object.entries(o.refused)) {
-    if (given) throw new UserError('E_ARG', `applies to layer-sequential architectures only; '${arch.name}' is a dataflow architecture (timing model only)`, { path: flag, file: arch.file });
+    if (given) throw new UserError('E_ARG', `applies to layer-sequential architectures only; '${arch.name}' is a dataflow architecture (analytic timing, energy and area; no functional mode, trace or mapper)`, { path: flag, file: arch.file });
   }
   const r = simulateDataflow(plan, arch, { targetFps: o.targetFps, convention: o.convention });
   if (o.fmt === 'json') emit(toJson({ ...r, version: TOOL_VERSION, source: o.source }), o.out);
