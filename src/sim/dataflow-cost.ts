@@ -55,12 +55,11 @@ import {
 } from './arch.ts';
 import { nodeScale, poolingLaneArea45, ppuLaneArea45, realMacArea45, REFERENCE_NODE_NM, scaledDefault, sramArea45, xnorPeArea45, type UnitArea } from './area.ts';
 import type { ResolvedDataflowArch } from './dataflow-arch.ts';
-
-export type DataflowEngineKind = 'xnor-mvau' | 'mac-mvau' | 'pool' | 'global-pool' | 'eltwise';
+import type { EngineKind } from './dataflow.ts';
 
 /** What one layer moves and computes per frame (dataflow.ts fills it from the layer and its folding). */
 export interface StageCostInput {
-  kind: DataflowEngineKind;
+  kind: EngineKind;
   /** MVAU matrix (MVAU kinds; 0 otherwise) and folding */
   mh: number; mw: number; vectors: number;
   pe: number; simd: number;

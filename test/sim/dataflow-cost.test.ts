@@ -4,7 +4,8 @@
  * written from the table values and the hand-counted shapes, never read back from the code under test. Area:
  * the sum of area.ts unit areas for hand-counted lanes and memories.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.ts';
 import { mergeSpec, presetSpec } from '../../src/sim/arch.ts';
 import { resolveDataflowArch } from '../../src/sim/dataflow-arch.ts';
 import { simulateDataflow } from '../../src/sim/dataflow.ts';
@@ -141,4 +142,24 @@ describe('dataflow area, the sum of area.ts unit areas', () => {
     const half = simulateDataflow(tiny(), arch({ technologyNode: '22.5 nm' }));
     expect(half.area.totalMm2).toBeCloseTo(simulateDataflow(tiny(), arch()).area.totalMm2 / 4, 12);
   });
+});
+
+describe('simulate on a dataflow arch prints energy and area by component', () => {
+  async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '', err = '';
+    const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
+    const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
+    try { return { code: await main(args), out, err }; } finally { o.mockRestore(); e.mockRestore(); }
+  }
+  it('--csv --table energy / area; --table residency is refused (exit 2)', async () => {
+    const e = await run(['simulate', 'bireal-mnist', '--arch', 'dataflow-bnn', '--csv', '--table', 'energy']);
+    expect(e.code).toBe(0);
+    expect(e.out).toMatch(/^component,energy \[uJ\/frame\],share \[%\]/);
+    expect(e.out).toMatch(/\nweightMemory,/);
+    const a = await run(['simulate', 'bireal-mnist', '--arch', 'dataflow-bnn', '--csv', '--table', 'area']);
+    expect(a.code).toBe(0);
+    expect(a.out).toMatch(/\nxnorLanes,/);
+    const r = await run(['simulate', 'bireal-mnist', '--arch', 'dataflow-bnn', '--csv', '--table', 'residency']);
+    expect(r.code).toBe(2);
+  }, 60_000);
 });
