@@ -1,8 +1,8 @@
 /**
  * `birealsim simulate <target> --arch <dataflow arch>`: the dataflow family's output (sim/dataflow.ts): a
- * per-layer table (folding, per-engine FINN cycle estimates, on-chip memory by kind) and totals (II,
- * frames/s, latency, lanes, on-chip memory, DRAM traffic), or the DataflowResult as --json / --csv /
- * --markdown. A missed target frame rate is a failed check (exit 1), not bad input.
+ * per-layer table (folding, per-engine FINN cycle estimates, on-chip memory by kind), totals (II,
+ * frames/s, latency, lanes, on-chip memory, DRAM traffic, energy per frame, area), energy and area by
+ * component (sim/dataflow-cost.ts), or the DataflowResult as --json / --csv / --markdown. A missed target frame rate is a failed check (exit 1), not bad input.
  */
 import type { ExecPlan } from '../golden/plan.ts';
 import { UserError } from '../core/diagnostics.ts';
@@ -59,8 +59,31 @@ export function dataflowTotalsTable(r: DataflowResult): Table {
     ['DRAM bandwidth used', n(t.dramBytesPerSecond / 1e9), 'GB/s'],
     ['BOPs', numInt(t.bops), '1-bit MACs'],
     ['real MACs', numInt(t.realMacs), 'MACs'],
+    ['energy per frame', n(t.energyPerFrameJ * 1e6), 'uJ'],
+    ['TOPS/W (2 x (MACs + BOPs) / energy)', n(t.topsPerWatt), 'TOPS/W'],
+    [`area (${r.area.technologyNodeNm} nm, DRAM PHY excluded)`, n(t.areaMm2), 'mm^2'],
   ];
   return { title: `${r.network} on ${r.arch.name} (dataflow): totals`, headers: ['metric', 'value', 'unit'], rows };
+}
+
+/** Energy per frame by component (sim/dataflow-cost.ts). */
+export function dataflowEnergyTable(r: DataflowResult): Table {
+  const e = r.totals.energyJ, tot = r.totals.energyPerFrameJ;
+  return {
+    title: `${r.network} on ${r.arch.name} (dataflow): energy per frame by component`,
+    headers: ['component', 'energy [uJ/frame]', 'share [%]'],
+    rows: [...Object.entries(e).map(([k, v]): Cell[] => [k, num(v * 1e6, sig(v * 1e6)), num((100 * v) / tot, ((100 * v) / tot).toFixed(1))]), ['total', num(tot * 1e6, sig(tot * 1e6)), '100.0']],
+  };
+}
+
+/** Area by component (sim/dataflow-cost.ts, area.ts unit areas). */
+export function dataflowAreaTable(r: DataflowResult): Table {
+  const a = r.area;
+  return {
+    title: `${r.network} on ${r.arch.name} (dataflow): area by component at ${a.technologyNodeNm} nm (${a.scalingRule})`,
+    headers: ['component', 'area [mm^2]', 'share [%]', 'model'],
+    rows: [...Object.entries(a.mm2).map(([k, v]): Cell[] => [k, num(v, v.toFixed(4)), num((100 * v) / a.totalMm2, ((100 * v) / a.totalMm2).toFixed(1)), a.model[k]]), ['total', num(a.totalMm2, a.totalMm2.toFixed(4)), '100.0', a.excluded]],
+  };
 }
 
 function notesOf(r: DataflowResult): string[] {
@@ -73,15 +96,16 @@ export function runDataflowSimulate(plan: ExecPlan, arch: ResolvedDataflowArch, 
   refused: Record<string, boolean>;
 }): DataflowResult {
   for (const [flag, given] of Object.entries(o.refused)) {
-    if (given) throw new UserError('E_ARG', `applies to layer-sequential architectures only; '${arch.name}' is a dataflow architecture (timing model only)`, { path: flag, file: arch.file });
+    if (given) throw new UserError('E_ARG', `applies to layer-sequential architectures only; '${arch.name}' is a dataflow architecture (analytic timing, energy and area; no functional mode, trace or mapper)`, { path: flag, file: arch.file });
   }
   const r = simulateDataflow(plan, arch, { targetFps: o.targetFps, convention: o.convention });
   if (o.fmt === 'json') emit(toJson({ ...r, version: TOOL_VERSION, source: o.source }), o.out);
   else if (o.fmt === 'csv') {
-    if (o.table === 'energy') throw new UserError('E_ARG', '--table energy: the dataflow family does not model energy', { path: '--table', hint: 'use --table layers or --table totals' });
-    emit(renderCsv(o.table === 'totals' ? dataflowTotalsTable(r) : dataflowLayerTable(r)), o.out);
-  } else if (o.fmt === 'markdown') emit([renderMarkdown(dataflowLayerTable(r)), renderMarkdown(dataflowTotalsTable(r)), ...notesOf(r).map((l) => `    ${l}`)].join('\n'), o.out);
-  else emit([renderText(dataflowLayerTable(r)), '', renderText(dataflowTotalsTable(r)), '', ...notesOf(r)].join('\n'), o.out);
+    if (o.table === 'residency') throw new UserError('E_ARG', '--table residency: the dataflow family keeps every tensor on chip (no residency plan)', { path: '--table', hint: 'use --table layers, totals, energy or area' });
+    const byName: Record<string, (x: DataflowResult) => Table> = { totals: dataflowTotalsTable, energy: dataflowEnergyTable, area: dataflowAreaTable };
+    emit(renderCsv((byName[o.table ?? 'layers'] ?? dataflowLayerTable)(r)), o.out);
+  } else if (o.fmt === 'markdown') emit([renderMarkdown(dataflowLayerTable(r)), renderMarkdown(dataflowTotalsTable(r)), renderMarkdown(dataflowEnergyTable(r)), renderMarkdown(dataflowAreaTable(r)), ...notesOf(r).map((l) => `    ${l}`)].join('\n'), o.out);
+  else emit([renderText(dataflowLayerTable(r)), '', renderText(dataflowTotalsTable(r)), '', renderText(dataflowEnergyTable(r)), '', renderText(dataflowAreaTable(r)), '', ...notesOf(r)].join('\n'), o.out);
   if (!r.feasible) {
     // a requested target missed: a failed check (exit 1), reported after the tables
     process.stderr.write(`check failed E_TARGET: ${r.infeasible.length} layer(s) or transfers cannot meet ${r.targetFps} frames/s on '${arch.name}': ${r.infeasible[0].reason}\n`);

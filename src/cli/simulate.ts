@@ -164,7 +164,7 @@ export const simulateCommand = {
     const realFormat = parseRealFormat(argv.realFormat);
     const isModelFile = !BUILTIN_WORKLOADS[argv.target] && existsSync(argv.target) && !argv.target.endsWith('.json');
     let plan, source;
-    if (argv.functional && anyArch.family === 'dataflow') throw new UserError('E_ARG', `applies to layer-sequential architectures only; '${anyArch.arch.name}' is a dataflow architecture (timing model only)`, { path: '--functional', file: anyArch.arch.file });
+    if (argv.functional && anyArch.family === 'dataflow') throw new UserError('E_ARG', `applies to layer-sequential architectures only; '${anyArch.arch.name}' is a dataflow architecture (analytic timing, energy and area; no functional mode, trace or mapper)`, { path: '--functional', file: anyArch.arch.file });
     if (argv.functional || isModelFile) {
       const t = loadTarget(argv.target, argv.seed);
       plan = lower(t.model, { realFormat });

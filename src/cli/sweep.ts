@@ -6,7 +6,7 @@
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { UserError, isUserError } from '../core/diagnostics.ts';
-import { resolveArch } from '../sim/arch.ts';
+import { resolveAnyArch } from '../sim/dataflow-arch.ts';
 import { checkAxes, loadBaseArch, loadPlan } from '../report/sweep-eval.ts';
 import { readSweepFile, summariseSweep } from '../report/sweep-file.ts';
 import { parseShard, validateSpec, gridSize, totalPoints, checkSweepSize, MAX_SWEEP_POINTS } from '../report/sweep-spec.ts';
@@ -44,7 +44,7 @@ export const sweepCommand = {
     const shard = parseShard(argv.shard);
     checkSweepSize(spec, argv.spec, shard, argv.limit, argv.maxPoints); // counted, never materialised; refused before any file or lock
     const baseArch = loadBaseArch(spec.arch, argv.spec);
-    try { resolveArch(baseArch, spec.arch); } catch (e) { if (isUserError(e)) throw new UserError(e.code, `base arch: ${e.message}`, { file: e.file ?? argv.spec, path: e.jsonPath, hint: e.hint }); throw e; }
+    try { resolveAnyArch(baseArch, spec.arch); } catch (e) { if (isUserError(e)) throw new UserError(e.code, `base arch: ${e.message}`, { file: e.file ?? argv.spec, path: e.jsonPath, hint: e.hint }); throw e; }
     checkAxes(spec, baseArch, argv.spec);
     loadPlan(spec.workload, argv.spec); // validates the workload before any worker starts
     const n = totalPoints(spec);

@@ -17,6 +17,7 @@ import type { ExploreData } from './page.ts';
 import { loadWorkloadText } from '../ir/validate.ts';
 import { BUILTIN_WORKLOADS } from '../ir/builders.ts';
 import { applyPoint, splitPoint } from '../report/sweep-spec.ts';
+import { TOP_KEYS } from '../sim/arch.ts';
 import { paretoFront2 } from '../report/pareto.ts';
 import type { Objective } from '../sim/mapper.ts';
 import type { FusionMode } from '../sim/residency.ts';
@@ -338,7 +339,14 @@ const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 function loadSweepPoint(s: Sweep, p: SweepPointLine): void {
   const { run } = splitPoint(p.params);
-  const spec = applyPoint(s.header.baseArch, p.params) as Json;
+  // the page simulates the layer-sequential family only (docs/sweep.md "Architecture families")
+  if (p.params.family === 'dataflow' || (p.params.family === undefined && (s.header.baseArch as Json | null)?.family === 'dataflow')) {
+    sweepNote(`point #${p.index} is a dataflow design; this page simulates layer-sequential designs only (run \`birealsim simulate\` with a dataflow arch for it).`);
+    return;
+  }
+  // a layer-sequential point of a family sweep ignores the dataflow-only axes (targetFps, fifoDepth, ...)
+  const own = Object.fromEntries(Object.entries(p.params).filter(([k]) => TOP_KEYS.includes(k.split('.')[0]) || splitPoint({ [k]: 0 }).arch[k] === undefined));
+  const spec = applyPoint(s.header.baseArch, own) as Json;
   let workload = String(run.workload ?? s.header.spec.workload);
   if (!plans.has(workload)) workload = droppedWorkloads.get(baseName(workload)) ?? workload;
   if (!plans.has(workload)) {

@@ -13,7 +13,7 @@ import {
   type TrainSection, type TrainEpoch,
 } from './schema.ts';
 import { parseSweepText, summariseSweep, SWEEP_SCHEMA } from './sweep-file.ts';
-import { resolveArch } from '../sim/arch.ts';
+import { resolveAnyArch } from '../sim/dataflow-arch.ts';
 
 export interface InputDoc { name: string; sha256: string; text: string }
 
@@ -355,7 +355,7 @@ export function buildReport(docs: InputDoc[], opts: BuildOptions): Report {
       if (sf.header.baseArch) {
         // the base arch resolved (SI numbers, energy sources); each point = base + its params (sweep-spec axes)
         const label = `${sf.header.spec.name}: base ${(sf.header.baseArch as { name?: string }).name ?? 'arch'} (resolved; points patch it with their axis values)`;
-        try { addConfig({ name: label, kind: 'arch', value: resolveArch(sf.header.baseArch, `${doc.name} (header baseArch)`) }); } catch (e) {
+        try { addConfig({ name: label, kind: 'arch', value: resolveAnyArch(sf.header.baseArch, `${doc.name} (header baseArch)`).arch }); } catch (e) {
           if (!(e instanceof UserError)) throw e;
           report.notes.push(`${doc.name}: the sweep's base arch no longer resolves (${e.message}); embedded as written`);
           addConfig({ name: label, kind: 'arch', value: sf.header.baseArch });

@@ -135,13 +135,27 @@ export interface ResolvedArch {
 // ---------------------------------------------------------------- energy defaults (accelerator-model.md §4)
 
 const PRECISION_BITS: Record<Precision, number> = { fp32: 32, fp16: 16, int8: 8 };
-/** Horowitz ISSCC'14, 45 nm: multiply / add energies in pJ */
-const HOROWITZ: Record<Precision, { mul: number; add: number; label: string }> = {
+/**
+ * Horowitz ISSCC'14, 45 nm: multiply / add energies in pJ. Exported with the other defaults below so the
+ * dataflow family's energy model (sim/dataflow-cost.ts) uses these same numbers, never copies of them.
+ */
+export const HOROWITZ_ENERGY_PJ: Record<Precision, { mul: number; add: number; label: string }> = {
   fp32: { mul: 3.7, add: 0.9, label: 'fp32 multiply 3.7 pJ + fp32 add 0.9 pJ' },
   fp16: { mul: 1.1, add: 0.4, label: 'fp16 multiply 1.1 pJ + fp16 add 0.4 pJ' },
   int8: { mul: 0.2, add: 0.03, label: '8-bit int multiply 0.2 pJ + 8-bit int add 0.03 pJ' },
 };
+const HOROWITZ = HOROWITZ_ENERGY_PJ;
 const pJ = 1e-12;
+/** energy of one binary (XNOR-popcount) op: 21.6 fJ (Conti, Schiavone, Benini, XNOR Neural Engine, IEEE TCAD 2018) */
+export const XNE_BINARY_OP_PJ = 0.0216;
+/** sign / threshold compare, taken as one 8-bit int add (Horowitz ISSCC'14) */
+export const COMPARE_PJ = 0.03;
+/** default DRAM energy per bit (both families): LPDDR4 8 pJ/bit */
+export const DEFAULT_DRAM_ENERGY: EnergyEntry = { joules: 8 * pJ, source: 'LPDDR4 8 pJ/bit (default of the Accelergy CACTI plug-in; Wu, Emer and Sze, ICCAD 2019)' };
+/** energy class of real-stream arithmetic: 16-bit values take fp16 energies (Horowitz has no int16; fp16 bounds it from above), 8-bit int8 */
+export function realPrecisionOfBits(bits: number): Precision {
+  return bits === 32 ? 'fp32' : bits === 16 ? 'fp16' : 'int8';
+}
 
 /**
  * 64-bit SRAM read energy (Horowitz: 10 pJ at 8 KB, 20 pJ at 32 KB, 100 pJ at 1 MB), interpolated linearly in
@@ -156,7 +170,16 @@ export function sram64ReadPj(bankBytes: number): number {
   return Math.exp(Math.log(a[1]) + t * (Math.log(b[1]) - Math.log(a[1])));
 }
 
-function accumulateAddPj(bits: number): { pj: number; label: string } {
+/**
+ * Default energy of one SRAM access of `portBits` bits to a bank of `bankBytes` (the buffers' "default"
+ * accessEnergy): the 64-bit read energy at the bank size (sram64ReadPj) scaled linearly to the port width.
+ */
+export function sramAccessPj(bankBytes: number, portBits: number): number {
+  return sram64ReadPj(bankBytes) * (portBits / 64);
+}
+
+/** Integer add of an accumulator of `bits` bits (Horowitz ISSCC'14: 8-bit 0.03 pJ, 32-bit 0.1 pJ; 16-bit 0.05 pJ between them). */
+export function accumulateAddPj(bits: number): { pj: number; label: string } {
   if (bits <= 8) return { pj: 0.03, label: '8-bit int add 0.03 pJ' };
   if (bits <= 16) return { pj: 0.05, label: '16-bit int add 0.05 pJ' };
   return { pj: 0.1, label: '32-bit int add 0.1 pJ' };
@@ -247,7 +270,7 @@ export const ARCH_FAMILIES = ['layer-sequential', 'dataflow'] as const;
 export type ArchFamily = typeof ARCH_FAMILIES[number];
 const LAYER_SEQUENTIAL: ArchFamily = 'layer-sequential';
 
-const TOP_KEYS = ['$schema', 'extends', 'schema', 'family', 'name', 'description', 'technologyNode', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
+export const TOP_KEYS = ['$schema', 'extends', 'schema', 'family', 'name', 'description', 'technologyNode', 'clock', 'dram', 'buffers', 'peArray', 'postProcessing', 'realUnit', 'pooling'];
 const BUFFER_KEYS = ['capacity', 'banks', 'portWidth', 'doubleBuffered', 'accessEnergy', 'area', 'precisionBits'];
 const PE_KEYS = ['rows', 'cols', 'type', 'laneBits', 'accumulatorBits', 'precision', 'binaryElementBits', 'dataflow', 'skew', 'cycleConvention', 'ofmapWriteQuirk', 'opEnergy', 'peArea'];
 
@@ -281,7 +304,7 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     latencySeconds,
     // 1e-9 relative guard: "100 ns" parses to 1.0000000000000001e-7 s
     latencyCycles: Math.ceil(latencySeconds * clockHz * (1 - 1e-9)),
-    energyPerBit: c.energy(d.energyPerBit, '$.dram.energyPerBit', 'J/bit', '8 pJ/bit', () => ({ joules: 8 * pJ, source: 'LPDDR4 8 pJ/bit (default of the Accelergy CACTI plug-in; Wu, Emer and Sze, ICCAD 2019)' })),
+    energyPerBit: c.energy(d.energyPerBit, '$.dram.energyPerBit', 'J/bit', '8 pJ/bit', () => DEFAULT_DRAM_ENERGY),
   };
 
   // buffers
@@ -307,14 +330,14 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     const bankBytes = capacityBytes / banks;
     const accessEnergy = c.energy(x.accessEnergy, `${p}.accessEnergy`, 'J', '20 pJ', () => {
       const e64 = sram64ReadPj(bankBytes);
-      return { joules: e64 * (portBits / 64) * pJ, source: `Horowitz ISSCC'14 64-bit SRAM read (10/20/100 pJ at 8 KB/32 KB/1 MB), log-log interpolated at ${(bankBytes / 1024).toFixed(1)} KiB per bank = ${e64.toFixed(2)} pJ, scaled to a ${portBits}-bit access` };
+      return { joules: sramAccessPj(bankBytes, portBits) * pJ, source: `Horowitz ISSCC'14 64-bit SRAM read (10/20/100 pJ at 8 KB/32 KB/1 MB), log-log interpolated at ${(bankBytes / 1024).toFixed(1)} KiB per bank = ${e64.toFixed(2)} pJ, scaled to a ${portBits}-bit access` };
     });
     const area = c.area(x.area, `${p}.area`, '0.5 mm^2', technologyNodeNm, () => sramArea45(capacityBytes, banks, portBits));
     buffers[bn] = { name: bn, capacityBytes, banks, portBits, bandwidthBytesPerCycle: (banks * portBits) / 8, doubleBuffered, tileBytes: doubleBuffered ? Math.floor(capacityBytes / 2) : capacityBytes, accessEnergy, area };
   }
   // energy class of real-stream arithmetic (post-processing, pooling defaults): 16-bit values take fp16 energies
   // (Horowitz has no 16-bit int entries; fp16 bounds an int16 add/multiply from above), 8-bit values int8
-  const realPrecision: Precision = realBits === 32 ? 'fp32' : realBits === 16 ? 'fp16' : 'int8';
+  const realPrecision: Precision = realPrecisionOfBits(realBits);
 
   // PE array
   const pe = c.obj(o.peArray, '$.peArray');
@@ -340,7 +363,7 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     precision = 'binary';
     const acc = accumulateAddPj(accumulatorBits);
     opEnergy = c.energy(pe.opEnergy, '$.peArray.opEnergy', 'J', '1.4 pJ', () => ({
-      joules: (laneBits * 0.0216 + acc.pj) * pJ,
+      joules: (laneBits * XNE_BINARY_OP_PJ + acc.pj) * pJ,
       source: `XNE 21.6 fJ per binary op (Conti et al., XNOR Neural Engine, IEEE TCAD 2018) x ${laneBits} lanes + ${acc.label} (Horowitz ISSCC'14) for the accumulate`,
     }));
   } else {
@@ -365,7 +388,7 @@ export function resolveArch(raw: unknown, file?: string): ResolvedArch {
     lanes: c.int(pp.lanes, '$.postProcessing.lanes', 1, 1 << 20),
     mulEnergy: c.energy(pp.mulEnergy, '$.postProcessing.mulEnergy', 'J', '3.7 pJ', () => ({ joules: hr.mul * pJ, source: `${realPrecision} multiply ${hr.mul} pJ (Horowitz ISSCC'14; real stream is ${realBits}-bit)` })),
     addEnergy: c.energy(pp.addEnergy, '$.postProcessing.addEnergy', 'J', '0.9 pJ', () => ({ joules: hr.add * pJ, source: `${realPrecision} add ${hr.add} pJ (Horowitz ISSCC'14; real stream is ${realBits}-bit)` })),
-    compareEnergy: c.energy(pp.compareEnergy, '$.postProcessing.compareEnergy', 'J', '0.03 pJ', () => ({ joules: 0.03 * pJ, source: "sign/compare taken as one 8-bit int add, 0.03 pJ (Horowitz ISSCC'14)" })),
+    compareEnergy: c.energy(pp.compareEnergy, '$.postProcessing.compareEnergy', 'J', '0.03 pJ', () => ({ joules: COMPARE_PJ * pJ, source: "sign/compare taken as one 8-bit int add, 0.03 pJ (Horowitz ISSCC'14)" })),
   };
 
   // real unit

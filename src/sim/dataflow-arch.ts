@@ -10,11 +10,14 @@
  * reads the file. What depends on the workload (does a PE divide MH, does a folded layer id exist) is checked
  * when the arch meets a plan (dataflow.ts), still as a UserError at `$.folding.<layer>.<key>`.
  *
- * Keys (docs/arch.md "Dataflow family"): schema, family, name, description, clock, dram {bandwidth,
- * latency}, realStreamBits, realMacPrecision, fifoDepth, targetFps, folding {<layer id>: {pe, simd, swgSimd,
+ * Keys (docs/arch.md "Dataflow family"): schema, family, name, description, technologyNode, clock, dram
+ * {bandwidth, latency, energyPerBit}, realStreamBits, realMacPrecision, fifoDepth, targetFps, folding {<layer id>: {pe, simd, swgSimd,
  * parallelWindow}}. `$schema` is ignored and `extends` is expanded before this runs (arch.ts expandExtends).
+ * `technologyNode` (default 45 nm) and `dram.energyPerBit` (default "default": 8 pJ/bit LPDDR4) mean exactly
+ * what they mean in the layer-sequential family and are read by the same Ctx helpers; they feed the area and
+ * energy model of this family (dataflow-cost.ts).
  */
-import { ARCH_SCHEMA_ID, archJsonOf, Ctx, readArchSource, resolveArch, type Precision, type ResolvedArch } from './arch.ts';
+import { ARCH_SCHEMA_ID, archJsonOf, Ctx, DEFAULT_DRAM_ENERGY, readArchSource, resolveArch, type EnergyEntry, type Precision, type ResolvedArch } from './arch.ts';
 
 export interface DataflowFolding {
   /** MVAU: output channels (matrix rows MH) computed in parallel; pooling / element-wise engines: channels in parallel */
@@ -34,7 +37,9 @@ export interface ResolvedDataflowArch {
   description: string;
   file?: string;
   clockHz: number;
-  dram: { bandwidthBytesPerSecond: number; bytesPerCycle: number; latencySeconds: number; latencyCycles: number };
+  /** node of the area model (area.ts scales default unit areas by (node / 45 nm)^2) */
+  technologyNodeNm: number;
+  dram: { bandwidthBytesPerSecond: number; bytesPerCycle: number; latencySeconds: number; latencyCycles: number; energyPerBit: EnergyEntry };
   /** bits of a real value in the streams, the shortcut FIFOs, line buffers of real inputs and DRAM frames */
   realStreamBits: number;
   /** precision of the real MAC engines (stem conv, 1x1 downsample convs, FC): their weight bits and MAC kind */
@@ -48,7 +53,7 @@ export interface ResolvedDataflowArch {
   folding: Record<string, DataflowFolding>;
 }
 
-const TOP_KEYS = ['$schema', 'extends', 'schema', 'family', 'name', 'description', 'clock', 'dram', 'realStreamBits', 'realMacPrecision', 'fifoDepth', 'targetFps', 'folding'];
+export const DATAFLOW_TOP_KEYS = ['$schema', 'extends', 'schema', 'family', 'name', 'description', 'technologyNode', 'clock', 'dram', 'realStreamBits', 'realMacPrecision', 'fifoDepth', 'targetFps', 'folding'];
 const REQUIRED = ['schema', 'family', 'name', 'clock', 'dram', 'realStreamBits', 'realMacPrecision'];
 const FOLDING_KEYS = ['pe', 'simd', 'swgSimd', 'parallelWindow'];
 const PRECISION_BITS: Record<Precision, number> = { fp32: 32, fp16: 16, int8: 8 };
@@ -64,17 +69,21 @@ export function isDataflowSpec(raw: unknown): boolean {
 export function resolveDataflowArch(raw: unknown, file?: string): ResolvedDataflowArch {
   const c = new Ctx(file);
   const o = c.obj(raw, '$');
-  c.keys(o, '$', TOP_KEYS, REQUIRED);
+  c.keys(o, '$', DATAFLOW_TOP_KEYS, REQUIRED);
   if (o.schema !== ARCH_SCHEMA_ID) throw c.err('$.schema', `expected "${ARCH_SCHEMA_ID}", got ${JSON.stringify(o.schema)}`, 'an architecture file starts with {"schema": "birealsim.arch/1", ...}');
   if (o.family !== 'dataflow') throw c.err('$.family', `expected "dataflow", got ${JSON.stringify(o.family)}`);
   const name = c.str(o.name, '$.name');
   const description = o.description === undefined ? '' : c.str(o.description, '$.description');
   const clockHz = c.quantity(o.clock, '$.clock', 'Hz', '200 MHz');
+  // as in arch.ts: default 45 nm, the node of the area model's sources
+  const technologyNodeNm = o.technologyNode === undefined ? 45 : Math.round(c.quantity(o.technologyNode, '$.technologyNode', 'm', '28 nm') * 1e9 * 1e6) / 1e6;
   const d = c.obj(o.dram, '$.dram');
-  c.keys(d, '$.dram', ['bandwidth', 'latency'], ['bandwidth', 'latency']);
+  c.keys(d, '$.dram', ['bandwidth', 'latency', 'energyPerBit'], ['bandwidth', 'latency']);
   const bw = c.quantity(d.bandwidth, '$.dram.bandwidth', 'B/s', '12.8 GB/s');
   const latencySeconds = c.quantity(d.latency, '$.dram.latency', 's', '100 ns', true);
-  const dram = { bandwidthBytesPerSecond: bw, bytesPerCycle: bw / clockHz, latencySeconds, latencyCycles: Math.ceil(latencySeconds * clockHz * (1 - 1e-9)) };
+  // optional here (files written before the energy model have none): absent = "default", the same default as arch.ts
+  const energyPerBit = c.energy(d.energyPerBit ?? 'default', '$.dram.energyPerBit', 'J/bit', '8 pJ/bit', () => DEFAULT_DRAM_ENERGY);
+  const dram = { bandwidthBytesPerSecond: bw, bytesPerCycle: bw / clockHz, latencySeconds, latencyCycles: Math.ceil(latencySeconds * clockHz * (1 - 1e-9)), energyPerBit };
   const realStreamBits = c.int(o.realStreamBits, '$.realStreamBits', 8, 32);
   if (![8, 16, 32].includes(realStreamBits)) throw c.err('$.realStreamBits', `expected 8 (int8 fixed point), 16 (fp16 / int16 fixed point) or 32 (fp32), got ${realStreamBits}`);
   const realMacPrecision = c.choice(o.realMacPrecision, '$.realMacPrecision', ['fp32', 'fp16', 'int8'] as const);
@@ -100,7 +109,7 @@ export function resolveDataflowArch(raw: unknown, file?: string): ResolvedDatafl
     }
   }
   return deepFreeze({
-    schema: ARCH_SCHEMA_ID, family: 'dataflow', name, description, file, clockHz, dram, realStreamBits,
+    schema: ARCH_SCHEMA_ID, family: 'dataflow', name, description, file, clockHz, technologyNodeNm, dram, realStreamBits,
     realMacPrecision, realMacBits: PRECISION_BITS[realMacPrecision], fifoDepth, targetFps, folding,
   });
 }

@@ -52,9 +52,8 @@
  * does). Explicit per-layer folding in the arch file is kept as given; unspecified values are searched, or
  * FINN's default 1 without a target. An unreachable target is a reason value per layer, not an exception.
  *
- * Energy is not modelled for this family: the energy table fields of the layer-sequential family (SRAM
- * accesses by port width, PE array ops) do not describe distributed weight memories read PE*SIMD bits per
- * cycle, and a per-bit on-chip read energy would be an unsourced number.
+ * Energy per frame and area by component: dataflow-cost.ts, from the layer-sequential family's per-op energy
+ * numbers (arch.ts) and area.ts's unit areas; this module fills one StageCostInput per layer.
  */
 import type { ExecPlan } from '../golden/plan.ts';
 import type { TensorInfo } from '../ir/types.ts';
@@ -62,6 +61,7 @@ import { UserError, didYouMeanHint } from '../core/diagnostics.ts';
 import { CONVENTIONS, type CostConvention } from '../cost/conventions.ts';
 import { buildLayers, type SimLayer, type TensorRef } from './layers.ts';
 import { folPath, type DataflowFolding, type ResolvedDataflowArch } from './dataflow-arch.ts';
+import { areaReport, DATAFLOW_ENERGY_COMPONENTS, dramEnergyJ, stageAreaUm2, stageEnergyJ, type DataflowAreaReport, type StageArea, type StageCostInput } from './dataflow-cost.ts';
 
 // ---------------------------------------------------------------- FINN cycle and buffer formulas
 
@@ -187,6 +187,10 @@ export interface DataflowStage {
   };
   bops: number;
   realMacs: number;
+  /** energy per frame by component (dataflow-cost.ts; `dram` is a network term, 0 here) */
+  energyJ: Record<string, number>;
+  /** area by component (dataflow-cost.ts) */
+  areaMm2: Record<string, number>;
   /** FINN critical-path cycles at this layer's output (from the start of the input frame transfer) */
   latencyAtOutputCycles: number;
   feasible: boolean;
@@ -214,7 +218,15 @@ export interface DataflowResult {
     onChipBytes: number; weightBytes: number; paramBytes: number; swgBufferBytes: number; shortcutFifoBytes: number; streamFifoBytes: number;
     dramBytesPerFrame: number; dramBytesPerSecond: number;
     bops: number; realMacs: number;
+    /** energy per frame by component (DATAFLOW_ENERGY_COMPONENTS), summed over layers, plus dram */
+    energyJ: Record<string, number>;
+    energyPerFrameJ: number;
+    /** 2 x (MACs + BOPs) / energy per frame / 1e12, as the layer-sequential family */
+    topsPerWatt: number;
+    areaMm2: number;
   };
+  /** area by component (dataflow-cost.ts) */
+  area: DataflowAreaReport;
   definitions: Record<string, string>;
   notes: string[];
 }
@@ -234,6 +246,8 @@ export const DATAFLOW_DEFINITIONS: Record<string, string> = {
   'shortcutFifo [B]': 'side-input (real shortcut) FIFO: depth from the dependency-lag model (module header) x one pixel (C x element bits)',
   'streamFifo [B]': 'fifoDepth words on every engine input stream, word = the consumer\'s parallel elements x element bits',
   'dram [B/frame]': 'input frame + output frame (weights stay on chip)',
+  'energyJ [J]': 'per frame by component (src/sim/dataflow-cost.ts), with the layer-sequential energy table: xnor = BOPs x 21.6 fJ + BOPs/SIMD accumulate adds; realMac = MACs x Horowitz MAC at realMacPrecision; weightMemory = MH*MW*OH*OW weight reads (the MVAU re-reads its matrix per output pixel) in SIMD-wide words at the SRAM default access energy of a per-PE bank; paramMemory = one parameter read per output element; postOps / pooling = element ops at the real-stream precision; swgBuffer = padded input writes + window reads; streamFifo / shortcutFifo = one write + one read per streamed element; dram = frame bits x J/bit',
+  'area [mm^2]': 'by component (src/sim/dataflow-cost.ts) from area.ts unit areas: xnor PEs of SIMD lanes x PE per XNOR MVAU, PE x SIMD MACs per MAC MVAU, post-op and pooling lanes x PE, SRAM macros per weight / parameter memory, SWG buffer and FIFO',
 };
 
 interface Geometry {
@@ -482,6 +496,7 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
     latencyAt.set(name, dram.latencyCycles + dram.inputCycles);
   }
   const stages: DataflowStage[] = [];
+  const stageAreas: StageArea[] = [];
   for (const l of layers) {
     const g = geometryOf(l, arch);
     const spec = arch.folding[l.id] ?? {};
@@ -518,6 +533,25 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
     const mainWordElems = g.swg ? fold.swgSimd! : mvau ? fold.simd : fold.pe;
     const streamFifoBits = arch.fifoDepth * (mainWordElems * g.inBits + l.sideInputs.reduce((a, s) => a + fold.pe * elemBits(s, arch), 0));
     const totalBits = weightBits + paramBits + swgBits + shortcutFifos.reduce((a, f) => a + f.bits, 0) + streamFifoBits;
+    const costIn: StageCostInput = {
+      kind: g.kind, mh: g.mh, mw: g.mw, vectors: g.vectors, pe: fold.pe, simd: fold.simd,
+      weightBits, paramBits, paramWordsPerChannel: l.paramWordsPerChannel,
+      bops: g.kind === 'xnor-mvau' ? l.bops : 0, realMacs: g.kind === 'mac-mvau' ? l.macs : 0,
+      outElements: l.out.h * l.out.w * l.out.c, ppuPerElement: l.ppuPerElement, hasPostOp: g.hasPostOp,
+      poolTaps: g.kind === 'pool' || g.kind === 'global-pool' ? l.out.h * l.out.w * l.out.c * l.kh * l.kw : 0,
+      swg: g.swg ? {
+        writeElements: g.swg.ifmH * g.swg.ifmW * g.swg.channels, readElements: g.swg.ofmH * g.swg.ofmW * g.swg.kh * g.swg.kw * g.swg.channels,
+        elemBits: g.inBits, wordElements: fold.swgSimd!, bufferBits: swgBits,
+      } : null,
+      mainStream: { elements: l.input.h * l.input.w * l.input.c, elemBits: g.inBits, wordElements: mainWordElems, fifoBits: arch.fifoDepth * mainWordElems * g.inBits },
+      sides: l.sideInputs.map((sd, i) => ({
+        elements: sd.h * sd.w * sd.c, elemBits: elemBits(sd, arch), wordElements: fold.pe,
+        shortcutFifoBits: shortcutFifos[i].bits, streamFifoBits: arch.fifoDepth * fold.pe * elemBits(sd, arch),
+      })),
+    };
+    const energyJ = stageEnergyJ(costIn, arch);
+    const area = stageAreaUm2(costIn, arch);
+    stageAreas.push(area);
     for (const n of [...l.outputs.map((o) => o.name), ...l.internal]) ready.set(n, outReady);
 
     // FINN critical path: predecessors' latest output + this layer's nodes in series
@@ -533,7 +567,8 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
       folding: { ...fold, chosenBy }, engines, cyclesPerFrame, busyFraction: 0,
       lanes: mvau ? fold.pe * fold.simd : 0,
       memory: { weightBits, paramBits, swgBufferWords: swgWords, swgBufferBits: swgBits, shortcutFifos, streamFifoBits, totalBytes: totalBits / 8 },
-      bops: l.countTotals.bops, realMacs: l.countTotals.realMacs, latencyAtOutputCycles: at,
+      bops: l.countTotals.bops, realMacs: l.countTotals.realMacs,
+      energyJ, areaMm2: Object.fromEntries(Object.entries(area.um2).map(([k, v]) => [k, v / 1e6])), latencyAtOutputCycles: at,
       feasible: !reason, ...(reason ? { reason } : {}),
     });
   }
@@ -550,6 +585,11 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
   const sum = (f: (s: DataflowStage) => number) => stages.reduce((a, s) => a + f(s), 0);
   const dramBytesPerFrame = inputBytes + outputBytes;
   const fps = arch.clockHz / ii;
+  const energyJ: Record<string, number> = {};
+  for (const k of DATAFLOW_ENERGY_COMPONENTS) energyJ[k] = sum((s) => s.energyJ[k]);
+  energyJ.dram = dramEnergyJ(dramBytesPerFrame, arch);
+  const energyPerFrameJ = Object.values(energyJ).reduce((a, x) => a + x, 0);
+  const area = areaReport(stageAreas, arch);
   const totals: DataflowResult['totals'] = {
     initiationIntervalCycles: ii, bottleneck, framesPerSecond: fps, latencyCycles, latencyMs: (latencyCycles / arch.clockHz) * 1e3,
     overlappedLatencyCycles, overlappedLatencyMs: (overlappedLatencyCycles / arch.clockHz) * 1e3,
@@ -562,6 +602,8 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
     streamFifoBytes: sum((s) => s.memory.streamFifoBits) / 8,
     dramBytesPerFrame, dramBytesPerSecond: dramBytesPerFrame * fps,
     bops: sum((s) => s.bops), realMacs: sum((s) => s.realMacs),
+    energyJ, energyPerFrameJ, topsPerWatt: (2 * (sum((s) => s.realMacs) + sum((s) => s.bops))) / energyPerFrameJ / 1e12,
+    areaMm2: area.totalMm2,
   };
   const notes = [
     'one engine per layer (plan group), all engines streaming concurrently; weights on chip; DRAM carries the input and output frames only',
@@ -570,10 +612,11 @@ export function simulateDataflow(plan: ExecPlan, arch: ResolvedDataflowArch, opt
     targetFps === null ? 'no target frame rate: layers without explicit folding use FINN\'s default PE = SIMD = 1' : `folding search: target ${targetFps} frames/s = at most ${targetCycles!.toFixed(0)} cycles per frame per engine; cost = sum of MVAU lanes PE*SIMD (minimal per layer, hence in total)`,
     'latency: FINN critical_path_cycles (pessimistic sum of node cycles along the longest path) + DRAM latency and transfers of the input and output frames; overlapped latency: the balanced-pipeline ready-time model x II',
     'shortcut FIFO depths: dependency-lag model (balanced pipeline, source-paced); FINN sizes FIFOs by RTL simulation, which can give deeper FIFOs when branches run at different rates',
-    'energy is not modelled for the dataflow family (no sourced per-bit energy for distributed weight memories)',
+    `energy per frame: the layer-sequential energy table (Horowitz ISSCC'14 operators and SRAM reads, XNE 21.6 fJ/binary op, DRAM ${(arch.dram.energyPerBit.joules * 1e12).toFixed(2)} pJ/bit); MVAU weights are re-read per output pixel (FINN streams the matrix per input vector); SRAM banks are the per-layer memories (src/sim/dataflow-cost.ts)`,
+    `area: area.ts unit areas at ${arch.technologyNodeNm} nm (xnor PEs of SIMD lanes rounded up to a power of two, MACs, post-op and pooling lanes, per-layer SRAM macros); DRAM PHY, clock tree and control logic excluded`,
   ];
   return {
     tool: 'birealsim', kind: 'simulate-dataflow', network: plan.name, arch, convention, targetFps, targetCycles,
-    feasible: infeasible.length === 0, infeasible, stages, dram, totals, definitions: DATAFLOW_DEFINITIONS, notes,
+    feasible: infeasible.length === 0, infeasible, stages, dram, totals, area, definitions: DATAFLOW_DEFINITIONS, notes,
   };
 }

@@ -72,6 +72,8 @@ describe('arch schema: dataflow family', () => {
     'explicit folding': mergeSpec(df, { folding: { 's1.b0.conv': { pe: 4, simd: 64, swgSimd: 16, parallelWindow: false } } }),
     'no target': Object.fromEntries(Object.entries(df).filter(([k]) => k !== 'targetFps')),
     'fifo depth 32': mergeSpec(df, { fifoDepth: 32 }),
+    'dram energy per bit and technology node (energy and area model)': mergeSpec(df, { technologyNode: '28 nm', dram: { energyPerBit: { value: '4 pJ/bit', source: 'DDR4' } } }),
+    'dram energy per bit default': mergeSpec(df, { dram: { energyPerBit: 'default' } }),
   };
   const bad: Record<string, unknown> = {
     'peArray in a dataflow arch': mergeSpec(df, { peArray: { rows: 4 } }),
@@ -79,7 +81,8 @@ describe('arch schema: dataflow family', () => {
     'pe zero': mergeSpec(df, { folding: { 's1.b0.conv': { pe: 0 } } }),
     'realStreamBits 12': mergeSpec(df, { realStreamBits: 12 }),
     'negative target': mergeSpec(df, { targetFps: -5 }),
-    'dram energy (not a dataflow key)': mergeSpec(df, { dram: { energyPerBit: 'default' } }),
+    'dram energy without a source': mergeSpec(df, { dram: { energyPerBit: { value: '4 pJ/bit' } } }),
+    'unknown dram key': mergeSpec(df, { dram: { energyPerByte: 'default' } }),
     'unknown family': { ...df, family: 'systolic' },
     'missing realMacPrecision': Object.fromEntries(Object.entries(df).filter(([k]) => k !== 'realMacPrecision')),
   };
