@@ -18,6 +18,7 @@ import type { FcStep } from '../../src/ops/fc.ts';
 import { binaryConvFast, closeKernelPool, fastKernels, getBinaryKernel, setBinaryKernel, setKernelThreads, sgemm } from '../../src/kernels/fast.ts';
 import type { PadMode } from '../../src/core/bits.ts';
 import { setRegionsMaxBytes } from '../../src/kernels/wasm.ts';
+import { nativeKernels, setNativeThreads } from '../../src/kernels/native.ts';
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (v, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : v));
 
@@ -139,5 +140,43 @@ describe('resident execution = per-step execution (bytes)', () => {
     const want = bits(runPlan(plan, x, { kernels: referenceKernels }).logits);
     expect(want).not.toEqual(before);
     expect(bits(runPlan(plan, x).logits)).toEqual(want);
+  });
+});
+
+// The native resident program (golden/native-program.ts) against the reference kernels: taps (every step alone,
+// every tensor and accumulator kept) and plain (fused epilogues), on the awkward nets above, ResNet-18 with
+// its ReLU steps on the per-step fallback, 1 and 2 threads, and an in-place weight edit (recompiles).
+describe.skipIf(!nativeKernels())('native resident program = per-step execution (bytes)', () => {
+  for (const threads of [1, 2]) {
+    it(`small nets, taps and plain (${threads} thread${threads > 1 ? 's' : ''})`, () => {
+      setNativeThreads(threads);
+      const k = nativeKernels()!;
+      for (const [what, wl] of CASES) {
+        const plan = lower(randomModel(resolveNetwork(wl), 5));
+        const x = inputFor(plan, 9);
+        const want = runPlan(plan, x, { taps: true, kernels: referenceKernels });
+        expectSame(runPlan(plan, x, { taps: true, kernels: k }), want, `${what} (native taps)`);
+        const plain = runPlan(plan, x, { kernels: k });
+        expect(plain.taps.size).toBe(0);
+        expect(bits(plain.logits), `${what} (native plain)`).toEqual(bits(want.logits));
+      }
+    });
+  }
+
+  it('ResNet-18 with ReLU on the fallback, and a weight edited in place', () => {
+    setNativeThreads(2);
+    const k = nativeKernels()!;
+    const wl = resnet(18);
+    wl.input = { h: 48, w: 48, c: 3 };
+    const plan = lower(randomModel(resolveNetwork(wl), 3));
+    const x = inputFor(plan, 4);
+    const want = runPlan(plan, x, { taps: true, kernels: referenceKernels });
+    expectSame(runPlan(plan, x, { taps: true, kernels: k }), want, 'resnet18 native taps');
+    expect(bits(runPlan(plan, x, { kernels: k }).logits)).toEqual(bits(want.logits));
+    const fc = plan.steps.find((s) => s.op === 'fc') as FcStep;
+    fc.weight.fill(0.25);
+    const want2 = runPlan(plan, x, { kernels: referenceKernels });
+    expect(bits(want2.logits)).not.toEqual(bits(want.logits));
+    expect(bits(runPlan(plan, x, { kernels: k }).logits)).toEqual(bits(want2.logits));
   });
 });
