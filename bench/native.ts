@@ -27,6 +27,7 @@ import { randomModel } from '../src/ir/model.ts';
 import { resolveNetwork } from '../src/ir/validate.ts';
 import { lower, stepOutput, type ExecPlan } from '../src/golden/plan.ts';
 import { executeStep, runPlan } from '../src/golden/run.ts';
+import { nativeProgramOf } from '../src/golden/native-program.ts';
 import { binaryGemm, fastKernels, setKernelThreads } from '../src/kernels/fast.ts';
 import { nativeBinaryGemm, nativeIsa, nativeKernels, nativeUnavailableReason } from '../src/kernels/native.ts';
 import { referenceKernels } from '../src/kernels/reference.ts';
@@ -132,6 +133,16 @@ function stepProfile(plan: ExecPlan, x: Tensor, k: KernelSet, reps: number): Map
   return new Map([...per].map(([g, v]) => [g, median(v)]));
 }
 
+/** Per layer group of the native resident program (each instruction = producer + fused epilogue, timed alone). */
+function programProfile(plan: ExecPlan, x: Tensor, k: KernelSet, reps: number): Map<string, number> {
+  const prog = nativeProgramOf(plan, k, (s, ins) => executeStep(s, ins, k, plan.realFormat));
+  const per = new Map<string, number>();
+  if (!prog) return per;
+  for (const { step, ms } of prog.profile(x, reps)) { const g = groupOf(step.op, step.id); per.set(g, (per.get(g) ?? 0) + ms); }
+  prog.dispose();
+  return per;
+}
+
 // ---------------------------------------------------------------- section
 
 export async function benchNative(): Promise<{ markdown: string }> {
@@ -192,9 +203,11 @@ export async function benchNative(): Promise<{ markdown: string }> {
   // (c) profiles
   await setKernelThreads(1);
   const profN1 = stepProfile(plan, x, nat, 7);
+  const progN1 = programProfile(plan, x, nat, 7);
   const wasmProf1 = biReal18Case().profile(7);
   await setKernelThreads(2);
   const profN2 = stepProfile(plan, x, nat, 7);
+  const progN2 = programProfile(plan, x, nat, 7);
   const wasmProf2 = biReal18Case().profile(7);
   const loadC = load1();
 
@@ -228,10 +241,17 @@ export async function benchNative(): Promise<{ markdown: string }> {
     '',
     'Where the time goes, per layer group (median ms over 7 runs; native: each step timed one by one through the KernelSet; WebAssembly ("before"): the resident program\'s parts, bench/kernels.ts groups):',
     '',
-    '| native part | 1 thread ms | 2 threads ms |',
+    '| native per-step part (before) | 1 thread ms | 2 threads ms |',
     '|---|---:|---:|',
     ...[...profN1.keys()].map((k) => `| ${k} | ${round(profN1.get(k)!, 2)} | ${round(profN2.get(k) ?? 0, 2)} |`),
     `| sum | ${round(sum(profN1), 2)} | ${round(sum(profN2), 2)} |`,
+    '',
+    'After: the native resident program (golden/native-program.ts; what `runPlan` runs), each instruction (producer kernel + the fused epilogue of its group) timed alone, summed per group of its producer step (median ms over 7 runs; element ops are inside the epilogues):',
+    '',
+    '| native program part (after) | 1 thread ms | 2 threads ms |',
+    '|---|---:|---:|',
+    ...[...progN1.keys()].map((k) => `| ${k} | ${round(progN1.get(k)!, 2)} | ${round(progN2.get(k) ?? 0, 2)} |`),
+    `| sum | ${round(sum(progN1), 2)} | ${round(sum(progN2), 2)} |`,
     '',
     '| WebAssembly part (before) | 1 thread ms | 2 threads ms |',
     '|---|---:|---:|',

@@ -52,7 +52,7 @@ type Arr = Float32Array | Uint32Array | Int32Array | null;
 type Unit = { kind: 'native'; from: number; to: number } | { kind: 'step'; step: ExecStep };
 
 /** An instruction being built: producer and epilogue entries, flushed to the addon by close(). */
-interface Open { kind: number; ints: number[]; arrs: Arr[]; epi: number[]; epiArrs: Arr[]; channels: number; value: string; shape: { h: number; w: number; c: number } }
+interface Open { kind: number; ints: number[]; arrs: Arr[]; epi: number[]; epiArrs: Arr[]; channels: number; value: string; shape: { h: number; w: number; c: number }; step: ExecStep }
 
 export class NativeProgram {
   private readonly m: NativeAddon;
@@ -88,6 +88,8 @@ export class NativeProgram {
   // ------------------------------------------------------------------ compile
 
   private pending: Open[] = [];
+  /** the step whose kernel produces each instruction (its epilogue steps follow it), for profile() */
+  private readonly producers: ExecStep[] = [];
 
   private realOf(name: string): Tensor {
     const t = this.real.get(name);
@@ -167,7 +169,7 @@ export class NativeProgram {
     const ins = step.inputs;
     const x = () => this.realOf(ins[0]);
     const n = step.out.h * step.out.w * step.out.c;
-    const mk = (kind: number, ints: number[], arrs: Arr[], channels: number): Open => ({ kind, ints, arrs, epi: [], epiArrs: [], channels, value: stepOutput(step), shape: step.out });
+    const mk = (kind: number, ints: number[], arrs: Arr[], channels: number): Open => ({ kind, ints, arrs, epi: [], epiArrs: [], channels, value: stepOutput(step), shape: step.out, step });
     let o: Open | null = null;
     if (f === 'binary-conv' && this.packed.has(ins[0])) {
       const s = step as BConvStep, xp = this.packed.get(ins[0])!;
@@ -224,6 +226,7 @@ export class NativeProgram {
     if (!o) return;
     this.open = null;
     this.pending.push(o);
+    this.producers.push(o.step);
     const idx = this.count++;
     const last = this.units[this.units.length - 1];
     if (last && last.kind === 'native' && last.to === idx) last.to = idx + 1;
@@ -240,19 +243,23 @@ export class NativeProgram {
 
   // ------------------------------------------------------------------ run
 
+  private runStep(step: ExecStep): void {
+    const ins = step.inputs.map((n) => this.real.get(n) ?? this.packed.get(n)!);
+    const { out, acc } = this.fallback(step, ins);
+    const name = stepOutput(step);
+    if ('words' in out) this.packed.get(name)!.words.set(out.words);
+    else this.real.get(name)!.data.set(out.data);
+    if (acc && this.taps) this.accs.set(step.id, acc.slice());
+  }
+
   /** True when every captured weight array still holds what it held at compile time. */
   valid(): boolean { return this.probes.every((p) => probeMatches(p.src, p.probe)); }
 
   run(input: Tensor): { logits: Float32Array; taps: Map<string, NativeTap> } {
     this.realOf('input').data.set(input.data);
     for (const u of this.units) {
-      if (u.kind === 'native') { this.m.progRun(this.id, u.from, u.to); continue; }
-      const ins = u.step.inputs.map((n) => this.real.get(n) ?? this.packed.get(n)!);
-      const { out, acc } = this.fallback(u.step, ins);
-      const name = stepOutput(u.step);
-      if ('words' in out) this.packed.get(name)!.words.set(out.words);
-      else this.real.get(name)!.data.set(out.data);
-      if (acc && this.taps) this.accs.set(u.step.id, acc.slice());
+      if (u.kind === 'native') this.m.progRun(this.id, u.from, u.to);
+      else this.runStep(u.step);
     }
     const out = this.real.get(this.plan.output);
     if (!out) throw new Error('runPlan: output is packed');
@@ -267,6 +274,25 @@ export class NativeProgram {
     return { logits: out.data.slice(), taps };
   }
 
+  /**
+   * Median milliseconds of each unit over `reps` runs (benchmarks): a native instruction (its producer step and
+   * fused epilogue) or a per-step unit, labelled by the step that produces it. Same results as run().
+   */
+  profile(input: Tensor, reps: number): { step: ExecStep; ms: number }[] {
+    this.run(input);
+    const items: { step: ExecStep; t: () => void }[] = [];
+    for (const u of this.units) {
+      if (u.kind === 'native') for (let i = u.from; i < u.to; i++) items.push({ step: this.producers[i], t: () => this.m.progRun(this.id, i, i + 1) });
+      else items.push({ step: u.step, t: () => this.runStep(u.step) });
+    }
+    const times = items.map(() => [] as number[]);
+    for (let r = 0; r < reps; r++) {
+      this.realOf('input').data.set(input.data);
+      items.forEach((it, i) => { const t0 = performance.now(); it.t(); times[i].push(performance.now() - t0); });
+    }
+    return items.map((it, i) => ({ step: it.step, ms: [...times[i]].sort((a, b) => a - b)[Math.floor(reps / 2)] }));
+  }
+
   dispose(): void { registry.unregister(this); this.m.progFree(this.id); }
 }
 
@@ -279,6 +305,12 @@ const cache = new WeakMap<ExecPlan, Map<boolean, NativeProgram>>();
  * Runs the plan as a native resident program, or returns undefined when it cannot (no addon, a real format
  * other than fp32, independent segments): the caller then runs step by step.
  */
+/** The compiled (plain, not taps) program of a plan on the native kernels, for profiling; undefined without the addon. */
+export function nativeProgramOf(plan: ExecPlan, kernels: KernelSet, fallback: StepExecutor): NativeProgram | undefined {
+  if (kernels.device !== 'native' || !nativeAddon() || plan.realFormat.kind !== 'fp32' || plan.net.segmentInputs.size > 0) return undefined;
+  return new NativeProgram(plan, false, fallback);
+}
+
 export function runNativeProgram(plan: ExecPlan, input: Tensor, taps: boolean, kernels: KernelSet, fallback: StepExecutor): { logits: Float32Array; taps: Map<string, NativeTap> } | undefined {
   if (kernels.device !== 'native' || !nativeAddon() || plan.realFormat.kind !== 'fp32' || plan.net.segmentInputs.size > 0) return undefined;
   let per = cache.get(plan);
