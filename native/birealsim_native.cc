@@ -548,19 +548,22 @@ void signPackAvx512(const float *x, int C, int wpp, uint32_t *w, int a, int b) {
   }
 }
 
-void signPackRun(const float *x, int pixels, int C, int wpp, uint32_t *w) {
-  parallelFor(pixels, (double)pixels * C, [&](int a, int b) {
-    if (isa == ISA_AVX512) { signPackAvx512(x, C, wpp, w, a, b); return; }
-    for (int p = a; p < b; p++) {
-      const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
-      for (int k = 0; k < wpp; k++) {
-        uint32_t word = 0;
-        int c0 = k * 32, n = C - c0 < 32 ? C - c0 : 32;
-        for (int i = 0; i < n; i++) word |= (uint32_t)(xp[c0 + i] < 0.0f) << i;
-        wp[k] = word;
-      }
+// sign + bit-pack of n pixels (packSigns: bit 1 for x < 0; NaN and -0 give 0)
+void packRows(const float *x, int C, int wpp, uint32_t *w, int n) {
+  if (isa == ISA_AVX512) { signPackAvx512(x, C, wpp, w, 0, n); return; }
+  for (int p = 0; p < n; p++) {
+    const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
+    for (int k = 0; k < wpp; k++) {
+      uint32_t word = 0;
+      int c0 = k * 32, m = C - c0 < 32 ? C - c0 : 32;
+      for (int i = 0; i < m; i++) word |= (uint32_t)(xp[c0 + i] < 0.0f) << i;
+      wp[k] = word;
     }
-  });
+  }
+}
+
+void signPackRun(const float *x, int pixels, int C, int wpp, uint32_t *w) {
+  parallelFor(pixels, (double)pixels * C, [&](int a, int b) { packRows(x + (size_t)a * C, C, wpp, w + (size_t)a * wpp, b - a); });
 }
 
 // output rows [a, b) of a max / average window pool (poolApply's order: taps row-major, in-bounds only)
@@ -625,19 +628,6 @@ struct Instr {
 };
 struct Program { std::vector<Instr> ins; };
 std::vector<std::unique_ptr<Program>> programs;
-
-void packRows(const float *x, int C, int wpp, uint32_t *w, int n) {
-  if (isa == ISA_AVX512) { signPackAvx512(x, C, wpp, w, 0, n); return; }
-  for (int p = 0; p < n; p++) {
-    const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
-    for (int k = 0; k < wpp; k++) {
-      uint32_t word = 0;
-      int c0 = k * 32, m = C - c0 < 32 ? C - c0 : 32;
-      for (int i = 0; i < m; i++) word |= (uint32_t)(xp[c0 + i] < 0.0f) << i;
-      wp[k] = word;
-    }
-  }
-}
 
 // the epilogue on output pixels [a, b), in blocks of pixels small enough to stay in L1 (8K floats)
 void epilogue(const Instr &I, int a, int b) {
