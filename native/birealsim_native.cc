@@ -451,6 +451,101 @@ __attribute__((always_inline)) inline void floatTile(const FGeom &g, const int *
   }
 }
 
+// AVX2 fp32 conv. Same per-lane order as floatTile: acc = acc + fp32(w * x) for k = (ky*k + kx)*C + c
+// ascending over in-bounds taps (mul and add separate: no FMA), then + bias. Interior pixels (whole window
+// inside the image) go in tiles of PX pixels x NB blocks of 8 channels whose accumulators, NB weight vectors,
+// the broadcast input and one product fit the 16 ymm registers (6 x 2: 12 + 2 + 2); a window row of an
+// interior pixel is one contiguous run of k*C floats against k*C consecutive weight rows. Edge pixels go one
+// at a time: each kernel row's in-bounds taps are still one contiguous run (kx0..kx1).
+__attribute__((target("avx2"), always_inline)) inline void storeAvx2(const FGeom &g, float *dst, int ob, __m256 v) {
+  if (ob + 8 <= g.cout) {
+    if (g.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(g.bias + ob));
+    _mm256_storeu_ps(dst, v);
+  } else {
+    alignas(32) float r[8];
+    _mm256_store_ps(r, v);
+    for (int l = 0; ob + l < g.cout; l++) dst[l] = g.bias ? r[l] + g.bias[ob + l] : r[l];
+  }
+}
+
+// 6 interior pixels (x at their window's top-left corner; out = their output rows, nullptr = padding lane),
+// channels o0 .. o0+16. The accumulators are named variables: with an array GCC keeps them in memory and
+// stores all twelve on every step.
+__attribute__((target("avx2"))) void floatTileAvx2(const FGeom &g, const float *const *base, float *const *out, int o0) {
+  const int C = g.C, CP = g.coutPad, kw = g.kernel, run = kw * C;
+  const size_t rowStride = (size_t)g.W * C;
+  __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+  __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+  const float *r0 = base[0], *r1 = base[1], *r2 = base[2], *r3 = base[3], *r4 = base[4], *r5 = base[5];
+  const float *wt = g.wT + o0;
+  for (int ky = 0; ky < kw; ky++) {
+    for (int r = 0; r < run; r++, wt += CP) {
+      const __m256 w0 = _mm256_loadu_ps(wt), w1 = _mm256_loadu_ps(wt + 8);
+      __m256 xv;
+#define BR_STEP(R, A0, A1) xv = _mm256_broadcast_ss(R + r); A0 = _mm256_add_ps(A0, _mm256_mul_ps(w0, xv)); A1 = _mm256_add_ps(A1, _mm256_mul_ps(w1, xv));
+      BR_STEP(r0, a00, a01) BR_STEP(r1, a10, a11) BR_STEP(r2, a20, a21)
+      BR_STEP(r3, a30, a31) BR_STEP(r4, a40, a41) BR_STEP(r5, a50, a51)
+#undef BR_STEP
+    }
+    r0 += rowStride; r1 += rowStride; r2 += rowStride; r3 += rowStride; r4 += rowStride; r5 += rowStride;
+  }
+  const __m256 acc[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
+  for (int i = 0; i < 6; i++) {
+    if (!out[i]) continue;
+    for (int j = 0; j < 2 && o0 + 8 * j < g.cout; j++) storeAvx2(g, out[i] + o0 + 8 * j, o0 + 8 * j, acc[i][j]);
+  }
+}
+
+// one pixel (edge or lone), channels o0 .. o0 + 8*NB
+template <int NB>
+__attribute__((target("avx2"), always_inline)) inline void floatPixelAvx2(const FGeom &g, int p, int o0) {
+  const int C = g.C, CP = g.coutPad, kw = g.kernel;
+  const int iy0 = p / g.outW * g.stride - g.pad, ix0 = p % g.outW * g.stride - g.pad;
+  const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + kw > g.W ? g.W - ix0 : kw;
+  __m256 a[NB];
+  for (int j = 0; j < NB; j++) a[j] = _mm256_setzero_ps();
+  for (int ky = 0; ky < kw; ky++) {
+    const int iy = iy0 + ky;
+    if (iy < 0 || iy >= g.H || kx0 >= kx1) continue;
+    const float *xs = g.x + ((size_t)iy * g.W + ix0 + kx0) * C;
+    const float *wt = g.wT + (size_t)(ky * kw + kx0) * C * CP + o0;
+    const int n = (kx1 - kx0) * C;
+    for (int r = 0; r < n; r++, wt += CP) {
+      __m256 xv = _mm256_broadcast_ss(xs + r);
+      for (int j = 0; j < NB; j++) a[j] = _mm256_add_ps(a[j], _mm256_mul_ps(_mm256_loadu_ps(wt + 8 * j), xv));
+    }
+  }
+  float *out = g.y + (size_t)p * g.cout;
+  for (int j = 0; j < NB && o0 + 8 * j < g.cout; j++) storeAvx2(g, out + o0 + 8 * j, o0 + 8 * j, a[j]);
+}
+
+__attribute__((target("avx2"))) void floatPixelAllAvx2(const FGeom &g, int p, int o0a, int o0b) {
+  int o0 = o0a;
+  for (; o0 + 64 <= o0b; o0 += 64) floatPixelAvx2<8>(g, p, o0);
+  for (; o0 < o0b; o0 += 16) floatPixelAvx2<2>(g, p, o0);
+}
+
+__attribute__((target("avx2"))) void floatTileAllAvx2(const FGeom &g, const float **base, float **out, int n) {
+  for (int i = n; i < 6; i++) { base[i] = base[0]; out[i] = nullptr; }  // padding lanes: computed, not stored
+  for (int o0 = 0; o0 < g.coutPad; o0 += 16) floatTileAvx2(g, base, out, o0);
+}
+
+__attribute__((target("avx2"))) void floatRowsAvx2(const FGeom &g, int p0, int p1) {
+  const int kw = g.kernel;
+  const float *base[6];
+  float *out[6];
+  int n = 0;
+  for (int p = p0; p < p1; p++) {
+    const int iy0 = p / g.outW * g.stride - g.pad, ix0 = p % g.outW * g.stride - g.pad;
+    if (iy0 < 0 || iy0 + kw > g.H || ix0 < 0 || ix0 + kw > g.W) { floatPixelAllAvx2(g, p, 0, g.coutPad); continue; }
+    base[n] = g.x + ((size_t)iy0 * g.W + ix0) * g.C;
+    out[n] = g.y + (size_t)p * g.cout;
+    if (++n == 6) { floatTileAllAvx2(g, base, out, 6); n = 0; }
+  }
+  if (n) floatTileAllAvx2(g, base, out, n);
+}
+__attribute__((target("avx2"))) void floatVecAvx2(const FGeom &g, int o0a, int o0b) { floatPixelAllAvx2(g, 0, o0a, o0b); }
+
 // one function body per ISA: the vector code is generated for each target
 #define FLOAT_ROWS_BODY                                                                         \
   {                                                                                             \
@@ -473,10 +568,8 @@ __attribute__((always_inline)) inline void floatTile(const FGeom &g, const int *
   }
 
 __attribute__((target("avx512f"))) void floatRowsAvx512(const FGeom &g, int p0, int p1) FLOAT_ROWS_BODY
-__attribute__((target("avx2"))) void floatRowsAvx2(const FGeom &g, int p0, int p1) FLOAT_ROWS_BODY
 void floatRowsScalar(const FGeom &g, int p0, int p1) FLOAT_ROWS_BODY
 __attribute__((target("avx512f"))) void floatVecAvx512(const FGeom &g, int o0a, int o0b) FLOAT_VEC_BODY
-__attribute__((target("avx2"))) void floatVecAvx2(const FGeom &g, int o0a, int o0b) FLOAT_VEC_BODY
 void floatVecScalar(const FGeom &g, int o0a, int o0b) FLOAT_VEC_BODY
 
 void realConvRun(const FGeom &g) {
@@ -493,9 +586,10 @@ void realConvRun(const FGeom &g) {
     });
     return;
   }
-  int quads = (P + 3) / 4;
-  parallelFor(quads, work, [&](int a, int b) {
-    int p0 = a * 4, p1 = b * 4 < P ? b * 4 : P;
+  // pixels are shared out in groups of 12 (a whole number of tiles for both ISAs: 4 for AVX-512, 6 for AVX2)
+  int groups = (P + 11) / 12;
+  parallelFor(groups, work, [&](int a, int b) {
+    int p0 = a * 12, p1 = b * 12 < P ? b * 12 : P;
     if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
     else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1);
     else floatRowsScalar(g, p0, p1);
@@ -670,9 +764,9 @@ void runInstr(const Instr &I) {
       const FGeom &g = I.fg;
       if (I.P == 1) { realConvRun(g); epilogue(I, 0, 1); break; }
       double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.C;
-      int quads = (I.P + 3) / 4;
-      parallelFor(quads, work, [&](int a, int b) {
-        int p0 = a * 4, p1 = b * 4 < I.P ? b * 4 : I.P;
+      int groups = (I.P + 11) / 12;  // as realConvRun
+      parallelFor(groups, work, [&](int a, int b) {
+        int p0 = a * 12, p1 = b * 12 < I.P ? b * 12 : I.P;
         if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
         else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1);
         else floatRowsScalar(g, p0, p1);
