@@ -154,6 +154,9 @@ struct BGeom {
   int32_t *acc;
   // optional output transform y = fp32(fp32(mul * acc) + bias)
   const float *mul, *bias; float *y;
+  // AVX2 only: input and weights split into nibble halves (see binaryRowsAvx2); set by the callers
+  const uint32_t *xs = nullptr, *ws = nullptr;
+  const int32_t *wpop = nullptr;  // [tap][coutPad] popcount of the tap's weight words (AVX2, 'zero' padding)
 };
 
 inline void finishPixel(const BGeom &g, int p, int o, int counted, uint32_t pop) {
@@ -297,46 +300,158 @@ void binaryRowsAvx512(const BGeom &g, int p0, int p1) {
   }
 }
 
-__attribute__((target("avx2")))
-inline __m256i popcnt32Avx2(__m256i v) {
-  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-  const __m256i low = _mm256_set1_epi8(0x0f);
-  __m256i c = _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, low)), _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low)));
-  // bytes -> 16-bit -> 32-bit lane sums
-  c = _mm256_maddubs_epi16(c, _mm256_set1_epi8(1));
-  return _mm256_madd_epi16(c, _mm256_set1_epi16(1));
+// AVX2 XNOR-popcount (no vector popcount): lanes = 8 output channels of 32 bits, each byte counted with the
+// 16-entry nibble table (vpshufb). popcount(x ^ w) = popcount(xL ^ wL) + popcount(xH ^ wH) where
+// vL = v & 0x0f0f0f0f and vH = (v >> 4) & 0x0f0f0f0f, because xor commutes with the bit selection. The input
+// (once per call, withSplitInput) and the weights (once, in prepBinary) are stored split as pairs (vL, vH),
+// so a word costs 2 xor + 2 shuffles + 2 byte adds per 8 channels. Byte counters hold at most 8 per word, so
+// they are widened to 32-bit lanes (maddubs + madd: sum of the lane's 4 bytes) every 31 words (31 * 8 < 256).
+// The split input carries a border of zero words (pad on every side), so every output pixel's window is one
+// rectangle of the buffer and all pixels go through the same 8-pixel tile. A border tap then adds
+// popcount(0 ^ w) = popcount(w): right for 'one' padding (a padded tap is a zero word); for 'zero' padding
+// (the tap is skipped) it is taken off again with the per-tap weight popcounts prepBinary stores.
+
+__attribute__((target("avx2"), always_inline)) inline __m256i nibbleLut() {
+  return _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+}
+// byte counters -> 32-bit lane sums
+__attribute__((target("avx2"), always_inline)) inline __m256i widenBytes(__m256i c) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(c, _mm256_set1_epi8(1)), _mm256_set1_epi16(1));
 }
 
-__attribute__((target("avx2")))
-void binaryRowsAvx2(const BGeom &g, int p0, int p1) {
-  const int kk = g.kernel * g.kernel, wpp = g.wpp, CP = g.coutPad;
-  std::vector<const uint32_t *> taps(kk);
-  for (int p = p0; p < p1; p++) {
-    int oy = p / g.outW, ox = p % g.outW, counted = 0;
-    for (int ky = 0; ky < g.kernel; ky++) for (int kx = 0; kx < g.kernel; kx++) {
-      const uint32_t *t = tapPtr(g, oy, ox, ky, kx);
-      if (!t && g.padOne) t = ZERO_WORDS;
-      taps[ky * g.kernel + kx] = t;
-      if (t) counted++;
-    }
-    for (int o0 = 0; o0 < CP; o0 += 16) {
-      __m256i a0 = _mm256_setzero_si256(), a1 = a0;
-      for (int t = 0; t < kk; t++) {
-        const uint32_t *xt = taps[t];
-        if (!xt) continue;
-        const uint32_t *wt = g.wT + (size_t)t * wpp * CP + o0;
-        for (int k = 0; k < wpp; k++, wt += CP) {
-          __m256i xv = _mm256_set1_epi32((int)xt[k]);
-          a0 = _mm256_add_epi32(a0, popcnt32Avx2(_mm256_xor_si256(xv, _mm256_loadu_si256((const __m256i *)wt))));
-          a1 = _mm256_add_epi32(a1, popcnt32Avx2(_mm256_xor_si256(xv, _mm256_loadu_si256((const __m256i *)(wt + 8)))));
-        }
-      }
-      alignas(32) uint32_t pops[16];
-      _mm256_store_si256((__m256i *)pops, a0); _mm256_store_si256((__m256i *)(pops + 8), a1);
-      int oe = o0 + 16; if (oe > g.cout) oe = g.cout;
-      for (int o = o0; o < oe; o++) finishPixel(g, p, o, counted, pops[o - o0]);
+// padded extent of the split input
+inline int paddedH(const BGeom &g) { int a = g.H + 2 * g.pad, b = (g.outH - 1) * g.stride + g.kernel; return a > b ? a : b; }
+inline int paddedW(const BGeom &g) { int a = g.W + 2 * g.pad, b = (g.outW - 1) * g.stride + g.kernel; return a > b ? a : b; }
+
+// pixel p, channels ob..ob+8, pop over the whole window of the padded input: border taps taken off ('zero'
+// padding), then dot = counted*C - 2*pop stored as acc and/or y = fp32(fp32(mul*dot) + bias)
+__attribute__((target("avx2"))) void finishAvx2(const BGeom &g, int p, int ob, __m256i pop) {
+  if (ob >= g.cout) return;
+  const int k = g.kernel, iy0 = p / g.outW * g.stride - g.pad, ix0 = p % g.outW * g.stride - g.pad;
+  int counted = k * k;
+  if (!g.padOne && (iy0 < 0 || iy0 + k > g.H || ix0 < 0 || ix0 + k > g.W)) {
+    for (int ky = 0; ky < k; ky++) for (int kx = 0; kx < k; kx++) {
+      const int iy = iy0 + ky, ix = ix0 + kx;
+      if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) continue;
+      counted--;
+      pop = _mm256_sub_epi32(pop, _mm256_loadu_si256((const __m256i *)(g.wpop + (size_t)(ky * k + kx) * g.coutPad + ob)));
     }
   }
+  const bool vec = ob + 8 <= g.cout && (double)counted * g.C < 16777216.0;
+  if (!vec) {
+    alignas(32) uint32_t pops[8];
+    _mm256_store_si256((__m256i *)pops, pop);
+    for (int l = 0; l < 8 && ob + l < g.cout; l++) finishPixel(g, p, ob + l, counted, pops[l]);
+    return;
+  }
+  __m256i d = _mm256_sub_epi32(_mm256_set1_epi32(counted * g.C), _mm256_slli_epi32(pop, 1));
+  size_t at = (size_t)p * g.cout + ob;
+  if (g.acc) _mm256_storeu_si256((__m256i *)(g.acc + at), d);
+  if (g.y) {
+    // |d| < 2^24: exact in fp32, so the fp32 product is the spec's fp32(mul * acc); then + bias in fp32
+    __m256 pr = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_loadu_ps(g.mul + ob));
+    _mm256_storeu_ps(g.y + at, _mm256_add_ps(pr, _mm256_loadu_ps(g.bias + ob)));
+  }
+}
+
+// interior pixel, 8 channels from ob (all < cout), |dot| < 2^24: the common case of finishAvx2, inline
+__attribute__((target("avx2"), always_inline)) inline void finishFastAvx2(const BGeom &g, int p, int ob, __m256i pop) {
+  __m256i d = _mm256_sub_epi32(_mm256_set1_epi32(g.kernel * g.kernel * g.C), _mm256_slli_epi32(pop, 1));
+  size_t at = (size_t)p * g.cout + ob;
+  if (g.acc) _mm256_storeu_si256((__m256i *)(g.acc + at), d);
+  if (g.y) {
+    __m256 pr = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_loadu_ps(g.mul + ob));
+    _mm256_storeu_ps(g.y + at, _mm256_add_ps(pr, _mm256_loadu_ps(g.bias + ob)));
+  }
+}
+
+// 4 pixels (base[i] = split padded input at the window's top-left) x 16 channels from o0. Per word: 8 input
+// broadcasts, 4 weight loads, 16 xor + 16 shuffles + 16 byte adds; 8 byte accumulators + 4 weight vectors +
+// the table + 2 temporaries = 15 ymm registers. Named accumulators (an array would be kept in memory).
+// kind[i]: 0 = interior (inline finish), 1 = edge or partial block (finishAvx2), -1 = padding lane.
+__attribute__((target("avx2"))) void binaryTileAvx2(const BGeom &g, const uint32_t *const *base, const int *pix, const int *kind, int o0) {
+  const int k = g.kernel, run = k * g.wpp, CP = g.coutPad;
+  const size_t rowStride = (size_t)paddedW(g) * g.wpp * 2;
+  const __m256i lut = nibbleLut();
+  __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+  __m256i t[4][2];
+  for (int i = 0; i < 4; i++) t[i][0] = t[i][1] = _mm256_setzero_si256();
+  const uint32_t *wl = g.ws + o0;
+  int cnt = 0;
+#define BR_W(T, S) T = _mm256_add_epi32(T, widenBytes(S));
+#define BR_WIDEN()                                                                                          \
+  BR_W(t[0][0], s00) BR_W(t[0][1], s01) BR_W(t[1][0], s10) BR_W(t[1][1], s11)                               \
+  BR_W(t[2][0], s20) BR_W(t[2][1], s21) BR_W(t[3][0], s30) BR_W(t[3][1], s31)                               \
+  s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = _mm256_setzero_si256();
+  for (int ky = 0; ky < k; ky++) {
+    const size_t off = ky * rowStride;
+    const uint32_t *p0 = base[0] + off, *p1 = base[1] + off, *p2 = base[2] + off, *p3 = base[3] + off;
+    for (int r = 0; r < run;) {
+      const int e = r + (run - r < 31 - cnt ? run - r : 31 - cnt);
+      cnt += e - r;
+      for (; r < e; r++, wl += 2 * CP) {
+        const __m256i wL0 = _mm256_loadu_si256((const __m256i *)wl), wL1 = _mm256_loadu_si256((const __m256i *)(wl + 8));
+        const __m256i wH0 = _mm256_loadu_si256((const __m256i *)(wl + CP)), wH1 = _mm256_loadu_si256((const __m256i *)(wl + CP + 8));
+#define BR_BSTEP(P, S0, S1)                                                                                  \
+  {                                                                                                         \
+    const __m256i xl = _mm256_set1_epi32((int)P[2 * r]);                                                    \
+    S0 = _mm256_add_epi8(S0, _mm256_shuffle_epi8(lut, _mm256_xor_si256(xl, wL0)));                          \
+    S1 = _mm256_add_epi8(S1, _mm256_shuffle_epi8(lut, _mm256_xor_si256(xl, wL1)));                          \
+    const __m256i xh = _mm256_set1_epi32((int)P[2 * r + 1]);                                                \
+    S0 = _mm256_add_epi8(S0, _mm256_shuffle_epi8(lut, _mm256_xor_si256(xh, wH0)));                          \
+    S1 = _mm256_add_epi8(S1, _mm256_shuffle_epi8(lut, _mm256_xor_si256(xh, wH1)));                          \
+  }
+        BR_BSTEP(p0, s00, s01) BR_BSTEP(p1, s10, s11) BR_BSTEP(p2, s20, s21) BR_BSTEP(p3, s30, s31)
+#undef BR_BSTEP
+      }
+      if (cnt == 31) { BR_WIDEN() cnt = 0; }
+    }
+  }
+  BR_WIDEN()
+#undef BR_WIDEN
+#undef BR_W
+  for (int i = 0; i < 4; i++) for (int j = 0; j < 2; j++) {
+    if (kind[i] < 0) continue;
+    const int ob = o0 + 8 * j;
+    if (kind[i] == 0 && ob + 8 <= g.cout) finishFastAvx2(g, pix[i], ob, t[i][j]);
+    else finishAvx2(g, pix[i], ob, t[i][j]);
+  }
+}
+
+__attribute__((target("avx2"))) void binaryRowsAvx2(const BGeom &g, int p0, int p1) {
+  const int k = g.kernel;
+  const size_t pixStride = (size_t)g.wpp * 2, Wp = paddedW(g);
+  const bool vec = (double)k * k * g.C < 16777216.0;
+  for (int p = p0; p < p1; p += 4) {
+    const uint32_t *base[4];
+    int pix[4], kind[4];
+    for (int i = 0; i < 4; i++) {
+      const int q = p + i < p1 ? p + i : p;  // padding lanes: computed, not stored
+      const int oy = q / g.outW, ox = q % g.outW, iy0 = oy * g.stride - g.pad, ix0 = ox * g.stride - g.pad;
+      pix[i] = q;
+      kind[i] = p + i >= p1 ? -1 : (vec && iy0 >= 0 && iy0 + k <= g.H && ix0 >= 0 && ix0 + k <= g.W) ? 0 : 1;
+      base[i] = g.xs + ((size_t)oy * g.stride * Wp + (size_t)ox * g.stride) * pixStride;
+    }
+    for (int o0 = 0; o0 < g.coutPad; o0 += 16) binaryTileAvx2(g, base, pix, kind, o0);
+  }
+}
+
+// the AVX2 kernel reads the split input with its zero border: made once per call on the calling thread, in a
+// buffer of that thread's own
+thread_local std::vector<uint32_t> splitBuf;
+__attribute__((target("avx2"))) void splitRowAvx2(const uint32_t *x, size_t n, uint32_t *xs) {
+  for (size_t i = 0; i < n; i++) { xs[2 * i] = x[i] & 0x0f0f0f0fu; xs[2 * i + 1] = (x[i] >> 4) & 0x0f0f0f0fu; }
+}
+BGeom withSplitInput(const BGeom &g0) {
+  BGeom g = g0;
+  if (isa != ISA_AVX2) return g;
+  const size_t Hp = paddedH(g), Wp = paddedW(g), pw = (size_t)g.wpp * 2, n = Hp * Wp * pw;
+  if (splitBuf.size() < n) splitBuf.resize(n);
+  uint32_t *xs = splitBuf.data();
+  memset(xs, 0, n * 4);
+  for (int y = 0; y < g.H; y++) splitRowAvx2(g.x + (size_t)y * g.W * g.wpp, (size_t)g.W * g.wpp, xs + ((y + g.pad) * Wp + g.pad) * pw);
+  g.xs = xs;
+  return g;
 }
 
 void binaryRowsScalar(const BGeom &g, int p0, int p1) {
@@ -365,13 +480,16 @@ void binaryRowsScalar(const BGeom &g, int p0, int p1) {
   }
 }
 
-void binaryConvRun(const BGeom &g) {
+void binaryConvRun(const BGeom &g0) {
+  const BGeom g = withSplitInput(g0);
   int P = g.outH * g.outW;
   double work = (double)P * g.coutPad * g.kernel * g.kernel * g.wpp;
-  parallelFor(P, work, [&](int a, int b) {
-    if (isa == ISA_AVX512) binaryRowsAvx512(g, a, b);
-    else if (isa == ISA_AVX2) binaryRowsAvx2(g, a, b);
-    else binaryRowsScalar(g, a, b);
+  // pixels shared out in groups of 8 (the AVX2 tile; pairs for AVX-512)
+  parallelFor((P + 7) / 8, work, [&](int a, int b) {
+    const int p0 = a * 8, p1 = b * 8 < P ? b * 8 : P;
+    if (isa == ISA_AVX512) binaryRowsAvx512(g, p0, p1);
+    else if (isa == ISA_AVX2) binaryRowsAvx2(g, p0, p1);
+    else binaryRowsScalar(g, p0, p1);
   });
 }
 
@@ -755,9 +873,13 @@ void binaryRows(const BGeom &g, int a, int b) {
 void runInstr(const Instr &I) {
   switch (I.kind) {
     case I_BCONV: {
-      const BGeom &g = I.bg;
+      const BGeom g = withSplitInput(I.bg);
       double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.wpp;
-      parallelFor(I.P, work, [&](int a, int b) { binaryRows(g, a, b); epilogue(I, a, b); });
+      parallelFor((I.P + 7) / 8, work, [&](int a, int b) {  // groups of 8 pixels, as binaryConvRun
+        const int p0 = a * 8, p1 = b * 8 < I.P ? b * 8 : I.P;
+        binaryRows(g, p0, p1);
+        epilogue(I, p0, p1);
+      });
       break;
     }
     case I_RCONV: {
@@ -817,11 +939,23 @@ napi_value PrepBinary(napi_env env, napi_callback_info info) {
   ARGS(5);
   Arr s = arr(env, argv[0]), d = arr(env, argv[4]);
   int cout = num(env, argv[1]), taps = num(env, argv[2]), wpp = num(env, argv[3]), CP = (cout + 15) / 16 * 16;
-  if (!s.ok || !d.ok || s.length < (size_t)cout * taps * wpp || d.length < (size_t)taps * wpp * CP) return fail(env, "prepBinary: sizes");
+  const size_t rows = (size_t)taps * wpp;
+  if (!s.ok || !d.ok || s.length < (size_t)cout * rows || d.length < (3 * rows + taps) * CP) return fail(env, "prepBinary: sizes");
   const uint32_t *src = (const uint32_t *)s.data; uint32_t *dst = (uint32_t *)d.data;
-  memset(dst, 0, (size_t)taps * wpp * CP * 4);
+  memset(dst, 0, (3 * rows + taps) * CP * 4);
   for (int o = 0; o < cout; o++) for (int t = 0; t < taps; t++) for (int k = 0; k < wpp; k++)
     dst[((size_t)t * wpp + k) * CP + o] = src[((size_t)o * taps + t) * wpp + k];
+  // then the same rows split into nibble halves for the AVX2 kernel: row q -> (q, low) at 2q, (q, high) at 2q+1
+  uint32_t *split = dst + rows * CP;
+  for (size_t q = 0; q < rows; q++) for (int o = 0; o < CP; o++) {
+    uint32_t v = dst[q * CP + o];
+    split[(2 * q) * CP + o] = v & 0x0f0f0f0fu;
+    split[(2 * q + 1) * CP + o] = (v >> 4) & 0x0f0f0f0fu;
+  }
+  // and the popcount of each tap's weight words per channel
+  uint32_t *pops = split + 2 * rows * CP;
+  for (int t = 0; t < taps; t++) for (int k = 0; k < wpp; k++) for (int o = 0; o < CP; o++)
+    pops[(size_t)t * CP + o] += (uint32_t)__builtin_popcount(dst[((size_t)t * wpp + k) * CP + o]);
   return undef(env);
 }
 
@@ -846,9 +980,11 @@ napi_value BinaryConv(napi_env env, napi_callback_info info) {
   g.cout = num(env, argv[6]); g.coutPad = (g.cout + 15) / 16 * 16; g.kernel = num(env, argv[7]); g.stride = num(env, argv[8]);
   g.pad = num(env, argv[9]); g.padOne = num(env, argv[10]); g.outH = num(env, argv[11]); g.outW = num(env, argv[12]);
   size_t P = (size_t)g.outH * g.outW;
-  if (!x.ok || !w.ok || !acc.ok || x.length < (size_t)g.H * g.W * g.wpp || w.length < (size_t)g.kernel * g.kernel * g.wpp * g.coutPad || acc.length < P * g.cout) return fail(env, "binaryConv: sizes");
+  if (!x.ok || !w.ok || !acc.ok || x.length < (size_t)g.H * g.W * g.wpp || w.length < (3 * (size_t)g.wpp + 1) * g.kernel * g.kernel * g.coutPad || acc.length < P * g.cout) return fail(env, "binaryConv: sizes");
   if (g.wpp > 4096) return fail(env, "binaryConv: more than 131072 channels");
   g.x = (const uint32_t *)x.data; g.wT = (const uint32_t *)w.data; g.acc = (int32_t *)acc.data;
+  g.ws = g.wT + (size_t)g.kernel * g.kernel * g.wpp * g.coutPad;
+  g.wpop = (const int32_t *)(g.ws + 2 * (size_t)g.kernel * g.kernel * g.wpp * g.coutPad);
   g.mul = nullptr; g.bias = nullptr; g.y = nullptr;
   if (y.ok) {
     if (!mul.ok || !bias.ok || mul.length < (size_t)g.cout || bias.length < (size_t)g.cout || y.length < P * g.cout) return fail(env, "binaryConv: transform sizes");
@@ -973,9 +1109,11 @@ napi_value ProgAdd(napi_env env, napi_callback_info info) {
       if (g.wpp > 4096 || g.wpp * 32 < g.C || g.kernel < 1 || g.stride < 1 || g.pad < 0) return fail(env, "progAdd bconv: geometry");
       size_t P = (size_t)g.outH * g.outW;
       Arr x = elem(env, A, 0), w = elem(env, A, 1), mul = elem(env, A, 2), bias = elem(env, A, 3), y = elem(env, A, 4), acc = elem(env, A, 5);
-      if (!fits(x, (size_t)g.H * g.W * g.wpp, U) || !fits(w, (size_t)g.kernel * g.kernel * g.wpp * g.coutPad, U) || !fits(mul, g.cout, F) || !fits(bias, g.cout, F) || !fits(y, P * g.cout, F)) return fail(env, "progAdd bconv: sizes");
+      if (!fits(x, (size_t)g.H * g.W * g.wpp, U) || !fits(w, (3 * (size_t)g.wpp + 1) * g.kernel * g.kernel * g.coutPad, U) || !fits(mul, g.cout, F) || !fits(bias, g.cout, F) || !fits(y, P * g.cout, F)) return fail(env, "progAdd bconv: sizes");
       if (acc.ok && !fits(acc, P * g.cout, napi_int32_array)) return fail(env, "progAdd bconv: acc size");
       g.x = (const uint32_t *)x.data; g.wT = (const uint32_t *)w.data; g.mul = (const float *)mul.data; g.bias = (const float *)bias.data;
+      g.ws = g.wT + (size_t)g.kernel * g.kernel * g.wpp * g.coutPad;
+      g.wpop = (const int32_t *)(g.ws + 2 * (size_t)g.kernel * g.kernel * g.wpp * g.coutPad);
       g.y = (float *)y.data; g.acc = acc.ok ? (int32_t *)acc.data : nullptr;
       I.raw = g.y; I.P = (int)P; I.Cout = g.cout;
       break;
