@@ -148,6 +148,11 @@ void detectIsa() {
 // 16, padded channels zero). For output pixel p, channel o: pop = sum over counted taps and words of
 // popcount(x XOR w) with x = 0 for a padded tap in 'one' mode; dot = counted * C - 2 * pop.
 
+// a program instruction's epilogue entry (see "resident programs" below): per-channel affine a*x+b, add of a
+// same-shaped tensor, store, sign + pack
+enum EpiKind { EPI_AFFINE = 0, EPI_ADD = 1, EPI_STORE = 2, EPI_PACK = 3 };
+struct Epi { int kind = 0; const float *a = nullptr, *b = nullptr; float *outF = nullptr; uint32_t *outP = nullptr; int wpp = 0; };
+
 struct BGeom {
   const uint32_t *x; int H, W, wpp, C;
   const uint32_t *wT; int cout, coutPad, kernel, stride, pad, padOne, outH, outW;
@@ -157,6 +162,8 @@ struct BGeom {
   // AVX2 only: input and weights split into nibble halves (see binaryRowsAvx2); set by the callers
   const uint32_t *xs = nullptr, *ws = nullptr;
   const int32_t *wpop = nullptr;  // [tap][coutPad] popcount of the tap's weight words (AVX2, 'zero' padding)
+  // AVX2 in a program: the instruction's epilogue, applied in registers as each 8-channel output is finished
+  const Epi *epi = nullptr; int nepi = 0;
 };
 
 inline void finishPixel(const BGeom &g, int p, int o, int counted, uint32_t pop) {
@@ -323,8 +330,51 @@ __attribute__((target("avx2"), always_inline)) inline __m256i widenBytes(__m256i
 inline int paddedH(const BGeom &g) { int a = g.H + 2 * g.pad, b = (g.outH - 1) * g.stride + g.kernel; return a > b ? a : b; }
 inline int paddedW(const BGeom &g) { int a = g.W + 2 * g.pad, b = (g.outW - 1) * g.stride + g.kernel; return a > b ? a : b; }
 
+// outputs of pixel p, channels ob..ob+8 (all < cout): acc d, raw y = v, then the fused epilogue on v in the
+// order and roundings of epilogue(): affine fp32(fp32(v*a) + b), add fp32(v + other), store, sign + pack
+// (x < 0 ordered, 8 bits = one byte of the pixel's packed words)
+__attribute__((target("avx2"), always_inline)) inline void emitAvx2(const BGeom &g, int p, int ob, __m256i d, __m256 v) {
+  const size_t at = (size_t)p * g.cout + ob;
+  if (g.acc) _mm256_storeu_si256((__m256i *)(g.acc + at), d);
+  if (g.y) _mm256_storeu_ps(g.y + at, v);
+  for (int i = 0; i < g.nepi; i++) {
+    const Epi &e = g.epi[i];
+    switch (e.kind) {
+      case EPI_AFFINE: v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_loadu_ps(e.a + ob)), _mm256_loadu_ps(e.b + ob)); break;
+      case EPI_ADD: v = _mm256_add_ps(v, _mm256_loadu_ps(e.a + at)); break;
+      case EPI_STORE: _mm256_storeu_ps(e.outF + at, v); break;
+      case EPI_PACK: ((uint8_t *)e.outP)[(size_t)p * e.wpp * 4 + ob / 8] = (uint8_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ)); break;
+    }
+  }
+}
+// the same for the first n < 8 channels from ob, one lane at a time (d and v as finishPixel computes them)
+inline void emitPartial(const BGeom &g, int p, int ob, int counted, const uint32_t *pops, int n) {
+  for (int l = 0; l < n; l++) {
+    const int o = ob + l;
+    const int32_t d = counted * g.C - 2 * (int32_t)pops[l];
+    const size_t at = (size_t)p * g.cout + o;
+    float v = g.mul ? (float)((double)g.mul[o] * (double)d) + g.bias[o] : 0.0f;
+    if (g.acc) g.acc[at] = d;
+    if (g.y) g.y[at] = v;
+    for (int i = 0; i < g.nepi; i++) {
+      const Epi &e = g.epi[i];
+      switch (e.kind) {
+        case EPI_AFFINE: { float m = v * e.a[o]; v = m + e.b[o]; break; }
+        case EPI_ADD: v = v + e.a[at]; break;
+        case EPI_STORE: e.outF[at] = v; break;
+        case EPI_PACK: {
+          uint8_t *byte = (uint8_t *)e.outP + (size_t)p * e.wpp * 4 + ob / 8;
+          if (l == 0) *byte = 0;
+          *byte |= (uint8_t)((v < 0.0f) << l);
+          break;
+        }
+      }
+    }
+  }
+}
+
 // pixel p, channels ob..ob+8, pop over the whole window of the padded input: border taps taken off ('zero'
-// padding), then dot = counted*C - 2*pop stored as acc and/or y = fp32(fp32(mul*dot) + bias)
+// padding), then dot = counted*C - 2*pop, y = fp32(fp32(mul*dot) + bias), emitted
 __attribute__((target("avx2"))) void finishAvx2(const BGeom &g, int p, int ob, __m256i pop) {
   if (ob >= g.cout) return;
   const int k = g.kernel, iy0 = p / g.outW * g.stride - g.pad, ix0 = p % g.outW * g.stride - g.pad;
@@ -337,32 +387,23 @@ __attribute__((target("avx2"))) void finishAvx2(const BGeom &g, int p, int ob, _
       pop = _mm256_sub_epi32(pop, _mm256_loadu_si256((const __m256i *)(g.wpop + (size_t)(ky * k + kx) * g.coutPad + ob)));
     }
   }
-  const bool vec = ob + 8 <= g.cout && (double)counted * g.C < 16777216.0;
-  if (!vec) {
+  if (ob + 8 > g.cout || (double)counted * g.C >= 16777216.0) {
     alignas(32) uint32_t pops[8];
     _mm256_store_si256((__m256i *)pops, pop);
-    for (int l = 0; l < 8 && ob + l < g.cout; l++) finishPixel(g, p, ob + l, counted, pops[l]);
+    emitPartial(g, p, ob, counted, pops, ob + 8 > g.cout ? g.cout - ob : 8);
     return;
   }
-  __m256i d = _mm256_sub_epi32(_mm256_set1_epi32(counted * g.C), _mm256_slli_epi32(pop, 1));
-  size_t at = (size_t)p * g.cout + ob;
-  if (g.acc) _mm256_storeu_si256((__m256i *)(g.acc + at), d);
-  if (g.y) {
-    // |d| < 2^24: exact in fp32, so the fp32 product is the spec's fp32(mul * acc); then + bias in fp32
-    __m256 pr = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_loadu_ps(g.mul + ob));
-    _mm256_storeu_ps(g.y + at, _mm256_add_ps(pr, _mm256_loadu_ps(g.bias + ob)));
-  }
+  const __m256i d = _mm256_sub_epi32(_mm256_set1_epi32(counted * g.C), _mm256_slli_epi32(pop, 1));
+  // |d| < 2^24: exact in fp32, so the fp32 product is the spec's fp32(mul * acc); then + bias in fp32
+  const __m256 v = g.mul ? _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_loadu_ps(g.mul + ob)), _mm256_loadu_ps(g.bias + ob)) : _mm256_setzero_ps();
+  emitAvx2(g, p, ob, d, v);
 }
 
 // interior pixel, 8 channels from ob (all < cout), |dot| < 2^24: the common case of finishAvx2, inline
 __attribute__((target("avx2"), always_inline)) inline void finishFastAvx2(const BGeom &g, int p, int ob, __m256i pop) {
-  __m256i d = _mm256_sub_epi32(_mm256_set1_epi32(g.kernel * g.kernel * g.C), _mm256_slli_epi32(pop, 1));
-  size_t at = (size_t)p * g.cout + ob;
-  if (g.acc) _mm256_storeu_si256((__m256i *)(g.acc + at), d);
-  if (g.y) {
-    __m256 pr = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_loadu_ps(g.mul + ob));
-    _mm256_storeu_ps(g.y + at, _mm256_add_ps(pr, _mm256_loadu_ps(g.bias + ob)));
-  }
+  const __m256i d = _mm256_sub_epi32(_mm256_set1_epi32(g.kernel * g.kernel * g.C), _mm256_slli_epi32(pop, 1));
+  const __m256 v = g.mul ? _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_loadu_ps(g.mul + ob)), _mm256_loadu_ps(g.bias + ob)) : _mm256_setzero_ps();
+  emitAvx2(g, p, ob, d, v);
 }
 
 // 4 pixels (base[i] = split padded input at the window's top-left) x 16 channels from o0. Per word: 8 input
@@ -383,12 +424,14 @@ __attribute__((target("avx2"))) void binaryTileAvx2(const BGeom &g, const uint32
   BR_W(t[0][0], s00) BR_W(t[0][1], s01) BR_W(t[1][0], s10) BR_W(t[1][1], s11)                               \
   BR_W(t[2][0], s20) BR_W(t[2][1], s21) BR_W(t[3][0], s30) BR_W(t[3][1], s31)                               \
   s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = _mm256_setzero_si256();
+  // widening: after every rowsPer whole window rows when a row has at most 31 words, else after every piece
+  // of at most 31 words of a row (the loops stay simple; a few more widenings than strictly needed)
+  const int rowsPer = run <= 31 ? 31 / run : 0;
   for (int ky = 0; ky < k; ky++) {
     const size_t off = ky * rowStride;
     const uint32_t *p0 = base[0] + off, *p1 = base[1] + off, *p2 = base[2] + off, *p3 = base[3] + off;
     for (int r = 0; r < run;) {
-      const int e = r + (run - r < 31 - cnt ? run - r : 31 - cnt);
-      cnt += e - r;
+      const int e = rowsPer ? run : (run - r < 31 ? run : r + 31);
       for (; r < e; r++, wl += 2 * CP) {
         const __m256i wL0 = _mm256_loadu_si256((const __m256i *)wl), wL1 = _mm256_loadu_si256((const __m256i *)(wl + 8));
         const __m256i wH0 = _mm256_loadu_si256((const __m256i *)(wl + CP)), wH1 = _mm256_loadu_si256((const __m256i *)(wl + CP + 8));
@@ -404,7 +447,7 @@ __attribute__((target("avx2"))) void binaryTileAvx2(const BGeom &g, const uint32
         BR_BSTEP(p0, s00, s01) BR_BSTEP(p1, s10, s11) BR_BSTEP(p2, s20, s21) BR_BSTEP(p3, s30, s31)
 #undef BR_BSTEP
       }
-      if (cnt == 31) { BR_WIDEN() cnt = 0; }
+      if (!rowsPer || ++cnt == rowsPer) { BR_WIDEN() cnt = 0; }
     }
   }
   BR_WIDEN()
@@ -418,21 +461,25 @@ __attribute__((target("avx2"))) void binaryTileAvx2(const BGeom &g, const uint32
   }
 }
 
-__attribute__((target("avx2"))) void binaryRowsAvx2(const BGeom &g, int p0, int p1) {
-  const int k = g.kernel;
+__attribute__((target("avx2"))) void binaryRowsAvx2(const BGeom &g, int p0, int p1, int oa, int ob) {
+  const int k = g.kernel, tiles = (p1 - p0 + 3) / 4;
   const size_t pixStride = (size_t)g.wpp * 2, Wp = paddedW(g);
   const bool vec = (double)k * k * g.C < 16777216.0;
-  for (int p = p0; p < p1; p += 4) {
-    const uint32_t *base[4];
-    int pix[4], kind[4];
-    for (int i = 0; i < 4; i++) {
-      const int q = p + i < p1 ? p + i : p;  // padding lanes: computed, not stored
-      const int oy = q / g.outW, ox = q % g.outW, iy0 = oy * g.stride - g.pad, ix0 = ox * g.stride - g.pad;
-      pix[i] = q;
-      kind[i] = p + i >= p1 ? -1 : (vec && iy0 >= 0 && iy0 + k <= g.H && ix0 >= 0 && ix0 + k <= g.W) ? 0 : 1;
-      base[i] = g.xs + ((size_t)oy * g.stride * Wp + (size_t)ox * g.stride) * pixStride;
-    }
-    for (int o0 = 0; o0 < g.coutPad; o0 += 16) binaryTileAvx2(g, base, pix, kind, o0);
+  std::vector<const uint32_t *> base(4 * tiles);
+  std::vector<int> pix(4 * tiles), kind(4 * tiles);
+  for (int i = 0; i < 4 * tiles; i++) {
+    const int p = p0 + i, q = p < p1 ? p : p0;  // padding lanes: computed, not stored
+    const int oy = q / g.outW, ox = q % g.outW, iy0 = oy * g.stride - g.pad, ix0 = ox * g.stride - g.pad;
+    pix[i] = q;
+    kind[i] = p >= p1 ? -1 : (vec && iy0 >= 0 && iy0 + k <= g.H && ix0 >= 0 && ix0 + k <= g.W) ? 0 : 1;
+    base[i] = g.xs + ((size_t)oy * g.stride * Wp + (size_t)ox * g.stride) * pixStride;
+  }
+  // blocks of 16 tiles (64 pixels), channel blocks inside: one block's weights (2 * k*k*wpp rows of 64 bytes)
+  // stay in L1 across the tiles of a block, as do the input rows the block reads
+  for (int t0 = 0; t0 < tiles; t0 += 16) {
+    const int t1 = t0 + 16 < tiles ? t0 + 16 : tiles;
+    for (int o0 = oa; o0 < ob; o0 += 16)
+      for (int t = t0; t < t1; t++) binaryTileAvx2(g, &base[4 * t], &pix[4 * t], &kind[4 * t], o0);
   }
 }
 
@@ -480,16 +527,39 @@ void binaryRowsScalar(const BGeom &g, int p0, int p1) {
   }
 }
 
+// Work items of a conv: pixel groups of G (whole tiles) x parts of the channel blocks of 16. Layers with few
+// pixels (stage 4: 49) would give a thread only a handful of groups, so on several threads their channels
+// are split too (AVX2 kernels, which take a channel range), until there are at least 8 items per thread.
+struct ConvSplit {
+  int P, G, groups, parts, blocks;
+  int items() const { return groups * parts; }
+  void range(int item, int &p0, int &p1, int &oa, int &ob) const {
+    const int grp = item / parts, part = item % parts;
+    p0 = grp * G; p1 = p0 + G < P ? p0 + G : P;
+    oa = blocks * part / parts * 16; ob = blocks * (part + 1) / parts * 16;
+  }
+};
+ConvSplit convSplit(int P, int G, int coutPad) {
+  ConvSplit c{P, G, (P + G - 1) / G, 1, coutPad / 16};
+  if (isa == ISA_AVX2 && pool.threads > 1)
+    while (c.groups * c.parts < 8 * pool.threads && c.parts * 2 <= c.blocks) c.parts *= 2;
+  return c;
+}
+
 void binaryConvRun(const BGeom &g0) {
   const BGeom g = withSplitInput(g0);
   int P = g.outH * g.outW;
   double work = (double)P * g.coutPad * g.kernel * g.kernel * g.wpp;
-  // pixels shared out in groups of 8 (the AVX2 tile; pairs for AVX-512)
-  parallelFor((P + 7) / 8, work, [&](int a, int b) {
-    const int p0 = a * 8, p1 = b * 8 < P ? b * 8 : P;
-    if (isa == ISA_AVX512) binaryRowsAvx512(g, p0, p1);
-    else if (isa == ISA_AVX2) binaryRowsAvx2(g, p0, p1);
-    else binaryRowsScalar(g, p0, p1);
+  // pixels shared out in groups of 8 (two AVX2 tiles; pairs for AVX-512)
+  const ConvSplit cs = convSplit(P, 8, g.coutPad);
+  parallelFor(cs.items(), work, [&](int a, int b) {
+    for (int i = a; i < b; i++) {
+      int p0, p1, oa, ob;
+      cs.range(i, p0, p1, oa, ob);
+      if (isa == ISA_AVX512) binaryRowsAvx512(g, p0, p1);
+      else if (isa == ISA_AVX2) binaryRowsAvx2(g, p0, p1, oa, ob);
+      else binaryRowsScalar(g, p0, p1);
+    }
   });
 }
 
@@ -643,24 +713,24 @@ __attribute__((target("avx2"))) void floatPixelAllAvx2(const FGeom &g, int p, in
   for (; o0 < o0b; o0 += 16) floatPixelAvx2<2>(g, p, o0);
 }
 
-__attribute__((target("avx2"))) void floatTileAllAvx2(const FGeom &g, const float **base, float **out, int n) {
+__attribute__((target("avx2"))) void floatTileAllAvx2(const FGeom &g, const float **base, float **out, int n, int oa, int ob) {
   for (int i = n; i < 6; i++) { base[i] = base[0]; out[i] = nullptr; }  // padding lanes: computed, not stored
-  for (int o0 = 0; o0 < g.coutPad; o0 += 16) floatTileAvx2(g, base, out, o0);
+  for (int o0 = oa; o0 < ob; o0 += 16) floatTileAvx2(g, base, out, o0);
 }
 
-__attribute__((target("avx2"))) void floatRowsAvx2(const FGeom &g, int p0, int p1) {
+__attribute__((target("avx2"))) void floatRowsAvx2(const FGeom &g, int p0, int p1, int oa, int ob) {
   const int kw = g.kernel;
   const float *base[6];
   float *out[6];
   int n = 0;
   for (int p = p0; p < p1; p++) {
     const int iy0 = p / g.outW * g.stride - g.pad, ix0 = p % g.outW * g.stride - g.pad;
-    if (iy0 < 0 || iy0 + kw > g.H || ix0 < 0 || ix0 + kw > g.W) { floatPixelAllAvx2(g, p, 0, g.coutPad); continue; }
+    if (iy0 < 0 || iy0 + kw > g.H || ix0 < 0 || ix0 + kw > g.W) { floatPixelAllAvx2(g, p, oa, ob); continue; }
     base[n] = g.x + ((size_t)iy0 * g.W + ix0) * g.C;
     out[n] = g.y + (size_t)p * g.cout;
-    if (++n == 6) { floatTileAllAvx2(g, base, out, 6); n = 0; }
+    if (++n == 6) { floatTileAllAvx2(g, base, out, 6, oa, ob); n = 0; }
   }
-  if (n) floatTileAllAvx2(g, base, out, n);
+  if (n) floatTileAllAvx2(g, base, out, n, oa, ob);
 }
 __attribute__((target("avx2"))) void floatVecAvx2(const FGeom &g, int o0a, int o0b) { floatPixelAllAvx2(g, 0, o0a, o0b); }
 
@@ -705,12 +775,15 @@ void realConvRun(const FGeom &g) {
     return;
   }
   // pixels are shared out in groups of 12 (a whole number of tiles for both ISAs: 4 for AVX-512, 6 for AVX2)
-  int groups = (P + 11) / 12;
-  parallelFor(groups, work, [&](int a, int b) {
-    int p0 = a * 12, p1 = b * 12 < P ? b * 12 : P;
-    if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
-    else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1);
-    else floatRowsScalar(g, p0, p1);
+  const ConvSplit cs = convSplit(P, 12, g.coutPad);
+  parallelFor(cs.items(), work, [&](int a, int b) {
+    for (int i = a; i < b; i++) {
+      int p0, p1, oa, ob;
+      cs.range(i, p0, p1, oa, ob);
+      if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
+      else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1, oa, ob);
+      else floatRowsScalar(g, p0, p1);
+    }
   });
 }
 
@@ -761,8 +834,31 @@ void signPackAvx512(const float *x, int C, int wpp, uint32_t *w, int a, int b) {
 }
 
 // sign + bit-pack of n pixels (packSigns: bit 1 for x < 0; NaN and -0 give 0)
+// AVX2 sign + pack: 8 channels per compare; x < 0 ordered (NaN and -0 give 0), the spec's signBit
+__attribute__((target("avx2"))) void signPackAvx2(const float *x, int C, int wpp, uint32_t *w, int n) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (int p = 0; p < n; p++) {
+    const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
+    for (int k = 0; k < wpp; k++) {
+      const int c0 = k * 32;
+      if (c0 + 32 <= C) {
+        uint32_t m0 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(xp + c0), zero, _CMP_LT_OQ));
+        uint32_t m1 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(xp + c0 + 8), zero, _CMP_LT_OQ));
+        uint32_t m2 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(xp + c0 + 16), zero, _CMP_LT_OQ));
+        uint32_t m3 = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(xp + c0 + 24), zero, _CMP_LT_OQ));
+        wp[k] = m0 | m1 << 8 | m2 << 16 | m3 << 24;
+      } else {
+        uint32_t word = 0;
+        for (int i = 0; c0 + i < C; i++) word |= (uint32_t)(xp[c0 + i] < 0.0f) << i;
+        wp[k] = word;
+      }
+    }
+  }
+}
+
 void packRows(const float *x, int C, int wpp, uint32_t *w, int n) {
   if (isa == ISA_AVX512) { signPackAvx512(x, C, wpp, w, 0, n); return; }
+  if (isa == ISA_AVX2) { signPackAvx2(x, C, wpp, w, n); return; }
   for (int p = 0; p < n; p++) {
     const float *xp = x + (size_t)p * C; uint32_t *wp = w + (size_t)p * wpp;
     for (int k = 0; k < wpp; k++) {
@@ -825,8 +921,6 @@ void gapRun(const float *x, int n, int C, float *y) {
 // neither allocates nor copies. Each instruction is one parallel region: a thread runs the producer and
 // then the epilogue on the same pixels while they are in its cache.
 
-enum EpiKind { EPI_AFFINE = 0, EPI_ADD = 1, EPI_STORE = 2, EPI_PACK = 3 };
-struct Epi { int kind = 0; const float *a = nullptr, *b = nullptr; float *outF = nullptr; uint32_t *outP = nullptr; int wpp = 0; };
 enum InstrKind { I_BCONV = 0, I_RCONV = 1, I_POOL = 2, I_GAP = 3, I_READ = 4 };
 struct Instr {
   int kind = 0;
@@ -864,35 +958,48 @@ void epilogue(const Instr &I, int a, int b) {
   }
 }
 
-void binaryRows(const BGeom &g, int a, int b) {
+void binaryRows(const BGeom &g, int a, int b, int oa, int ob) {
   if (isa == ISA_AVX512) binaryRowsAvx512(g, a, b);
-  else if (isa == ISA_AVX2) binaryRowsAvx2(g, a, b);
+  else if (isa == ISA_AVX2) binaryRowsAvx2(g, a, b, oa, ob);
   else binaryRowsScalar(g, a, b);
+}
+
+// a conv instruction's items, then its epilogue: in the same pass on each pixel group when the channels are
+// not split (the group's outputs are complete), else in a second pass once every part is done
+// (nothing to do when the kernel applied the epilogue itself: fused)
+template <typename F> void convItems(const Instr &I, const ConvSplit &cs, double work, bool fused, const F &conv) {
+  parallelFor(cs.items(), work, [&](int a, int b) {
+    for (int i = a; i < b; i++) {
+      int p0, p1, oa, ob;
+      cs.range(i, p0, p1, oa, ob);
+      conv(p0, p1, oa, ob);
+      if (cs.parts == 1 && !fused) epilogue(I, p0, p1);
+    }
+  });
+  if (cs.parts > 1 && !fused) parallelFor(cs.groups, (double)I.P * I.Cout * 8, [&](int a, int b) { epilogue(I, a * cs.G, b * cs.G < I.P ? b * cs.G : I.P); });
 }
 
 void runInstr(const Instr &I) {
   switch (I.kind) {
     case I_BCONV: {
-      const BGeom g = withSplitInput(I.bg);
+      BGeom g = withSplitInput(I.bg);
+      // the AVX2 kernel applies the epilogue in registers as it finishes each output vector
+      const bool fused = isa == ISA_AVX2;
+      if (fused) { g.epi = I.epi.data(); g.nepi = (int)I.epi.size(); }
       double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.wpp;
-      parallelFor((I.P + 7) / 8, work, [&](int a, int b) {  // groups of 8 pixels, as binaryConvRun
-        const int p0 = a * 8, p1 = b * 8 < I.P ? b * 8 : I.P;
-        binaryRows(g, p0, p1);
-        epilogue(I, p0, p1);
-      });
+      const ConvSplit cs = convSplit(I.P, 8, g.coutPad);  // as binaryConvRun
+      convItems(I, cs, work, fused, [&](int p0, int p1, int oa, int ob) { binaryRows(g, p0, p1, oa, ob); });
       break;
     }
     case I_RCONV: {
       const FGeom &g = I.fg;
       if (I.P == 1) { realConvRun(g); epilogue(I, 0, 1); break; }
       double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.C;
-      int groups = (I.P + 11) / 12;  // as realConvRun
-      parallelFor(groups, work, [&](int a, int b) {
-        int p0 = a * 12, p1 = b * 12 < I.P ? b * 12 : I.P;
+      const ConvSplit cs = convSplit(I.P, 12, g.coutPad);  // as realConvRun
+      convItems(I, cs, work, false, [&](int p0, int p1, int oa, int ob) {
         if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
-        else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1);
+        else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1, oa, ob);
         else floatRowsScalar(g, p0, p1);
-        epilogue(I, p0, p1);
       });
       break;
     }
