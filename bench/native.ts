@@ -40,6 +40,9 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const TRIALS = 5;
+/** Idle gap (ms) between the sides of an interleaved trial. */
+const GAP_MS = 50;
+const idle = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const load1 = () => round(loadavg()[0], 2);
 
 function rate(fn: () => void, unitsPerCall: number, seconds: number): number {
@@ -189,9 +192,15 @@ export async function benchNative(): Promise<{ markdown: string }> {
     for (let t = 0; t < TRIALS; t++) {
       for (const th of [1, 2]) {
         await setKernelThreads(th);
+        // an idle gap before each side: the previous side's threads (ORT's and OpenMP's spin after a run, as
+        // does our pool briefly) would otherwise still hold a core while the next side runs
+        await idle(GAP_MS);
         T[`native${th}`].push(...timeRuns(runWith(nat), 3));
+        await idle(GAP_MS);
         if (ort.available) for (let i = 0; i < 3; i++) T[`ort${th}`].push(await ort.run!(th));
+        await idle(GAP_MS);
         T[`wasm${th}`].push(...timeRuns(runWith(fastKernels), 3));
+        await idle(GAP_MS);
         if (tinfo.available) T[`torch${th}`].push(...(await torch[th - 1].runs(3)));
       }
     }
@@ -237,7 +246,7 @@ export async function benchNative(): Promise<{ markdown: string }> {
     tinfo.available ? row(`ResNet-18 fp32, PyTorch ${tinfo.torch}, 1 thread`, 'torch1', `native is ${round(med('torch1') / med('native1'), 2)}x faster`) : `| PyTorch | skipped: ${tinfo.reason} | | |`,
     tinfo.available ? row('ResNet-18 fp32, PyTorch, 2 threads', 'torch2', `native is ${round(med('torch2') / med('native2'), 2)}x faster`) : '',
     '',
-    `${TRIALS} trials x 3 runs per side and thread count, interleaved (native, ORT, WebAssembly, PyTorch in turn). ORT session: intraOpNumThreads = 1 or 2, interOpNumThreads 1, sequential execution, graph optimisation 'all', intra-op spinning on (allow_spinning 1, ORT's default); the model is bench/resnet18_torch.py's ResNet-18 exported by bench/resnet18_onnx.py (opset 13), cached in bench/.cache/. PyTorch: OMP_NUM_THREADS = 1 or 2 (OpenMP threads spin at barriers). Native threads: the addon's pool (spins ~20k pauses, then sleeps; work split in chunks taken dynamically).`,
+    `${TRIALS} trials x 3 runs per side and thread count, interleaved (native, ORT, WebAssembly, PyTorch in turn, with an idle gap of ${GAP_MS} ms before each side so that the previous side's spinning threads have stopped). ORT session: intraOpNumThreads = 1 or 2, interOpNumThreads 1, sequential execution, graph optimisation 'all', intra-op spinning on (allow_spinning 1, ORT's default); the model is bench/resnet18_torch.py's ResNet-18 exported by bench/resnet18_onnx.py (opset 13), cached in bench/.cache/. PyTorch: OMP_NUM_THREADS = 1 or 2 (OpenMP threads spin at barriers). Native threads: the addon's pool (spins ~20k pauses, then sleeps; work split in chunks taken dynamically).`,
     '',
     'Where the time goes, per layer group (median ms over 7 runs; native: each step timed one by one through the KernelSet; WebAssembly ("before"): the resident program\'s parts, bench/kernels.ts groups):',
     '',

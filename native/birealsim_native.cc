@@ -166,6 +166,41 @@ struct BGeom {
   const Epi *epi = nullptr; int nepi = 0;
 };
 
+// The epilogue applied in registers by the AVX2 conv kernels, in the order and roundings of epilogue():
+// affine fp32(fp32(v*a) + b), add fp32(v + other), store, sign + pack (x < 0 ordered; 8 channels = one byte of
+// the pixel's packed words). v = pixel p's channels ob..ob+8 of a C-channel output.
+__attribute__((target("avx2"), always_inline)) inline void epiVecAvx2(const Epi *epi, int nepi, int p, int C, int ob, __m256 v) {
+  const size_t at = (size_t)p * C + ob;
+  for (int i = 0; i < nepi; i++) {
+    const Epi &e = epi[i];
+    switch (e.kind) {
+      case EPI_AFFINE: v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_loadu_ps(e.a + ob)), _mm256_loadu_ps(e.b + ob)); break;
+      case EPI_ADD: v = _mm256_add_ps(v, _mm256_loadu_ps(e.a + at)); break;
+      case EPI_STORE: _mm256_storeu_ps(e.outF + at, v); break;
+      case EPI_PACK: ((uint8_t *)e.outP)[(size_t)p * e.wpp * 4 + ob / 8] = (uint8_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ)); break;
+    }
+  }
+}
+// the same for channel o = ob + l alone (a block's last lanes past a multiple of 8); lane 0 clears the byte
+inline void epiLane(const Epi *epi, int nepi, int p, int C, int ob, int l, float v) {
+  const int o = ob + l;
+  const size_t at = (size_t)p * C + o;
+  for (int i = 0; i < nepi; i++) {
+    const Epi &e = epi[i];
+    switch (e.kind) {
+      case EPI_AFFINE: { float m = v * e.a[o]; v = m + e.b[o]; break; }
+      case EPI_ADD: v = v + e.a[at]; break;
+      case EPI_STORE: e.outF[at] = v; break;
+      case EPI_PACK: {
+        uint8_t *byte = (uint8_t *)e.outP + (size_t)p * e.wpp * 4 + ob / 8;
+        if (l == 0) *byte = 0;
+        *byte |= (uint8_t)((v < 0.0f) << l);
+        break;
+      }
+    }
+  }
+}
+
 inline void finishPixel(const BGeom &g, int p, int o, int counted, uint32_t pop) {
   int32_t d = counted * g.C - 2 * (int32_t)pop;
   size_t i = (size_t)p * g.cout + o;
@@ -330,46 +365,24 @@ __attribute__((target("avx2"), always_inline)) inline __m256i widenBytes(__m256i
 inline int paddedH(const BGeom &g) { int a = g.H + 2 * g.pad, b = (g.outH - 1) * g.stride + g.kernel; return a > b ? a : b; }
 inline int paddedW(const BGeom &g) { int a = g.W + 2 * g.pad, b = (g.outW - 1) * g.stride + g.kernel; return a > b ? a : b; }
 
-// outputs of pixel p, channels ob..ob+8 (all < cout): acc d, raw y = v, then the fused epilogue on v in the
-// order and roundings of epilogue(): affine fp32(fp32(v*a) + b), add fp32(v + other), store, sign + pack
-// (x < 0 ordered, 8 bits = one byte of the pixel's packed words)
+// outputs of pixel p, channels ob..ob+8 (all < cout): acc d, raw y = v (unless only the epilogue reads it),
+// then the fused epilogue on v
 __attribute__((target("avx2"), always_inline)) inline void emitAvx2(const BGeom &g, int p, int ob, __m256i d, __m256 v) {
   const size_t at = (size_t)p * g.cout + ob;
   if (g.acc) _mm256_storeu_si256((__m256i *)(g.acc + at), d);
   if (g.y) _mm256_storeu_ps(g.y + at, v);
-  for (int i = 0; i < g.nepi; i++) {
-    const Epi &e = g.epi[i];
-    switch (e.kind) {
-      case EPI_AFFINE: v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_loadu_ps(e.a + ob)), _mm256_loadu_ps(e.b + ob)); break;
-      case EPI_ADD: v = _mm256_add_ps(v, _mm256_loadu_ps(e.a + at)); break;
-      case EPI_STORE: _mm256_storeu_ps(e.outF + at, v); break;
-      case EPI_PACK: ((uint8_t *)e.outP)[(size_t)p * e.wpp * 4 + ob / 8] = (uint8_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ)); break;
-    }
-  }
+  epiVecAvx2(g.epi, g.nepi, p, g.cout, ob, v);
 }
-// the same for the first n < 8 channels from ob, one lane at a time (d and v as finishPixel computes them)
+// the same for the first n <= 8 channels from ob, one lane at a time (d and v as finishPixel computes them)
 inline void emitPartial(const BGeom &g, int p, int ob, int counted, const uint32_t *pops, int n) {
   for (int l = 0; l < n; l++) {
     const int o = ob + l;
     const int32_t d = counted * g.C - 2 * (int32_t)pops[l];
     const size_t at = (size_t)p * g.cout + o;
-    float v = g.mul ? (float)((double)g.mul[o] * (double)d) + g.bias[o] : 0.0f;
+    const float v = g.mul ? (float)((double)g.mul[o] * (double)d) + g.bias[o] : 0.0f;
     if (g.acc) g.acc[at] = d;
     if (g.y) g.y[at] = v;
-    for (int i = 0; i < g.nepi; i++) {
-      const Epi &e = g.epi[i];
-      switch (e.kind) {
-        case EPI_AFFINE: { float m = v * e.a[o]; v = m + e.b[o]; break; }
-        case EPI_ADD: v = v + e.a[at]; break;
-        case EPI_STORE: e.outF[at] = v; break;
-        case EPI_PACK: {
-          uint8_t *byte = (uint8_t *)e.outP + (size_t)p * e.wpp * 4 + ob / 8;
-          if (l == 0) *byte = 0;
-          *byte |= (uint8_t)((v < 0.0f) << l);
-          break;
-        }
-      }
-    }
+    epiLane(g.epi, g.nepi, p, g.cout, ob, l, v);
   }
 }
 
@@ -572,7 +585,8 @@ typedef float v16f __attribute__((vector_size(64)));
 struct FGeom {
   const float *x; int H, W, C;
   const float *wT; const float *bias; int cout, coutPad, kernel, stride, pad, outH, outW;
-  float *y;
+  float *y;  // nullptr: only the (fused) epilogue reads the output
+  const Epi *epi = nullptr; int nepi = 0;  // AVX2 in a program: the instruction's epilogue, fused
 };
 
 // PX pixels x NB blocks of 16 channels; taps[] per pixel: input pointer or nullptr (skipped)
@@ -645,21 +659,28 @@ __attribute__((always_inline)) inline void floatTile(const FGeom &g, const int *
 // the broadcast input and one product fit the 16 ymm registers (6 x 2: 12 + 2 + 2); a window row of an
 // interior pixel is one contiguous run of k*C floats against k*C consecutive weight rows. Edge pixels go one
 // at a time: each kernel row's in-bounds taps are still one contiguous run (kx0..kx1).
-__attribute__((target("avx2"), always_inline)) inline void storeAvx2(const FGeom &g, float *dst, int ob, __m256 v) {
+// pixel p, channels ob..ob+8: v = acc + bias, stored as the raw output and passed through the fused epilogue
+__attribute__((target("avx2"), always_inline)) inline void storeAvx2(const FGeom &g, int p, int ob, __m256 v) {
+  const size_t at = (size_t)p * g.cout + ob;
   if (ob + 8 <= g.cout) {
     if (g.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(g.bias + ob));
-    _mm256_storeu_ps(dst, v);
+    if (g.y) _mm256_storeu_ps(g.y + at, v);
+    epiVecAvx2(g.epi, g.nepi, p, g.cout, ob, v);
   } else {
     alignas(32) float r[8];
     _mm256_store_ps(r, v);
-    for (int l = 0; ob + l < g.cout; l++) dst[l] = g.bias ? r[l] + g.bias[ob + l] : r[l];
+    for (int l = 0; ob + l < g.cout; l++) {
+      const float w = g.bias ? r[l] + g.bias[ob + l] : r[l];
+      if (g.y) g.y[at + l] = w;
+      epiLane(g.epi, g.nepi, p, g.cout, ob, l, w);
+    }
   }
 }
 
-// 6 interior pixels (x at their window's top-left corner; out = their output rows, nullptr = padding lane),
+// 6 interior pixels (x at their window's top-left corner; pix = their output pixels, -1 = padding lane),
 // channels o0 .. o0+16. The accumulators are named variables: with an array GCC keeps them in memory and
 // stores all twelve on every step.
-__attribute__((target("avx2"))) void floatTileAvx2(const FGeom &g, const float *const *base, float *const *out, int o0) {
+__attribute__((target("avx2"))) void floatTileAvx2(const FGeom &g, const float *const *base, const int *pix, int o0) {
   const int C = g.C, CP = g.coutPad, kw = g.kernel, run = kw * C;
   const size_t rowStride = (size_t)g.W * C;
   __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
@@ -679,8 +700,8 @@ __attribute__((target("avx2"))) void floatTileAvx2(const FGeom &g, const float *
   }
   const __m256 acc[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
   for (int i = 0; i < 6; i++) {
-    if (!out[i]) continue;
-    for (int j = 0; j < 2 && o0 + 8 * j < g.cout; j++) storeAvx2(g, out[i] + o0 + 8 * j, o0 + 8 * j, acc[i][j]);
+    if (pix[i] < 0) continue;
+    for (int j = 0; j < 2 && o0 + 8 * j < g.cout; j++) storeAvx2(g, pix[i], o0 + 8 * j, acc[i][j]);
   }
 }
 
@@ -703,8 +724,7 @@ __attribute__((target("avx2"), always_inline)) inline void floatPixelAvx2(const 
       for (int j = 0; j < NB; j++) a[j] = _mm256_add_ps(a[j], _mm256_mul_ps(_mm256_loadu_ps(wt + 8 * j), xv));
     }
   }
-  float *out = g.y + (size_t)p * g.cout;
-  for (int j = 0; j < NB && o0 + 8 * j < g.cout; j++) storeAvx2(g, out + o0 + 8 * j, o0 + 8 * j, a[j]);
+  for (int j = 0; j < NB && o0 + 8 * j < g.cout; j++) storeAvx2(g, p, o0 + 8 * j, a[j]);
 }
 
 __attribute__((target("avx2"))) void floatPixelAllAvx2(const FGeom &g, int p, int o0a, int o0b) {
@@ -713,24 +733,24 @@ __attribute__((target("avx2"))) void floatPixelAllAvx2(const FGeom &g, int p, in
   for (; o0 < o0b; o0 += 16) floatPixelAvx2<2>(g, p, o0);
 }
 
-__attribute__((target("avx2"))) void floatTileAllAvx2(const FGeom &g, const float **base, float **out, int n, int oa, int ob) {
-  for (int i = n; i < 6; i++) { base[i] = base[0]; out[i] = nullptr; }  // padding lanes: computed, not stored
-  for (int o0 = oa; o0 < ob; o0 += 16) floatTileAvx2(g, base, out, o0);
+__attribute__((target("avx2"))) void floatTileAllAvx2(const FGeom &g, const float **base, int *pix, int n, int oa, int ob) {
+  for (int i = n; i < 6; i++) { base[i] = base[0]; pix[i] = -1; }  // padding lanes: computed, not stored
+  for (int o0 = oa; o0 < ob; o0 += 16) floatTileAvx2(g, base, pix, o0);
 }
 
 __attribute__((target("avx2"))) void floatRowsAvx2(const FGeom &g, int p0, int p1, int oa, int ob) {
   const int kw = g.kernel;
   const float *base[6];
-  float *out[6];
+  int pix[6];
   int n = 0;
   for (int p = p0; p < p1; p++) {
     const int iy0 = p / g.outW * g.stride - g.pad, ix0 = p % g.outW * g.stride - g.pad;
     if (iy0 < 0 || iy0 + kw > g.H || ix0 < 0 || ix0 + kw > g.W) { floatPixelAllAvx2(g, p, oa, ob); continue; }
     base[n] = g.x + ((size_t)iy0 * g.W + ix0) * g.C;
-    out[n] = g.y + (size_t)p * g.cout;
-    if (++n == 6) { floatTileAllAvx2(g, base, out, 6, oa, ob); n = 0; }
+    pix[n] = p;
+    if (++n == 6) { floatTileAllAvx2(g, base, pix, 6, oa, ob); n = 0; }
   }
-  if (n) floatTileAllAvx2(g, base, out, n, oa, ob);
+  if (n) floatTileAllAvx2(g, base, pix, n, oa, ob);
 }
 __attribute__((target("avx2"))) void floatVecAvx2(const FGeom &g, int o0a, int o0b) { floatPixelAllAvx2(g, 0, o0a, o0b); }
 
@@ -930,6 +950,9 @@ struct Instr {
   const float *x = nullptr; int H = 0, W = 0, C = 0, isMax = 0, kernel = 0, stride = 0, pad = 0, oh = 0, ow = 0;
   // the producer's output (P pixels x Cout), which the epilogue reads; for I_READ the input itself
   const float *raw = nullptr; int P = 0, Cout = 0;
+  // 0: the raw output is read only by the epilogue (a shared scratch), so a kernel that fuses the epilogue
+  // need not write it
+  int rawStored = 1;
   std::vector<Epi> epi;
 };
 struct Program { std::vector<Instr> ins; };
@@ -985,18 +1008,21 @@ void runInstr(const Instr &I) {
       BGeom g = withSplitInput(I.bg);
       // the AVX2 kernel applies the epilogue in registers as it finishes each output vector
       const bool fused = isa == ISA_AVX2;
-      if (fused) { g.epi = I.epi.data(); g.nepi = (int)I.epi.size(); }
+      if (fused) { g.epi = I.epi.data(); g.nepi = (int)I.epi.size(); if (!I.rawStored) g.y = nullptr; }
       double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.wpp;
       const ConvSplit cs = convSplit(I.P, 8, g.coutPad);  // as binaryConvRun
       convItems(I, cs, work, fused, [&](int p0, int p1, int oa, int ob) { binaryRows(g, p0, p1, oa, ob); });
       break;
     }
     case I_RCONV: {
-      const FGeom &g = I.fg;
-      if (I.P == 1) { realConvRun(g); epilogue(I, 0, 1); break; }
+      FGeom g = I.fg;
+      // the AVX2 kernel applies the epilogue in registers as it stores each output vector
+      const bool fused = isa == ISA_AVX2;
+      if (fused) { g.epi = I.epi.data(); g.nepi = (int)I.epi.size(); if (!I.rawStored) g.y = nullptr; }
+      if (I.P == 1) { realConvRun(g); if (!fused) epilogue(I, 0, 1); break; }
       double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.C;
       const ConvSplit cs = convSplit(I.P, 12, g.coutPad);  // as realConvRun
-      convItems(I, cs, work, false, [&](int p0, int p1, int oa, int ob) {
+      convItems(I, cs, work, fused, [&](int p0, int p1, int oa, int ob) {
         if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
         else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1, oa, ob);
         else floatRowsScalar(g, p0, p1);
@@ -1223,6 +1249,7 @@ napi_value ProgAdd(napi_env env, napi_callback_info info) {
       g.wpop = (const int32_t *)(g.ws + 2 * (size_t)g.kernel * g.kernel * g.wpp * g.coutPad);
       g.y = (float *)y.data; g.acc = acc.ok ? (int32_t *)acc.data : nullptr;
       I.raw = g.y; I.P = (int)P; I.Cout = g.cout;
+      if (nq > 11) I.rawStored = q[11];
       break;
     }
     case I_RCONV: {
@@ -1235,6 +1262,7 @@ napi_value ProgAdd(napi_env env, napi_callback_info info) {
       if (!fits(x, (size_t)g.H * g.W * g.C, F) || !fits(w, (size_t)g.kernel * g.kernel * g.C * g.coutPad, F) || !fits(y, P * g.cout, F) || (b.ok && !fits(b, g.cout, F))) return fail(env, "progAdd rconv: sizes");
       g.x = (const float *)x.data; g.wT = (const float *)w.data; g.bias = b.ok ? (const float *)b.data : nullptr; g.y = (float *)y.data;
       I.raw = g.y; I.P = (int)P; I.Cout = g.cout;
+      if (nq > 9) I.rawStored = q[9];
       break;
     }
     case I_POOL: case I_GAP: {

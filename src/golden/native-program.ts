@@ -177,20 +177,21 @@ export class NativeProgram {
       this.watch(s.weightBits);
       const acc = this.taps ? new Int32Array(n) : null;
       if (acc) this.accs.set(step.id, acc);
-      o = mk(I.bconv, [xp.h, xp.w, xp.wordsPerPixel, xp.c, s.cout, s.kernel, s.stride, s.pad, s.padMode === 'one' ? 1 : 0, s.out.h, s.out.w],
+      // the last int: whether the raw output is stored (else only the epilogue reads it)
+      o = mk(I.bconv, [xp.h, xp.w, xp.wordsPerPixel, xp.c, s.cout, s.kernel, s.stride, s.pad, s.padMode === 'one' ? 1 : 0, s.out.h, s.out.w, stored ? 1 : 0],
         [xp.words, wT, this.vec(s.mul, s.cout), this.vec(s.bias, s.cout), null, acc], s.cout);
       o.arrs[4] = this.rawFor(step, stored, n, o, 4);
     } else if (f === 'real-conv' && this.real.has(ins[0])) {
       const s = step as ConvStep, xt = x();
       const wT = nativeFloatWeights(this.m, s.weight, s.cout, s.kernel * s.kernel * xt.c);
       this.watch(s.weight);
-      o = mk(I.rconv, [xt.h, xt.w, xt.c, s.cout, s.kernel, s.stride, s.pad, s.out.h, s.out.w], [xt.data, wT, s.bias ? this.vec(s.bias, s.cout) : null, null], s.cout);
+      o = mk(I.rconv, [xt.h, xt.w, xt.c, s.cout, s.kernel, s.stride, s.pad, s.out.h, s.out.w, stored ? 1 : 0], [xt.data, wT, s.bias ? this.vec(s.bias, s.cout) : null, null], s.cout);
       o.arrs[3] = this.rawFor(step, stored, n, o, 3);
     } else if (f === 'dense' && this.real.has(ins[0])) {
       const s = step as FcStep, xt = x(), K = xt.data.length;
       const wT = nativeFloatWeights(this.m, s.weight, s.outFeatures, K);
       this.watch(s.weight);
-      o = mk(I.rconv, [1, 1, K, s.outFeatures, 1, 1, 0, 1, 1], [xt.data, wT, s.bias ? this.vec(s.bias, s.outFeatures) : null, null], s.outFeatures);
+      o = mk(I.rconv, [1, 1, K, s.outFeatures, 1, 1, 0, 1, 1, stored ? 1 : 0], [xt.data, wT, s.bias ? this.vec(s.bias, s.outFeatures) : null, null], s.outFeatures);
       o.arrs[3] = this.rawFor(step, stored, n, o, 3);
     } else if ((f === 'max-pool' || f === 'avg-pool') && this.real.has(ins[0])) {
       const s = step as PoolStep, xt = x();
