@@ -18,7 +18,7 @@ import type { FcStep } from '../../src/ops/fc.ts';
 import { binaryConvFast, closeKernelPool, fastKernels, getBinaryKernel, setBinaryKernel, setKernelThreads, sgemm } from '../../src/kernels/fast.ts';
 import type { PadMode } from '../../src/core/bits.ts';
 import { setRegionsMaxBytes } from '../../src/kernels/wasm.ts';
-import { nativeKernels, setNativeThreads } from '../../src/kernels/native.ts';
+import { nativeKernels, setNativeIsa, setNativeThreads } from '../../src/kernels/native.ts';
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (v, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : v));
 
@@ -146,9 +146,13 @@ describe('resident execution = per-step execution (bytes)', () => {
 // The native resident program (golden/native-program.ts) against the reference kernels: taps (every step alone,
 // every tensor and accumulator kept) and plain (fused epilogues), on the awkward nets above, ResNet-18 with
 // its ReLU steps on the per-step fallback, 1 and 2 threads, and an in-place weight edit (recompiles).
+// Every instruction-set path the addon has (an ISA the CPU lacks falls back to the next one down), so the
+// AVX2 kernels' fused epilogues are checked on an AVX-512 machine too.
 describe.skipIf(!nativeKernels())('native resident program = per-step execution (bytes)', () => {
-  for (const threads of [1, 2]) {
-    it(`small nets, taps and plain (${threads} thread${threads > 1 ? 's' : ''})`, () => {
+  afterAll(() => { setNativeIsa('avx512'); setNativeThreads(2); });
+  for (const isa of ['avx512', 'avx2', 'scalar'] as const) for (const threads of [1, 2]) {
+    it(`small nets, taps and plain (${isa}, ${threads} thread${threads > 1 ? 's' : ''})`, () => {
+      setNativeIsa(isa);
       setNativeThreads(threads);
       const k = nativeKernels()!;
       for (const [what, wl] of CASES) {
@@ -164,6 +168,7 @@ describe.skipIf(!nativeKernels())('native resident program = per-step execution 
   }
 
   it('ResNet-18 with ReLU on the fallback, and a weight edited in place', () => {
+    setNativeIsa('avx512');
     setNativeThreads(2);
     const k = nativeKernels()!;
     const wl = resnet(18);
