@@ -733,24 +733,28 @@ __attribute__((target("avx2"))) void floatPixelAllAvx2(const FGeom &g, int p, in
   for (; o0 < o0b; o0 += 16) floatPixelAvx2<2>(g, p, o0);
 }
 
-__attribute__((target("avx2"))) void floatTileAllAvx2(const FGeom &g, const float **base, int *pix, int n, int oa, int ob) {
-  for (int i = n; i < 6; i++) { base[i] = base[0]; pix[i] = -1; }  // padding lanes: computed, not stored
-  for (int o0 = oa; o0 < ob; o0 += 16) floatTileAvx2(g, base, pix, o0);
-}
-
 __attribute__((target("avx2"))) void floatRowsAvx2(const FGeom &g, int p0, int p1, int oa, int ob) {
   const int kw = g.kernel;
-  const float *base[6];
-  int pix[6];
-  int n = 0;
+  // interior pixels in tiles of 6 (the last one padded with lanes computed and not stored); edge pixels alone
+  std::vector<const float *> base;
+  std::vector<int> pix;
+  base.reserve(p1 - p0 + 6); pix.reserve(p1 - p0 + 6);
   for (int p = p0; p < p1; p++) {
     const int iy0 = p / g.outW * g.stride - g.pad, ix0 = p % g.outW * g.stride - g.pad;
     if (iy0 < 0 || iy0 + kw > g.H || ix0 < 0 || ix0 + kw > g.W) { floatPixelAllAvx2(g, p, oa, ob); continue; }
-    base[n] = g.x + ((size_t)iy0 * g.W + ix0) * g.C;
-    pix[n] = p;
-    if (++n == 6) { floatTileAllAvx2(g, base, pix, 6, oa, ob); n = 0; }
+    base.push_back(g.x + ((size_t)iy0 * g.W + ix0) * g.C);
+    pix.push_back(p);
   }
-  if (n) floatTileAllAvx2(g, base, pix, n, oa, ob);
+  if (base.empty()) return;
+  while (base.size() % 6) { base.push_back(base[0]); pix.push_back(-1); }
+  // blocks of 8 tiles, channel blocks inside: a channel block's weight rows (k*k*C rows of 64 bytes) stay in
+  // L1 across the tiles of a block (the 1x1 convs of the downsample shortcuts stream 512 KB otherwise)
+  const int tiles = (int)base.size() / 6;
+  for (int t0 = 0; t0 < tiles; t0 += 8) {
+    const int t1 = t0 + 8 < tiles ? t0 + 8 : tiles;
+    for (int o0 = oa; o0 < ob; o0 += 16)
+      for (int t = t0; t < t1; t++) floatTileAvx2(g, &base[6 * t], &pix[6 * t], o0);
+  }
 }
 __attribute__((target("avx2"))) void floatVecAvx2(const FGeom &g, int o0a, int o0b) { floatPixelAllAvx2(g, 0, o0a, o0b); }
 
