@@ -4,13 +4,19 @@
  * src/ops/bn.ts bnApply, add.ts addApply, common.ts poolApply, core/tensor.ts packSigns, bconv.ts
  * xnorOutputTransform) returns, bit for bit:
  *   - binary conv / GEMM: integer popcounts (order-free). AVX-512 VPOPCNTDQ when the CPU has it, else AVX2
- *     (nibble-table popcount), else scalar POPCNT, chosen at run time (__builtin_cpu_supports).
+ *     (nibble-table popcount on operands split into nibble halves, 4 pixels x 16 channels in registers),
+ *     else scalar POPCNT, chosen at run time (__builtin_cpu_supports).
  *   - fp32 conv / fc: one fp32 sum per output from +0 over (ky, kx, c) ascending of fp32 products, bias added
  *     last, exactly the spec's order. Vectorised ACROSS output channels (lanes are independent outputs), never
  *     by reordering a sum; built with -ffp-contract=off so no multiply-add is fused (the spec rounds the
- *     product). GCC vector extensions, compiled once per ISA (AVX-512F / AVX2 / baseline) by target attributes.
- * Threads: a small persistent pool (spin briefly, then sleep) splits output pixels between threads; every
- * output is computed by exactly one thread with the same arithmetic, so results do not depend on the count.
+ *     product). AVX-512F and baseline: GCC vector extensions compiled per ISA by target attributes; AVX2:
+ *     intrinsics, 6 pixels x 16 channels with named accumulators (the generic 64-byte vectors compiled for
+ *     AVX2 kept them in memory and ran ~15x slower).
+ *   - in a resident program the AVX2 conv kernels apply the instruction's epilogue (affine, add, store, sign
+ *     + pack) in registers as each 8-channel output vector is finished, in epilogue()'s order and roundings.
+ * Threads: a small persistent pool (spin briefly, then sleep) splits output pixels (and, for layers with few
+ * pixels, output channels) between threads; every output is computed by exactly one thread with the same
+ * arithmetic, so results do not depend on the count.
  * Built by scripts/build-native.mjs (g++ directly, headers from the local Node installation, no download).
  */
 #include <node_api.h>
@@ -145,7 +151,8 @@ void detectIsa() {
 
 // ------------------------------------------------------------------ binary conv (XNOR-popcount)
 // Weights are pre-arranged by prepBinary as wT[(tap * wpp + k) * coutPad + o] (coutPad = cout rounded up to
-// 16, padded channels zero). For output pixel p, channel o: pop = sum over counted taps and words of
+// 16, padded channels zero), followed by the AVX2 kernel's sections (the same rows split into nibble halves,
+// and per-tap weight popcounts). For output pixel p, channel o: pop = sum over counted taps and words of
 // popcount(x XOR w) with x = 0 for a padded tap in 'one' mode; dot = counted * C - 2 * pop.
 
 // a program instruction's epilogue entry (see "resident programs" below): per-channel affine a*x+b, add of a
@@ -1071,7 +1078,8 @@ napi_value fail(napi_env env, const char *msg) { napi_throw_error(env, nullptr, 
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); \
   if (argc < n) return fail(env, "birealsim native: too few arguments");
 
-// prepBinary(src Uint32Array [cout][taps][wpp], cout, taps, wpp, dst Uint32Array [taps*wpp][coutPad])
+// prepBinary(src Uint32Array [cout][taps][wpp], cout, taps, wpp, dst Uint32Array: [taps*wpp][coutPad] rows,
+// [2*taps*wpp][coutPad] nibble-split rows, [taps][coutPad] popcounts)
 napi_value PrepBinary(napi_env env, napi_callback_info info) {
   ARGS(5);
   Arr s = arr(env, argv[0]), d = arr(env, argv[4]);
