@@ -194,14 +194,15 @@ export async function benchNative(): Promise<{ markdown: string }> {
         await setKernelThreads(th);
         // an idle gap before each side: the previous side's threads (ORT's and OpenMP's spin after a run, as
         // does our pool briefly) would otherwise still hold a core while the next side runs
+        // and one untimed run per side first (caches refilled after the other sides, clocks up after the gap)
         await idle(GAP_MS);
-        T[`native${th}`].push(...timeRuns(runWith(nat), 3));
+        T[`native${th}`].push(...timeRuns(runWith(nat), 4).slice(1));
         await idle(GAP_MS);
-        if (ort.available) for (let i = 0; i < 3; i++) T[`ort${th}`].push(await ort.run!(th));
+        if (ort.available) { await ort.run!(th); for (let i = 0; i < 3; i++) T[`ort${th}`].push(await ort.run!(th)); }
         await idle(GAP_MS);
-        T[`wasm${th}`].push(...timeRuns(runWith(fastKernels), 3));
+        T[`wasm${th}`].push(...timeRuns(runWith(fastKernels), 4).slice(1));
         await idle(GAP_MS);
-        if (tinfo.available) T[`torch${th}`].push(...(await torch[th - 1].runs(3)));
+        if (tinfo.available) T[`torch${th}`].push(...(await torch[th - 1].runs(4)).slice(1));
       }
     }
   } finally { torch[0].stop(); torch[1].stop(); }
@@ -246,7 +247,7 @@ export async function benchNative(): Promise<{ markdown: string }> {
     tinfo.available ? row(`ResNet-18 fp32, PyTorch ${tinfo.torch}, 1 thread`, 'torch1', `native is ${round(med('torch1') / med('native1'), 2)}x faster`) : `| PyTorch | skipped: ${tinfo.reason} | | |`,
     tinfo.available ? row('ResNet-18 fp32, PyTorch, 2 threads', 'torch2', `native is ${round(med('torch2') / med('native2'), 2)}x faster`) : '',
     '',
-    `${TRIALS} trials x 3 runs per side and thread count, interleaved (native, ORT, WebAssembly, PyTorch in turn, with an idle gap of ${GAP_MS} ms before each side so that the previous side's spinning threads have stopped). ORT session: intraOpNumThreads = 1 or 2, interOpNumThreads 1, sequential execution, graph optimisation 'all', intra-op spinning on (allow_spinning 1, ORT's default); the model is bench/resnet18_torch.py's ResNet-18 exported by bench/resnet18_onnx.py (opset 13), cached in bench/.cache/. PyTorch: OMP_NUM_THREADS = 1 or 2 (OpenMP threads spin at barriers). Native threads: the addon's pool (spins ~20k pauses, then sleeps; work split in chunks taken dynamically).`,
+    `${TRIALS} trials x 3 runs per side and thread count, interleaved (native, ORT, WebAssembly, PyTorch in turn, with an idle gap of ${GAP_MS} ms before each side so that the previous side's spinning threads have stopped, then one untimed run of that side). ORT session: intraOpNumThreads = 1 or 2, interOpNumThreads 1, sequential execution, graph optimisation 'all', intra-op spinning on (allow_spinning 1, ORT's default); the model is bench/resnet18_torch.py's ResNet-18 exported by bench/resnet18_onnx.py (opset 13), cached in bench/.cache/. PyTorch: OMP_NUM_THREADS = 1 or 2 (OpenMP threads spin at barriers). Native threads: the addon's pool (spins ~20k pauses, then sleeps; work split in chunks taken dynamically).`,
     '',
     'Where the time goes, per layer group (median ms over 7 runs; native: each step timed one by one through the KernelSet; WebAssembly ("before"): the resident program\'s parts, bench/kernels.ts groups):',
     '',
