@@ -151,8 +151,8 @@ void detectIsa() {
 
 // ------------------------------------------------------------------ binary conv (XNOR-popcount)
 // Weights are pre-arranged by prepBinary as wT[(tap * wpp + k) * coutPad + o] (coutPad = cout rounded up to
-// 16, padded channels zero), followed by the AVX2 kernel's sections (the same rows split into nibble halves,
-// and per-tap weight popcounts). For output pixel p, channel o: pop = sum over counted taps and words of
+// 16, padded channels zero), followed by the per-tap weight popcounts [tap][coutPad] that the AVX2 kernel
+// uses for 'zero' padding. For output pixel p, channel o: pop = sum over counted taps and words of
 // popcount(x XOR w) with x = 0 for a padded tap in 'one' mode; dot = counted * C - 2 * pop.
 
 // a program instruction's epilogue entry (see "resident programs" below): per-channel affine a*x+b, add of a
@@ -166,8 +166,7 @@ struct BGeom {
   int32_t *acc;
   // optional output transform y = fp32(fp32(mul * acc) + bias)
   const float *mul, *bias; float *y;
-  // AVX2 only: input and weights split into nibble halves (see binaryRowsAvx2); set by the callers
-  const uint32_t *xs = nullptr, *ws = nullptr;
+  const uint32_t *xs = nullptr;   // AVX2: the input split into nibble halves with a zero border (withSplitInput)
   const int32_t *wpop = nullptr;  // [tap][coutPad] popcount of the tap's weight words (AVX2, 'zero' padding)
   // AVX2 in a program: the instruction's epilogue, applied in registers as each 8-channel output is finished
   const Epi *epi = nullptr; int nepi = 0;
@@ -352,13 +351,13 @@ void binaryRowsAvx512(const BGeom &g, int p0, int p1) {
 // AVX2 XNOR-popcount (no vector popcount): lanes = 8 output channels of 32 bits, each byte counted with the
 // 16-entry nibble table (vpshufb). popcount(x ^ w) = popcount(xL ^ wL) + popcount(xH ^ wH) where
 // vL = v & 0x0f0f0f0f and vH = (v >> 4) & 0x0f0f0f0f, because xor commutes with the bit selection. The input
-// (once per call, withSplitInput) and the weights (once, in prepBinary) are stored split as pairs (vL, vH),
-// so a word costs 2 xor + 2 shuffles + 2 byte adds per 8 channels. Byte counters hold at most 8 per word, so
-// they are widened to 32-bit lanes (maddubs + madd: sum of the lane's 4 bytes) every 31 words (31 * 8 < 256).
-// The split input carries a border of zero words (pad on every side), so every output pixel's window is one
-// rectangle of the buffer and all pixels go through the same 8-pixel tile. A border tap then adds
-// popcount(0 ^ w) = popcount(w): right for 'one' padding (a padded tap is a zero word); for 'zero' padding
-// (the tap is skipped) it is taken off again with the per-tap weight popcounts prepBinary stores.
+// is split once per call (withSplitInput, pairs (xL, xH)) and each weight row once per tile step, shared by the
+// tile's pixels, so a word costs 2 xor + 2 shuffles + 2 byte adds per pixel and 8 channels. Byte counters hold
+// at most 8 per word, so they are widened to 32-bit lanes (maddubs + madd: sum of the lane's 4 bytes) every 31
+// words (31 * 8 < 256). The split input carries a border of zero words (pad on every side), so every output
+// pixel's window is one rectangle of the buffer and all pixels go through the same 4-pixel tile. A border
+// tap then adds popcount(0 ^ w) = popcount(w): right for 'one' padding (a padded tap is a zero word); for
+// 'zero' padding (the tap is skipped) it is taken off again with the per-tap weight popcounts prepBinary stores.
 
 __attribute__((target("avx2"), always_inline)) inline __m256i nibbleLut() {
   return _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
@@ -433,11 +432,11 @@ __attribute__((target("avx2"), always_inline)) inline void finishFastAvx2(const 
 __attribute__((target("avx2"))) void binaryTileAvx2(const BGeom &g, const uint32_t *const *base, const int *pix, const int *kind, int o0) {
   const int k = g.kernel, run = k * g.wpp, CP = g.coutPad;
   const size_t rowStride = (size_t)paddedW(g) * g.wpp * 2;
-  const __m256i lut = nibbleLut();
+  const __m256i lut = nibbleLut(), low = _mm256_set1_epi8(0x0f);
   __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
   __m256i t[4][2];
   for (int i = 0; i < 4; i++) t[i][0] = t[i][1] = _mm256_setzero_si256();
-  const uint32_t *wl = g.ws + o0;
+  const uint32_t *wr = g.wT + o0;
   int cnt = 0;
 #define BR_W(T, S) T = _mm256_add_epi32(T, widenBytes(S));
 #define BR_WIDEN()                                                                                          \
@@ -452,9 +451,12 @@ __attribute__((target("avx2"))) void binaryTileAvx2(const BGeom &g, const uint32
     const uint32_t *p0 = base[0] + off, *p1 = base[1] + off, *p2 = base[2] + off, *p3 = base[3] + off;
     for (int r = 0; r < run;) {
       const int e = rowsPer ? run : (run - r < 31 ? run : r + 31);
-      for (; r < e; r++, wl += 2 * CP) {
-        const __m256i wL0 = _mm256_loadu_si256((const __m256i *)wl), wL1 = _mm256_loadu_si256((const __m256i *)(wl + 8));
-        const __m256i wH0 = _mm256_loadu_si256((const __m256i *)(wl + CP)), wH1 = _mm256_loadu_si256((const __m256i *)(wl + CP + 8));
+      for (; r < e; r++, wr += CP) {
+        // the weight row split into nibble halves here (2 loads + 6 ops, shared by the 4 pixels) measured as
+        // fast as loading pre-split halves (4 loads), with half the weight bytes
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)wr), w1 = _mm256_loadu_si256((const __m256i *)(wr + 8));
+        const __m256i wL0 = _mm256_and_si256(w0, low), wL1 = _mm256_and_si256(w1, low);
+        const __m256i wH0 = _mm256_and_si256(_mm256_srli_epi16(w0, 4), low), wH1 = _mm256_and_si256(_mm256_srli_epi16(w1, 4), low);
 #define BR_BSTEP(P, S0, S1)                                                                                  \
   {                                                                                                         \
     const __m256i xl = _mm256_set1_epi32((int)P[2 * r]);                                                    \
@@ -494,7 +496,7 @@ __attribute__((target("avx2"))) void binaryRowsAvx2(const BGeom &g, int p0, int 
     kind[i] = p >= p1 ? -1 : (vec && iy0 >= 0 && iy0 + k <= g.H && ix0 >= 0 && ix0 + k <= g.W) ? 0 : 1;
     base[i] = g.xs + ((size_t)oy * g.stride * Wp + (size_t)ox * g.stride) * pixStride;
   }
-  // blocks of 16 tiles (64 pixels), channel blocks inside: one block's weights (2 * k*k*wpp rows of 64 bytes)
+  // blocks of 16 tiles (64 pixels), channel blocks inside: one block's weights (k*k*wpp rows of 64 bytes)
   // stay in L1 across the tiles of a block, as do the input rows the block reads
   for (int t0 = 0; t0 < tiles; t0 += 16) {
     const int t1 = t0 + 16 < tiles ? t0 + 16 : tiles;
@@ -1079,26 +1081,19 @@ napi_value fail(napi_env env, const char *msg) { napi_throw_error(env, nullptr, 
   if (argc < n) return fail(env, "birealsim native: too few arguments");
 
 // prepBinary(src Uint32Array [cout][taps][wpp], cout, taps, wpp, dst Uint32Array: [taps*wpp][coutPad] rows,
-// [2*taps*wpp][coutPad] nibble-split rows, [taps][coutPad] popcounts)
+// [taps][coutPad] per-tap popcounts)
 napi_value PrepBinary(napi_env env, napi_callback_info info) {
   ARGS(5);
   Arr s = arr(env, argv[0]), d = arr(env, argv[4]);
   int cout = num(env, argv[1]), taps = num(env, argv[2]), wpp = num(env, argv[3]), CP = (cout + 15) / 16 * 16;
   const size_t rows = (size_t)taps * wpp;
-  if (!s.ok || !d.ok || s.length < (size_t)cout * rows || d.length < (3 * rows + taps) * CP) return fail(env, "prepBinary: sizes");
+  if (!s.ok || !d.ok || s.length < (size_t)cout * rows || d.length < (rows + taps) * CP) return fail(env, "prepBinary: sizes");
   const uint32_t *src = (const uint32_t *)s.data; uint32_t *dst = (uint32_t *)d.data;
-  memset(dst, 0, (3 * rows + taps) * CP * 4);
+  memset(dst, 0, (rows + taps) * CP * 4);
   for (int o = 0; o < cout; o++) for (int t = 0; t < taps; t++) for (int k = 0; k < wpp; k++)
     dst[((size_t)t * wpp + k) * CP + o] = src[((size_t)o * taps + t) * wpp + k];
-  // then the same rows split into nibble halves for the AVX2 kernel: row q -> (q, low) at 2q, (q, high) at 2q+1
-  uint32_t *split = dst + rows * CP;
-  for (size_t q = 0; q < rows; q++) for (int o = 0; o < CP; o++) {
-    uint32_t v = dst[q * CP + o];
-    split[(2 * q) * CP + o] = v & 0x0f0f0f0fu;
-    split[(2 * q + 1) * CP + o] = (v >> 4) & 0x0f0f0f0fu;
-  }
-  // and the popcount of each tap's weight words per channel
-  uint32_t *pops = split + 2 * rows * CP;
+  // then the popcount of each tap's weight words per channel (the AVX2 kernel's 'zero' padding correction)
+  uint32_t *pops = dst + rows * CP;
   for (int t = 0; t < taps; t++) for (int k = 0; k < wpp; k++) for (int o = 0; o < CP; o++)
     pops[(size_t)t * CP + o] += (uint32_t)__builtin_popcount(dst[((size_t)t * wpp + k) * CP + o]);
   return undef(env);
@@ -1125,11 +1120,10 @@ napi_value BinaryConv(napi_env env, napi_callback_info info) {
   g.cout = num(env, argv[6]); g.coutPad = (g.cout + 15) / 16 * 16; g.kernel = num(env, argv[7]); g.stride = num(env, argv[8]);
   g.pad = num(env, argv[9]); g.padOne = num(env, argv[10]); g.outH = num(env, argv[11]); g.outW = num(env, argv[12]);
   size_t P = (size_t)g.outH * g.outW;
-  if (!x.ok || !w.ok || !acc.ok || x.length < (size_t)g.H * g.W * g.wpp || w.length < (3 * (size_t)g.wpp + 1) * g.kernel * g.kernel * g.coutPad || acc.length < P * g.cout) return fail(env, "binaryConv: sizes");
+  if (!x.ok || !w.ok || !acc.ok || x.length < (size_t)g.H * g.W * g.wpp || w.length < ((size_t)g.wpp + 1) * g.kernel * g.kernel * g.coutPad || acc.length < P * g.cout) return fail(env, "binaryConv: sizes");
   if (g.wpp > 4096) return fail(env, "binaryConv: more than 131072 channels");
   g.x = (const uint32_t *)x.data; g.wT = (const uint32_t *)w.data; g.acc = (int32_t *)acc.data;
-  g.ws = g.wT + (size_t)g.kernel * g.kernel * g.wpp * g.coutPad;
-  g.wpop = (const int32_t *)(g.ws + 2 * (size_t)g.kernel * g.kernel * g.wpp * g.coutPad);
+  g.wpop = (const int32_t *)(g.wT + (size_t)g.kernel * g.kernel * g.wpp * g.coutPad);
   g.mul = nullptr; g.bias = nullptr; g.y = nullptr;
   if (y.ok) {
     if (!mul.ok || !bias.ok || mul.length < (size_t)g.cout || bias.length < (size_t)g.cout || y.length < P * g.cout) return fail(env, "binaryConv: transform sizes");
@@ -1254,11 +1248,10 @@ napi_value ProgAdd(napi_env env, napi_callback_info info) {
       if (g.wpp > 4096 || g.wpp * 32 < g.C || g.kernel < 1 || g.stride < 1 || g.pad < 0) return fail(env, "progAdd bconv: geometry");
       size_t P = (size_t)g.outH * g.outW;
       Arr x = elem(env, A, 0), w = elem(env, A, 1), mul = elem(env, A, 2), bias = elem(env, A, 3), y = elem(env, A, 4), acc = elem(env, A, 5);
-      if (!fits(x, (size_t)g.H * g.W * g.wpp, U) || !fits(w, (3 * (size_t)g.wpp + 1) * g.kernel * g.kernel * g.coutPad, U) || !fits(mul, g.cout, F) || !fits(bias, g.cout, F) || !fits(y, P * g.cout, F)) return fail(env, "progAdd bconv: sizes");
+      if (!fits(x, (size_t)g.H * g.W * g.wpp, U) || !fits(w, ((size_t)g.wpp + 1) * g.kernel * g.kernel * g.coutPad, U) || !fits(mul, g.cout, F) || !fits(bias, g.cout, F) || !fits(y, P * g.cout, F)) return fail(env, "progAdd bconv: sizes");
       if (acc.ok && !fits(acc, P * g.cout, napi_int32_array)) return fail(env, "progAdd bconv: acc size");
       g.x = (const uint32_t *)x.data; g.wT = (const uint32_t *)w.data; g.mul = (const float *)mul.data; g.bias = (const float *)bias.data;
-      g.ws = g.wT + (size_t)g.kernel * g.kernel * g.wpp * g.coutPad;
-      g.wpop = (const int32_t *)(g.ws + 2 * (size_t)g.kernel * g.kernel * g.wpp * g.coutPad);
+      g.wpop = (const int32_t *)(g.wT + (size_t)g.kernel * g.kernel * g.wpp * g.coutPad);
       g.y = (float *)y.data; g.acc = acc.ok ? (int32_t *)acc.data : nullptr;
       I.raw = g.y; I.P = (int)P; I.Cout = g.cout;
       if (nq > 11) I.rawStored = q[11];

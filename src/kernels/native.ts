@@ -95,9 +95,9 @@ export function nativeBinaryWeights(m: NativeAddon, src: Uint32Array, cout: numb
   const c = binCache.get(src);
   if (c && c.key === key && probeMatches(src, c.probe)) return c.wT;
   if (src.length < cout * taps * wpp) throw new Error(`native binaryConv: ${src.length} weight words, expected ${cout * taps * wpp}`);
-  // four sections: the rows [tap][word][coutPad]; the same rows split into nibble halves and the popcount of
-  // each tap's words [tap][coutPad] (both for the AVX2 kernel)
-  const wT = new Uint32Array((3 * wpp + 1) * taps * pad16(cout));
+  // two sections: the rows [tap][word][coutPad], then the popcount of each tap's words [tap][coutPad] (the
+  // AVX2 kernel's correction for 'zero' padding)
+  const wT = new Uint32Array((wpp + 1) * taps * pad16(cout));
   m.prepBinary(src, cout, taps, wpp, wT);
   binCache.set(src, { key, probe: probeOf(src), wT });
   return wT;
