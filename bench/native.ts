@@ -256,7 +256,7 @@ export async function benchNative(): Promise<{ markdown: string }> {
     ...[...profN1.keys()].map((k) => `| ${k} | ${round(profN1.get(k)!, 2)} | ${round(profN2.get(k) ?? 0, 2)} |`),
     `| sum | ${round(sum(profN1), 2)} | ${round(sum(profN2), 2)} |`,
     '',
-    'After: the native resident program (golden/native-program.ts; what `runPlan` runs), each instruction (producer kernel + the fused epilogue of its group) timed alone, summed per group of its producer step (median ms over 7 runs; element ops are inside the epilogues):',
+    'After: the native resident program (golden/native-program.ts; what `runPlan` runs), each instruction (producer kernel + the fused epilogue of its group) timed alone, summed per group of its producer step (median ms over 7 runs; element ops are inside the epilogues; timed alone, the stem conv and its max pool run apart, where `runPlan` on AVX2 runs them as one):',
     '',
     '| native program part (after) | 1 thread ms | 2 threads ms |',
     '|---|---:|---:|',

@@ -158,7 +158,7 @@ void detectIsa() {
 // a program instruction's epilogue entry (see "resident programs" below): per-channel affine a*x+b, add of a
 // same-shaped tensor, store, sign + pack
 enum EpiKind { EPI_AFFINE = 0, EPI_ADD = 1, EPI_STORE = 2, EPI_PACK = 3 };
-struct Epi { int kind = 0; const float *a = nullptr, *b = nullptr; float *outF = nullptr; uint32_t *outP = nullptr; int wpp = 0; };
+struct Epi { int kind = 0; const float *a = nullptr, *b = nullptr; float *outF = nullptr; uint32_t *outP = nullptr; int wpp = 0; size_t off = 0; /* STORE: outF holds elements from off on */ };
 
 struct BGeom {
   const uint32_t *x; int H, W, wpp, C;
@@ -182,7 +182,7 @@ __attribute__((target("avx2"), always_inline)) inline void epiVecAvx2(const Epi 
     switch (e.kind) {
       case EPI_AFFINE: v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_loadu_ps(e.a + ob)), _mm256_loadu_ps(e.b + ob)); break;
       case EPI_ADD: v = _mm256_add_ps(v, _mm256_loadu_ps(e.a + at)); break;
-      case EPI_STORE: _mm256_storeu_ps(e.outF + at, v); break;
+      case EPI_STORE: _mm256_storeu_ps(e.outF + (at - e.off), v); break;
       case EPI_PACK: ((uint8_t *)e.outP)[(size_t)p * e.wpp * 4 + ob / 8] = (uint8_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ)); break;
     }
   }
@@ -196,7 +196,7 @@ inline void epiLane(const Epi *epi, int nepi, int p, int C, int ob, int l, float
     switch (e.kind) {
       case EPI_AFFINE: { float m = v * e.a[o]; v = m + e.b[o]; break; }
       case EPI_ADD: v = v + e.a[at]; break;
-      case EPI_STORE: e.outF[at] = v; break;
+      case EPI_STORE: e.outF[at - e.off] = v; break;
       case EPI_PACK: {
         uint8_t *byte = (uint8_t *)e.outP + (size_t)p * e.wpp * 4 + ob / 8;
         if (l == 0) *byte = 0;
@@ -908,7 +908,8 @@ void signPackRun(const float *x, int pixels, int C, int wpp, uint32_t *w) {
 }
 
 // output rows [a, b) of a max / average window pool (poolApply's order: taps row-major, in-bounds only)
-void poolRows(const float *x, int H, int W, int C, bool isMax, int kernel, int stride, int pad, int ow, float *y, int a, int b) {
+// x holds input rows y0.. (y0 > 0: a band of the input; rows outside [0, H) are padding, as always)
+void poolRows(const float *x, int H, int W, int C, bool isMax, int kernel, int stride, int pad, int ow, float *y, int a, int b, int y0 = 0) {
   std::vector<float> acc(C);
   for (int oy = a; oy < b; oy++) for (int ox = 0; ox < ow; ox++) {
     int count = 0;
@@ -920,7 +921,7 @@ void poolRows(const float *x, int H, int W, int C, bool isMax, int kernel, int s
         int ix = ox * stride - pad + kx;
         if (ix < 0 || ix >= W) continue;
         count++;
-        const float *xp = x + ((size_t)iy * W + ix) * C;
+        const float *xp = x + ((size_t)(iy - y0) * W + ix) * C;
         if (isMax) maxInto(acc.data(), xp, C);
         else sumInto(acc.data(), xp, C);
       }
@@ -966,6 +967,8 @@ struct Instr {
   // 0: the raw output is read only by the epilogue (a shared scratch), so a kernel that fuses the epilogue
   // need not write it
   int rawStored = 1;
+  // rconv: its stored output is read by the next instruction, a pool, and by nothing else (runPoolFused)
+  int fusePool = 0;
   std::vector<Epi> epi;
 };
 struct Program { std::vector<Instr> ins; };
@@ -1053,6 +1056,56 @@ void runInstr(const Instr &I) {
     case I_GAP: gapRun(I.x, I.H * I.W, I.C, (float *)I.raw); epilogue(I, 0, 1); break;
     case I_READ: parallelFor(I.P, (double)I.P * I.Cout, [&](int a, int b) { epilogue(I, a, b); }); break;
   }
+}
+
+// A conv whose stored output only feeds the pool after it (the stem: conv + BN, then max pool 3x3/2), run as
+// one: bands of pool rows, each computing the conv rows it needs into a buffer of its own thread and pooling
+// them at once, so the conv output (3.2 MB for the ImageNet stem) is never written out and read back. Within a
+// band the rows shared by consecutive sub-bands are kept, so only a band's first row is computed twice (by the
+// band before it too): bands = 4 per thread. AVX2 only (the kernel applying the epilogue in registers); same
+// values as the two instructions run one after the other, since each output is computed the same way.
+bool poolFusable(const Instr &A, const Instr &B) {
+  if (isa != ISA_AVX2 || A.kind != I_RCONV || !A.fusePool || A.rawStored || A.P <= 1 || B.kind != I_POOL) return false;
+  if (A.epi.empty() || A.epi.back().kind != EPI_STORE || A.epi.back().outF != B.x) return false;
+  for (size_t i = 0; i + 1 < A.epi.size(); i++) if (A.epi[i].kind != EPI_AFFINE && A.epi[i].kind != EPI_ADD) return false;
+  return B.H == A.fg.outH && B.W == A.fg.outW && B.C == A.fg.cout;
+}
+
+void runPoolFused(const Instr &A, const Instr &B) {
+  const FGeom &g0 = A.fg;
+  const int W1 = g0.outW, C1 = g0.cout, H1 = g0.outH;
+  const int oh = B.oh, kp = B.kernel, sp = B.stride, pp = B.pad;
+  const int bands = pool.threads * 4 < oh ? pool.threads * 4 : oh;
+  double work = (double)A.P * g0.coutPad * g0.kernel * g0.kernel * g0.C;
+  parallelFor(bands, work, [&](int ba, int bb) {
+    const int ra = (int)((int64_t)oh * ba / bands), rb = (int)((int64_t)oh * bb / bands);
+    thread_local std::vector<float> buf;
+    std::vector<Epi> epi(A.epi);
+    FGeom g = g0;
+    g.y = nullptr;
+    int lo = 0, hi = 0;  // conv rows held in buf
+    const int SUB = 2;   // pool rows per sub-band
+    const size_t most = (size_t)((SUB - 1) * sp + kp) * W1 * C1;  // a sub-band's rows at most
+    if (buf.size() < most) buf.resize(most);  // before any row is kept: resizing may move the buffer
+    for (int a = ra; a < rb; a += SUB) {
+      const int b = a + SUB < rb ? a + SUB : rb;
+      int need0 = a * sp - pp, need1 = (b - 1) * sp - pp + kp;
+      need0 = need0 < 0 ? 0 : need0; need1 = need1 > H1 ? H1 : need1;
+      if (need1 <= need0) { need0 = need1 = 0; }
+      // keep the rows already computed, compute the rest
+      int keep0 = need0 > lo ? need0 : lo, keep1 = hi < need1 ? hi : need1;
+      if (keep1 < keep0 || a == ra) keep0 = keep1 = need0;
+      if (keep1 > keep0) memmove(buf.data() + (size_t)(keep0 - need0) * W1 * C1, buf.data() + (size_t)(keep0 - lo) * W1 * C1, (size_t)(keep1 - keep0) * W1 * C1 * 4);
+      lo = need0; hi = need1;
+      epi.back().outF = buf.data();
+      epi.back().off = (size_t)need0 * W1 * C1;
+      g.epi = epi.data(); g.nepi = (int)epi.size();
+      if (need0 < keep0) floatRowsAvx2(g, need0 * W1, keep0 * W1, 0, g.coutPad);
+      if (keep1 < need1) floatRowsAvx2(g, (keep1 > need0 ? keep1 : need0) * W1, need1 * W1, 0, g.coutPad);
+      poolRows(buf.data(), B.H, B.W, B.C, B.isMax != 0, kp, sp, pp, B.ow, (float *)B.raw, a, b, need0);
+      epilogue(B, a * B.ow, b * B.ow);
+    }
+  });
 }
 
 // ------------------------------------------------------------------ Node-API glue
@@ -1268,6 +1321,7 @@ napi_value ProgAdd(napi_env env, napi_callback_info info) {
       g.x = (const float *)x.data; g.wT = (const float *)w.data; g.bias = b.ok ? (const float *)b.data : nullptr; g.y = (float *)y.data;
       I.raw = g.y; I.P = (int)P; I.Cout = g.cout;
       if (nq > 9) I.rawStored = q[9];
+      if (nq > 10) I.fusePool = q[10];
       break;
     }
     case I_POOL: case I_GAP: {
@@ -1319,7 +1373,10 @@ napi_value ProgRun(napi_env env, napi_callback_info info) {
   int from = num(env, argv[1]), to = num(env, argv[2]);
   if (from < 0) from = 0;
   if (to > (int)pr->ins.size()) to = (int)pr->ins.size();
-  for (int i = from; i < to; i++) runInstr(pr->ins[i]);
+  for (int i = from; i < to; i++) {
+    if (i + 1 < to && poolFusable(pr->ins[i], pr->ins[i + 1])) { runPoolFused(pr->ins[i], pr->ins[i + 1]); i++; continue; }
+    runInstr(pr->ins[i]);
+  }
   return undef(env);
 }
 

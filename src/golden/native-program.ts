@@ -235,11 +235,28 @@ export class NativeProgram {
   }
 
   private flushAll(): void {
+    this.markPoolFusion();
     for (const o of this.pending) {
       this.keep.push(o.arrs, o.epiArrs);
       this.m.progAdd(this.id, o.kind, Int32Array.from(o.ints), o.arrs, Int32Array.from(o.epi), o.epiArrs);
     }
     this.pending = [];
+  }
+
+  /**
+   * A real conv whose stored output (its last epilogue entry, after affine / add entries only) is read by the
+   * next instruction, a pool, and by no other step (nor is it the plan's output, nor kept as a tap): its last
+   * int tells the addon it may run the two as one (runPoolFused: the conv output is never written out).
+   */
+  private markPoolFusion(): void {
+    for (let i = 0; i + 1 < this.pending.length; i++) {
+      const a = this.pending[i], b = this.pending[i + 1];
+      if (this.taps || a.kind !== I.rconv || b.kind !== I.pool || a.ints.length !== 10) continue;
+      const kinds = a.epi.filter((_, j) => j % 2 === 0);
+      const storeLast = kinds.length > 0 && kinds[kinds.length - 1] === E.store && kinds.slice(0, -1).every((k) => k === E.affine || k === E.add);
+      const readers = this.plan.steps.filter((s) => s.inputs.includes(a.value)).length;
+      if (storeLast && b.step.inputs[0] === a.value && readers === 1 && a.value !== this.plan.output) a.ints.push(1);
+    }
   }
 
   // ------------------------------------------------------------------ run
