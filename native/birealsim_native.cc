@@ -487,8 +487,10 @@ __attribute__((target("avx2"))) void binaryRowsAvx2(const BGeom &g, int p0, int 
   const int k = g.kernel, tiles = (p1 - p0 + 3) / 4;
   const size_t pixStride = (size_t)g.wpp * 2, Wp = paddedW(g);
   const bool vec = (double)k * k * g.C < 16777216.0;
-  std::vector<const uint32_t *> base(4 * tiles);
-  std::vector<int> pix(4 * tiles), kind(4 * tiles);
+  // per-thread scratch, kept between calls (no allocation per work item)
+  thread_local std::vector<const uint32_t *> base;
+  thread_local std::vector<int> pix, kind;
+  base.resize(4 * tiles); pix.resize(4 * tiles); kind.resize(4 * tiles);
   for (int i = 0; i < 4 * tiles; i++) {
     const int p = p0 + i, q = p < p1 ? p : p0;  // padding lanes: computed, not stored
     const int oy = q / g.outW, ox = q % g.outW, iy0 = oy * g.stride - g.pad, ix0 = ox * g.stride - g.pad;
@@ -745,9 +747,9 @@ __attribute__((target("avx2"))) void floatPixelAllAvx2(const FGeom &g, int p, in
 __attribute__((target("avx2"))) void floatRowsAvx2(const FGeom &g, int p0, int p1, int oa, int ob) {
   const int kw = g.kernel;
   // interior pixels in tiles of 6 (the last one padded with lanes computed and not stored); edge pixels alone
-  std::vector<const float *> base;
-  std::vector<int> pix;
-  base.reserve(p1 - p0 + 6); pix.reserve(p1 - p0 + 6);
+  thread_local std::vector<const float *> base;  // per-thread scratch, kept between calls
+  thread_local std::vector<int> pix;
+  base.clear(); pix.clear();
   for (int p = p0; p < p1; p++) {
     const int iy0 = p / g.outW * g.stride - g.pad, ix0 = p % g.outW * g.stride - g.pad;
     if (iy0 < 0 || iy0 + kw > g.H || ix0 < 0 || ix0 + kw > g.W) { floatPixelAllAvx2(g, p, oa, ob); continue; }
