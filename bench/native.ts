@@ -234,6 +234,13 @@ export async function benchNative(): Promise<{ markdown: string }> {
   const vsOrt = (th: number) => (ort.available ? med(`ort${th}`) / med(`native${th}`) : NaN);
   const pairedText = (th: number) => (paired[th].length ? ` (per trial: median ${round(median(paired[th]), 2)}x, ${round(Math.min(...paired[th]), 2)}-${round(Math.max(...paired[th]), 2)}x)` : '');
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  /** A per-group profile table: 1- and 2-thread ms per group, then the sums. */
+  const profileTable = (title: string, p1: Map<string, number>, p2: Map<string, number>) => [
+    `| ${title} | 1 thread ms | 2 threads ms |`,
+    '|---|---:|---:|',
+    ...[...p1.keys()].map((k) => `| ${k} | ${round(p1.get(k)!, 2)} | ${round(p2.get(k) ?? 0, 2)} |`),
+    `| sum | ${round(sum(p1), 2)} | ${round(sum(p2), 2)} |`,
+  ];
   const md = [
     '### Native kernels (issue 19)',
     '',
@@ -261,22 +268,13 @@ export async function benchNative(): Promise<{ markdown: string }> {
     '',
     'Where the time goes, per layer group (median ms over 7 runs; native: each step timed one by one through the KernelSet; WebAssembly ("before"): the resident program\'s parts, bench/kernels.ts groups):',
     '',
-    '| native per-step part (before) | 1 thread ms | 2 threads ms |',
-    '|---|---:|---:|',
-    ...[...profN1.keys()].map((k) => `| ${k} | ${round(profN1.get(k)!, 2)} | ${round(profN2.get(k) ?? 0, 2)} |`),
-    `| sum | ${round(sum(profN1), 2)} | ${round(sum(profN2), 2)} |`,
+    ...profileTable('native per-step part (before)', profN1, profN2),
     '',
     'After: the native resident program (golden/native-program.ts; what `runPlan` runs), each instruction (producer kernel + the fused epilogue of its group) timed alone, summed per group of its producer step (median ms over 7 runs; element ops are inside the epilogues; timed alone, the stem conv and its max pool run apart, where `runPlan` on AVX2 runs them as one):',
     '',
-    '| native program part (after) | 1 thread ms | 2 threads ms |',
-    '|---|---:|---:|',
-    ...[...progN1.keys()].map((k) => `| ${k} | ${round(progN1.get(k)!, 2)} | ${round(progN2.get(k) ?? 0, 2)} |`),
-    `| sum | ${round(sum(progN1), 2)} | ${round(sum(progN2), 2)} |`,
+    ...profileTable('native program part (after)', progN1, progN2),
     '',
-    '| WebAssembly part (before) | 1 thread ms | 2 threads ms |',
-    '|---|---:|---:|',
-    ...[...wasmProf1.keys()].map((k) => `| ${k} | ${round(wasmProf1.get(k)!, 2)} | ${round(wasmProf2.get(k) ?? 0, 2)} |`),
-    `| sum | ${round(sum(wasmProf1), 2)} | ${round(sum(wasmProf2), 2)} |`,
+    ...profileTable('WebAssembly part (before)', wasmProf1, wasmProf2),
     ...(Math.max(machine.load1, loadA, loadB, loadC) > 0.8 * machine.cores / 2
       ? ['', `**Machine busy** (load up to ${Math.max(machine.load1, loadA, loadB, loadC)} on ${machine.cores} cores): 2-thread figures (ours, ORT's and PyTorch's) depend on when a core was free; re-run on an idle machine.`]
       : []),

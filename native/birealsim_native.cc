@@ -570,6 +570,13 @@ ConvSplit convSplit(int P, int G, int coutPad) {
   return c;
 }
 
+// pixels [a, b), channels [oa, ob) (the AVX-512 and scalar kernels do all channels) on the running ISA
+void binaryRows(const BGeom &g, int a, int b, int oa, int ob) {
+  if (isa == ISA_AVX512) binaryRowsAvx512(g, a, b);
+  else if (isa == ISA_AVX2) binaryRowsAvx2(g, a, b, oa, ob);
+  else binaryRowsScalar(g, a, b);
+}
+
 void binaryConvRun(const BGeom &g0) {
   const BGeom g = withSplitInput(g0);
   int P = g.outH * g.outW;
@@ -580,9 +587,7 @@ void binaryConvRun(const BGeom &g0) {
     for (int i = a; i < b; i++) {
       int p0, p1, oa, ob;
       cs.range(i, p0, p1, oa, ob);
-      if (isa == ISA_AVX512) binaryRowsAvx512(g, p0, p1);
-      else if (isa == ISA_AVX2) binaryRowsAvx2(g, p0, p1, oa, ob);
-      else binaryRowsScalar(g, p0, p1);
+      binaryRows(g, p0, p1, oa, ob);
     }
   });
 }
@@ -795,6 +800,13 @@ void floatRowsScalar(const FGeom &g, int p0, int p1) FLOAT_ROWS_BODY
 __attribute__((target("avx512f"))) void floatVecAvx512(const FGeom &g, int o0a, int o0b) FLOAT_VEC_BODY
 void floatVecScalar(const FGeom &g, int o0a, int o0b) FLOAT_VEC_BODY
 
+// pixels [p0, p1), channels [oa, ob) (the AVX-512 and scalar kernels do all channels) on the running ISA
+void floatRows(const FGeom &g, int p0, int p1, int oa, int ob) {
+  if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
+  else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1, oa, ob);
+  else floatRowsScalar(g, p0, p1);
+}
+
 void realConvRun(const FGeom &g) {
   int P = g.outH * g.outW;
   double work = (double)P * g.coutPad * g.kernel * g.kernel * g.C;
@@ -815,9 +827,7 @@ void realConvRun(const FGeom &g) {
     for (int i = a; i < b; i++) {
       int p0, p1, oa, ob;
       cs.range(i, p0, p1, oa, ob);
-      if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
-      else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1, oa, ob);
-      else floatRowsScalar(g, p0, p1);
+      floatRows(g, p0, p1, oa, ob);
     }
   });
 }
@@ -999,12 +1009,6 @@ void epilogue(const Instr &I, int a, int b) {
   }
 }
 
-void binaryRows(const BGeom &g, int a, int b, int oa, int ob) {
-  if (isa == ISA_AVX512) binaryRowsAvx512(g, a, b);
-  else if (isa == ISA_AVX2) binaryRowsAvx2(g, a, b, oa, ob);
-  else binaryRowsScalar(g, a, b);
-}
-
 // a conv instruction's items, then its epilogue: in the same pass on each pixel group when the channels are
 // not split (the group's outputs are complete), else in a second pass once every part is done
 // (nothing to do when the kernel applied the epilogue itself: fused)
@@ -1040,11 +1044,7 @@ void runInstr(const Instr &I) {
       if (I.P == 1) { realConvRun(g); if (!fused) epilogue(I, 0, 1); break; }
       double work = (double)I.P * g.coutPad * g.kernel * g.kernel * g.C;
       const ConvSplit cs = convSplit(I.P, 12, g.coutPad);  // as realConvRun
-      convItems(I, cs, work, fused, [&](int p0, int p1, int oa, int ob) {
-        if (isa >= ISA_AVX512) floatRowsAvx512(g, p0, p1);
-        else if (isa == ISA_AVX2) floatRowsAvx2(g, p0, p1, oa, ob);
-        else floatRowsScalar(g, p0, p1);
-      });
+      convItems(I, cs, work, fused, [&](int p0, int p1, int oa, int ob) { floatRows(g, p0, p1, oa, ob); });
       break;
     }
     case I_POOL: {
